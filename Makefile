@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a step they call.
+# Each step is idempotent: a second run only checks and is fast.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PGPORT ?= 54329
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test stop setup system-deps venv db migrate demo lint pytest bench
+
+run: setup demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup lint pytest
+
+setup: system-deps venv db migrate
+
+system-deps:
+	@WITH_BROWSER=1 bin/system-deps
+
+venv: .venv/.installed
+.venv/.installed: requirements.txt
+	@test -x $(PY) || python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+db:
+	@bin/pg-cluster start
+
+migrate:
+	@$(PY) manage.py migrate --noinput -v 0
+
+demo:
+	$(PY) manage.py load_demo
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+
+pytest:
+	.venv/bin/pytest
+
+stop:
+	@bin/pg-cluster stop
+
+bench: setup
+	$(PY) -m bench

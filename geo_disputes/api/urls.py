@@ -1,0 +1,3 @@
+"""API routes (JSON / GeoJSON)."""
+
+urlpatterns: list = []

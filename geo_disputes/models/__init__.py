@@ -1,0 +1,27 @@
+"""Domain models: areas, organisation and roles, cases, routing rules, audit."""
+
+from .areas import Area, Banner, Grid, MiningArea, Parcel, Township, Village
+from .audit import PersonalDataAccess
+from .cases import Case, CaseEvent, CaseGroup, Party
+from .org import Role, StaffProfile, Unit
+from .routing import RoutingRule, RoutingRuleChange
+
+__all__ = [
+    "Area",
+    "Banner",
+    "Case",
+    "CaseEvent",
+    "CaseGroup",
+    "Grid",
+    "MiningArea",
+    "Parcel",
+    "Party",
+    "PersonalDataAccess",
+    "Role",
+    "RoutingRule",
+    "RoutingRuleChange",
+    "StaffProfile",
+    "Township",
+    "Unit",
+    "Village",
+]

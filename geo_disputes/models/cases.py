@@ -1,0 +1,222 @@
+"""Cases (信访事项/矛盾纠纷), their petitioners, groups and append-only history.
+
+Statutory due dates are not stored: the clock module derives them from the facts kept
+here (received, accepted, replied, extension), so they can never be hand-set.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+
+
+class Category(models.TextChoices):
+    LAND_OCCUPATION = "land_occupation", "草场/土地侵占"
+    LAND_CONTRACT = "land_contract", "土地承包与换地"
+    MINING_SUBSIDENCE = "mining_subsidence", "采煤沉陷与房屋受损"
+    MINING_COMPENSATION = "mining_compensation", "矿区征地与补偿"
+    UTILITIES = "utilities", "用水用电"
+    NEIGHBOUR = "neighbour", "邻里纠纷"
+    LABOUR = "labour", "劳动与工资"
+    ENVIRONMENT = "environment", "环境(扬尘、异味、噪声)"
+    FAMILY = "family", "婚姻家庭"
+    OTHER = "other", "其他"
+
+
+class Channel(models.TextChoices):
+    TALK_ROOM = "talk_room", "说事室"
+    GRID_AGENT = "grid_agent", "网格代办"
+    VISIT = "visit", "来访"
+    LETTER = "letter", "来信"
+    PHONE = "phone", "电话"
+    ONLINE = "online", "网上信访"
+    DEPUTY_STATION = "deputy_station", "人大代表联络站"
+
+
+class PetitionKind(models.TextChoices):
+    SUGGESTION = "suggestion", "建议意见"
+    ACCUSATION = "accusation", "检举控告"
+    CLAIM = "claim", "申诉求决"
+
+
+class Datum(models.TextChoices):
+    WGS84 = "wgs84", "WGS84"
+    CGCS2000 = "cgcs2000", "CGCS2000"
+    GCJ02 = "gcj02", "GCJ-02(手机/高德)"
+
+
+class Tier(models.TextChoices):
+    VILLAGE = "village", "村级"
+    TOWNSHIP = "township", "乡镇级"
+    BANNER = "banner", "旗级"
+    MINING_COURT = "mining_court", "矿区法庭"
+
+
+class Status(models.TextChoices):
+    REPORTED = "reported", "已登记(说事)"
+    ACCEPTED = "accepted", "已受理"
+    NOT_ACCEPTED = "not_accepted", "不予受理"
+    TRANSFERRED = "transferred", "已转送"
+    IN_HANDLING = "in_handling", "办理中(理事/办事)"
+    ON_AGENDA = "on_agenda", "联席会议议事"
+    RESOLVED = "resolved", "已化解"
+    EVALUATED = "evaluated", "已评事"
+    CLOSED = "closed", "已办结"
+    REVIEW_REQUESTED = "review_requested", "申请复查"
+
+
+class ResolutionMethod(models.TextChoices):
+    MEDIATION = "mediation", "调解协议"
+    JUDICIAL_CONFIRMATION = "judicial_confirmation", "司法确认"
+    ARBITRATION = "arbitration", "仲裁"
+    EXPLANATION = "explanation", "法律政策解释"
+    ADMINISTRATIVE_DECISION = "administrative_decision", "行政决定"
+    LITIGATION = "litigation", "诉讼"
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", "满意"
+    BASICALLY_SATISFIED = "basically_satisfied", "基本满意"
+    DISSATISFIED = "dissatisfied", "不满意"
+
+
+class MiningRelation(models.TextChoices):
+    NONE = "", "无"
+    INSIDE = "inside", "矿区内"
+    INFLUENCE_ZONE = "influence_zone", "矿区影响区"
+
+
+class CaseGroup(models.Model):
+    """One event raised by many petitioners (e.g. 41 households' cracked houses), handled together."""
+
+    title = models.CharField("事件", max_length=200)
+    category = models.CharField("类别", max_length=30, choices=Category.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "事项组"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Case(models.Model):
+    reference = models.CharField("编号", max_length=20, unique=True)
+    category = models.CharField("类别", max_length=30, choices=Category.choices)
+    channel = models.CharField("渠道", max_length=20, choices=Channel.choices)
+    kind = models.CharField("信访类型", max_length=20, choices=PetitionKind.choices, default=PetitionKind.CLAIM)
+    description = models.TextField("事项描述")
+
+    location = models.PointField("位置(WGS84)", srid=4326)
+    datum = models.CharField("采集坐标系", max_length=10, choices=Datum.choices, default=Datum.WGS84)
+    submitted_lon = models.FloatField("原始经度")
+    submitted_lat = models.FloatField("原始纬度")
+    accuracy_m = models.FloatField("定位精度(米)", null=True, blank=True)
+    parcels = models.ManyToManyField("geo_disputes.Parcel", blank=True, verbose_name="涉及地块")
+    households_affected = models.PositiveIntegerField("涉及户数", default=1)
+    departments = ArrayField(models.CharField(max_length=40), default=list, blank=True, verbose_name="协同部门")
+    legacy = models.BooleanField("历史遗留", default=False)
+
+    # Spatial context, filled by the locate service (per case) or link_cases (in bulk).
+    township_code = models.CharField("乡镇代码", max_length=40, blank=True, db_index=True)
+    village_code = models.CharField("村代码", max_length=40, blank=True, db_index=True)
+    grid_code = models.CharField("网格代码", max_length=40, blank=True, db_index=True)
+    mining_area_code = models.CharField("矿区代码", max_length=40, blank=True, db_index=True)
+    mining_relation = models.CharField(
+        "与矿区关系", max_length=20, choices=MiningRelation.choices, default=MiningRelation.NONE, blank=True
+    )
+    linked_at = models.DateTimeField("空间关联时间", null=True, blank=True)
+
+    tier = models.CharField("层级", max_length=20, choices=Tier.choices, blank=True)
+    unit = models.ForeignKey(
+        "geo_disputes.Unit", null=True, blank=True, on_delete=models.PROTECT, verbose_name="责任单位"
+    )
+    partner_units = models.ManyToManyField("geo_disputes.Unit", blank=True, related_name="partner_cases")
+    responsible_person = models.CharField("责任人", max_length=50, blank=True)
+    routing_rule = models.ForeignKey(
+        "geo_disputes.RoutingRule", null=True, blank=True, on_delete=models.PROTECT, verbose_name="分流规则"
+    )
+    routing_reason = models.TextField("分流理由", blank=True)
+    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.REPORTED, db_index=True)
+
+    # Facts the statutory clock is derived from.
+    received_at = models.DateTimeField("登记时间", db_index=True)
+    accepted_at = models.DateTimeField("受理时间", null=True, blank=True)
+    extension_days = models.PositiveSmallIntegerField("延期天数", default=0)
+    extension_reason = models.TextField("延期理由", blank=True)
+    replied_at = models.DateTimeField("答复时间", null=True, blank=True)
+    review_requested_at = models.DateTimeField("申请复查时间", null=True, blank=True)
+    review_round = models.PositiveSmallIntegerField("复查轮次", default=0)
+    agenda_date = models.DateField("联席会议日期", null=True, blank=True)
+    agenda_plan = models.TextField("议事方案", blank=True)
+    agenda_deadline = models.DateField("议定期限", null=True, blank=True)
+
+    resolution_method = models.CharField("化解方式", max_length=30, choices=ResolutionMethod.choices, blank=True)
+    outcome = models.TextField("化解结果", blank=True)
+    satisfaction = models.CharField("满意度", max_length=30, choices=Satisfaction.choices, blank=True)
+    deputies_reviewed = models.BooleanField("人大代表参与评事", default=False)
+    not_accepted_reason = models.TextField("不予受理理由", blank=True)
+    accused_unit = models.ForeignKey(
+        "geo_disputes.Unit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accusations",
+        verbose_name="被检举控告单位",
+    )
+
+    group = models.ForeignKey(CaseGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    repeat_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats", verbose_name="重复信访于"
+    )
+    version = models.PositiveIntegerField("版本", default=1)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = verbose_name_plural = "信访事项"
+        indexes = [models.Index(fields=["tier", "status"]), models.Index(fields=["category", "received_at"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Party(models.Model):
+    """A petitioner of a case. Name, phone and ID number are personal data (PIPL; 条例 Art. 30)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="petitioners")
+    name = models.CharField("姓名", max_length=50)
+    phone = models.CharField("电话", max_length=20, blank=True)
+    id_number = models.CharField("身份证号", max_length=18, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "信访人"
+
+
+class CaseEvent(models.Model):
+    """Append-only history: who did what, when, from which state to which, and why."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    action = models.CharField("操作", max_length=30)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    changes = models.JSONField("变更", default=dict, blank=True)
+    reason = models.TextField("理由", blank=True)
+    rule = models.ForeignKey("geo_disputes.RoutingRule", null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = verbose_name_plural = "办理记录"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("CaseEvent is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("CaseEvent is append-only")

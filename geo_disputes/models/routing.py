@@ -1,0 +1,64 @@
+"""Ordered, data-driven routing rules: category × spatial context × scale → tier and unit.
+
+The first active rule (by `order`) whose every condition holds decides; a blank
+condition matches anything. Rules are edited in the admin; each change is kept in
+RoutingRuleChange so a decision can always be explained with the rule as it was.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+
+from .cases import Category, Tier
+
+
+class MiningCondition(models.TextChoices):
+    ANY = "any", "不限"
+    INSIDE = "inside", "位于矿区内"
+    INSIDE_OR_ZONE = "inside_or_zone", "位于矿区或影响区"
+    OUTSIDE = "outside", "不涉及矿区"
+
+
+class RoutingRule(models.Model):
+    order = models.PositiveIntegerField("顺序", db_index=True)
+    name = models.CharField("规则名称", max_length=120)
+    active = models.BooleanField("启用", default=True)
+    categories = ArrayField(
+        models.CharField(max_length=30, choices=Category.choices),
+        default=list,
+        blank=True,
+        verbose_name="类别(空=不限)",
+    )
+    mining = models.CharField("矿区条件", max_length=20, choices=MiningCondition.choices, default=MiningCondition.ANY)
+    min_households = models.PositiveIntegerField("户数至少", null=True, blank=True)
+    max_households = models.PositiveIntegerField("户数至多", null=True, blank=True)
+    min_departments = models.PositiveIntegerField("协同部门至少", null=True, blank=True)
+    min_townships = models.PositiveIntegerField("跨乡镇数至少", null=True, blank=True)
+    min_villages = models.PositiveIntegerField("跨村数至少", null=True, blank=True)
+    legacy = models.BooleanField("历史遗留(空=不限)", null=True, blank=True)
+    tier = models.CharField("层级", max_length=20, choices=Tier.choices)
+    partner_departments = ArrayField(models.CharField(max_length=40), default=list, blank=True, verbose_name="协同部门")
+    explanation = models.TextField("依据说明", blank=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = verbose_name_plural = "分流规则"
+
+    def __str__(self) -> str:
+        return f"#{self.order} {self.name}"
+
+
+class RoutingRuleChange(models.Model):
+    """Append-only record of each edit of a routing rule (who, when, the rule as saved)."""
+
+    rule = models.ForeignKey(RoutingRule, null=True, on_delete=models.SET_NULL, related_name="changes")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=20)
+    snapshot = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = verbose_name_plural = "分流规则变更记录"

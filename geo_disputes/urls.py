@@ -1,0 +1,10 @@
+"""URL map: plain path() routes; HTML pages and JSON API live under separate prefixes."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("geo_disputes.api.urls")),
+]
