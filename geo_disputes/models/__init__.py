@@ -2,7 +2,7 @@
 
 from .areas import Area, Banner, Grid, MiningArea, Parcel, Township, Village
 from .audit import PersonalDataAccess
-from .cases import Case, CaseEvent, CaseGroup, Party
+from .cases import Case, CaseEvent, CaseGroup, CaseParcel, Party
 from .org import Role, StaffProfile, Unit
 from .routing import RoutingRule, RoutingRuleChange
 
@@ -12,6 +12,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseGroup",
+    "CaseParcel",
     "Grid",
     "MiningArea",
     "Parcel",

@@ -113,7 +113,9 @@ class Case(models.Model):
     submitted_lon = models.FloatField("原始经度")
     submitted_lat = models.FloatField("原始纬度")
     accuracy_m = models.FloatField("定位精度(米)", null=True, blank=True)
-    parcels = models.ManyToManyField("geo_disputes.Parcel", blank=True, verbose_name="涉及地块")
+    parcels = models.ManyToManyField(
+        "geo_disputes.Parcel", through="CaseParcel", blank=True, related_name="cases", verbose_name="涉及地块"
+    )
     households_affected = models.PositiveIntegerField("涉及户数", default=1)
     departments = ArrayField(models.CharField(max_length=40), default=list, blank=True, verbose_name="协同部门")
     legacy = models.BooleanField("历史遗留", default=False)
@@ -182,6 +184,21 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class CaseParcel(models.Model):
+    """A parcel a case concerns: found at its point (re-derived by linking) or named at intake (kept)."""
+
+    class Source(models.TextChoices):
+        POINT = "point", "位置所在地块"
+        NAMED = "named", "登记时指明"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE)
+    parcel = models.ForeignKey("geo_disputes.Parcel", on_delete=models.PROTECT)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.POINT)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "parcel"], name="caseparcel_uniq")]
 
 
 class Party(models.Model):
