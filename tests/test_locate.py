@@ -1,0 +1,147 @@
+"""A point → its township, village, grid, mining areas and parcels; the same rule in bulk and per point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.utils import timezone
+
+from geo_disputes.models import Banner, Case, CaseParcel
+from geo_disputes.services.coords import wgs84_to_gcj02
+from geo_disputes.services.linking import link_cases
+from geo_disputes.services.locate import OutsideBanner, locate
+
+from .factories import GridFactory, MiningAreaFactory, ParcelFactory, TownshipFactory, VillageFactory, box
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def small_banner():
+    """Two townships side by side sharing the meridian 111.2; two villages in the west one, a mine in the east."""
+    Banner.objects.create(code="150622", name="准格尔旗", geom=box(111.0, 39.5, 111.4, 39.9))
+    TownshipFactory(code="150622101", name="西镇", geom=box(111.0, 39.5, 111.2, 39.9))
+    TownshipFactory(code="150622102", name="东镇", geom=box(111.2, 39.5, 111.4, 39.9))
+    VillageFactory(code="150622101201", name="南村", township_code="150622101", geom=box(111.0, 39.5, 111.2, 39.7))
+    VillageFactory(code="150622101202", name="北村", township_code="150622101", geom=box(111.0, 39.7, 111.2, 39.9))
+    VillageFactory(code="150622102201", name="东村", township_code="150622102", geom=box(111.2, 39.5, 111.4, 39.9))
+    GridFactory(
+        code="150622101201-001", name="第1网格", village_code="150622101201", geom=box(111.0, 39.5, 111.1, 39.7)
+    )
+    GridFactory(
+        code="150622101201-002", name="第2网格", village_code="150622101201", geom=box(111.1, 39.5, 111.2, 39.7)
+    )
+    MiningAreaFactory(
+        code="KQ-01", name="哈尔乌素露天煤矿", geom=box(111.25, 39.72, 111.27, 39.74), influence_buffer_m=1000
+    )
+    ParcelFactory(code="150622101201JD00001", holder_name="王建国", geom=box(111.05, 39.55, 111.055, 39.555))
+
+
+def test_a_point_in_a_grid_finds_every_level(small_banner):
+    loc = locate(111.052, 39.552)
+    assert (loc.township.code, loc.village.code, loc.grid.code) == ("150622101", "150622101201", "150622101201-001")
+    assert loc.grid.worker_name == "张某某"
+    assert [p.code for p in loc.parcels] == ["150622101201JD00001"]
+    assert loc.mining == []
+
+
+def test_inside_the_pit_and_in_its_influence_zone(small_banner):
+    pit = locate(111.26, 39.73)
+    assert [(m.area.name, m.relation) for m in pit.mining] == [("哈尔乌素露天煤矿", "inside")]
+    # ~860 m east of the pit edge: in the 1 km zone, not in the pit.
+    near = locate(111.28, 39.73)
+    assert [(m.area.code, m.relation) for m in near.mining] == [("KQ-01", "influence_zone")]
+    assert locate(111.30, 39.73).mining == []
+
+
+def test_gcj02_phone_coordinate_lands_in_the_same_parcel(small_banner):
+    wgs = (111.0525, 39.5525)
+    gcj = wgs84_to_gcj02(*wgs)
+    # Taken naively as WGS84 the phone point is ~570 m east: outside the parcel.
+    assert locate(*gcj).parcels == []
+    loc = locate(*gcj, datum="gcj02")
+    assert [p.code for p in loc.parcels] == ["150622101201JD00001"]
+    assert abs(loc.lon - wgs[0]) < 1e-7 and abs(loc.lat - wgs[1]) < 1e-7
+
+
+def test_outside_the_banner_is_refused(small_banner):
+    with pytest.raises(OutsideBanner, match="不在本旗范围内"):
+        locate(112.5, 39.6)
+
+
+def test_shared_border_goes_to_the_smallest_code(small_banner):
+    on_township_border = locate(111.2, 39.8)
+    assert on_township_border.township.code == "150622101"
+    assert on_township_border.village.code == "150622101202"
+    corner = locate(111.2, 39.7)  # corner of three villages and two townships
+    assert (corner.township.code, corner.village.code) == ("150622101", "150622101201")
+
+
+def test_boundaries_in_force_on_the_case_date(small_banner):
+    """A case from 2021 is judged by the village boundary of 2021, not today's."""
+    Banner.objects.update(valid_from=dt.date(2020, 1, 1))
+    VillageFactory(
+        code="150622101200",
+        name="旧村",
+        township_code="150622101",
+        geom=box(111.0, 39.5, 111.05, 39.6),
+        valid_from=dt.date(2020, 1, 1),
+        valid_to=dt.date(2022, 12, 31),
+    )
+    assert locate(111.01, 39.51, on=dt.date(2021, 3, 1)).village.name == "旧村"
+    assert locate(111.01, 39.51, on=dt.date(2024, 3, 1)).village.name == "南村"
+    assert locate(111.01, 39.51).village.name == "南村"
+
+
+def _case(lon: float, lat: float, n: int) -> Case:
+    return Case.objects.create(
+        reference=f"ZGE-2026-{n:06d}",
+        category="other",
+        channel="visit",
+        description="测试",
+        location=Point(lon, lat, srid=4326),
+        submitted_lon=lon,
+        submitted_lat=lat,
+        received_at=timezone.now(),
+    )
+
+
+def test_bulk_linking_equals_per_point_locate(small_banner):
+    rng = random.Random(20261125)
+    points = [(rng.uniform(111.0, 111.4), rng.uniform(39.5, 39.9)) for _ in range(150)]
+    # Points on shared borders and corners, in the pit, in the zone, in the parcel.
+    points += [(111.2, 39.8), (111.2, 39.7), (111.1, 39.6), (111.1, 39.7), (111.26, 39.73), (111.28, 39.73)]
+    points += [(111.052, 39.552), (111.05, 39.55), (111.055, 39.555), (111.4, 39.9)]
+    cases = [_case(lon, lat, i) for i, (lon, lat) in enumerate(points)]
+    assert link_cases() == len(cases)
+    for case in Case.objects.all():
+        loc = locate(case.location.x, case.location.y)
+        expected = (
+            loc.township.code if loc.township else "",
+            loc.village.code if loc.village else "",
+            loc.grid.code if loc.grid else "",
+            loc.mining_area.area.code if loc.mining_area else "",
+            loc.mining_area.relation if loc.mining_area else "",
+            sorted(p.code for p in loc.parcels),
+        )
+        got = (
+            case.township_code,
+            case.village_code,
+            case.grid_code,
+            case.mining_area_code,
+            case.mining_relation,
+            sorted(case.parcels.values_list("code", flat=True)),
+        )
+        assert got == expected, case.location
+
+
+def test_relinking_keeps_parcels_named_at_intake(small_banner):
+    named = ParcelFactory(code="150622101201JD00002", geom=box(111.15, 39.6, 111.16, 39.61))
+    case = _case(111.052, 39.552, 1)
+    CaseParcel.objects.create(case=case, parcel=named, source="named")
+    link_cases([case.pk])
+    link_cases()  # twice: idempotent
+    assert sorted(case.parcels.values_list("code", flat=True)) == ["150622101201JD00001", "150622101201JD00002"]
