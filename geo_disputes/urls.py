@@ -3,7 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from geo_disputes.views.home import home
+
 urlpatterns = [
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("geo_disputes.api.urls")),
