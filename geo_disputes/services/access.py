@@ -5,9 +5,10 @@ Scope is geographic (banner, a township, a village, a grid) or, for the mining c
 them (PIPL; 信访工作条例 Art. 46); planners see none; every unmasked view is recorded.
 
 Accused-unit rule (Art. 30 ¶3): staff of the unit a petition accuses — their profile's unit is
-the accused unit, or their scope is its area (the village officer of an accused village
-committee) — do not see the case at all, not even with masked names: the description of an
-accusation identifies the petitioner in a village of a few hundred households.
+the accused unit, or they are the township/village officer whose scope is its area (the
+village officer of an accused village committee) — do not see the case at all, not even with
+masked names: the description of an accusation identifies the petitioner in a village of a few
+hundred households. Routing sends such a case one tier up for the same reason.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ _SCOPE_PATTERNS = {
     "grid": re.compile(r"\d{12}-[0-9A-Za-z]+"),  # 150622101206-001
 }
 _SCOPE_FIELDS = {"township": "township_code", "village": "village_code", "grid": "grid_code"}
+# Officers speak for the committee of their area: an accusation against it is against them.
+_COMMITTEE_ROLES = (Role.TOWNSHIP_OFFICER, Role.VILLAGE_OFFICER)
 _MINING_RELATED = (
     Q(mining_relation__in=[MiningRelation.INSIDE, MiningRelation.INFLUENCE_ZONE])
     | Q(tier=Tier.MINING_COURT)
@@ -87,8 +90,33 @@ def can_see_pii(user, case: Case) -> bool:
     if profile.role in (Role.BANNER_ADMIN, Role.GRID_WORKER):
         return True  # the grid worker is the household's petition agent
     if profile.role == Role.MINING_COURT:
-        return case.tier == Tier.MINING_COURT or (case.unit_id is not None and case.unit.kind == Unit.Kind.MINING_COURT)
+        return _court_case(case)
     return _handles(profile, case)
+
+
+def can_act(user, case: Case | None) -> bool:
+    """Whether `user` may register a case (`case=None`) or move `case` along the workflow.
+
+    Planners and field staff only look. Others act within what they see: the banner admin
+    anywhere, township officers and grid workers (the petition agents) in their scope, village
+    officers on cases their committee handles, the mining court on its own cases.
+    """
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    profile = staff_profile(user)
+    if profile is None or profile.role in (Role.PLANNER, Role.FIELD_STAFF):
+        return False
+    if case is None:
+        return _role_filter(profile) is not None
+    if not visible_cases(user, Case.objects.filter(pk=case.pk)).exists():
+        return False
+    if profile.role == Role.MINING_COURT:
+        return _court_case(case)
+    if profile.role == Role.VILLAGE_OFFICER:
+        return _handles(profile, case)
+    return True
 
 
 def petitioner_view(user, case: Case, purpose: str = "查看信访人 view petitioners") -> list[dict]:
@@ -199,13 +227,13 @@ def staff_profile(user) -> StaffProfile | None:
 
 
 def is_accused(profile: StaffProfile, case: Case) -> bool:
-    """Whether `profile` belongs to the unit `case` accuses (by unit, or by scope = the unit's area)."""
+    """Whether `profile` belongs to the unit `case` accuses: by unit, or as the officer of its area."""
     if case.accused_unit_id is None:
         return False
     if profile.unit_id is not None and profile.unit_id == case.accused_unit_id:
         return True
     area = case.accused_unit.area_code
-    return bool(area) and area == profile.scope_code
+    return profile.role in _COMMITTEE_ROLES and bool(area) and area == profile.scope_code
 
 
 def _role_filter(profile: StaffProfile) -> Q | None:
@@ -232,7 +260,7 @@ def _accused_filter(profile: StaffProfile) -> Q | None:
     conditions = []
     if profile.unit_id is not None:
         conditions.append(Q(accused_unit_id=profile.unit_id))
-    if profile.scope_code:
+    if profile.role in _COMMITTEE_ROLES and profile.scope_code:
         conditions.append(Q(accused_unit__area_code=profile.scope_code))
     if not conditions:
         return None
@@ -248,6 +276,10 @@ def _handles(profile: StaffProfile, case: Case) -> bool:
     if case.unit_id is None:
         return True
     return case.unit_id == profile.unit_id or case.unit.area_code == profile.scope_code
+
+
+def _court_case(case: Case) -> bool:
+    return case.tier == Tier.MINING_COURT or (case.unit_id is not None and case.unit.kind == Unit.Kind.MINING_COURT)
 
 
 def _holds_parcel(profile: StaffProfile | None, parcel: Parcel) -> bool:
