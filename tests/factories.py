@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import factory
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.db import transaction
+from django.utils import timezone
 
-from geo_disputes.models import Grid, MiningArea, Parcel, Township, Village
+from geo_disputes.models import Case, Grid, MiningArea, Parcel, Party, Township, Village
+from geo_disputes.models.cases import Category, Channel, Tier
+from geo_disputes.services.references import next_reference
 
 
 def box(minx: float, miny: float, maxx: float, maxy: float) -> MultiPolygon:
@@ -67,3 +71,37 @@ class ParcelFactory(factory.django.DjangoModelFactory):
     holder_name = "王建国"
     contract_no = factory.Sequence(lambda n: f"HT-{n:06d}")
     geom = factory.LazyFunction(lambda: box(111.05, 39.55, 111.06, 39.56))
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """A village-level case just reported at a talk room; its reference comes from `next_reference`."""
+
+    class Meta:
+        model = Case
+
+    category = Category.LAND_OCCUPATION
+    channel = Channel.TALK_ROOM
+    description = "草场被邻户围占约8亩"
+    location = factory.LazyFunction(lambda: Point(111.05, 39.55, srid=4326))
+    submitted_lon = 111.05
+    submitted_lat = 39.55
+    tier = Tier.VILLAGE
+    received_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with transaction.atomic():
+            if not kwargs.get("reference"):
+                year = timezone.localtime(kwargs["received_at"]).year
+                kwargs["reference"] = next_reference(year)
+            return super()._create(model_class, *args, **kwargs)
+
+
+class PartyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Party
+
+    case = factory.SubFactory(CaseFactory)
+    name = "王建国"
+    phone = "13900000000"
+    id_number = "150622197001010011"

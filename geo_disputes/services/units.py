@@ -1,0 +1,64 @@
+"""The ladder of responsible bodies: which tier sits above which, and which unit serves a tier here.
+
+Units are found by code, not by foreign key to an area, because boundaries are versioned
+while the committee of a village stays the same body:
+`VC-<village_code>` village committee, `TC-<township_code>` township committee,
+`BL-<banner_code>` banner leadership (包案), `MC-<banner_code>` mining-area court.
+Routing and escalation both use these helpers, so the ladder lives in one place.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from geo_disputes.models import Unit
+from geo_disputes.models.cases import Tier
+
+# Escalation and review go one step up; the mining court answers to the banner (条例 Art. 35).
+TIER_ABOVE: dict[str, str] = {
+    Tier.VILLAGE: Tier.TOWNSHIP,
+    Tier.TOWNSHIP: Tier.BANNER,
+    Tier.MINING_COURT: Tier.BANNER,
+}
+
+# The tier a unit acts at; the integrated centre (综治中心) is the banner's.
+TIER_OF_UNIT_KIND: dict[str, str] = {
+    Unit.Kind.VILLAGE_COMMITTEE: Tier.VILLAGE,
+    Unit.Kind.TOWNSHIP_COMMITTEE: Tier.TOWNSHIP,
+    Unit.Kind.BANNER_DEPARTMENT: Tier.BANNER,
+    Unit.Kind.BANNER_LEADERSHIP: Tier.BANNER,
+    Unit.Kind.INTEGRATED_CENTRE: Tier.BANNER,
+    Unit.Kind.MINING_COURT: Tier.MINING_COURT,
+}
+
+
+def tier_above(tier: str) -> str | None:
+    """The tier one step up, or None at the top (the banner) or for an unrouted case."""
+    return TIER_ABOVE.get(tier)
+
+
+def tier_of_unit(unit: Unit) -> str:
+    """The tier a unit acts at."""
+    return TIER_OF_UNIT_KIND[unit.kind]
+
+
+def unit_code_for_tier(tier: str, township_code: str = "", village_code: str = "") -> str | None:
+    """The code of the unit serving `tier` for a place, or None when the place lacks the needed code."""
+    banner = settings.BANNER_CODE
+    if tier == Tier.VILLAGE:
+        return f"VC-{village_code}" if village_code else None
+    if tier == Tier.TOWNSHIP:
+        return f"TC-{township_code}" if township_code else None
+    if tier == Tier.BANNER:
+        return f"BL-{banner}"
+    if tier == Tier.MINING_COURT:
+        return f"MC-{banner}"
+    return None
+
+
+def unit_for_tier(tier: str, township_code: str = "", village_code: str = "") -> Unit | None:
+    """The unit serving `tier` for the place with these codes, or None when no such unit is registered."""
+    code = unit_code_for_tier(tier, township_code, village_code)
+    if code is None:
+        return None
+    return Unit.objects.filter(code=code).first()
