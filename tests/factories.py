@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import factory
+from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import transaction
 from django.utils import timezone
@@ -105,3 +106,74 @@ class PartyFactory(factory.django.DjangoModelFactory):
     name = "王建国"
     phone = "13900000000"
     id_number = "150622197001010011"
+
+
+class UnitFactory(factory.django.DjangoModelFactory):
+    """A responsible body; reusing a code returns the existing unit."""
+
+    class Meta:
+        model = "geo_disputes.Unit"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"BD-test{n}")
+    name = factory.LazyAttribute(lambda o: f"单位{o.code}")
+    kind = "banner_department"
+    area_code = ""
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user without a usable password (tests log in with force_login; hashing is slow)."""
+
+    class Meta:
+        model = "auth.User"
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    password = factory.LazyFunction(lambda: make_password(None))
+
+
+class StaffFactory(factory.django.DjangoModelFactory):
+    """A staff user with a role and scope (StaffFactory(role="village_officer", scope_code="150622106202"))."""
+
+    class Meta:
+        model = "geo_disputes.StaffProfile"
+
+    user = factory.SubFactory(UserFactory)
+    role = "banner_admin"
+    scope_code = ""
+    unit = None
+
+
+SEED_PLACES = {
+    # township code, name, village code, village name, box — apart from each other, inside the banner.
+    "youyi": ("150622004", "友谊街道", "150622004201", "苏计沟村", (111.20, 39.80, 111.30, 39.90)),
+    "shagedu": ("150622101", "沙圪堵镇", "150622101206", "不拉村", (110.80, 39.60, 110.85, 39.70)),
+    "weijiamao": ("150622106", "魏家峁镇", "150622106202", "双敖包村", (111.00, 39.50, 111.10, 39.60)),
+}
+DEPARTMENT_CODES = ("natural_resources", "forestry_grassland", "energy", "justice", "housing", "water")
+
+
+def seed_places() -> None:
+    """The seed's three townships and villages (plus 沙圪堵镇's neighbouring 150622101201), each
+    village's grid -001, and the units routing needs: committees, banner leadership, mining
+    court and six banner departments."""
+    for township_code, township_name, village_code, village_name, bbox in SEED_PLACES.values():
+        minx, miny, maxx, maxy = bbox
+        TownshipFactory(code=township_code, name=township_name, geom=box(minx, miny, maxx + 0.05, maxy))
+        VillageFactory(code=village_code, name=village_name, geom=box(*bbox))
+        GridFactory(code=f"{village_code}-001", geom=box(minx, miny, minx + 0.01, miny + 0.01))
+        UnitFactory(
+            code=f"TC-{township_code}",
+            name=f"{township_name}党(工)委",
+            kind="township_committee",
+            area_code=township_code,
+        )
+        UnitFactory(
+            code=f"VC-{village_code}", name=f"{village_name}村委会", kind="village_committee", area_code=village_code
+        )
+    VillageFactory(code="150622101201", name="沙圪堵村", geom=box(110.85, 39.60, 110.90, 39.70))
+    UnitFactory(code="VC-150622101201", name="沙圪堵村村委会", kind="village_committee", area_code="150622101201")
+    UnitFactory(code="BL-150622", name="旗领导包案", kind="banner_leadership", area_code="150622")
+    UnitFactory(code="MC-150622", name="准格尔旗矿区法庭", kind="mining_court", area_code="150622")
+    for department in DEPARTMENT_CODES:
+        UnitFactory(code=f"BD-{department}", name=f"旗{department}局", kind="banner_department")

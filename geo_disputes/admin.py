@@ -1,0 +1,310 @@
+"""Admin for every model — without a single external request.
+
+GeoDjango's map widgets load OpenLayers from a CDN, which government intranets block, so
+geometries are shown as read-only summaries (type, size, bounding box) and boundaries change
+only through imports. Cases and their history are read-only here: every change goes through the
+workflow so it leaves a CaseEvent. Petitioners and parcel holders are shown masked; the full
+record is on the case page, where each view is logged. Routing rules are editable, and every
+add, change and delete is kept in RoutingRuleChange (recorded here, in one place).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.gis.geos import GEOSGeometry
+
+from geo_disputes.models import (
+    Banner,
+    Case,
+    CaseEvent,
+    CaseGroup,
+    CaseParcel,
+    Grid,
+    MiningArea,
+    Parcel,
+    Party,
+    PersonalDataAccess,
+    RoutingRule,
+    RoutingRuleChange,
+    StaffProfile,
+    Township,
+    Unit,
+    Village,
+)
+from geo_disputes.models.areas import METRIC_SRID, SQUARE_METRES_PER_MU
+from geo_disputes.models.cases import Category
+from geo_disputes.services.access import ScopeError, mask_id, mask_name, mask_phone, validate_scope
+from geo_disputes.services.routing import DEPARTMENTS, rule_snapshot
+
+
+def geometry_summary(geom: GEOSGeometry | None) -> str:
+    """ "MultiPolygon ×2 · 12.34 km² (18,510 亩) · bbox 111.0000,39.5000 – 111.2000,39.7000"."""
+    if geom is None:
+        return "—"
+    metric = geom.transform(METRIC_SRID, clone=True)
+    square_metres = metric.area
+    minx, miny, maxx, maxy = geom.extent
+    parts = f" ×{geom.num_geom}" if geom.num_geom > 1 else ""
+    return (
+        f"{geom.geom_type}{parts} · {square_metres / 1e6:,.2f} km² ({square_metres / SQUARE_METRES_PER_MU:,.0f} 亩)"
+        f" · bbox {minx:.4f},{miny:.4f} – {maxx:.4f},{maxy:.4f}"
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable, never added, changed or deleted here (append-only records)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AreaAdmin(admin.ModelAdmin):
+    """Names and validity dates are editable; the boundary comes from imports and is summarised."""
+
+    list_display = ("code", "name", "valid_from", "valid_to")
+    search_fields = ("code", "name")
+    exclude = ("geom",)
+    readonly_fields = ("code", "boundary")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="边界")
+    def boundary(self, obj) -> str:
+        return geometry_summary(obj.geom)
+
+
+@admin.register(Banner)
+class BannerAdmin(AreaAdmin):
+    pass
+
+
+@admin.register(Township)
+class TownshipAdmin(AreaAdmin):
+    list_display = ("code", "name", "kind", "valid_from", "valid_to")
+    list_filter = ("kind",)
+
+
+@admin.register(Village)
+class VillageAdmin(AreaAdmin):
+    list_display = ("code", "name", "kind", "township_code", "valid_from", "valid_to")
+    list_filter = ("kind",)
+
+
+@admin.register(Grid)
+class GridAdmin(AreaAdmin):
+    list_display = ("code", "name", "village_code", "households", "worker_name")
+    raw_id_fields = ("worker_user",)
+
+
+@admin.register(MiningArea)
+class MiningAreaAdmin(AreaAdmin):
+    list_display = ("code", "name", "kind", "operator", "influence_buffer_m")
+    list_filter = ("kind",)
+    readonly_fields = ("code", "boundary", "zone")
+
+    @admin.display(description="影响区")
+    def zone(self, obj: MiningArea) -> str:
+        return geometry_summary(obj.influence_zone)
+
+
+@admin.register(Parcel)
+class ParcelAdmin(AreaAdmin):
+    list_display = ("code", "name", "land_use", "area_mu", "holder")
+    list_filter = ("land_use",)
+    exclude = ("geom", "holder_name")
+    readonly_fields = ("code", "boundary", "area_mu", "holder")
+
+    @admin.display(description="承包户(已脱敏)")
+    def holder(self, obj: Parcel) -> str:
+        return mask_name(obj.holder_name)
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "area_code", "head_name")
+    list_filter = ("kind",)
+    search_fields = ("code", "name", "area_code")
+
+
+class StaffProfileForm(forms.ModelForm):
+    class Meta:
+        model = StaffProfile
+        fields = ("user", "role", "scope_code", "unit")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        try:
+            validate_scope(data.get("role", ""), data.get("scope_code", ""))
+        except ScopeError as exc:
+            raise forms.ValidationError({"scope_code": str(exc)}) from exc
+        return data
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    form = StaffProfileForm
+    list_display = ("user", "role", "scope_code", "unit")
+    list_filter = ("role",)
+    search_fields = ("user__username", "scope_code")
+    raw_id_fields = ("user",)
+    list_select_related = ("user", "unit")
+
+
+class PetitionerInline(admin.TabularInline):
+    """Petitioners, masked: the full record is on the case page, where each view is logged."""
+
+    model = Party
+    extra = 0
+    fields = ("masked_name", "masked_phone", "masked_id")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="姓名")
+    def masked_name(self, obj: Party) -> str:
+        return mask_name(obj.name)
+
+    @admin.display(description="电话")
+    def masked_phone(self, obj: Party) -> str:
+        return mask_phone(obj.phone)
+
+    @admin.display(description="身份证号")
+    def masked_id(self, obj: Party) -> str:
+        return mask_id(obj.id_number)
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    extra = 0
+    fields = ("at", "actor", "action", "from_status", "to_status", "reason", "rule")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "category", "tier", "unit", "status", "township_code", "village_code", "received_at")
+    list_filter = ("category", "tier", "status", "channel", "kind")
+    search_fields = ("reference",)
+    list_select_related = ("unit",)
+    date_hierarchy = "received_at"
+    exclude = ("location",)
+    readonly_fields = ("position",)
+    inlines = (PetitionerInline, CaseEventInline)
+
+    @admin.display(description="位置(WGS84)")
+    def position(self, obj: Case) -> str:
+        return f"{obj.location.x:.6f}, {obj.location.y:.6f} (采集 {obj.get_datum_display()})"
+
+
+@admin.register(CaseParcel)
+class CaseParcelAdmin(ReadOnlyAdmin):
+    """Which parcels a case concerns: found at its point (re-derived by linking) or named at intake."""
+
+    list_display = ("case", "parcel", "source")
+    list_filter = ("source",)
+    search_fields = ("case__reference", "parcel__code")
+    list_select_related = ("case", "parcel")
+
+
+@admin.register(CaseGroup)
+class CaseGroupAdmin(admin.ModelAdmin):
+    list_display = ("title", "category", "created_at")
+    list_filter = ("category",)
+    search_fields = ("title",)
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "case", "action", "actor", "from_status", "to_status", "rule")
+    list_filter = ("action",)
+    search_fields = ("case__reference",)
+    list_select_related = ("case", "actor", "rule")
+
+
+class RoutingRuleForm(forms.ModelForm):
+    """Categories and partner departments as checkboxes, so a rule cannot name an unknown code."""
+
+    categories = forms.MultipleChoiceField(
+        label="类别(空=不限)", choices=Category.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    partner_departments = forms.MultipleChoiceField(
+        label="协同部门", choices=list(DEPARTMENTS.items()), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = RoutingRule
+        fields = (
+            "order",
+            "name",
+            "active",
+            "categories",
+            "mining",
+            "min_households",
+            "max_households",
+            "min_departments",
+            "min_townships",
+            "min_villages",
+            "legacy",
+            "tier",
+            "partner_departments",
+            "explanation",
+        )
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    form = RoutingRuleForm
+    list_display = ("order", "name", "active", "tier", "categories", "mining", "partner_departments")
+    list_display_links = ("name",)
+    list_editable = ("active",)
+    list_filter = ("active", "tier")
+    ordering = ("order", "id")
+
+    def save_model(self, request, obj: RoutingRule, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self._record(request, obj, "change" if change else "add")
+
+    def delete_model(self, request, obj: RoutingRule) -> None:
+        self._record(request, obj, "delete")  # the change row outlives the rule (rule → NULL)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for rule in queryset:
+            self.delete_model(request, rule)
+
+    def _record(self, request, rule: RoutingRule, action: str) -> None:
+        RoutingRuleChange.objects.create(rule=rule, actor=request.user, action=action, snapshot=rule_snapshot(rule))
+
+
+@admin.register(RoutingRuleChange)
+class RoutingRuleChangeAdmin(ReadOnlyAdmin):
+    list_display = ("at", "rule", "action", "actor")
+    list_filter = ("action",)
+    list_select_related = ("rule", "actor")
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ReadOnlyAdmin):
+    list_display = ("at", "user", "purpose", "case", "parcel")
+    list_select_related = ("user", "case", "parcel")
+    search_fields = ("user__username", "case__reference")

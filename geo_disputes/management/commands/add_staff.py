@@ -1,0 +1,31 @@
+"""manage.py add_staff USERNAME --role ROLE [--scope CODE] [--password P] [--unit UNIT_CODE]"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from geo_disputes.models import Role
+from geo_disputes.services.staff import upsert_staff
+
+
+class Command(BaseCommand):
+    help = "Create or update a staff user with a role and scope (township, village or grid code)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--scope", help="9-digit township, 12-digit village or grid code (e.g. 150622101206-001)")
+        parser.add_argument("--password", help="kept unchanged for an existing user when omitted")
+        parser.add_argument("--unit", dest="unit_code", help="unit code, e.g. TC-150622004 (default: own committee)")
+
+    def handle(self, *args, username: str, role: str, scope, password, unit_code, **options) -> None:
+        try:
+            result = upsert_staff(username, role, scope, password=password, unit_code=unit_code)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        profile = result.profile
+        verb = "created" if result.created else "updated"
+        unit = profile.unit.code if profile.unit else "-"
+        self.stdout.write(f"{verb} {username}: role={profile.role} scope={profile.scope_code or '-'} unit={unit}")
+        if result.generated_password:
+            self.stdout.write(f"generated password (shown once): {result.generated_password}")

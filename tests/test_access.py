@@ -1,0 +1,345 @@
+"""Who sees which case, and whose names: every role and scope against one small banner."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from geo_disputes.models import Case, Grid, PersonalDataAccess, StaffProfile, Unit
+from geo_disputes.services.access import (
+    can_act,
+    can_see_pii,
+    mask_id,
+    mask_name,
+    mask_phone,
+    parcel_holder,
+    petitioner_view,
+    visible_cases,
+)
+from geo_disputes.services.demo_staff import create_demo_staff
+from tests.factories import CaseFactory, ParcelFactory, PartyFactory, StaffFactory, UserFactory, box, seed_places
+
+pytestmark = pytest.mark.django_db
+
+YOUYI, SHAGEDU = "150622004", "150622101"
+SUJIGOU, BULA, SHAGEDU_VILLAGE = "150622004201", "150622101206", "150622101201"
+BULA_GRID_1, BULA_GRID_2 = f"{BULA}-001", f"{BULA}-002"
+ALL = {"SUJIGOU", "BULA-WATER", "BULA-YARD", "SWAP", "ACCUSE"}
+
+
+@pytest.fixture
+def banner():
+    """Five cases: 41 cracked houses in 苏计沟村 (mining influence zone), two 不拉村 matters in two
+    grids, a land swap inside a mining area in 沙圪堵村, and an accusation against 不拉村's committee."""
+    seed_places()
+    unit = {u.code: u for u in Unit.objects.all()}
+
+    def case(ref, grid, village, tier, unit_code, **facts):
+        made = CaseFactory(
+            reference=ref,
+            township_code=village[:9],
+            village_code=village,
+            grid_code=grid,
+            tier=tier,
+            unit=unit[unit_code],
+            **facts,
+        )
+        PartyFactory(case=made, name="史文华", phone="13812340000", id_number="150622198001011234")
+        return made
+
+    case(
+        "SUJIGOU",
+        "",
+        SUJIGOU,
+        "township",
+        f"TC-{YOUYI}",
+        category="mining_subsidence",
+        mining_relation="influence_zone",
+    )
+    case("BULA-WATER", BULA_GRID_1, BULA, "village", f"VC-{BULA}", category="utilities")
+    case("BULA-YARD", BULA_GRID_2, BULA, "village", f"VC-{BULA}", category="neighbour")
+    case("SWAP", "", SHAGEDU_VILLAGE, "mining_court", "MC-150622", category="land_contract", mining_relation="inside")
+    case(
+        "ACCUSE",
+        BULA_GRID_1,
+        BULA,
+        "township",
+        f"TC-{SHAGEDU}",
+        category="land_occupation",
+        kind="accusation",
+        accused_unit=unit[f"VC-{BULA}"],
+    )
+    return unit
+
+
+def staff(role: str, scope: str = "", unit: Unit | None = None):
+    return StaffFactory(role=role, scope_code=scope, unit=unit).user
+
+
+ROLE_SCOPE_SEES = [
+    ("banner_admin", "", ALL),
+    ("planner", "", ALL),
+    ("field_staff", "", ALL),
+    ("field_staff", SHAGEDU, ALL - {"SUJIGOU"}),
+    ("field_staff", BULA, {"BULA-WATER", "BULA-YARD", "ACCUSE"}),
+    ("township_officer", YOUYI, {"SUJIGOU"}),
+    ("township_officer", SHAGEDU, ALL - {"SUJIGOU"}),
+    ("township_officer", "", set()),
+    ("village_officer", BULA, {"BULA-WATER", "BULA-YARD"}),  # the accusation against its committee is withheld
+    ("village_officer", SHAGEDU_VILLAGE, {"SWAP"}),
+    ("grid_worker", BULA_GRID_1, {"BULA-WATER", "ACCUSE"}),  # the agent who carried the accusation sees it
+    ("grid_worker", BULA_GRID_2, {"BULA-YARD"}),
+    ("mining_court", "", {"SUJIGOU", "SWAP"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "expected"), ROLE_SCOPE_SEES, ids=[f"{r}:{s or '-'}" for r, s, _ in ROLE_SCOPE_SEES]
+)
+def test_each_role_sees_the_cases_of_its_scope(banner, role, scope, expected):
+    user = staff(role, scope)
+
+    assert set(visible_cases(user).values_list("reference", flat=True)) == expected
+
+
+def test_superusers_see_all_and_users_without_a_role_see_nothing(banner, client):
+    root = get_user_model().objects.create_superuser("root", password="pw-for-tests-only")
+    bare = UserFactory()
+
+    assert visible_cases(root).count() == len(ALL)
+    assert not visible_cases(bare).exists()
+    assert not visible_cases(client.get("/").wsgi_request.user).exists()  # anonymous
+
+
+def test_visibility_narrows_a_given_queryset(banner):
+    officer = staff("township_officer", SHAGEDU)
+
+    narrowed = visible_cases(officer, Case.objects.filter(category="utilities"))
+
+    assert list(narrowed.values_list("reference", flat=True)) == ["BULA-WATER"]
+
+
+def test_staff_of_an_accused_banner_department_never_see_the_accusation(banner):
+    bureau = Unit.objects.get(code="BD-natural_resources")
+    Case.objects.filter(reference="SWAP").update(kind="accusation", accused_unit=bureau)
+    bureau_clerk = staff("field_staff", "", unit=bureau)
+
+    assert "SWAP" not in set(visible_cases(bureau_clerk).values_list("reference", flat=True))
+    assert petitioner_view(bureau_clerk, Case.objects.get(reference="SWAP")) == []
+
+
+def test_the_accused_village_officer_gets_nothing_even_by_asking_directly(banner):
+    accused_officer = staff("village_officer", BULA)
+    accusation = Case.objects.get(reference="ACCUSE")
+
+    assert petitioner_view(accused_officer, accusation) == []
+    assert not can_see_pii(accused_officer, accusation)
+    assert not can_act(accused_officer, accusation)
+
+
+def test_the_township_handling_the_accusation_sees_the_petitioner_and_it_is_recorded(banner):
+    township_officer = staff("township_officer", SHAGEDU)
+    accusation = Case.objects.get(reference="ACCUSE")
+
+    [petitioner] = petitioner_view(township_officer, accusation)
+
+    assert petitioner | {"id": None} == {
+        "id": None,
+        "name": "史文华",
+        "phone": "13812340000",
+        "id_number": "150622198001011234",
+        "masked": False,
+    }
+    access = PersonalDataAccess.objects.get()
+    assert (access.user, access.case) == (township_officer, accusation)
+
+
+PII_BY_ROLE = [
+    ("banner_admin", "", "BULA-WATER", True),
+    ("village_officer", BULA, "BULA-WATER", True),  # its committee handles it
+    ("township_officer", SHAGEDU, "BULA-WATER", False),  # supervises; the village handles it
+    ("township_officer", SHAGEDU, "ACCUSE", True),
+    ("grid_worker", BULA_GRID_1, "BULA-WATER", True),  # the household's agent
+    ("grid_worker", BULA_GRID_1, "ACCUSE", True),
+    ("mining_court", "", "SWAP", True),
+    ("mining_court", "", "SUJIGOU", False),  # mining-related, but the street committee's case
+    ("planner", "", "BULA-WATER", False),
+    ("field_staff", "", "BULA-WATER", False),
+    ("township_officer", YOUYI, "BULA-WATER", False),  # out of scope
+]
+
+
+@pytest.mark.parametrize(("role", "scope", "reference", "unmasked"), PII_BY_ROLE)
+def test_who_sees_petitioners_unmasked(banner, role, scope, reference, unmasked):
+    assert can_see_pii(staff(role, scope), Case.objects.get(reference=reference)) is unmasked
+
+
+def test_field_staff_see_petitioners_masked_and_nothing_is_recorded(banner):
+    surveyor = staff("field_staff", "")
+
+    [petitioner] = petitioner_view(surveyor, Case.objects.get(reference="BULA-WATER"))
+
+    assert (petitioner["name"], petitioner["phone"], petitioner["id_number"], petitioner["masked"]) == (
+        "史某",
+        "138****0000",
+        "1506**********1234",
+        True,
+    )
+    assert not PersonalDataAccess.objects.exists()
+
+
+def test_a_planner_sees_no_personal_data_at_all(banner):
+    planner = staff("planner")
+    parcel = ParcelFactory(code=f"{BULA}JD00001", holder_name="史文华", geom=box(110.81, 39.61, 110.82, 39.62))
+
+    assert petitioner_view(planner, Case.objects.get(reference="BULA-WATER")) == []
+    assert parcel_holder(planner, parcel) == ""
+    assert not PersonalDataAccess.objects.exists()
+
+
+def test_every_unmasked_view_is_recorded_once_per_look(banner):
+    admin = staff("banner_admin")
+    water = Case.objects.get(reference="BULA-WATER")
+    PartyFactory(case=water, name="史文明")
+
+    assert len(petitioner_view(admin, water, purpose="约访")) == 2
+    petitioner_view(admin, water)
+
+    assert list(PersonalDataAccess.objects.order_by("id").values_list("purpose", flat=True)) == [
+        "约访",
+        "查看信访人 view petitioners",
+    ]
+
+
+def test_parcel_holders_whole_for_the_village_officer_masked_for_the_field(banner):
+    parcel = ParcelFactory(code=f"{BULA}JD00001", holder_name="欧阳娜娜", geom=box(110.81, 39.61, 110.82, 39.62))
+
+    assert parcel_holder(staff("village_officer", BULA), parcel) == "欧阳娜娜"
+    assert parcel_holder(staff("village_officer", SHAGEDU_VILLAGE), parcel) == "欧阳某"
+    assert parcel_holder(staff("field_staff"), parcel) == "欧阳某"
+    assert PersonalDataAccess.objects.get().parcel == parcel
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "reference", "acts"),
+    [
+        ("village_officer", BULA, "BULA-WATER", True),
+        ("village_officer", BULA, None, True),
+        ("township_officer", SHAGEDU, "BULA-WATER", True),
+        ("mining_court", "", "SWAP", True),
+        ("mining_court", "", "SUJIGOU", False),
+        ("planner", "", "BULA-WATER", False),
+        ("planner", "", None, False),
+        ("field_staff", "", None, False),
+    ],
+)
+def test_who_may_act(banner, role, scope, reference, acts):
+    case = Case.objects.get(reference=reference) if reference else None
+
+    assert can_act(staff(role, scope), case) is acts
+
+
+@pytest.mark.parametrize(
+    ("given", "masked"),
+    [("王建国", "王某"), ("欧阳娜娜", "欧阳某"), ("司马光", "司马某"), ("欧阳", "欧某"), ("巴特尔", "巴某"), ("", "")],
+)
+def test_names_are_masked_as_the_seed_writes_them(given, masked):
+    assert mask_name(given) == masked
+
+
+@pytest.mark.parametrize(("given", "masked"), [("13800000000", "138****0000"), ("0477123", "*******"), ("", "")])
+def test_phones_are_masked(given, masked):
+    assert mask_phone(given) == masked
+
+
+@pytest.mark.parametrize(("given", "masked"), [("150622198001011234", "1506**********1234"), ("", "")])
+def test_id_numbers_are_masked(given, masked):
+    assert mask_id(given) == masked
+
+
+def add_staff(*args: str) -> str:
+    out = StringIO()
+    call_command("add_staff", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_add_staff_creates_a_township_officer_with_a_generated_password(banner):
+    out = add_staff("wang", "--role", "township_officer", "--scope", YOUYI)
+
+    profile = StaffProfile.objects.get(user__username="wang")
+    assert (profile.role, profile.scope_code, profile.unit.code) == ("township_officer", YOUYI, f"TC-{YOUYI}")
+    assert out.startswith(f"created wang: role=township_officer scope={YOUYI} unit=TC-{YOUYI}")
+    password = re.search(r"generated password \(shown once\): (\S+)", out).group(1)
+    assert profile.user.check_password(password)
+
+
+def test_add_staff_twice_updates_and_keeps_the_password(banner):
+    add_staff("li", "--role", "village_officer", "--scope", BULA, "--password", "first-password-1")
+
+    out = add_staff("li", "--role", "grid_worker", "--scope", BULA_GRID_1)
+
+    profile = StaffProfile.objects.get(user__username="li")
+    assert out.startswith("updated li: role=grid_worker")
+    assert "password" not in out
+    assert (profile.role, profile.scope_code, profile.unit) == ("grid_worker", BULA_GRID_1, None)
+    assert profile.user.check_password("first-password-1")
+    assert StaffProfile.objects.filter(user__username="li").count() == 1
+
+
+def test_add_staff_keeps_the_scope_when_only_the_password_changes(banner):
+    add_staff("zhao", "--role", "village_officer", "--scope", BULA)
+
+    add_staff("zhao", "--role", "village_officer", "--password", "second-password-2")
+
+    profile = StaffProfile.objects.get(user__username="zhao")
+    assert (profile.scope_code, profile.unit.code) == (BULA, f"VC-{BULA}")
+    assert profile.user.check_password("second-password-2")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "township_officer"], "role township_officer needs scope: township; got no scope"),
+        (["--role", "township_officer", "--scope", BULA], "needs scope: township; got village"),
+        (["--role", "village_officer", "--scope", "15062210120"], "not a 9-digit township, 12-digit village or grid"),
+        (["--role", "village_officer", "--scope", "150622101299"], "no village 150622101299 in force"),
+        (["--role", "grid_worker", "--scope", f"{BULA}-099"], f"no grid {BULA}-099 in force"),
+        (["--role", "planner", "--scope", YOUYI], "role planner needs scope: banner (no scope)"),
+        (["--role", "banner_admin", "--unit", "XX-1"], "no unit XX-1"),
+    ],
+)
+def test_add_staff_refuses_a_scope_that_does_not_fit(banner, args, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        add_staff("bad", *args)
+    assert not get_user_model().objects.filter(username="bad").exists()
+
+
+def test_add_staff_refuses_an_unknown_role():
+    with pytest.raises(CommandError, match="invalid choice"):
+        add_staff("bad", "--role", "mayor")
+
+
+def test_demo_staff_one_per_role_and_safe_to_run_twice(banner):
+    first = create_demo_staff("demo-password-1")
+    second = create_demo_staff("demo-password-1")
+
+    assert first == second
+    assert {role for _, role, _ in first} == {
+        "banner_admin",
+        "township_officer",
+        "village_officer",
+        "grid_worker",
+        "mining_court",
+        "planner",
+        "field_staff",
+    }
+    assert StaffProfile.objects.count() == 7
+    grid_worker = StaffProfile.objects.get(role="grid_worker").user
+    assert Grid.objects.get(code=BULA_GRID_1).worker_user == grid_worker
+    assert grid_worker.check_password("demo-password-1")
+    township = StaffProfile.objects.get(role="township_officer")
+    assert (township.scope_code, township.unit.code) == (YOUYI, f"TC-{YOUYI}")
