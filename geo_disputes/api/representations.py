@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from geo_disputes.models import Parcel
-from geo_disputes.services.access import parcel_holder
+import datetime as dt
+
+from django.utils import timezone
+
+from geo_disputes.models import Case, Grid, MiningArea, Parcel, Township, Unit, Village
+from geo_disputes.services.access import parcel_holder, petitioner_view
+from geo_disputes.services.clock import due_dates, local_date
 from geo_disputes.services.locate import Location
+from geo_disputes.services.workflow import allowed_actions
 
 
 def location_dict(loc: Location, user) -> dict:
@@ -58,3 +64,98 @@ def parcel_dict(parcel: Parcel, user) -> dict:
         "contract_no": parcel.contract_no,
         "holder": parcel_holder(user, parcel),
     }
+
+
+def case_dict(case: Case, user, history: bool = False) -> dict:
+    """A case as the API shows it to `user`: context, why this tier, derived deadlines, masked petitioners."""
+    on = local_date(case.received_at)
+    dues = due_dates(case)
+    mining = (
+        MiningArea.objects.in_force(on).filter(code=case.mining_area_code).first() if case.mining_area_code else None
+    )
+    body = {
+        "reference": case.reference,
+        "category": case.category,
+        "category_label": case.get_category_display(),
+        "channel": case.channel,
+        "kind": case.kind,
+        "description": case.description,
+        "status": case.status,
+        "status_label": case.get_status_display(),
+        "location": {"lon": round(case.location.x, 7), "lat": round(case.location.y, 7)},
+        "datum": case.datum,
+        "submitted": {"lon": case.submitted_lon, "lat": case.submitted_lat},
+        "accuracy_m": case.accuracy_m,
+        "township": area_ref(Township.objects.in_force(on).filter(code=case.township_code).first()),
+        "village": area_ref(Village.objects.in_force(on).filter(code=case.village_code).first()),
+        "grid": grid_dict(Grid.objects.in_force(on).filter(code=case.grid_code).first()),
+        "mining_area": (
+            {"id": mining.pk, "code": mining.code, "name": mining.name, "relation": case.mining_relation}
+            if mining
+            else None
+        ),
+        "parcels": [parcel_dict(p, user) for p in case.parcels.order_by("code")],
+        "households_affected": case.households_affected,
+        "departments": case.departments,
+        "legacy": case.legacy,
+        "tier": case.tier,
+        "tier_label": case.get_tier_display(),
+        "unit": unit_ref(case.unit),
+        "partner_units": [unit_ref(u) for u in case.partner_units.order_by("code")],
+        "responsible_person": case.responsible_person,
+        "routing_rule": str(case.routing_rule) if case.routing_rule_id else "",
+        "routing_reason": case.routing_reason,
+        "due": {
+            "accept_by": _iso(dues.accept_by),
+            "conclude_by": _iso(dues.conclude_by),
+            "review_request_by": _iso(dues.review_request_by),
+            "review_decide_by": _iso(dues.review_decide_by),
+            "next_due": _iso(dues.next_due),
+            "next_due_kind": dues.next_due_kind.value if dues.next_due_kind else None,
+            "state": dues.state.value,
+            "days_left": dues.days_left,
+            "supervision": dues.supervision.value,
+        },
+        "received_at": _iso(case.received_at),
+        "accepted_at": _iso(case.accepted_at),
+        "replied_at": _iso(case.replied_at),
+        "extension_days": case.extension_days,
+        "extension_reason": case.extension_reason,
+        "agenda": {"date": _iso(case.agenda_date), "plan": case.agenda_plan, "deadline": _iso(case.agenda_deadline)},
+        "resolution_method": case.resolution_method,
+        "outcome": case.outcome,
+        "satisfaction": case.satisfaction,
+        "group": {"id": case.group_id, "title": case.group.title} if case.group_id else None,
+        "repeat_of": case.repeat_of.reference if case.repeat_of_id else None,
+        "petitioners": petitioner_view(user, case),
+        "version": case.version,
+        "allowed_actions": allowed_actions(case.status),
+    }
+    if history:
+        body["history"] = [
+            {
+                "at": _iso(e.at),
+                "actor": e.actor.username if e.actor_id else "系统",
+                "action": e.action,
+                "from": e.from_status,
+                "to": e.to_status,
+                "changes": e.changes,
+                "reason": e.reason,
+                "rule": str(e.rule) if e.rule_id else "",
+            }
+            for e in case.events.select_related("actor", "rule").order_by("at", "id")
+        ]
+    return body
+
+
+def unit_ref(unit: Unit | None) -> dict | None:
+    return {"code": unit.code, "name": unit.name} if unit else None
+
+
+def _iso(value) -> str | None:
+    """ISO 8601; date-times in the banner's local time (Asia/Shanghai), as users read them."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value)
+    return value.isoformat()

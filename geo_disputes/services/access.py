@@ -97,7 +97,8 @@ def can_see_pii(user, case: Case) -> bool:
 def can_act(user, case: Case | None) -> bool:
     """Whether `user` may register a case (`case=None`) or move `case` along the workflow.
 
-    Planners and field staff only look. Others act within what they see: the banner admin
+    Planners only look. Field staff open cases where they stand (intake) but do not move them.
+    Others act within what they see: the banner admin
     anywhere, township officers and grid workers (the petition agents) in their scope, village
     officers on cases their committee handles, the mining court on its own cases.
     """
@@ -106,10 +107,12 @@ def can_act(user, case: Case | None) -> bool:
     if user.is_superuser:
         return True
     profile = staff_profile(user)
-    if profile is None or profile.role in (Role.PLANNER, Role.FIELD_STAFF):
+    if profile is None or profile.role == Role.PLANNER:
         return False
     if case is None:
         return _role_filter(profile) is not None
+    if profile.role == Role.FIELD_STAFF:
+        return False
     if not visible_cases(user, Case.objects.filter(pk=case.pk)).exists():
         return False
     if profile.role == Role.MINING_COURT:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
 
 from .layers import LAYERS as AREA_LAYERS
@@ -92,4 +93,35 @@ def feature_collection(
     with connection.cursor() as cur:
         cur.execute(sql, params)
         count, text = cur.fetchone()
+    return text, count
+
+
+def queryset_feature_collection(qs, *, geometry: str, properties: list[str], page: Page) -> tuple[str, int]:
+    """GeoJSON of one page of a (filtered, annotated, ordered) queryset, built by PostGIS.
+
+    The queryset's own SQL becomes a subquery, so access rules and filters applied by the
+    caller hold; only the JSON assembly moves into the database.
+    """
+    count = qs.count()
+    offset = (page.number - 1) * page.size
+    # Django selects geometry columns as EWKB; asking for GeoJSON text keeps it one SQL function.
+    rows = qs.annotate(geojson_geometry=AsGeoJSON(geometry, precision=6)).values("geojson_geometry", *properties)
+    rows = rows[offset : offset + page.size]
+    inner, params = rows.query.sql_with_params()
+    props = ", ".join(f"'{name}', r.{connection.ops.quote_name(name)}" for name in properties)
+    sql = f"""
+        SELECT json_build_object(
+            'type', 'FeatureCollection',
+            'features', coalesce(json_agg(json_build_object(
+                'type', 'Feature',
+                'id', r.{connection.ops.quote_name(properties[0])},
+                'geometry', r.geojson_geometry::json,
+                'properties', json_build_object({props})
+            ) ORDER BY r.__row), '[]'::json)
+        )::text
+        FROM (SELECT sub.*, row_number() OVER () AS __row FROM ({inner}) sub) r
+    """  # noqa: S608 — names come from the caller's code, values stay parameters
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        (text,) = cur.fetchone()
     return text, count

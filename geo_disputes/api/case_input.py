@@ -1,0 +1,176 @@
+"""Parsing of case requests: query filters and the intake JSON body, each error naming its field."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import ValidationError
+
+from geo_disputes.services.case_queries import CHOICES, OPEN, CaseFilter
+from geo_disputes.services.intake import IntakeRequest, Petitioner
+
+from . import params
+
+_CODE_MAX = 40
+
+
+def case_filter(query) -> CaseFilter:
+    return CaseFilter(
+        bbox=params.bbox(query),
+        category=_choice(query, "category"),
+        status=_choice(query, "status", extra=(OPEN,)),
+        tier=_choice(query, "tier"),
+        township=_code(query, "township"),
+        village=_code(query, "village"),
+        grid=_code(query, "grid"),
+        mining_area=_code(query, "mining_area"),
+        since=params.date(query, "since"),
+        until=params.date(query, "until"),
+    )
+
+
+def intake_request(data) -> IntakeRequest:
+    """An IntakeRequest from the POSTed JSON; types are checked here, domain rules in the intake service."""
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": "expected a JSON object"})
+    known = {
+        "category",
+        "channel",
+        "kind",
+        "description",
+        "lon",
+        "lat",
+        "datum",
+        "accuracy_m",
+        "parcel_code",
+        "households_affected",
+        "departments",
+        "legacy",
+        "petitioners",
+        "received_at",
+        "accused_unit",
+        "group",
+    }
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValidationError({unknown[0]: f"unknown field; fields: {', '.join(sorted(known))}"})
+    for name in ("category", "channel", "description"):
+        if name not in data:
+            raise ValidationError({name: "required / 必填"})
+    petitioners = data.get("petitioners", [])
+    if not isinstance(petitioners, list) or not all(isinstance(p, dict) for p in petitioners):
+        raise ValidationError({"petitioners": "expected a list of {name, phone, id_number}"})
+    return IntakeRequest(
+        category=_text(data, "category"),
+        channel=_text(data, "channel"),
+        kind=_text(data, "kind", "claim"),
+        description=_text(data, "description"),
+        lon=_number(data, "lon"),
+        lat=_number(data, "lat"),
+        datum=_text(data, "datum", "wgs84"),
+        accuracy_m=_number(data, "accuracy_m"),
+        parcel_code=_text(data, "parcel_code", ""),
+        households_affected=_integer(data, "households_affected", 1),
+        departments=_list_of_text(data, "departments"),
+        legacy=_boolean(data, "legacy"),
+        petitioners=[_petitioner(p, i) for i, p in enumerate(petitioners)],
+        received_at=_received_at(data),
+        accused_unit_code=_text(data, "accused_unit", ""),
+        group_id=_integer(data, "group", None),
+    )
+
+
+def _choice(query, name: str, extra: tuple[str, ...] = ()) -> str | None:
+    value = query.get(name)
+    if not value:
+        return None
+    allowed = (*CHOICES[name].values, *extra)
+    if value not in allowed:
+        raise ValidationError({name: f"unknown {name} {value!r}; use one of: {', '.join(allowed)}"})
+    return value
+
+
+def _code(query, name: str) -> str | None:
+    value = query.get(name)
+    if not value:
+        return None
+    if len(value) > _CODE_MAX or not all(c.isalnum() or c == "-" for c in value):
+        raise ValidationError({name: f"not a code: {value!r}"})
+    return value
+
+
+def _text(data: dict, name: str, default: str | None = None) -> str:
+    value = data.get(name, default)
+    if value is None:
+        value = default if default is not None else ""
+    if not isinstance(value, str):
+        raise ValidationError({name: "expected a string"})
+    if "\x00" in value:
+        raise ValidationError({name: "contains a NUL character"})
+    return value
+
+
+def _number(data: dict, name: str) -> float | None:
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationError({name: "expected a number"})
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValidationError({name: f"not a number: {value!r}"}) from None
+    if not isinstance(value, int | float):
+        raise ValidationError({name: "expected a number"})
+    return float(value)
+
+
+def _integer(data: dict, name: str, default: int | None) -> int | None:
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError({name: "expected an integer"})
+    return value
+
+
+def _boolean(data: dict, name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise ValidationError({name: "expected true or false"})
+    return value
+
+
+def _list_of_text(data: dict, name: str) -> list[str]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError({name: "expected a list of strings"})
+    return value
+
+
+def _petitioner(item: dict, index: int) -> Petitioner:
+    unknown = sorted(set(item) - {"name", "phone", "id_number"})
+    if unknown:
+        raise ValidationError({f"petitioners[{index}].{unknown[0]}": "unknown field; use name, phone, id_number"})
+    values = {}
+    for key in ("name", "phone", "id_number"):
+        value = item.get(key, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise ValidationError({f"petitioners[{index}].{key}": "expected a string"})
+        values[key] = value
+    return Petitioner(**values)
+
+
+def _received_at(data: dict):
+    value = data.get("received_at")
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise ValidationError({"received_at": "expected an ISO 8601 date-time"})
+    if parsed.tzinfo is None:
+        parsed = timezone.make_aware(parsed)
+    return parsed

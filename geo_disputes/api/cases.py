@@ -1,0 +1,87 @@
+"""Cases API: GeoJSON list + intake, detail, and workflow transitions.
+
+GET/POST /api/cases/ · GET /api/cases/<reference>/ · POST /api/cases/<reference>/transitions/
+Visibility always goes through services.access.visible_cases; out-of-scope detail is a 404.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geo_disputes.models import Case
+from geo_disputes.services.access import can_act, visible_cases
+from geo_disputes.services.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
+from geo_disputes.services.clock import annotate_dues
+from geo_disputes.services.geojson import MAX_PAGE_SIZE, Page, queryset_feature_collection
+from geo_disputes.services.intake import IntakeError, open_case
+from geo_disputes.services.workflow import StaleEditError, WorkflowError, apply
+
+from . import params
+from .case_input import case_filter, intake_request
+from .paging import with_paging
+from .representations import case_dict
+
+
+class CaseListView(APIView):
+    def get(self, request: Request) -> HttpResponse:
+        query = request.query_params
+        flt = case_filter(query)
+        qs = with_labels(annotate_dues(filter_cases(visible_cases(request.user), flt)))
+        page = Page(
+            params.positive_int(query, "page", 1, 10**6), params.positive_int(query, "page_size", 500, MAX_PAGE_SIZE)
+        )
+        text, count = queryset_feature_collection(
+            qs.order_by("-received_at", "-id"), geometry="location", properties=CASE_LIST_PROPERTIES, page=page
+        )
+        return HttpResponse(with_paging(text, count, page, request), content_type="application/geo+json")
+
+    def post(self, request: Request) -> Response:
+        if not can_act(request.user, None):
+            raise PermissionDenied("your role cannot register cases / 当前角色不能登记事项")
+        try:
+            case = open_case(intake_request(request.data), actor=request.user)
+        except IntakeError as exc:
+            raise ValidationError({exc.field: exc.message}) from None
+        return Response(case_dict(case, request.user), status=status.HTTP_201_CREATED)
+
+
+class CaseDetailView(APIView):
+    def get(self, request: Request, reference: str) -> Response:
+        return Response(case_dict(_visible_case(request, reference), request.user, history=True))
+
+
+class CaseTransitionView(APIView):
+    def post(self, request: Request, reference: str) -> Response:
+        case = _visible_case(request, reference)
+        if not can_act(request.user, case):
+            raise PermissionDenied("your role cannot act on this case / 当前角色无权办理此事项")
+        data = dict(request.data) if isinstance(request.data, dict) else None
+        if data is None:
+            raise ValidationError({"action": "expected a JSON object with an action"})
+        action = data.pop("action", None)
+        if not isinstance(action, str) or not action:
+            raise ValidationError({"action": "required"})
+        version = data.pop("version", None)
+        if version is None:
+            version = case.version  # clients that do not track versions act on what is current
+        elif isinstance(version, bool) or not isinstance(version, int):
+            raise ValidationError({"version": "must be an integer"})
+        try:
+            case = apply(case, action, request.user, version, **data)
+        except WorkflowError as exc:
+            raise ValidationError({exc.field or "action": str(exc)}) from None
+        except StaleEditError as exc:
+            return Response({"detail": str(exc), "version": Case.objects.get(pk=case.pk).version}, status=409)
+        return Response(case_dict(case, request.user, history=True))
+
+
+def _visible_case(request: Request, reference: str) -> Case:
+    case = visible_cases(request.user).select_related("unit", "routing_rule").filter(reference=reference).first()
+    if case is None:
+        raise NotFound(f"no case {reference!r} in your scope / 无此事项或不在您的辖区")
+    return case

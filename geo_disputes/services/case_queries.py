@@ -1,0 +1,108 @@
+"""Filtering and labelling case querysets for lists, maps and exports (after access has narrowed them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.gis.geos import Polygon
+from django.db.models import Case as SqlCase
+from django.db.models import CharField, F, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Left
+
+from geo_disputes.models import Case
+from geo_disputes.models.cases import Category, Channel, PetitionKind, Status, Tier
+
+from .clock import OPEN_STATUSES
+
+# The pseudo-status "open" selects every status the clock still runs for.
+OPEN = "open"
+
+CASE_LIST_PROPERTIES = [
+    "reference",
+    "category",
+    "category_label",
+    "channel",
+    "kind",
+    "status",
+    "status_label",
+    "tier",
+    "tier_label",
+    "unit_name",
+    "township_code",
+    "village_code",
+    "grid_code",
+    "mining_area_code",
+    "mining_relation",
+    "households_affected",
+    "received_at",
+    "next_due",
+    "due_state",
+    "supervision",
+    "summary",
+    "version",
+]
+SUMMARY_CHARS = 120
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    bbox: tuple[float, float, float, float] | None = None
+    category: str | None = None
+    status: str | None = None
+    tier: str | None = None
+    township: str | None = None
+    village: str | None = None
+    grid: str | None = None
+    mining_area: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+def filter_cases(qs: QuerySet[Case], flt: CaseFilter) -> QuerySet[Case]:
+    """Apply each given filter; dates are Asia/Shanghai calendar days, `until` inclusive."""
+    if flt.bbox is not None:
+        qs = qs.filter(location__bboverlaps=Polygon.from_bbox(flt.bbox))
+    if flt.category:
+        qs = qs.filter(category=flt.category)
+    if flt.status == OPEN:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif flt.status:
+        qs = qs.filter(status=flt.status)
+    if flt.tier:
+        qs = qs.filter(tier=flt.tier)
+    if flt.township:
+        qs = qs.filter(township_code=flt.township)
+    if flt.village:
+        qs = qs.filter(village_code=flt.village)
+    if flt.grid:
+        qs = qs.filter(grid_code=flt.grid)
+    if flt.mining_area:
+        qs = qs.filter(mining_area_code=flt.mining_area)
+    if flt.since:
+        qs = qs.filter(received_at__date__gte=flt.since)
+    if flt.until:
+        qs = qs.filter(received_at__date__lte=flt.until)
+    return qs
+
+
+def with_labels(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """Chinese display labels and a short summary, computed in SQL for GeoJSON lists."""
+    return qs.annotate(
+        category_label=_label("category", Category),
+        status_label=_label("status", Status),
+        tier_label=_label("tier", Tier),
+        unit_name=Coalesce(F("unit__name"), Value(""), output_field=CharField()),
+        summary=Left("description", SUMMARY_CHARS),
+    )
+
+
+CHOICES = {"category": Category, "status": Status, "tier": Tier, "channel": Channel, "kind": PetitionKind}
+
+
+def _label(field: str, choices) -> SqlCase:
+    return SqlCase(
+        *(When(**{field: value}, then=Value(label)) for value, label in choices.choices),
+        default=Value(""),
+        output_field=CharField(),
+    )

@@ -1,0 +1,244 @@
+"""Intake (村民说事): record a case where it happens and hand it to the tier that must resolve it.
+
+One function for the form, the API and the demo loader: validate, locate (datum-aware),
+number, store petitioners, attach parcels, detect a repeat petition (Art. 19 ¶3), route,
+and write the history — in one transaction, so a refused intake leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from geo_disputes.models import Case, CaseEvent, CaseGroup, CaseParcel, Parcel, Party, Unit
+from geo_disputes.models.cases import Category, Channel, PetitionKind, Status
+
+from .clock import local_date
+from .coords import Datum, DatumError, parse_datum
+from .locate import OutsideBanner, locate
+from .references import next_reference
+from .repeats import find_repeat_of
+from .routing import route_case
+
+MAX_DESCRIPTION = 5000
+MAX_PETITIONERS = 200
+DEPARTMENTS = {
+    "natural_resources",
+    "forestry_grassland",
+    "energy",
+    "justice",
+    "housing",
+    "water",
+    "labour",
+    "environment",
+    "market",
+    "health",
+    "petitions",
+}
+
+
+class IntakeError(ValueError):
+    """Bad intake data; `field` names the offending field for forms and the API."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class Petitioner:
+    name: str
+    phone: str = ""
+    id_number: str = ""
+
+
+@dataclass
+class IntakeRequest:
+    category: str
+    channel: str
+    description: str
+    kind: str = PetitionKind.CLAIM
+    lon: float | None = None
+    lat: float | None = None
+    datum: str = Datum.WGS84.value
+    accuracy_m: float | None = None
+    parcel_code: str = ""
+    households_affected: int = 1
+    departments: list[str] = field(default_factory=list)
+    legacy: bool = False
+    petitioners: list[Petitioner] = field(default_factory=list)
+    received_at: dt.datetime | None = None
+    accused_unit_code: str = ""
+    group_id: int | None = None
+
+
+def open_case(req: IntakeRequest, actor=None) -> Case:
+    """Validate, locate, store and route a new case; raise IntakeError naming the field."""
+    _validate(req)
+    received_at = req.received_at or timezone.now()
+    with transaction.atomic():
+        named_parcel = _named_parcel(req, local_date(received_at))
+        lon, lat, datum = _position(req, named_parcel)
+        try:
+            loc = locate(lon, lat, datum, on=local_date(received_at))
+        except OutsideBanner as exc:
+            raise IntakeError("lon", str(exc)) from None
+        accused = _accused_unit(req.accused_unit_code)
+        group = _group(req.group_id)
+        mining = loc.mining_area
+        case = Case.objects.create(
+            reference=next_reference(local_date(received_at).year),
+            category=req.category,
+            channel=req.channel,
+            kind=req.kind,
+            description=req.description.strip(),
+            location=loc.point,
+            datum=datum.value,
+            submitted_lon=lon,
+            submitted_lat=lat,
+            accuracy_m=req.accuracy_m,
+            households_affected=req.households_affected,
+            departments=list(dict.fromkeys(req.departments)),
+            legacy=req.legacy,
+            township_code=loc.township.code if loc.township else "",
+            village_code=loc.village.code if loc.village else "",
+            grid_code=loc.grid.code if loc.grid else "",
+            mining_area_code=mining.area.code if mining else "",
+            mining_relation=mining.relation if mining else "",
+            linked_at=timezone.now(),
+            received_at=received_at,
+            accused_unit=accused,
+            group=group,
+            status=Status.REPORTED,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        CaseParcel.objects.bulk_create(
+            [CaseParcel(case=case, parcel=p, source=CaseParcel.Source.POINT) for p in loc.parcels]
+        )
+        if named_parcel is not None and named_parcel not in loc.parcels:
+            CaseParcel.objects.create(case=case, parcel=named_parcel, source=CaseParcel.Source.NAMED)
+        Party.objects.bulk_create(
+            [
+                Party(case=case, name=p.name.strip(), phone=p.phone.strip(), id_number=p.id_number.strip())
+                for p in req.petitioners
+            ]
+        )
+        CaseEvent.objects.create(
+            case=case,
+            actor=case.created_by,
+            action="report",
+            to_status=Status.REPORTED,
+            changes={"channel": case.channel, "datum": case.datum, "village": case.village_code},
+            reason="登记(说事) / reported",
+        )
+        repeat_of = find_repeat_of(case)
+        if repeat_of is not None:
+            case.repeat_of = repeat_of
+            case.save(update_fields=["repeat_of"])
+            CaseEvent.objects.create(
+                case=case,
+                actor=case.created_by,
+                action="link_repeat",
+                from_status=case.status,
+                to_status=case.status,
+                changes={"repeat_of": repeat_of.reference},
+                reason=f"重复信访:同一事项 {repeat_of.reference} 正在办理(条例第19条第3款),不重复计数",
+            )
+        route_case(case, case.created_by)
+    case.refresh_from_db()
+    return case
+
+
+def _validate(req: IntakeRequest) -> None:
+    for name, choices in (("category", Category), ("channel", Channel), ("kind", PetitionKind)):
+        value = getattr(req, name)
+        if value not in choices.values:
+            raise IntakeError(name, f"unknown {name} {value!r}; use one of: {', '.join(choices.values)}")
+    if not isinstance(req.description, str) or not req.description.strip():
+        raise IntakeError("description", "required / 请填写事项描述")
+    if len(req.description) > MAX_DESCRIPTION:
+        raise IntakeError("description", f"at most {MAX_DESCRIPTION} characters")
+    try:
+        parse_datum(req.datum)
+    except DatumError as exc:
+        raise IntakeError("datum", str(exc)) from None
+    for name in ("lon", "lat", "accuracy_m"):
+        value = getattr(req, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+        ):
+            raise IntakeError(name, f"must be a finite number, got {value!r}")
+    if req.lon is not None and not -180 <= req.lon <= 180:
+        raise IntakeError("lon", "out of range [-180, 180]")
+    if req.lat is not None and not -90 <= req.lat <= 90:
+        raise IntakeError("lat", "out of range [-90, 90]")
+    if (req.lon is None) != (req.lat is None):
+        raise IntakeError("lat" if req.lat is None else "lon", "give both lon and lat, or a parcel_code")
+    if req.lon is None and not req.parcel_code:
+        raise IntakeError("lon", "a location is required: lon/lat with datum, or parcel_code")
+    if req.received_at is not None and req.received_at > timezone.now() + dt.timedelta(minutes=5):
+        raise IntakeError("received_at", "cannot be in the future")
+    if req.accuracy_m is not None and req.accuracy_m < 0:
+        raise IntakeError("accuracy_m", "must not be negative")
+    if isinstance(req.households_affected, bool) or not isinstance(req.households_affected, int):
+        raise IntakeError("households_affected", "must be an integer")
+    if not 0 <= req.households_affected <= 100000:
+        raise IntakeError("households_affected", "must be between 0 and 100000")
+    if not isinstance(req.departments, list) or any(d not in DEPARTMENTS for d in req.departments):
+        raise IntakeError("departments", f"unknown department; use: {', '.join(sorted(DEPARTMENTS))}")
+    if not isinstance(req.legacy, bool):
+        raise IntakeError("legacy", "must be true or false")
+    if len(req.petitioners) > MAX_PETITIONERS:
+        raise IntakeError("petitioners", f"at most {MAX_PETITIONERS}; a group visit sends representatives")
+    for i, p in enumerate(req.petitioners):
+        if not p.name or not p.name.strip() or len(p.name) > 50:
+            raise IntakeError(f"petitioners[{i}].name", "required, at most 50 characters")
+        if len(p.phone) > 20:
+            raise IntakeError(f"petitioners[{i}].phone", "at most 20 characters")
+        if p.id_number and not _valid_id_number(p.id_number):
+            raise IntakeError(f"petitioners[{i}].id_number", "not an 18-character resident ID number")
+
+
+def _valid_id_number(value: str) -> bool:
+    value = value.strip().upper()
+    return len(value) == 18 and value[:17].isdigit() and (value[17].isdigit() or value[17] == "X")
+
+
+def _named_parcel(req: IntakeRequest, on: dt.date) -> Parcel | None:
+    if not req.parcel_code:
+        return None
+    parcel = Parcel.objects.in_force(on).filter(code=req.parcel_code).first()
+    if parcel is None:
+        raise IntakeError("parcel_code", f"no parcel with code {req.parcel_code!r}")
+    return parcel
+
+
+def _position(req: IntakeRequest, parcel: Parcel | None) -> tuple[float, float, Datum]:
+    """The submitted point, or — when only a parcel is named — a point inside that parcel (WGS84)."""
+    if req.lon is not None:
+        return float(req.lon), float(req.lat), parse_datum(req.datum)
+    inside = parcel.geom.point_on_surface
+    return inside.x, inside.y, Datum.WGS84
+
+
+def _accused_unit(code: str) -> Unit | None:
+    if not code:
+        return None
+    unit = Unit.objects.filter(code=code).first()
+    if unit is None:
+        raise IntakeError("accused_unit", f"no unit with code {code!r}")
+    return unit
+
+
+def _group(group_id: int | None) -> CaseGroup | None:
+    if group_id is None:
+        return None
+    group = CaseGroup.objects.filter(pk=group_id).first()
+    if group is None:
+        raise IntakeError("group", f"no case group {group_id}")
+    return group

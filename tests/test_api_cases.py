@@ -1,0 +1,256 @@
+"""The cases API as a client program uses it: intake, routing explained, the clock, transitions, scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from geo_disputes.models import Banner, Case, CaseEvent, PersonalDataAccess
+from geo_disputes.services.coords import wgs84_to_gcj02
+
+from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, seed_places
+
+pytestmark = pytest.mark.django_db
+
+SHUANGAOBAO = (111.05, 39.55)  # 魏家峁镇 双敖包村
+BULA = (110.82, 39.65)  # 沙圪堵镇 不拉村
+SUJIGOU = (111.25, 39.85)  # 友谊街道 苏计沟村 (inside the test mine)
+
+
+@pytest.fixture
+def world():
+    Banner.objects.create(code="150622", name="准格尔旗", geom=box(110.1, 39.27, 111.5, 40.32))
+    seed_places()
+    MiningAreaFactory(code="KQ-01", name="哈尔乌素露天煤矿", geom=box(111.22, 39.82, 111.28, 39.88))
+    ParcelFactory(
+        code="150622106202JD00001", land_use="grassland", holder_name="王建国", geom=box(111.04, 39.54, 111.06, 39.56)
+    )
+
+
+def client_for(role: str, scope: str = "", unit=None) -> APIClient:
+    profile = StaffFactory(role=role, scope_code=scope, unit=unit)
+    client = APIClient()
+    client.force_authenticate(profile.user)
+    client.user = profile.user
+    return client
+
+
+def intake(client: APIClient, **overrides) -> dict:
+    body = {
+        "category": "land_occupation",
+        "channel": "talk_room",
+        "kind": "claim",
+        "description": "8亩多草地被占用",
+        "lon": SHUANGAOBAO[0],
+        "lat": SHUANGAOBAO[1],
+        "datum": "wgs84",
+        "households_affected": 1,
+        "departments": [],
+        "legacy": False,
+        "petitioners": [{"name": "王建国", "phone": "13912345678", "id_number": "150622197001010011"}],
+    }
+    body.update(overrides)
+    return client.post("/api/cases/", body, format="json")
+
+
+def act(client: APIClient, reference: str, action: str, **params) -> dict:
+    response = client.post(f"/api/cases/{reference}/transitions/", {"action": action, **params}, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_grassland_occupied_goes_to_the_village_and_closes_there(world):
+    admin = client_for("banner_admin")
+    response = intake(admin)
+    assert response.status_code == 201, response.json()
+    case = response.json()
+    assert case["reference"].startswith(f"ZGE-{timezone.localdate().year}-")
+    assert (case["tier"], case["unit"]["code"]) == ("village", "VC-150622106202")
+    assert "规则#" in case["routing_rule"] or case["routing_rule"].startswith("#")
+    assert case["routing_reason"]
+    assert case["village"] == {"code": "150622106202", "name": "双敖包村"}
+    assert [p["code"] for p in case["parcels"]] == ["150622106202JD00001"]
+    received = dt.date.fromisoformat(case["received_at"][:10])
+    assert case["due"]["accept_by"] == (received + dt.timedelta(days=15)).isoformat()
+    ref = case["reference"]
+    village = client_for("village_officer", "150622106202")
+    act(village, ref, "accept", version=case["version"])
+    act(village, ref, "assign", person="村支书张某")
+    act(village, ref, "resolve", method="mediation", outcome="退还草地,签订调解协议")
+    act(village, ref, "evaluate", satisfaction="satisfied")
+    closed = act(village, ref, "close")
+    assert closed["status"] == "closed" and closed["tier"] == "village"
+    assert [h["action"] for h in closed["history"]] == [
+        "report",
+        "route",
+        "accept",
+        "assign",
+        "resolve",
+        "evaluate",
+        "close",
+    ]
+
+
+def test_forty_one_cracked_houses_go_to_the_street_committee(world):
+    response = intake(
+        client_for("grid_worker", "150622004201-001"),
+        category="mining_subsidence",
+        channel="grid_agent",
+        description="采煤导致41户房屋开裂",
+        lon=SUJIGOU[0],
+        lat=SUJIGOU[1],
+        households_affected=41,
+        departments=["housing", "justice"],
+    )
+    assert response.status_code == 201, response.json()
+    case = response.json()
+    assert case["tier"] == "township" and case["unit"]["code"] == "TC-150622004"
+    assert case["mining_area"]["relation"] == "inside"
+    assert {"BD-housing", "BD-justice"} <= {u["code"] for u in case["partner_units"]}
+
+
+def test_land_swap_dispute_inside_a_mine_goes_to_the_mining_court(world):
+    case = intake(
+        client_for("banner_admin"),
+        category="land_contract",
+        description="换地后土地承包合同纠纷",
+        lon=SUJIGOU[0],
+        lat=SUJIGOU[1],
+    ).json()
+    assert case["tier"] == "mining_court" and case["unit"]["code"] == "MC-150622"
+    court = client_for("mining_court")
+    act(court, case["reference"], "accept")
+    resolved = act(court, case["reference"], "resolve", method="judicial_confirmation", outcome="现场调解,司法确认")
+    assert resolved["status"] == "resolved"
+
+
+def test_water_fee_arrears_via_the_agent_from_a_phone_in_gcj02(world):
+    lon, lat = wgs84_to_gcj02(*BULA)
+    case = intake(
+        client_for("grid_worker", "150622101206-001"),
+        category="utilities",
+        channel="grid_agent",
+        description="欠水费3万多元被停水无法浇地",
+        lon=lon,
+        lat=lat,
+        datum="gcj02",
+    ).json()
+    assert case["village"]["name"] == "不拉村" and case["tier"] == "village"
+    assert abs(case["location"]["lon"] - BULA[0]) < 1e-6 and case["datum"] == "gcj02"
+
+
+def test_legacy_matter_goes_to_the_banner(world):
+    case = intake(client_for("banner_admin"), legacy=True, description="历史遗留问题").json()
+    assert case["tier"] == "banner" and case["unit"]["code"] == "BL-150622"
+
+
+@pytest.mark.parametrize(
+    "override,field",
+    [
+        ({"category": "roads"}, "category"),
+        ({"channel": "fax"}, "channel"),
+        ({"datum": "bd09"}, "datum"),
+        ({"lon": "east"}, "lon"),
+        ({"lon": 112.9, "lat": 39.5}, "lon"),
+        ({"description": ""}, "description"),
+        ({"households_affected": -3}, "households_affected"),
+        ({"households_affected": "many"}, "households_affected"),
+        ({"departments": ["police"]}, "departments"),
+        ({"legacy": "yes"}, "legacy"),
+        ({"petitioners": [{"name": ""}]}, "petitioners[0].name"),
+        ({"petitioners": [{"name": "王某", "id_number": "123"}]}, "petitioners[0].id_number"),
+        ({"parcel_code": "NOPE", "lon": None, "lat": None}, "parcel_code"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_invalid_intake_is_a_400_naming_the_field_and_writes_nothing(world, override, field):
+    response = intake(client_for("banner_admin"), **override)
+    assert response.status_code == 400
+    assert field in response.json()
+    assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0
+
+
+def test_intake_by_parcel_code_alone(world):
+    case = intake(client_for("banner_admin"), lon=None, lat=None, parcel_code="150622106202JD00001").json()
+    assert case["village"]["code"] == "150622106202"
+    assert [p["code"] for p in case["parcels"]] == ["150622106202JD00001"]
+
+
+def test_a_repeat_petition_is_linked_not_counted_twice(world):
+    admin = client_for("banner_admin")
+    first = intake(admin).json()
+    again = intake(admin, description="再次反映草地被占").json()
+    assert again["repeat_of"] == first["reference"]
+
+
+def test_illegal_transition_and_stale_edit(world):
+    admin = client_for("banner_admin")
+    case = intake(admin).json()
+    refused = admin.post(f"/api/cases/{case['reference']}/transitions/", {"action": "close"}, format="json")
+    assert refused.status_code == 400 and "close" in str(refused.json())
+    act(admin, case["reference"], "accept", version=case["version"])
+    stale = admin.post(
+        f"/api/cases/{case['reference']}/transitions/",
+        {"action": "reject", "reason": "不属于受理范围", "version": case["version"]},
+        format="json",
+    )
+    assert stale.status_code == 409 and "reload" in stale.json()["detail"].lower()
+    assert Case.objects.get(reference=case["reference"]).status == "accepted"
+
+
+def test_extension_of_31_days_is_refused(world):
+    admin = client_for("banner_admin")
+    ref = intake(admin).json()["reference"]
+    act(admin, ref, "accept")
+    too_long = admin.post(
+        f"/api/cases/{ref}/transitions/", {"action": "extend", "days": 31, "reason": "需鉴定"}, format="json"
+    )
+    assert too_long.status_code == 400
+    extended = act(admin, ref, "extend", days=30, reason="需房屋安全鉴定")
+    accepted = dt.date.fromisoformat(extended["accepted_at"][:10])
+    assert extended["due"]["conclude_by"] == (accepted + dt.timedelta(days=90)).isoformat()
+
+
+def test_scope_list_detail_and_masking(world):
+    admin = client_for("banner_admin")
+    ref = intake(admin).json()["reference"]
+    bula_ref = intake(admin, category="utilities", lon=BULA[0], lat=BULA[1], petitioners=[]).json()["reference"]
+
+    village = client_for("village_officer", "150622106202")
+    listed = village.get("/api/cases/").json()
+    assert [f["properties"]["reference"] for f in listed["features"]] == [ref]
+    assert village.get(f"/api/cases/{bula_ref}/").status_code == 404
+
+    planner = client_for("planner")
+    assert planner.get("/api/cases/").json()["count"] == 2
+    assert planner.get(f"/api/cases/{ref}/").json()["petitioners"] == []
+    assert intake(planner).status_code == 403
+
+    field = client_for("field_staff")
+    [person] = field.get(f"/api/cases/{ref}/").json()["petitioners"]
+    assert person["name"] == "王某" and "12345678" not in person["phone"]
+    assert not PersonalDataAccess.objects.filter(user=field.user).exists()
+    [person] = village.get(f"/api/cases/{ref}/").json()["petitioners"]
+    assert person["name"] == "王建国" and person["id_number"] == "150622197001010011"
+    assert PersonalDataAccess.objects.filter(user=village.user, case__reference=ref).count() == 1
+
+    assert APIClient().get("/api/cases/").status_code in (401, 403)
+
+
+def test_list_filters_and_geojson(world):
+    admin = client_for("banner_admin")
+    intake(admin)
+    intake(admin, category="utilities", lon=BULA[0], lat=BULA[1], petitioners=[])
+    body = admin.get("/api/cases/", {"category": "utilities"}).json()
+    assert body["type"] == "FeatureCollection" and body["count"] == 1
+    feature = body["features"][0]
+    assert feature["geometry"]["type"] == "Point"
+    assert feature["properties"]["category_label"] == "用水用电"
+    assert feature["properties"]["village_code"] == "150622101206"
+    assert admin.get("/api/cases/", {"village": "150622106202", "status": "open"}).json()["count"] == 1
+    assert admin.get("/api/cases/", {"bbox": "110.7,39.5,110.9,39.7"}).json()["count"] == 1
+    assert admin.get("/api/cases/", {"status": "lost"}).status_code == 400
+    assert admin.get("/api/cases/", {"since": "2026-13-01"}).status_code == 400
