@@ -18,3 +18,24 @@ def staff_client(db, django_user_model) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture(scope="session")
+def demo_areas(django_db_setup, django_db_blocker) -> dict[str, int]:
+    """The Zhungeer demo areas and units, loaded into the test database once per session.
+
+    They are committed outside any test's transaction and stay for the rest of the
+    session, so tests requesting this fixture run after all others (see the hook below)
+    and must not use `transactional_db`, whose flush would remove them. Returns the rows
+    loaded (all zero when the database already held them, e.g. with --reuse-db).
+    """
+    from fixtures.demo_loader import load_demo_areas
+
+    with django_db_blocker.unblock():
+        return load_demo_areas()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run tests that use the demo areas last, so tests expecting empty area tables never see them."""
+    items.sort(key=lambda item: "demo_areas" in getattr(item, "fixturenames", ()))
