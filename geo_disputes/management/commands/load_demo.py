@@ -18,6 +18,8 @@ STEPS = [("areas", load_demo_areas)]
 
 class Command(BaseCommand):
     help = "Load the Zhungeer demo data (synthetic areas, units) into the database; idempotent."
+    # Like `migrate`: data loading needs no URL/template checks, and skipping them keeps a no-op run fast.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument("--reset", action="store_true", help="delete the demo's rows and load them again")
