@@ -234,7 +234,8 @@ def test_parcel_holders_whole_for_the_village_officer_masked_for_the_field(banne
         ("mining_court", "", "SUJIGOU", False),
         ("planner", "", "BULA-WATER", False),
         ("planner", "", None, False),
-        ("field_staff", "", None, False),
+        ("field_staff", "", None, True),  # field staff open a case where they stand...
+        ("field_staff", "", "BULA-WATER", False),  # ...but do not move cases along
     ],
 )
 def test_who_may_act(banner, role, scope, reference, acts):

@@ -11,13 +11,15 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fixtures.demo_cases import load_demo_cases
 from fixtures.demo_loader import DemoDataError, load_demo_areas
+from fixtures.demo_staff import DEMO_STAFF, load_demo_staff
 
-STEPS = [("areas", load_demo_areas)]
+STEPS = [("areas", load_demo_areas), ("staff", load_demo_staff), ("cases", load_demo_cases)]
 
 
 class Command(BaseCommand):
-    help = "Load the Zhungeer demo data (synthetic areas, units) into the database; idempotent."
+    help = "Load the Zhungeer demo (synthetic areas, units, demo logins, cases) into the database; idempotent."
     # Like `migrate`: data loading needs no URL/template checks, and skipping them keeps a no-op run fast.
     requires_system_checks: list[str] = []
 
@@ -32,6 +34,10 @@ class Command(BaseCommand):
             except DemoDataError as exc:
                 raise CommandError(f"demo {name}: {exc}") from exc
             elapsed = time.perf_counter() - started
+            password = counts.pop("password", "")
+            if password:
+                users = ", ".join(username for username, _, _ in DEMO_STAFF)
+                self.stdout.write(self.style.WARNING(f"demo logins ({users}) — password, shown once: {password}"))
             if any(counts.values()):
                 loaded = ", ".join(f"{layer} {n}" for layer, n in counts.items())
                 self.stdout.write(self.style.SUCCESS(f"demo {name}: loaded {loaded} in {elapsed:.1f} s"))
