@@ -25,7 +25,7 @@ venv: .venv/.installed
 	@touch $@
 
 db:
-	@bin/pg-cluster start
+	@if [ -n "$$DATABASE_URL" ]; then echo "DATABASE_URL is set: using it, not the local cluster"; else bin/pg-cluster start; fi
 
 migrate:
 	@$(PY) manage.py migrate --noinput -v 0
