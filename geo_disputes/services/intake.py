@@ -22,23 +22,10 @@ from .coords import Datum, DatumError, parse_datum
 from .locate import OutsideBanner, locate
 from .references import next_reference
 from .repeats import find_repeat_of
-from .routing import route_case
+from .routing import DEPARTMENTS, route_case
 
 MAX_DESCRIPTION = 5000
 MAX_PETITIONERS = 200
-DEPARTMENTS = {
-    "natural_resources",
-    "forestry_grassland",
-    "energy",
-    "justice",
-    "housing",
-    "water",
-    "labour",
-    "environment",
-    "market",
-    "health",
-    "petitions",
-}
 
 
 class IntakeError(ValueError):
