@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("geo_disputes.api.urls")),
+    path("", include("geo_disputes.views.urls")),
 ]

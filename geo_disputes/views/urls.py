@@ -1,0 +1,16 @@
+"""HTML routes of the case pages, queues and agenda (included at the site root by geo_disputes.urls)."""
+
+from django.urls import path
+
+from . import cases, queues
+
+urlpatterns = [
+    path("cases/", cases.case_list, name="case-list"),
+    path("cases/new/", cases.case_new, name="case-new"),
+    path("cases/export.csv", cases.case_export, name="case-export"),
+    path("cases/<str:reference>/", cases.case_detail, name="case-detail"),
+    path("cases/<str:reference>/actions/", cases.case_action, name="case-action"),
+    path("queues/", queues.my_queue, name="queue-mine"),
+    path("queues/<str:unit_code>/", queues.unit_queue_page, name="queue-unit"),
+    path("agenda/", queues.agenda, name="agenda"),
+]

@@ -1,0 +1,426 @@
+"""The case pages as a browser uses them (Django test client, real PostGIS): intake form, list and
+CSV export, case page with its actions, unit queues and the joint-meeting agenda."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from geo_disputes.models import Banner, Case, CaseEvent, Party, PersonalDataAccess
+from geo_disputes.services.clock import local_today, next_joint_meeting
+from geo_disputes.services.coords import wgs84_to_gcj02
+from geo_disputes.services.workflow import apply
+
+from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, seed_places
+
+pytestmark = pytest.mark.django_db
+
+SHUANGAOBAO = (111.05, 39.55)  # 魏家峁镇 双敖包村
+BULA = (110.82, 39.65)  # 沙圪堵镇 不拉村
+SUJIGOU = (111.25, 39.85)  # 友谊街道 苏计沟村 (inside the test mine)
+NAME, PHONE, ID_NUMBER = "王建国", "13912345678", "150622197001010011"
+
+
+@pytest.fixture
+def world():
+    Banner.objects.create(code="150622", name="准格尔旗", geom=box(110.1, 39.27, 111.5, 40.32))
+    seed_places()
+    MiningAreaFactory(code="KQ-01", name="哈尔乌素露天煤矿", geom=box(111.22, 39.82, 111.28, 39.88))
+    ParcelFactory(
+        code="150622106202JD00001", land_use="grassland", holder_name="李桂兰", geom=box(111.04, 39.54, 111.06, 39.56)
+    )
+
+
+def client_for(role: str, scope: str = "", unit=None) -> Client:
+    profile = StaffFactory(role=role, scope_code=scope, unit=unit)
+    client = Client()
+    client.force_login(profile.user)
+    client.user = profile.user
+    return client
+
+
+def form_data(petitioners=((NAME, PHONE, ID_NUMBER),), **overrides) -> dict:
+    data = {
+        "category": "land_occupation",
+        "channel": "talk_room",
+        "kind": "claim",
+        "description": "8亩多草地被占用",
+        "lon": str(SHUANGAOBAO[0]),
+        "lat": str(SHUANGAOBAO[1]),
+        "datum": "wgs84",
+        "accuracy_m": "",
+        "parcel_code": "",
+        "households_affected": "1",
+        "accused_unit": "",
+        "petitioners-TOTAL_FORMS": str(max(len(petitioners), 1)),
+        "petitioners-INITIAL_FORMS": "0",
+        "petitioners-MIN_NUM_FORMS": "0",
+        "petitioners-MAX_NUM_FORMS": "20",
+    }
+    for i, (name, phone, id_number) in enumerate(petitioners):
+        data.update(
+            {f"petitioners-{i}-name": name, f"petitioners-{i}-phone": phone, f"petitioners-{i}-id_number": id_number}
+        )
+    for key, value in overrides.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def register(client: Client, **overrides) -> Case:
+    response = client.post("/cases/new/", form_data(**overrides))
+    assert response.status_code == 302, response.context and _errors(response)
+    return Case.objects.get(reference=response["Location"].strip("/").split("/")[-1])
+
+
+def _errors(response) -> dict:
+    form = response.context["form"]
+    return {"form": form.errors, "petitioners": [f.errors for f in response.context["formset"]]}
+
+
+def act(client: Client, case: Case, action: str, version: int | None = None, **params):
+    case.refresh_from_db()
+    data = {"action": action, "version": case.version if version is None else version, **params}
+    return client.post(f"/cases/{case.reference}/actions/", data)
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+# Intake -------------------------------------------------------------------------------------------
+
+
+def test_intake_form_creates_the_case_at_the_village_and_says_why(world):
+    admin = client_for("banner_admin")
+    page = admin.get("/cases/new/")
+    assert page.status_code == 200
+    body = text(page)
+    assert "/static/maps/vendor/leaflet/leaflet.js" in body and "/api/layers/villages/" in body
+    assert "GCJ-02 手机坐标" in body and "自然资源局" in body  # datum selector, departments in Chinese
+    assert "petitioners-0-name" in body and 'id="petitioner-template"' in body
+
+    response = admin.post("/cases/new/", form_data(departments=["natural_resources"]), follow=True)
+    case = Case.objects.get()
+    assert response.redirect_chain == [(f"/cases/{case.reference}/", 302)]
+    assert (case.village_code, case.tier, case.unit.code) == ("150622106202", "village", "VC-150622106202")
+    assert case.departments == ["natural_resources"] and case.created_by == admin.user
+    assert [(p.name, p.phone) for p in case.petitioners.all()] == [(NAME, PHONE)]
+    [message] = [str(m) for m in response.context["messages"]]
+    assert case.reference in message and "村级" in message and case.routing_reason in message
+
+
+def test_a_typed_gcj02_point_from_a_phone_lands_in_the_right_village(world):
+    lon, lat = wgs84_to_gcj02(*BULA)
+    case = register(
+        client_for("grid_worker", "150622101206-001"),
+        category="utilities",
+        channel="grid_agent",
+        lon=f"{lon:.7f}",
+        lat=f"{lat:.7f}",
+        datum="gcj02",
+    )
+    assert case.village_code == "150622101206" and case.datum == "gcj02"
+    assert abs(case.location.x - BULA[0]) < 1e-6 and abs(case.location.y - BULA[1]) < 1e-6
+
+
+def test_intake_by_parcel_code_and_several_petitioner_rows(world):
+    case = register(
+        client_for("banner_admin"),
+        lon="",
+        lat="",
+        parcel_code="150622106202JD00001",
+        petitioners=(("王建国", "", ""), ("", "", ""), ("李桂兰", "13800001111", "")),
+    )
+    assert case.village_code == "150622106202"
+    assert sorted(case.petitioners.values_list("name", flat=True)) == ["李桂兰", "王建国"]
+
+
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"lon": "111.9", "lat": "39.5"}, "lon"),  # outside the banner (service error)
+        ({"lon": "east"}, "lon"),  # not a number (form error)
+        ({"lon": "", "lat": ""}, "lon"),  # no location at all
+        ({"description": ""}, "description"),
+        ({"parcel_code": "NOPE", "lon": "", "lat": ""}, "parcel_code"),
+        ({"households_affected": "-3"}, "households_affected"),
+        ({"datum": "bd09"}, "datum"),
+    ],
+)
+def test_a_bad_field_shows_its_error_on_that_field_and_writes_nothing(world, overrides, field):
+    response = client_for("banner_admin").post("/cases/new/", form_data(**overrides))
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert list(form.errors) == [field]
+    assert f'id="field-{field}"' in text(response) and "has-error" in text(response)
+    assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0 and Party.objects.count() == 0
+
+
+def test_a_bad_petitioner_row_is_marked_on_that_row(world):
+    response = client_for("banner_admin").post(
+        "/cases/new/", form_data(petitioners=(("王建国", "", ""), ("李某", "", "123")))
+    )
+    assert response.status_code == 400
+    rows = response.context["formset"].forms
+    assert not rows[0].errors and list(rows[1].errors) == ["id_number"]
+    assert Case.objects.count() == 0
+
+
+def test_intake_prefills_the_point_from_the_field_map_link(world):
+    body = text(client_for("field_staff").get("/cases/new/?lon=111.0512345&lat=39.5512345&datum=wgs84"))
+    assert 'value="111.0512345"' in body and 'value="39.5512345"' in body
+    assert '<option value="wgs84" selected>' in body
+
+
+def test_planners_cannot_register_and_pages_need_a_login(world):
+    assert client_for("planner").get("/cases/new/").status_code == 403
+    for url in ("/cases/", "/cases/new/", "/cases/export.csv", "/queues/", "/agenda/", "/cases/ZGE-2026-000001/"):
+        response = Client().get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
+
+
+# List, scope, export ------------------------------------------------------------------------------
+
+
+def test_list_filters_and_village_scope(world):
+    admin = client_for("banner_admin")
+    mine = register(admin)
+    other = register(admin, category="utilities", lon=str(BULA[0]), lat=str(BULA[1]))
+
+    listed = admin.get("/cases/", {"category": "utilities"})
+    assert [c.reference for c in listed.context["rows"]] == [other.reference]
+    assert "不拉村" in text(listed) and "用水用电" in text(listed)
+    assert admin.get("/cases/", {"status": "open", "township": "150622106"}).context["page"].paginator.count == 1
+    assert admin.get("/cases/", {"tier": "banner"}).context["page"].paginator.count == 0
+    today = timezone.localdate().isoformat()
+    assert admin.get("/cases/", {"since": today, "until": today}).context["page"].paginator.count == 2
+    bad = admin.get("/cases/", {"status": "lost"})
+    assert bad.status_code == 200 and "status" in bad.context["form"].errors
+    assert bad.context["page"].paginator.count == 2  # the invalid filter is reported and left out
+
+    village = client_for("village_officer", "150622106202")
+    assert [c.reference for c in village.get("/cases/").context["rows"]] == [mine.reference]
+    assert village.get(f"/cases/{other.reference}/").status_code == 404
+    assert village.get(f"/cases/{other.reference}/actions/").status_code == 405
+    assert village.post(f"/cases/{other.reference}/actions/", {"action": "accept", "version": 1}).status_code == 404
+
+
+def test_list_shows_a_red_badge_for_a_long_overdue_case(world):
+    admin = client_for("banner_admin")
+    case = register(admin)
+    Case.objects.filter(pk=case.pk).update(received_at=timezone.now() - dt.timedelta(days=30))
+    body = text(admin.get("/cases/"))
+    assert 'class="badge red overdue"' in body and "逾期15天" in body
+
+
+def test_list_paginates_by_fifty(world):
+    admin = client_for("banner_admin")
+    register(admin)
+    case = Case.objects.get()
+    for _ in range(50):
+        case.pk, case.reference = None, f"ZGE-2000-{Case.objects.count() + 1:06d}"
+        case.save()
+    first = admin.get("/cases/")
+    assert len(first.context["rows"]) == 50 and first.context["page"].paginator.num_pages == 2
+    assert len(admin.get("/cases/", {"page": 2}).context["rows"]) == 1
+
+
+def test_csv_export_has_a_bom_the_filtered_rows_and_no_petitioner_data(world):
+    admin = client_for("banner_admin")
+    mine = register(admin)
+    register(
+        admin, category="utilities", lon=str(BULA[0]), lat=str(BULA[1]), petitioners=(("赵六", "13700007777", ""),)
+    )
+    response = admin.get("/cases/export.csv", {"category": "land_occupation"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    content = raw.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(content)))
+    assert rows[0][0] == "编号 reference" and [r[0] for r in rows[1:]] == [mine.reference]
+    assert rows[1][14] == "双敖包村"
+    for secret in (NAME, "王某", PHONE, "5678", ID_NUMBER, "赵六", "13700007777", "草地被占用"):
+        assert secret not in content
+    assert admin.get("/cases/export.csv", {"since": "2026-13-01"}).status_code == 400
+    village = client_for("village_officer", "150622101206")
+    exported = b"".join(village.get("/cases/export.csv").streaming_content).decode("utf-8-sig")
+    assert mine.reference not in exported and len(exported.strip().splitlines()) == 2
+
+
+# Case page ----------------------------------------------------------------------------------------
+
+
+def test_case_page_says_why_this_tier_and_shows_the_deadlines_and_map(world):
+    admin = client_for("banner_admin")
+    case = register(admin)
+    response = admin.get(f"/cases/{case.reference}/")
+    body = text(response)
+    assert response.status_code == 200
+    assert "为何由此层级办理" in body and str(case.routing_rule) in body
+    assert case.routing_reason.split(" / ")[0] in body
+    accept_by = (timezone.localdate(case.received_at) + dt.timedelta(days=15)).isoformat()
+    assert accept_by in body and "受理告知期限" in body
+    assert "双敖包村" in body and "魏家峁镇" in body and "150622106202JD00001" in body
+    assert "李桂兰" in body  # the banner admin sees the parcel holder whole
+    assert "/static/maps/vendor/leaflet/leaflet.js" in body and "/api/layers/parcels/" in body
+    assert "https://" not in body and "http://" not in body  # no outside request
+    assert [a["action"] for a in response.context["actions"]] == ["accept", "reject", "transfer", "escalate"]
+    history = [e["event"].action for e in response.context["events"]]
+    assert history == ["report", "route"]
+
+
+def test_petitioners_masked_for_field_staff_unmasked_for_the_handling_officer(world):
+    case = register(client_for("banner_admin"))
+    field_body = text(client_for("field_staff").get(f"/cases/{case.reference}/"))
+    assert "王某" in field_body and NAME not in field_body and PHONE not in field_body and ID_NUMBER not in field_body
+    assert "139****5678" in field_body
+    assert "李某" in field_body and "李桂兰" not in field_body  # parcel holder masked too
+
+    officer = client_for("village_officer", "150622106202")
+    officer_body = text(officer.get(f"/cases/{case.reference}/"))
+    assert NAME in officer_body and PHONE in officer_body and ID_NUMBER in officer_body
+    assert PersonalDataAccess.objects.filter(user=officer.user, case=case).count() == 1
+
+    planner_page = client_for("planner").get(f"/cases/{case.reference}/")
+    assert planner_page.context["petitioners"] == [] and "王某" not in text(planner_page)
+    assert "规划分析角色不显示个人信息" in text(planner_page) and planner_page.context["actions"] == []
+
+
+def test_a_script_in_the_description_is_shown_as_text(world):
+    admin = client_for("banner_admin")
+    case = register(admin, description="<script>alert(1)</script> 草地", petitioners=(("<b>张</b>", "", ""),))
+    body = text(admin.get(f"/cases/{case.reference}/"))
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<b>张</b>" not in body and "&lt;b&gt;张&lt;/b&gt;" in body
+
+
+def test_an_action_form_advances_the_case(world):
+    admin = client_for("banner_admin")
+    case = register(admin)
+    officer = client_for("village_officer", "150622106202")
+    response = act(officer, case, "accept", person="村支书张某")
+    assert response.status_code == 302 and response["Location"] == f"/cases/{case.reference}/"
+    case.refresh_from_db()
+    assert case.status == "accepted" and case.responsible_person == "村支书张某" and case.accepted_at is not None
+    followed = officer.get(f"/cases/{case.reference}/")
+    assert any("已受理" in str(m) for m in followed.context["messages"])
+    assert [a["action"] for a in followed.context["actions"]] == [
+        "assign",
+        "extend",
+        "put_on_agenda",
+        "resolve",
+        "escalate",
+    ]
+    assert act(officer, case, "resolve", method="mediation", outcome="退还草地").status_code == 302
+    case.refresh_from_db()
+    assert case.status == "resolved" and case.events.last().actor == officer.user
+
+
+def test_a_refused_action_shows_the_error_on_its_form_and_changes_nothing(world):
+    admin = client_for("banner_admin")
+    case = register(admin)
+    act(admin, case, "accept")
+    response = act(admin, case, "extend", days="31", reason="需鉴定")
+    assert response.status_code == 400
+    [extend] = [a for a in response.context["actions"] if a["action"] == "extend"]
+    assert "days" in extend["form"].errors and extend["open"]
+    case.refresh_from_db()
+    assert case.extension_days == 0
+
+
+def test_a_stale_form_is_refused_with_a_message_and_nothing_changes(world):
+    admin = client_for("banner_admin")
+    case = register(admin)
+    seen = case.version
+    act(client_for("village_officer", "150622106202"), case, "accept")  # someone else acts first
+    case.refresh_from_db()
+    events = case.events.count()
+    response = act(admin, case, "reject", version=seen, reason="不属于受理范围")
+    assert response.status_code == 409
+    body = text(response)
+    assert "此事项已被他人修改,请刷新" in body and "changed by someone else, reload" in body
+    after = Case.objects.get(pk=case.pk)
+    assert (after.status, after.version, after.not_accepted_reason) == ("accepted", case.version, "")
+    assert after.events.count() == events
+
+
+def test_field_staff_see_no_action_forms_and_cannot_post_one(world):
+    case = register(client_for("banner_admin"))
+    field = client_for("field_staff")
+    assert field.get(f"/cases/{case.reference}/").context["actions"] == []
+    assert act(field, case, "accept").status_code == 403
+    assert Case.objects.get(pk=case.pk).status == "reported"
+
+
+# Queues and agenda --------------------------------------------------------------------------------
+
+
+def test_village_queue_is_weekly_and_township_queue_monthly(world):
+    admin = client_for("banner_admin")
+    village_case = register(admin)
+    township_case = register(
+        admin,
+        category="mining_subsidence",
+        description="采煤导致41户房屋开裂",
+        lon=str(SUJIGOU[0]),
+        lat=str(SUJIGOU[1]),
+        households_affected="41",
+        departments=["housing", "justice"],
+    )
+    assert township_case.unit.code == "TC-150622004"
+
+    officer = client_for("village_officer", "150622106202", unit=village_case.unit)
+    mine = officer.get("/queues/")
+    assert mine.status_code == 302 and mine["Location"] == "/queues/VC-150622106202/"
+    weekly = officer.get("/queues/VC-150622106202/", {"date": "2026-03-04"})
+    body = text(weekly)
+    assert "本周" in body and "2026-03-02" in body and "2026-03-08" in body
+    assert [c.reference for c in weekly.context["rows"]] == [village_case.reference]
+
+    monthly = admin.get("/queues/TC-150622004/", {"date": "2026-03-04"})
+    assert "本月" in text(monthly) and "2026-03-01" in text(monthly) and "2026-03-31" in text(monthly)
+    assert [c.reference for c in monthly.context["rows"]] == [township_case.reference]
+
+    assert officer.get("/queues/TC-150622004/").status_code == 404  # not a unit whose cases they see
+    assert officer.get("/queues/NO-SUCH/").status_code == 404
+    picker = admin.get("/queues/")
+    assert picker.status_code == 200 and "VC-150622106202" in text(picker) and "TC-150622004" in text(picker)
+
+
+def test_agenda_lists_on_agenda_cases_by_unit_with_overdue_flags(world):
+    admin = client_for("banner_admin")
+    listed = register(admin, legacy="on", description="历史遗留问题")
+    register(admin, lon=str(BULA[0]), lat=str(BULA[1]), category="utilities")
+    apply(listed, "accept", admin.user, listed.version)
+    listed.refresh_from_db()
+    apply(
+        listed,
+        "put_on_agenda",
+        admin.user,
+        listed.version,
+        plan="包案领导约访,三方调解",
+        unit="BL-150622",
+        person="副旗长刘某",
+        deadline=local_today(),
+    )
+    Case.objects.filter(pk=listed.pk).update(agenda_deadline=local_today() - dt.timedelta(days=2))
+    response = admin.get("/agenda/")
+    assert response.status_code == 200
+    assert response.context["meeting"] == next_joint_meeting(local_today() - dt.timedelta(days=1))
+    body = text(response)
+    assert [c.reference for c in response.context["rows"]] == [listed.reference]
+    assert "旗领导包案" in body and "包案领导约访,三方调解" in body and "副旗长刘某" in body
+    assert response.context["rows"][0].agenda_overdue and "逾期" in body
+
+    village = client_for("village_officer", "150622101206")
+    assert village.get("/agenda/").context["rows"] == []  # scope holds on the agenda too
+    past = admin.get("/agenda/", {"date": "2020-01-06"})
+    assert past.context["rows"] == [] and past.context["meeting"] == dt.date(2020, 1, 6)
