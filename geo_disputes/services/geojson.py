@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
 from .layers import LAYERS as AREA_LAYERS
@@ -107,7 +108,10 @@ def queryset_feature_collection(qs, *, geometry: str, properties: list[str], pag
     # Django selects geometry columns as EWKB; asking for GeoJSON text keeps it one SQL function.
     rows = qs.annotate(geojson_geometry=AsGeoJSON(geometry, precision=6)).values("geojson_geometry", *properties)
     rows = rows[offset : offset + page.size]
-    inner, params = rows.query.sql_with_params()
+    try:
+        inner, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # e.g. qs.none() for a user who may see nothing
+        return '{"type": "FeatureCollection", "features": []}', count
     props = ", ".join(f"'{name}', r.{connection.ops.quote_name(name)}" for name in properties)
     sql = f"""
         SELECT json_build_object(
