@@ -2,10 +2,12 @@
 
 from django.urls import path
 
+from . import analysis
 from .cases import CaseDetailView, CaseListView, CaseTransitionView
 from .layers import LayerView
 from .locate import LocateView
 from .parcels import ParcelView
+from .stats import StatsView
 
 urlpatterns = [
     path("locate/", LocateView.as_view(), name="api-locate"),
@@ -14,4 +16,11 @@ urlpatterns = [
     path("cases/", CaseListView.as_view(), name="api-cases"),
     path("cases/<str:reference>/", CaseDetailView.as_view(), name="api-case"),
     path("cases/<str:reference>/transitions/", CaseTransitionView.as_view(), name="api-case-transitions"),
+    path("stats/", StatsView.as_view(), name="api-stats"),
+    path("hotspots/", analysis.HotSpotView.as_view(), name="api-hotspots"),
+    path("village-rates/", analysis.VillageRateView.as_view(), name="api-village-rates"),
+    path("clusters/", analysis.ClusterView.as_view(), name="api-clusters"),
+    path("group-proposals/", analysis.GroupProposalListView.as_view(), name="api-group-proposals"),
+    path("group-proposals/<str:pk>/confirm/", analysis.ConfirmProposalView.as_view(), name="api-proposal-confirm"),
+    path("group-proposals/<str:pk>/reject/", analysis.RejectProposalView.as_view(), name="api-proposal-reject"),
 ]
