@@ -3,12 +3,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from geo_disputes.views import dashboard, report
 from geo_disputes.views.home import home
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("report/monthly/", report.monthly, name="report-monthly"),
+    path("report/monthly.csv", report.monthly_csv, name="report-monthly-csv"),
+    path("report/monthly.xlsx", report.monthly_xlsx, name="report-monthly-xlsx"),
     path("api/", include("geo_disputes.api.urls")),
     path("", include("geo_disputes.views.urls")),
 ]

@@ -18,11 +18,12 @@ period and an area:
   The mining court (矿区法庭) sits at township level in the method (大事不出镇), so it counts as
   "at or below the township"; it answers to the banner for escalation (services.units).
 
-The demo (fixtures/demo_cases.py, received 2025-11-26..2026-11-20) reproduces the seed with the
-default period on 2026-11-25 (2025-11-26..2026-11-25), or any period covering the demo year:
+The demo (fixtures/demo_cases.py, synthetic year received 2025-11-26..2026-11-20) reproduces the
+seed for that period (tests/test_stats.py), and for the default period in late November 2026:
 agents 118 matters / 94 concluded, township complex matters resolved 115 (the 41-household group
 once), mining-court mediations 45 (all received since 2026-01-25), and litigation in mining-court
-matters 20 against 47 a year earlier: −57.4 %. Full calendar years 2026 vs 2025 give the same 20 vs 47.
+matters 20 against 47 in the same period a year earlier: −57.4 %. The 47 were received in
+2025-01-05..2025-11-01 and the 20 in 2026, so full calendar years 2026 vs 2025 give the same 20 vs 47.
 """
 
 from __future__ import annotations

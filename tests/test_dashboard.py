@@ -1,0 +1,117 @@
+"""/dashboard/: login required, the stats module's numbers beside charts, nothing fetched from outside."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.test import Client
+
+from geo_disputes.models import Unit
+from geo_disputes.services.clock import STATUTE_TZ
+from tests.factories import CaseFactory, StaffFactory, seed_places
+
+pytestmark = pytest.mark.django_db
+
+VILLAGE = "150622106202"
+SINCE, UNTIL = "2026-01-01", "2026-06-30"
+EXTERNAL = re.compile(r"""(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}""", re.IGNORECASE)
+
+
+@pytest.fixture
+def cases():
+    """Seven matters: five grid-agent matters (three concluded) and two mining-court mediations."""
+    seed_places()
+    unit = {u.code: u for u in Unit.objects.all()}
+    received = dt.datetime(2026, 3, 1, 10, tzinfo=STATUTE_TZ)
+    common = {"received_at": received, "township_code": VILLAGE[:9], "village_code": VILLAGE}
+    for i in range(5):
+        CaseFactory(
+            channel="grid_agent",
+            unit=unit[f"VC-{VILLAGE}"],
+            status="closed" if i < 3 else "in_handling",
+            accepted_at=received,
+            replied_at=received + dt.timedelta(days=10) if i < 3 else None,
+            **common,
+        )
+    for _ in range(2):
+        CaseFactory(
+            tier="mining_court",
+            unit=unit["MC-150622"],
+            status="closed",
+            resolution_method="mediation",
+            accepted_at=received,
+            replied_at=received + dt.timedelta(days=5),
+            **common,
+        )
+
+
+def logged_in() -> Client:
+    client = Client()
+    client.force_login(StaffFactory(role="banner_admin").user)
+    return client
+
+
+def card_value(html: str, key: str) -> str:
+    match = re.search(rf'id="card-{key}".*?<div class="value">([^<]*)</div>', html, re.DOTALL)
+    assert match, key
+    return match.group(1).strip()
+
+
+def test_login_required():
+    response = Client().get("/dashboard/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_renders_the_numbers_and_chart_data(cases):
+    response = logged_in().get("/dashboard/", {"since": SINCE, "until": UNTIL})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert card_value(html, "cases_total") == "7"
+    assert card_value(html, "agent_handled") == "5"
+    assert card_value(html, "agent_concluded") == "3"
+    assert card_value(html, "mining_court_mediated") == "2"
+    assert card_value(html, "concluded_at_village_share") == "60.0%"  # 3 of 5 concluded
+    assert card_value(html, "litigation_yoy_change") == "—"  # nothing a year earlier to compare with
+    assert "小事不出村" in html and "大事不出镇" in html and "指标定义" in html
+
+    data = json.loads(re.search(r'<script id="dashboard-data" type="application/json">(.*?)</script>', html).group(1))
+    assert data["by_tier"] == {"labels": ["村级", "乡镇级", "旗级", "矿区法庭"], "values": [5, 0, 0, 2]}
+    assert data["by_month"]["labels"] == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+    assert data["by_month"]["received"] == [0, 0, 7, 0, 0, 0]
+    assert data["by_month"]["concluded"] == [0, 0, 5, 0, 0, 0]
+
+
+def test_no_external_url_and_the_chart_library_is_vendored(cases):
+    html = logged_in().get("/dashboard/", {"since": SINCE, "until": UNTIL}).content.decode()
+    assert not EXTERNAL.search(html), EXTERNAL.search(html)
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+    assert scripts == ["/static/vendor/chartjs/chart.umd.js", "/static/js/dashboard.js"]
+    for path in ("vendor/chartjs/chart.umd.js", "vendor/chartjs/LICENSE.md", "js/dashboard.js"):
+        assert finders.find(path), path
+    stylesheets = re.findall(r'<link[^>]*href="([^"]+)"', html)
+    assert all(href.startswith("/static/") for href in stylesheets), stylesheets
+
+
+def test_default_period_is_the_last_twelve_months(cases):
+    html = logged_in().get("/dashboard/").content.decode()
+    assert 'name="since"' in html and 'name="until"' in html
+    assert re.search(r"统计期 \d{4}-\d{2}-\d{2} 至 \d{4}-\d{2}-\d{2}", html)
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"since": "2026-06-01", "until": "2026-01-01"}, "until"),
+        ({"since": "not-a-date"}, "since"),
+        ({"township": "999999999"}, "township"),
+    ],
+)
+def test_bad_parameters_are_a_400_on_the_field(cases, query, field):
+    response = logged_in().get("/dashboard/", query)
+    assert response.status_code == 400
+    assert f'id="id_{field}_error"' in response.content.decode()
