@@ -237,3 +237,35 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("CaseEvent is append-only")
+
+
+class GroupProposal(models.Model):
+    """A person's decision on a proposed case group (services.proposals): confirmed or rejected.
+
+    Proposals themselves are computed from the open cases whenever they are listed; only the
+    decisions are stored, keyed by the signature of the proposed member set, so a set once
+    confirmed or rejected is never proposed again.
+    """
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "已确认合并"
+        REJECTED = "rejected", "已否定"
+
+    signature = models.CharField("成员集合签名", max_length=64, unique=True)
+    category = models.CharField("类别", max_length=30, choices=Category.choices)
+    reasons = ArrayField(models.CharField(max_length=20), default=list, blank=True, verbose_name="提出理由")
+    cases = models.ManyToManyField(Case, related_name="group_proposals", verbose_name="涉及事项")
+    status = models.CharField("决定", max_length=20, choices=Status.choices)
+    group = models.ForeignKey(
+        CaseGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals", verbose_name="事项组"
+    )
+    note = models.TextField("说明", blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    decided_at = models.DateTimeField("决定时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at", "id"]
+        verbose_name = verbose_name_plural = "合并建议决定"
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} {self.signature[:12]}"

@@ -1,0 +1,236 @@
+"""Hot spots: Gi* and Moran's I agree with PySAL esda; a planted cluster is hot; refusals; village rates."""
+
+from __future__ import annotations
+
+import esda
+import numpy as np
+import pytest
+from django.contrib.gis.geos import Point
+from esda.smoothing import Empirical_Bayes
+from libpysal.weights import DistanceBand
+
+from geo_disputes.models import Banner, Case
+from geo_disputes.services import hotspots
+from geo_disputes.services.hotspots import (
+    BAND_TOLERANCE_M,
+    HotSpotRefused,
+    empirical_bayes,
+    fdr_classes,
+    fdr_cutoff,
+    hot_spots,
+    nearest_neighbour_cell_size,
+    peak_indices,
+    village_rates,
+)
+
+from .factories import CaseFactory, GridFactory, StaffFactory, VillageFactory, box
+
+BOX = (111.0, 39.5, 111.4, 39.8)  # about 34 km x 33 km
+SPOT = (111.2, 39.65)
+VILLAGE = "150622106202"
+SCATTERED = "150622106203"
+
+
+def _case(lon: float, lat: float, **kw) -> Case:
+    return CaseFactory(location=Point(lon, lat, srid=4326), submitted_lon=lon, submitted_lat=lat, **kw)
+
+
+@pytest.fixture
+def banner(db):
+    return Banner.objects.create(code="150622", name="准格尔旗", geom=box(*BOX))
+
+
+@pytest.fixture
+def planted(banner):
+    """60 cases scattered over the banner (35 of them in village SCATTERED), 40 planted within ~200 m
+    of SPOT (in village VILLAGE). Village codes only matter for who may see the cases."""
+    rng = np.random.default_rng(7)
+    lons, lats = rng.uniform(BOX[0], BOX[2], 60), rng.uniform(BOX[1], BOX[3], 60)
+    for k, (lon, lat) in enumerate(zip(lons, lats, strict=True)):
+        _case(float(lon), float(lat), village_code=SCATTERED if k < 35 else "")
+    for dx, dy in rng.uniform(-0.002, 0.002, (40, 2)):
+        _case(SPOT[0] + float(dx), SPOT[1] + float(dy), village_code=VILLAGE)
+    return hot_spots(Case.objects.all())
+
+
+def _arrays(result):
+    centres = np.array([(c.x, c.y) for c in result.cells])
+    counts = np.array([c.count for c in result.cells], dtype=float)
+    return centres, counts
+
+
+def test_gi_star_z_scores_and_classes_match_esda(planted):
+    centres, counts = _arrays(planted)
+    w = DistanceBand(centres, threshold=planted.distance_band_m + BAND_TOLERANCE_M, binary=True, silence_warnings=True)
+    reference = esda.G_Local(counts, w, transform="B", star=True, permutations=0)
+    ours = np.array([c.gi_z for c in planted.cells])
+    assert np.abs(ours - reference.Zs).max() < 1e-6
+    p = 2 * reference.p_norm  # esda's p_norm is one-sided
+    assert np.abs(np.array([c.gi_p for c in planted.cells]) - p).max() < 1e-9
+    expected = []
+    cutoffs = {a: esda.fdr(p, a) for a in (0.01, 0.05, 0.10)}
+    for z, pi in zip(reference.Zs, p, strict=True):
+        level = next((lvl for a, lvl in ((0.01, "99"), (0.05, "95"), (0.10, "90")) if pi < cutoffs[a]), None)
+        expected.append("not_significant" if level is None else f"{'hot' if z > 0 else 'cold'}_{level}")
+    assert [c.cls for c in planted.cells] == expected
+    assert any(cls != "not_significant" for cls in expected)
+
+
+def test_moran_steps_match_esda_and_the_band_is_the_first_peak(planted):
+    centres, counts = _arrays(planted)
+    assert len(planted.moran_steps) >= 3
+    for step in planted.moran_steps:
+        w = DistanceBand(centres, threshold=step.distance_m + BAND_TOLERANCE_M, binary=True, silence_warnings=True)
+        reference = esda.Moran(counts, w, transformation="r", permutations=0)
+        assert step.moran_i == pytest.approx(reference.I, abs=1e-9)
+        assert step.z == pytest.approx(reference.z_rand, abs=1e-6)
+    first, _ = peak_indices([s.z for s in planted.moran_steps])
+    if first is not None:
+        assert planted.distance_band_rule == "moran_first_peak"
+        assert planted.distance_band_m == pytest.approx(planted.moran_steps[first].distance_m)
+    assert planted.moran_steps[0].distance_m == pytest.approx(planted.cell_size_m, rel=1e-6)  # hexagon spacing
+
+
+def test_the_planted_cluster_is_a_hot_spot_and_empty_land_is_not(planted):
+    spot = Case.objects.filter(village_code=VILLAGE).first().location.transform(4546, clone=True)
+    nearest = min(planted.cells, key=lambda c: (c.x - spot.x) ** 2 + (c.y - spot.y) ** 2)
+    assert nearest.count >= 30
+    assert nearest.cls == "hot_99"
+    far = [
+        c for c in planted.cells if np.hypot(c.x - spot.x, c.y - spot.y) > 3 * planted.distance_band_m and c.count == 0
+    ]
+    assert far
+    assert all(not c.cls.startswith("hot") for c in far)
+    assert planted.n_incidents == 100 and planted.n_outside == 0
+    assert sum(c.count for c in planted.cells) == 100
+
+
+def test_cell_size_follows_the_nearest_neighbour_rule():
+    # Nearest-neighbour distances 100, 100, 200, 300: mean 175 > median 150, ratio < 2 -> 2 x 175.
+    size, outliers = nearest_neighbour_cell_size(np.array([(0, 0), (100, 0), (300, 0), (600, 0)]))
+    assert size == pytest.approx(350.0) and outliers == 0
+    # Coincident incidents count once: the same four locations, one of them three times.
+    assert nearest_neighbour_cell_size(np.array([(0, 0), (0, 0), (0, 0), (100, 0), (300, 0), (600, 0)]))[0] == 350.0
+    with pytest.raises(HotSpotRefused):
+        nearest_neighbour_cell_size(np.array([(5, 5), (5, 5)]))
+
+
+def test_peaks_need_a_rise_a_fall_and_z_above_1_65():
+    assert peak_indices([1.0, 2.0, 3.0, 2.5, 4.0, 3.0]) == (2, 4)
+    assert peak_indices([3.0, 2.0, 1.0]) == (None, None)  # falling from the start: no peak
+    assert peak_indices([0.5, 1.0, 0.8]) == (None, None)  # below 1.65
+    assert peak_indices([1.0, 2.0, 3.0]) == (None, None)  # still rising at the last distance
+
+
+def test_fdr_cutoff_and_classes_agree_with_esda():
+    rng = np.random.default_rng(3)
+    p = np.concatenate([rng.uniform(0, 0.002, 15), rng.uniform(0, 1, 200)])
+    for alpha in (0.01, 0.05, 0.10):
+        assert fdr_cutoff(p, alpha) == pytest.approx(esda.fdr(p, alpha))
+    assert fdr_cutoff(np.array([0.5, 0.9]), 0.05) == pytest.approx(esda.fdr(np.array([0.5, 0.9]), 0.05))
+    classes, _ = fdr_classes(np.array([3.5, -3.5, 0.1]), np.array([0.0001, 0.0001, 0.9]))
+    assert classes == ["hot_99", "cold_99", "not_significant"]
+
+
+def test_fewer_than_30_incidents_are_refused(banner):
+    rng = np.random.default_rng(1)
+    for lon, lat in zip(rng.uniform(BOX[0], BOX[2], 29), rng.uniform(BOX[1], BOX[3], 29), strict=True):
+        _case(float(lon), float(lat))
+    with pytest.raises(HotSpotRefused, match="at least 30 incidents"):
+        hot_spots(Case.objects.all())
+    # A repeat petition is its original's matter: 30 petitions with one repeat are still 29 incidents.
+    original = Case.objects.first()
+    _case(original.location.x, original.location.y, repeat_of=original)
+    with pytest.raises(HotSpotRefused, match="found 29"):
+        hot_spots(Case.objects.all())
+
+
+def test_counts_without_variance_are_refused(banner, monkeypatch):
+    monkeypatch.setattr(hotspots, "_grid_counts", lambda *a: [(i, 0, i * 1000.0, 0.0, 1, "{}") for i in range(40)])
+    rng = np.random.default_rng(2)
+    for lon, lat in zip(rng.uniform(BOX[0], BOX[2], 40), rng.uniform(BOX[1], BOX[3], 40), strict=True):
+        _case(float(lon), float(lat))
+    with pytest.raises(HotSpotRefused, match="no variance"):
+        hot_spots(Case.objects.all())
+
+
+def test_api_hotspots_counts_only_what_the_user_may_see(planted, api_client):
+    village_officer = StaffFactory(role="village_officer", scope_code=SCATTERED).user
+    planner = StaffFactory(role="planner").user
+    api_client.force_authenticate(planner)
+    body = api_client.get("/api/hotspots/").json()
+    assert body["type"] == "FeatureCollection"
+    for member in ("cell_size_m", "distance_band_m", "fdr_alpha", "n_incidents"):
+        assert member in body
+    assert body["n_incidents"] == 100
+    assert body["fdr_alpha"] == [0.1, 0.05, 0.01]
+    props = [f["properties"] for f in body["features"]]
+    assert {"count", "gi_z", "gi_p", "class"} <= set(props[0])
+    assert any(p["count"] == 0 for p in props)  # every cell of the grid, empty ones included
+    lon, lat = body["features"][0]["geometry"]["coordinates"][0][0]
+    assert 110 < lon < 112 and 39 < lat < 41  # WGS84
+    assert "hot_99" in {p["class"] for p in props}
+
+    api_client.force_authenticate(village_officer)
+    body = api_client.get("/api/hotspots/").json()
+    assert body["n_incidents"] == 35  # only the officer's village
+
+
+def test_api_hotspots_refusal_is_a_422_with_a_message(banner, api_client):
+    _case(111.1, 39.6)
+    api_client.force_authenticate(StaffFactory(role="banner_admin").user)
+    response = api_client.get("/api/hotspots/")
+    assert response.status_code == 422
+    assert "at least 30 incidents" in response.json()["detail"]
+    response = api_client.get("/api/hotspots/", {"township": "150622999"})
+    assert response.status_code == 400 and "township" in response.json()
+
+
+def test_empirical_bayes_by_hand_and_against_esda():
+    # Hand example: events 3, 5, 0 in 10, 100, 40 households. Overall rate b = 8/150 = 0.05333;
+    # crude rates 0.3, 0.05, 0; prior variance a = (10·0.2467² + 100·0.0033² + 40·0.0533²)/150 − b/50
+    # = 0.004822 − 0.001067 = 0.003755; the 10-household village is pulled hardest towards b.
+    e, n = np.array([3, 5, 0]), np.array([10, 100, 40])
+    b = 8 / 150
+    a = (10 * (0.3 - b) ** 2 + 100 * (0.05 - b) ** 2 + 40 * (0 - b) ** 2) / 150 - b / 50
+    assert a == pytest.approx(0.003755, abs=1e-6)
+    expected = [b + a / (a + b / ni) * (ri - b) for ri, ni in zip([0.3, 0.05, 0.0], n, strict=True)]
+    assert empirical_bayes(e, n) == pytest.approx(expected)
+    assert expected[0] == pytest.approx(0.1553, abs=1e-4)  # 0.30 crude, shrunk to 0.155
+    rng = np.random.default_rng(5)
+    e, n = rng.poisson(4, 50), rng.integers(20, 400, 50)
+    assert empirical_bayes(e, n) == pytest.approx(Empirical_Bayes(e, n).r.ravel())
+    # Negative prior variance (no more spread than chance): every unit gets the overall rate.
+    assert empirical_bayes(np.array([1, 10]), np.array([10, 100])) == pytest.approx([0.1, 0.1])
+
+
+def test_village_rates_and_api(banner, api_client):
+    VillageFactory(code="150622106201", name="甲村", geom=box(111.0, 39.5, 111.1, 39.6))
+    VillageFactory(code="150622106202", name="乙村", geom=box(111.1, 39.5, 111.2, 39.6))
+    VillageFactory(code="150622106203", name="丙村", geom=box(111.2, 39.5, 111.3, 39.6))
+    GridFactory(code="150622106201-001", households=10)
+    GridFactory(code="150622106202-001", households=60)
+    GridFactory(code="150622106202-002", households=40)
+    GridFactory(code="150622106203-001", households=40)
+    for _ in range(1):
+        _case(111.05, 39.55, village_code="150622106201")
+    for _ in range(5):
+        _case(111.15, 39.55, village_code="150622106202")
+    original = _case(111.15, 39.55, village_code="150622106202")
+    _case(111.15, 39.55, village_code="150622106202", repeat_of=original)  # counted once
+    rows = {r.code: r for r in village_rates(Case.objects.all())}
+    assert [rows[c].cases for c in sorted(rows)] == [1, 6, 0]
+    assert rows["150622106202"].households == 100
+    assert rows["150622106201"].rate_per_100 == pytest.approx(10.0)
+    smoothed = empirical_bayes(np.array([1, 6, 0]), np.array([10, 100, 40])) * 100
+    assert [rows[c].eb_rate_per_100 for c in sorted(rows)] == pytest.approx(list(smoothed))
+
+    api_client.force_authenticate(StaffFactory(role="village_officer", scope_code="150622106202").user)
+    body = api_client.get("/api/village-rates/").json()
+    assert [v["code"] for v in body["villages"]] == ["150622106202"]
+    assert body["villages"][0]["cases"] == 6
+    api_client.force_authenticate(StaffFactory(role="planner").user)
+    geo = api_client.get("/api/village-rates/", {"output": "geojson"}).json()
+    assert geo["type"] == "FeatureCollection" and len(geo["features"]) == 3
+    assert {"cases", "households", "rate_per_100", "eb_rate_per_100"} <= set(geo["features"][0]["properties"])
+    assert api_client.get("/api/village-rates/", {"output": "xml"}).status_code == 400
