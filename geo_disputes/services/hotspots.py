@@ -337,24 +337,31 @@ _POINTS_SQL = """
     ORDER BY 1, 2
 """
 
-# Every hexagon sharing area with the study area (zero counts included), its centre, its incident count and
-# its shape clipped to the area. A point on an edge shared by two hexagons counts in the one with
-# the lowest (i, j), so counts add up to the incidents inside the grid.
+# Every hexagon sharing area with the study area (zero counts included), its centre, its incident
+# count and its shape clipped to the area. Only border hexagons are cut (ST_CoveredBy runs on a
+# prepared, cached area; ST_Intersection does not); a hexagon merely touching the area clips to
+# nothing and is left out. A point's own hexagon comes from ST_HexagonGrid over the point itself
+# (the lattice is anchored at the SRS origin, so its (i, j) is the grid's): no point-by-hexagon
+# join. A point on an edge shared by two hexagons counts once, in the one with the lowest (i, j).
 _GRID_SQL = """
     WITH {area},
-    hex AS (
-        SELECT h.i, h.j, h.geom FROM area, ST_HexagonGrid(%(side)s, area.g) AS h
-        WHERE ST_Intersects(h.geom, area.g) AND NOT ST_Touches(h.geom, area.g)
+    touching AS (
+        SELECT h.i, h.j, h.geom,
+               CASE WHEN ST_CoveredBy(h.geom, area.g) THEN h.geom
+                    ELSE ST_CollectionExtract(ST_Intersection(h.geom, area.g), 3) END AS clip
+        FROM area, ST_HexagonGrid(%(side)s, area.g) AS h WHERE ST_Intersects(h.geom, area.g)
     ),
+    hex AS (SELECT * FROM touching WHERE NOT ST_IsEmpty(clip)),
     pts AS (SELECT id, ST_Transform(location, {srid}) AS g FROM geo_disputes_case WHERE id = ANY(%(ids)s)),
     hit AS (
-        SELECT DISTINCT ON (pts.id) hex.i, hex.j FROM pts JOIN hex ON ST_Intersects(hex.geom, pts.g)
-        ORDER BY pts.id, hex.i, hex.j
+        SELECT DISTINCT ON (pts.id) h.i, h.j FROM pts, ST_HexagonGrid(%(side)s, pts.g) AS h
+        WHERE ST_Intersects(h.geom, pts.g)
+        ORDER BY pts.id, h.i, h.j
     ),
     counted AS (SELECT i, j, count(*) AS n FROM hit GROUP BY i, j)
     SELECT hex.i, hex.j, ST_X(ST_Centroid(hex.geom)), ST_Y(ST_Centroid(hex.geom)), coalesce(counted.n, 0),
-           ST_AsGeoJSON(ST_Transform(ST_CollectionExtract(ST_Intersection(hex.geom, area.g), 3), 4326), 6)
-    FROM hex CROSS JOIN area LEFT JOIN counted USING (i, j)
+           ST_AsGeoJSON(ST_Transform(hex.clip, 4326), 6)
+    FROM hex LEFT JOIN counted USING (i, j)
     ORDER BY hex.i, hex.j
 """
 
@@ -392,7 +399,9 @@ def _grid_counts(ids: list[int], table: str, code: str, on: dt.date, side: float
                 f"格网过细(约 {cells:.0f} 个单元)/ the incidents are so close together that the grid would hold "
                 f"about {cells:.0f} cells (at most {MAX_CELLS}); narrow the study area to a township"
             )
-        cur.execute(_GRID_SQL.format(area=area, srid=METRIC_SRID), {"ids": ids, "code": code, "on": on, "side": side})
+        cur.execute(
+            _GRID_SQL.format(area=area, srid=METRIC_SRID), {"ids": ids, "code": code, "on": on, "side": float(side)}
+        )
         return cur.fetchall()
 
 
