@@ -131,3 +131,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+
+# Basemap under every map page (maps/basemap.py reads these): "none" (default; our own boundaries are
+# the base, no request leaves the intranet), "osm", "tianditu" (needs TIANDITU_KEY) or "intranet"
+# (needs MAP_TILE_URL, a Leaflet URL template such as http://tiles.gov.local/{z}/{x}/{y}.png).
+MAP_BASEMAP = os.environ.get("MAP_BASEMAP", "none").strip().lower()
+TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "").strip()
+MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "").strip()

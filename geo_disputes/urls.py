@@ -15,5 +15,6 @@ urlpatterns = [
     path("report/monthly.csv", report.monthly_csv, name="report-monthly-csv"),
     path("report/monthly.xlsx", report.monthly_xlsx, name="report-monthly-xlsx"),
     path("api/", include("geo_disputes.api.urls")),
+    path("maps/", include("maps.urls")),
     path("", include("geo_disputes.views.urls")),
 ]

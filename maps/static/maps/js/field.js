@@ -1,0 +1,207 @@
+/*
+ * The field lookup: a tap on the map, typed coordinates with their datum, or a parcel code →
+ * /api/locate/ or /api/parcels/<code>/ → the parcel outline on the map and, in the panel, the
+ * village, grid and grid worker, the mining-area relation and a link to register a case here.
+ * Text from the API is shown with textContent only.
+ */
+(function () {
+  "use strict";
+
+  var GD = (window.GeoDisputesMaps = window.GeoDisputesMaps || {});
+  GD.pages = GD.pages || {};
+  var el = function (tag, className, text) {
+    return GD.el(tag, className, text);
+  };
+
+  var LOOKUP_ZOOM = 16;
+  var DATUM_NOTES = { gcj02: "已由 GCJ-02（手机地图坐标）换算为 WGS84", cgcs2000: "CGCS2000 与 WGS84 相差不足 1 米，按 WGS84 处理" };
+  var RELATIONS = { inside: "位于矿区内", influence_zone: "位于矿区影响区内" };
+
+  GD.pages.field = function (ctx) {
+    var status = document.getElementById("lookup-status");
+    var result = document.getElementById("lookup-result");
+    var pointForm = document.getElementById("lookup-point");
+    var codeForm = document.getElementById("lookup-code");
+    var resultLayer = L.featureGroup().addTo(ctx.groups.result);
+    var page = { ctx: ctx, status: status, result: result, resultLayer: resultLayer, seq: 0 };
+    GD.field = page;
+
+    ctx.map.on("click", function (event) {
+      lookupPoint(page, event.latlng.lng, event.latlng.lat, "wgs84");
+    });
+    pointForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var lon = parseFloat(pointForm.elements.lon.value);
+      var lat = parseFloat(pointForm.elements.lat.value);
+      if (!isFinite(lon) || !isFinite(lat)) return say(page, "请输入经度和纬度（十进制度，如 111.2215 / 39.8671）", true);
+      lookupPoint(page, lon, lat, pointForm.elements.datum.value);
+    });
+    codeForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var code = codeForm.elements.code.value.trim();
+      if (!code) return say(page, "请输入地块编码", true);
+      lookupParcel(page, code);
+    });
+
+    // A shared link (?code=… or ?lon=…&lat=…&datum=…) answers itself on arrival.
+    if (codeForm.elements.code.value.trim()) lookupParcel(page, codeForm.elements.code.value.trim());
+    else if (pointForm.elements.lon.value && pointForm.elements.lat.value) {
+      pointForm.dispatchEvent(new Event("submit", { cancelable: true }));
+    }
+  };
+
+  function lookupPoint(page, lon, lat, datum) {
+    var seq = ++page.seq;
+    say(page, "查询中…");
+    var url = GD.withQuery(page.ctx.config.api.locate, { lon: lon, lat: lat, datum: datum });
+    return GD.getJSON(url).then(function (answer) {
+      if (seq !== page.seq) return;
+      if (answer.status !== 200) return failed(page, answer);
+      var loc = answer.body;
+      show(page, loc, loc.parcels[0] || null);
+      if (loc.parcels[0]) return outlineAt(page, loc, loc.parcels[0].code, seq);
+    }, networkError(page));
+  }
+
+  function lookupParcel(page, code) {
+    var seq = ++page.seq;
+    say(page, "查询中…");
+    var url = page.ctx.config.api.parcel.replace("__code__", encodeURIComponent(code));
+    return GD.getJSON(url).then(function (answer) {
+      if (seq !== page.seq) return;
+      if (answer.status !== 200) return failed(page, answer);
+      var feature = answer.body;
+      var context = feature.context;
+      if (!context) {
+        say(page, "该地块不在本旗范围内", true);
+        return;
+      }
+      show(page, context, feature.properties);
+      drawOutline(page, feature);
+    }, networkError(page));
+  }
+
+  /* The tapped parcel's outline from the parcels layer (a tiny box around the point), by code. */
+  function outlineAt(page, loc, code, seq) {
+    var d = 0.00005;
+    var bbox = [loc.point.lon - d, loc.point.lat - d, loc.point.lon + d, loc.point.lat + d].join(",");
+    var url = GD.withQuery(page.ctx.config.api.layers.parcels, { bbox: bbox });
+    return GD.getJSON(url).then(function (answer) {
+      if (seq !== page.seq || answer.status !== 200) return;
+      var feature = (answer.body.features || []).filter(function (f) {
+        return f.id === code;
+      })[0];
+      if (feature) drawOutline(page, feature, true);
+    });
+  }
+
+  function drawOutline(page, feature, keepView) {
+    var outline = L.geoJSON(feature, { style: page.ctx.config.resultStyle, interactive: false });
+    outline.addTo(page.resultLayer);
+    page.outline = outline;
+    if (!keepView) page.ctx.map.fitBounds(outline.getBounds(), { maxZoom: 17, padding: [20, 20] });
+  }
+
+  /* Panel and marker for a location answer; `parcel` is the parcel to describe (or null). */
+  function show(page, loc, parcel) {
+    var ctx = page.ctx;
+    ctx.userMoved = true;
+    page.resultLayer.clearLayers();
+    page.outline = null;
+    var latlng = [loc.point.lat, loc.point.lon];
+    L.circleMarker(latlng, { radius: 7, color: "#d50000", weight: 3, fillColor: "#fff", fillOpacity: 1 })
+      .bindTooltip(loc.point.lon.toFixed(6) + ", " + loc.point.lat.toFixed(6))
+      .addTo(page.resultLayer);
+    if (ctx.map.getZoom() < LOOKUP_ZOOM) ctx.map.setView(latlng, LOOKUP_ZOOM);
+    else ctx.map.panTo(latlng);
+
+    var box = page.result;
+    box.replaceChildren();
+    box.hidden = false;
+    box.appendChild(el("h2", null, parcel ? "地块 " + parcel.code : "位置"));
+    var grid = loc.grid;
+    var worker = grid && grid.worker && (grid.worker.name || grid.worker.phone) ? workerNode(grid.worker) : "";
+    box.appendChild(
+      GD.definitionList([
+        ["坐标 WGS84", loc.point.lon.toFixed(6) + ", " + loc.point.lat.toFixed(6)],
+        ["说明", DATUM_NOTES[loc.datum] || ""],
+        ["苏木乡镇", areaText(loc.township)],
+        ["嘎查村", areaText(loc.village)],
+        ["网格", grid ? areaText(grid) + (grid.households ? "（" + grid.households + " 户）" : "") : "无"],
+        ["网格员（代办员）", worker],
+        ["矿区", miningText(loc.mining_areas)],
+      ])
+    );
+    if (parcel) box.appendChild(parcelList(parcel, ctx.config));
+    else box.appendChild(el("p", "hint", "此处无登记地块"));
+    var others = (loc.parcels || []).filter(function (p) {
+      return !parcel || p.code !== parcel.code;
+    });
+    if (others.length) {
+      box.appendChild(el("p", "hint", "此处另有重叠地块：" + others.map(function (p) { return p.code; }).join("、")));
+    }
+    var link = el("a", "action", "在此登记事项");
+    link.href = GD.withQuery(ctx.config.api.caseNew, { lon: loc.point.lon.toFixed(7), lat: loc.point.lat.toFixed(7), datum: "wgs84" });
+    box.appendChild(link);
+    say(page, "");
+  }
+
+  function parcelList(parcel, config) {
+    return GD.definitionList([
+      ["地块名称", parcel.name],
+      ["地类", parcel.land_use_label || config.labels.land_use[parcel.land_use] || parcel.land_use],
+      ["面积（亩）", parcel.area_mu],
+      ["承包户", parcel.holder],
+      ["承包合同号", parcel.contract_no],
+    ]);
+  }
+
+  function workerNode(worker) {
+    var span = el("span", null, worker.name || "");
+    if (worker.phone) {
+      span.appendChild(document.createTextNode(" "));
+      var tel = el("a", null, worker.phone);
+      tel.href = "tel:" + worker.phone.replace(/[^0-9+]/g, "");
+      span.appendChild(tel);
+    }
+    return span;
+  }
+
+  function areaText(area) {
+    return area ? area.name + "（" + area.code + "）" : "无";
+  }
+
+  function miningText(areas) {
+    if (!areas || !areas.length) return "不在矿区及其影响区";
+    return areas
+      .map(function (m) {
+        return m.name + " · " + (RELATIONS[m.relation] || m.relation) + (m.operator ? " · " + m.operator : "");
+      })
+      .join("；");
+  }
+
+  function failed(page, answer) {
+    var body = answer.body || {};
+    var message = body.detail;
+    if (!message) {
+      message = Object.keys(body)
+        .map(function (key) {
+          return key + "：" + [].concat(body[key]).join(" ");
+        })
+        .join("；");
+    }
+    if (answer.status === 404) page.result.hidden = true;
+    say(page, message || "查询失败（HTTP " + answer.status + "）", true);
+  }
+
+  function networkError(page) {
+    return function () {
+      say(page, "网络错误，请稍后再试", true);
+    };
+  }
+
+  function say(page, text, isError) {
+    page.status.textContent = text;
+    page.status.className = isError ? "status error" : "status";
+  }
+})();

@@ -1,0 +1,322 @@
+/*
+ * Fills the layer groups folium drew with features from our JSON API, by bounding box as the
+ * user pans (maps/builders.py says which layer comes from where). Every string that came from
+ * the database or the user is put into the page with textContent, never as HTML: a parcel or
+ * village called "<script>…" shows as those characters.
+ */
+(function () {
+  "use strict";
+
+  var GD = (window.GeoDisputesMaps = window.GeoDisputesMaps || {});
+  GD.pages = GD.pages || {};
+
+  var MAX_FEATURES = 10000; // per layer and view; the API pages at most 5000 at a time
+  var PAGE_SIZE = 5000;
+
+  /* Called by the folium-rendered script once the map and its empty groups exist. */
+  GD.mount = function (map, config, groups) {
+    var ctx = { map: map, config: config, groups: groups, layers: {}, userMoved: false };
+    GD.current = ctx;
+    GD.legend(map, config.legend);
+    var note = zoomNote(map);
+    config.layers.forEach(function (spec) {
+      ctx.layers[spec.key] = new Loader(ctx, spec, groups[spec.key]);
+    });
+    var timer = null;
+    map.on("moveend", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        refresh(ctx, note);
+      }, 150);
+    });
+    map.on("dragstart zoomstart", function () {
+      if (!ctx.fitting) ctx.userMoved = true; // the first view follows the data until the user moves
+    });
+    map.on("overlayadd", function () {
+      refresh(ctx, note);
+    });
+    refresh(ctx, note);
+    if (GD.pages[config.page]) GD.pages[config.page](ctx);
+    return ctx;
+  };
+
+  /* A legend control (inside the map, so it stays visible in full screen). */
+  GD.legend = function (map, rows) {
+    var control = L.control({ position: "bottomright" });
+    control.onAdd = function () {
+      var box = el("div", "gd-legend");
+      box.appendChild(el("div", "title", "图例"));
+      rows.forEach(function (row) {
+        var line = el("div");
+        var swatch = el("i");
+        swatch.style.borderColor = row.style.color || "#333";
+        swatch.style.background = row.style.fill === false ? "transparent" : row.style.fillColor || "transparent";
+        if (row.style.dashArray) swatch.style.borderStyle = "dashed";
+        line.appendChild(swatch);
+        line.appendChild(document.createTextNode(row.label));
+        box.appendChild(line);
+      });
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    control.addTo(map);
+    return control;
+  };
+
+  /* Small DOM helpers shared by the page scripts: text only, never HTML. */
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  GD.el = el;
+
+  /* A <dl> of label/value rows; rows whose value is empty are left out. */
+  GD.definitionList = function (rows) {
+    var dl = el("dl");
+    rows.forEach(function (row) {
+      if (row[1] === undefined || row[1] === null || row[1] === "") return;
+      dl.appendChild(el("dt", null, row[0]));
+      var dd = el("dd");
+      if (row[1] instanceof Node) dd.appendChild(row[1]);
+      else dd.textContent = String(row[1]);
+      dl.appendChild(dd);
+    });
+    return dl;
+  };
+
+  /* GET JSON from our API; resolves to {status, body} (body null when not JSON). */
+  GD.getJSON = function (url, signal) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal: signal }).then(
+      function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return null;
+          })
+          .then(function (body) {
+            return { status: response.status, body: body };
+          });
+      }
+    );
+  };
+
+  GD.withQuery = function (url, query) {
+    var params = new URLSearchParams();
+    Object.keys(query).forEach(function (key) {
+      if (query[key] !== undefined && query[key] !== null && query[key] !== "") params.set(key, query[key]);
+    });
+    var text = params.toString();
+    return text ? url + (url.indexOf("?") < 0 ? "?" : "&") + text : url;
+  };
+
+  /* The popup of a feature of layer `key`, as a DOM element. */
+  GD.popupFor = function (key, props, config) {
+    var labels = config.labels;
+    var box = el("div", "gd-popup");
+    box.appendChild(el("strong", null, props.name || props.code || ""));
+    var rows = [["代码", props.code]];
+    if (key === "townships") rows.push(["类型", labels.township_kind[props.kind] || props.kind]);
+    if (key === "villages") rows.push(["类型", labels.village_kind[props.kind] || props.kind], ["所属乡镇", props.township_code]);
+    if (key === "grids") rows.push(["所属村", props.village_code], ["户数", props.households], ["人口", props.population]);
+    if (key === "parcels" || key === "mining-parcels") {
+      rows.push(
+        ["地类", labels.land_use[props.land_use] || props.land_use],
+        ["面积（亩）", props.area_mu],
+        ["承包合同号", props.contract_no]
+      );
+      if (props.mining_relation) {
+        rows.push(["涉矿", (props.mining_relation === "inside" ? "矿区内 · " : "影响区内 · ") + (props.mining_area_code || "")]);
+      }
+    }
+    if (key === "mining-areas" || key === "mining-zones") {
+      rows.push(
+        ["经营主体", props.operator],
+        ["采矿许可证", props.licence_no],
+        ["开采方式", labels.mine_kind[props.kind] || props.kind],
+        ["影响区缓冲（米）", props.influence_buffer_m]
+      );
+    }
+    box.appendChild(GD.definitionList(rows));
+    return box;
+  };
+
+  GD.styleFor = function (spec, config) {
+    return function (feature) {
+      var style = Object.assign({}, spec.style);
+      var use = feature.properties && feature.properties.land_use;
+      if (use && config.landUseColours[use]) style.fillColor = config.landUseColours[use];
+      if (feature.properties && feature.properties.mining_relation === "influence_zone") style.dashArray = "4 3";
+      return style;
+    };
+  };
+
+  /* One layer: which features are drawn (by id), and fetching the ones for the current view. */
+  function Loader(ctx, spec, group) {
+    this.ctx = ctx;
+    this.spec = spec;
+    this.group = group;
+    this.drawn = new Map();
+    this.loadedOnce = false;
+    this.pending = null;
+    this.total = 0;
+    var self = this;
+    this.geojson = L.geoJSON(null, {
+      style: GD.styleFor(spec, ctx.config),
+      onEachFeature: function (feature, layer) {
+        var props = feature.properties || {};
+        self.drawn.set(String(feature.id), layer);
+        layer.bindTooltip(function () {
+          return el("span", null, props.name || props.code || "");
+        }, { sticky: true });
+        if (spec.popups) {
+          layer.bindPopup(function () {
+            return GD.popupFor(spec.key, props, ctx.config);
+          });
+        }
+        layer.on("click", function () {
+          if (self.onFeatureClick) self.onFeatureClick(feature, layer);
+        });
+      },
+    }).addTo(group);
+  }
+
+  Loader.prototype.count = function () {
+    return this.drawn.size;
+  };
+
+  Loader.prototype.clear = function () {
+    this.geojson.clearLayers();
+    this.drawn.clear();
+  };
+
+  Loader.prototype.refresh = function () {
+    var map = this.ctx.map;
+    if (!map.hasLayer(this.group)) return Promise.resolve();
+    if (!this.spec.by_bbox) {
+      if (this.loadedOnce) return Promise.resolve();
+      this.loadedOnce = true;
+      return this.fetchAll(this.spec.url, true);
+    }
+    if (map.getZoom() < this.spec.min_zoom) {
+      if (this.pending) this.pending.abort();
+      this.clear();
+      return Promise.resolve();
+    }
+    var b = map.getBounds();
+    var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+      .map(function (v, i) {
+        var limit = i % 2 === 0 ? 180 : 90;
+        return Math.max(-limit, Math.min(limit, v)).toFixed(6);
+      })
+      .join(",");
+    return this.fetchAll(GD.withQuery(this.spec.url, { bbox: bbox, page_size: PAGE_SIZE }), false);
+  };
+
+  /* Follow `next` links; then draw what is new and drop what left the view. */
+  Loader.prototype.fetchAll = function (url, whole) {
+    var self = this;
+    if (this.pending) this.pending.abort();
+    var controller = new AbortController();
+    this.pending = controller;
+    var features = [];
+    function page(next) {
+      return GD.getJSON(next, controller.signal).then(function (answer) {
+        if (answer.status !== 200 || !answer.body) throw new Error("HTTP " + answer.status + " " + next);
+        features = features.concat(answer.body.features || []);
+        self.total = answer.body.count || features.length;
+        if (answer.body.next && features.length < MAX_FEATURES) return page(sameOrigin(answer.body.next));
+        return features;
+      });
+    }
+    return page(url)
+      .then(function (all) {
+        if (controller.signal.aborted) return;
+        self.pending = null;
+        self.draw(all, whole);
+      })
+      .catch(function (error) {
+        if (error.name === "AbortError") return;
+        self.pending = null;
+        console.warn("layer " + self.spec.key + ": " + error.message);
+      });
+  };
+
+  Loader.prototype.draw = function (features, whole) {
+    var self = this;
+    var keep = new Set();
+    var fresh = features.filter(function (feature) {
+      var id = String(feature.id);
+      var isNew = !keep.has(id) && !self.drawn.has(id);
+      keep.add(id);
+      return isNew;
+    });
+    if (fresh.length) this.geojson.addData({ type: "FeatureCollection", features: fresh });
+    if (!whole) {
+      this.drawn.forEach(function (layer, id) {
+        if (!keep.has(id)) {
+          self.geojson.removeLayer(layer);
+          self.drawn.delete(id);
+        }
+      });
+    }
+    if (this.spec.fit && !this.ctx.userMoved && this.drawn.size) {
+      this.ctx.fitting = true;
+      // Not animated: a zoom animation still running would undo a lookup's move when it ends.
+      this.ctx.map.fitBounds(this.geojson.getBounds(), { padding: [10, 10], animate: false });
+      this.ctx.fitting = false;
+    }
+    if (fresh.length) restack(this.ctx);
+    if (this.drawnAt === undefined) this.drawnAt = performance.now(); // ms since navigation, for measurements
+    if (this.onDrawn) this.onDrawn();
+  };
+
+  /* Draw layers bottom to top in the page's order (on one canvas, the last drawn takes the click). */
+  function restack(ctx) {
+    ctx.config.layers.forEach(function (spec) {
+      ctx.layers[spec.key].geojson.bringToFront();
+    });
+    if (ctx.groups.result) ctx.groups.result.bringToFront();
+  }
+
+  /* `next` links are absolute (built by the server from the request); keep only path + query. */
+  function sameOrigin(link) {
+    var url = new URL(link, window.location.href);
+    return url.pathname + url.search;
+  }
+
+  function refresh(ctx, note) {
+    var zoom = ctx.map.getZoom();
+    var hidden = ctx.config.layers.filter(function (spec) {
+      return spec.by_bbox && zoom < spec.min_zoom && ctx.map.hasLayer(ctx.groups[spec.key]);
+    });
+    note.set(
+      hidden.length
+        ? "当前 " + zoom + " 级；放大后显示：" + hidden.map(function (s) { return s.label.replace(/（.*）/, ""); }).join("、")
+        : ""
+    );
+    return Promise.all(
+      Object.keys(ctx.layers).map(function (key) {
+        return ctx.layers[key].refresh();
+      })
+    );
+  }
+
+  function zoomNote(map) {
+    var control = L.control({ position: "bottomleft" });
+    var box = el("div", "gd-note");
+    box.hidden = true;
+    control.onAdd = function () {
+      return box;
+    };
+    control.addTo(map);
+    return {
+      set: function (text) {
+        box.textContent = text;
+        box.hidden = !text;
+      },
+    };
+  }
+})();

@@ -1,0 +1,12 @@
+"""Map pages under /maps/ and the court map's own feature endpoint."""
+
+from django.urls import path
+
+from . import views
+from .api import MiningParcelsView
+
+urlpatterns = [
+    path("field/", views.field, name="maps-field"),
+    path("court/", views.court, name="maps-court"),
+    path("features/mining-parcels/", MiningParcelsView.as_view(), name="maps-mining-parcels"),
+]

@@ -1,0 +1,94 @@
+"""Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright against the live test server.
+
+No browser download: Playwright launches the system Chromium by `executable_path`. Every
+request a page makes is recorded; any that would leave this machine is aborted and reported
+by the tests. Playwright's sync API runs an event loop in the test thread, so Django's
+async-safety guard would refuse the ORM calls tests make while a page is open; it is lifted
+for the browser session only and restored afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@dataclass
+class Traffic:
+    """What a page asked for and said: requests, requests that would leave the machine, console errors."""
+
+    requests: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`; `make test` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if saved is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
+
+
+@pytest.fixture
+def logged_in(live_server, django_user_model, client):
+    """A superuser's session cookie for the live server (set on a fresh browser context)."""
+    user = django_user_model.objects.create_superuser("map-tester", password="pw-for-tests-only")
+    client.force_login(user)
+    host = urlsplit(live_server.url).hostname
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "domain": host, "path": "/"}
+
+
+@pytest.fixture
+def page(browser, live_server, logged_in) -> Iterator:
+    """A phone-sized page, logged in, with its traffic recorded on `page.traffic`."""
+    context = browser.new_context(viewport={"width": 412, "height": 860}, locale="zh-CN")
+    context.add_cookies([logged_in])
+    traffic = Traffic()
+
+    def route(request_route) -> None:
+        url = request_route.request.url
+        traffic.requests.append(url)
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOCAL_HOSTS:
+            request_route.continue_()
+        else:
+            traffic.outside.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    pw_page = context.new_page()
+    pw_page.on("console", lambda msg: msg.type == "error" and traffic.errors.append(msg.text))
+    pw_page.on("pageerror", lambda exc: traffic.errors.append(str(exc)))
+    pw_page.on("dialog", lambda dialog: (traffic.dialogs.append(dialog.message), dialog.dismiss()))
+    pw_page.traffic = traffic
+    yield pw_page
+    context.close()
