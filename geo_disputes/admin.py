@@ -21,6 +21,7 @@ from geo_disputes.models import (
     CaseGroup,
     CaseParcel,
     Grid,
+    LoginFailure,
     MiningArea,
     Parcel,
     Party,
@@ -308,3 +309,14 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
     list_display = ("at", "user", "purpose", "case", "parcel")
     list_select_related = ("user", "case", "parcel")
     search_fields = ("user__username", "case__reference")
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(ReadOnlyAdmin):
+    """Failed-login counts (usernames hashed); deleting a row lifts that username's or address's lock early."""
+
+    list_display = ("key", "failures", "last_failure_at")
+    ordering = ("-last_failure_at",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser

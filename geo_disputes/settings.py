@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "geo_disputes.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "geo_disputes.urls"
@@ -115,6 +116,35 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
+
+# Anonymous API requests are throttled (per client address, in each process's cache). Every endpoint
+# also needs a login, so this bounds what an unauthenticated client can make the server do.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": os.environ.get("DRF_ANON_THROTTLE_RATE", "120/minute")}
+
+# Access and session security. Secure cookies, HSTS and the HTTPS redirect are on whenever debug is
+# off. Behind a reverse proxy that terminates TLS set DJANGO_BEHIND_PROXY=1: Django then trusts the
+# proxy's X-Forwarded-Proto (the proxy must set it and drop any a client sent) and the last
+# X-Forwarded-For address for login throttling, and leaves the HTTP->HTTPS redirect to the proxy
+# (DJANGO_SECURE_SSL_REDIRECT=1 keeps Django's own as well).
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG and not BEHIND_PROXY)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_HOURS", "8")) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# LOGIN_THROTTLE_FAILURES failed logins for one username, or from one address, lock both for
+# LOGIN_THROTTLE_LOCKOUT_SECONDS (accounts and admin login; geo_disputes.services.login_throttle).
+LOGIN_THROTTLE_FAILURES = int(os.environ.get("LOGIN_THROTTLE_FAILURES", "5"))
+LOGIN_THROTTLE_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_THROTTLE_LOCKOUT_MINUTES", "15")) * 60
 
 # GDAL 3.6 (Debian 12) is older than Django 5.2 supports officially (gis.W001). Every
 # GDAL call we make (OGR reading, SRS transforms) is covered by tests on this version.

@@ -3,13 +3,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from geo_disputes.views import dashboard, report
+from geo_disputes.views import accounts, dashboard, report
 from geo_disputes.views.home import home
+
+# The admin login is throttled like /accounts/login/ (geo_disputes.services.login_throttle).
+admin.site.login_form = accounts.AdminLoginForm
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(accounts)),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("report/monthly/", report.monthly, name="report-monthly"),
     path("report/monthly.csv", report.monthly_csv, name="report-monthly-csv"),

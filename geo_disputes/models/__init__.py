@@ -5,6 +5,7 @@ from .audit import PersonalDataAccess
 from .cases import Case, CaseEvent, CaseGroup, CaseParcel, Party
 from .org import Role, StaffProfile, Unit
 from .routing import RoutingRule, RoutingRuleChange
+from .security import LoginFailure
 
 __all__ = [
     "Area",
@@ -14,6 +15,7 @@ __all__ = [
     "CaseGroup",
     "CaseParcel",
     "Grid",
+    "LoginFailure",
     "MiningArea",
     "Parcel",
     "Party",

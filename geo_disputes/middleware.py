@@ -1,0 +1,51 @@
+"""A database outage becomes a clean 503, and the next request reconnects by itself.
+
+While PostgreSQL restarts or is unreachable, a request that touches the database raises
+OperationalError or InterfaceError. Instead of a 500 (with a traceback in debug), the client gets
+503 Service Unavailable with Retry-After: a bilingual page, or `{"detail": ...}` under /api/.
+The page is rendered without the request's context, so building it touches no database.
+
+Nothing is restarted: Django marks the failed connection (errors_occurred) and, with
+CONN_HEALTH_CHECKS on, closes an unusable one when the request finishes and checks a reused one
+before the next request, so service resumes as soon as the database is back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger("geo_disputes.db_outage")
+
+RETRY_AFTER_SECONDS = 30
+DETAIL = "数据库暂时不可用，请稍后重试。The database is temporarily unavailable; please try again shortly."
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error(
+            "database unavailable, answered 503: %s %s: %s: %s",
+            request.method,
+            request.path,
+            type(exception).__name__,
+            str(exception).strip(),
+        )
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": DETAIL}, status=503)
+        else:
+            html = render_to_string("503.html", {"retry_after": RETRY_AFTER_SECONDS})
+            response = HttpResponse(html, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response["Cache-Control"] = "no-store"
+        return response
