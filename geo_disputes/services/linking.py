@@ -13,7 +13,11 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
-_IN_FORCE = "{a}.valid_from <= d.day AND ({a}.valid_to IS NULL OR {a}.valid_to >= d.day)"
+# In force on the case's day: valid_from <= day <= valid_to (open-ended when NULL), written as a range
+# test so the planner cannot AND the (code, valid_from) unique index into the GiST look-up — with a
+# join parameter it assumes a third of the rows pass `valid_from <= day` and scanned that whole index
+# for every case (bench/: parcels 3.4 ms → 0.03 ms per case; link_cases at 100k cases 353 s → 18 s).
+_IN_FORCE = "daterange({a}.valid_from, {a}.valid_to, '[]') @> d.day"
 
 _LINK_SQL = f"""
 WITH todo AS (
