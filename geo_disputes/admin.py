@@ -34,7 +34,7 @@ from geo_disputes.models import (
     Village,
 )
 from geo_disputes.models.areas import METRIC_SRID, SQUARE_METRES_PER_MU
-from geo_disputes.models.cases import Category
+from geo_disputes.models.cases import Category, GroupProposal
 from geo_disputes.services.access import ScopeError, mask_id, mask_name, mask_phone, validate_scope
 from geo_disputes.services.routing import DEPARTMENTS, rule_snapshot
 
@@ -320,3 +320,12 @@ class LoginFailureAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
+
+
+@admin.register(GroupProposal)
+class GroupProposalAdmin(ReadOnlyAdmin):
+    """Decisions on proposed case groups; made through the API/pages, where the member cases are checked."""
+
+    list_display = ("decided_at", "status", "category", "group", "decided_by")
+    list_filter = ("status", "category")
+    list_select_related = ("group", "decided_by")

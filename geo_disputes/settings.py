@@ -72,7 +72,7 @@ TEMPLATES = [
 ]
 
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.config(engine="django.contrib.gis.db.backends.postgis")}
+    DATABASES = {"default": dj_database_url.config(engine="django.contrib.gis.db.backends.postgis", conn_max_age=60)}
 else:
     DATABASES = {
         "default": {
@@ -162,10 +162,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
-
 # Basemap under every map page (maps/basemap.py reads these): "none" (default; our own boundaries are
 # the base, no request leaves the intranet), "osm", "tianditu" (needs TIANDITU_KEY) or "intranet"
 # (needs MAP_TILE_URL, a Leaflet URL template such as http://tiles.gov.local/{z}/{x}/{y}.png).
 MAP_BASEMAP = os.environ.get("MAP_BASEMAP", "none").strip().lower()
 TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "").strip()
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "").strip()
+
+# OpenAPI schema of the API (contract written in geo_disputes/api/schema.py); docs UI served
+# from the sidecar package's static files, never a CDN.
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "geo-disputes API · 准格尔旗矛盾纠纷地图",
+    "DESCRIPTION": "Cases where they happen, routed to the tier that must resolve them. Login or Token required.",
+    "VERSION": "1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -29,9 +29,18 @@ def demo_areas(django_db_setup, django_db_blocker) -> dict[str, int]:
     and must not use `transactional_db`, whose flush would remove them. Returns the rows
     loaded (all zero when the database already held them, e.g. with --reuse-db).
     """
+    import importlib
+
+    from django.apps import apps
+
     from fixtures.demo_loader import load_demo_areas
+    from geo_disputes.models import RoutingRule
 
     with django_db_blocker.unblock():
+        # Demo tests run after the transactional ones, whose flush also removed the rows the
+        # default-rules data migration created: replay that migration's data step first.
+        if not RoutingRule.objects.exists():
+            importlib.import_module("geo_disputes.migrations.0002_default_routing_rules").create_rules(apps, None)
         return load_demo_areas()
 
 

@@ -1,15 +1,40 @@
 """API routes (JSON / GeoJSON). Plain path() routes; every endpoint needs an authenticated user."""
 
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import analysis
 from .cases import CaseDetailView, CaseListView, CaseTransitionView
 from .layers import LayerView
 from .locate import LocateView
 from .parcels import ParcelView
+from .schema import document
 from .stats import StatsView
 
+document(
+    {
+        view.__name__: view
+        for view in (
+            LocateView,
+            LayerView,
+            ParcelView,
+            CaseListView,
+            CaseDetailView,
+            CaseTransitionView,
+            StatsView,
+            analysis.HotSpotView,
+            analysis.VillageRateView,
+            analysis.ClusterView,
+            analysis.GroupProposalListView,
+            analysis.ConfirmProposalView,
+            analysis.RejectProposalView,
+        )
+    }
+)
+
 urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("locate/", LocateView.as_view(), name="api-locate"),
     path("layers/<slug:layer>/", LayerView.as_view(), name="api-layer"),
     path("parcels/<str:code>/", ParcelView.as_view(), name="api-parcel"),

@@ -1,0 +1,255 @@
+"""The API contract as OpenAPI 3 (drf-spectacular): parameters, bodies and answers of every endpoint.
+
+Our views are plain APIViews that build GeoJSON in PostGIS, so there are no serializers for
+drf-spectacular to read; the contract is written here, in one place, and attached to the
+views with `extend_schema_view`. The fuzz test (tests/test_openapi_fuzz.py) drives every
+operation from this schema, so a parameter missing here is a parameter never fuzzed.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+
+from geo_disputes.models.cases import (
+    Category,
+    Channel,
+    Datum,
+    PetitionKind,
+    ResolutionMethod,
+    Satisfaction,
+    Status,
+    Tier,
+)
+from geo_disputes.services.geojson import LAYERS
+from geo_disputes.services.routing import DEPARTMENTS
+from geo_disputes.services.workflow import Action
+
+Q = OpenApiParameter.QUERY
+PATH = OpenApiParameter.PATH
+
+
+def _q(name: str, kind=OpenApiTypes.STR, description: str = "", required: bool = False, enum=None):
+    return OpenApiParameter(name, kind, Q, required=required, description=description, enum=enum)
+
+
+BBOX = _q("bbox", description="minlon,minlat,maxlon,maxlat (WGS84)")
+PAGE = _q("page", OpenApiTypes.INT, "page number, from 1")
+PAGE_SIZE = _q("page_size", OpenApiTypes.INT, "features per page (capped)")
+ON = _q("on", OpenApiTypes.DATE, "boundaries in force on this date (default today)")
+SINCE = _q("since", OpenApiTypes.DATE, "received on or after (Asia/Shanghai day)")
+UNTIL = _q("until", OpenApiTypes.DATE, "received on or before (Asia/Shanghai day)")
+TOWNSHIP = _q("township", description="township code (9 digits)")
+VILLAGE = _q("village", description="village code (12 digits)")
+CATEGORY = _q("category", enum=Category.values)
+
+PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="the field named as key, with what is wrong")
+GEOJSON = OpenApiResponse(
+    {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "count": {"type": "integer"},
+            "next": {"type": "string", "nullable": True},
+            "previous": {"type": "string", "nullable": True},
+            "features": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    description="GeoJSON FeatureCollection (RFC 7946, WGS84) built by PostGIS",
+)
+OBJECT = OpenApiResponse(OpenApiTypes.OBJECT)
+DENIED = {401: OBJECT, 403: OBJECT}
+
+PETITIONER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "maxLength": 50},
+        "phone": {"type": "string", "maxLength": 20},
+        "id_number": {"type": "string", "description": "18-character resident ID"},
+    },
+}
+INTAKE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["category", "channel", "description"],
+    "properties": {
+        "category": {"type": "string", "enum": Category.values},
+        "channel": {"type": "string", "enum": Channel.values},
+        "kind": {"type": "string", "enum": PetitionKind.values},
+        "description": {"type": "string", "maxLength": 5000},
+        "lon": {"type": "number", "description": "longitude in `datum`; or give parcel_code"},
+        "lat": {"type": "number"},
+        "datum": {"type": "string", "enum": Datum.values},
+        "accuracy_m": {"type": "number", "minimum": 0},
+        "parcel_code": {"type": "string"},
+        "households_affected": {"type": "integer", "minimum": 0, "maximum": 100000},
+        "departments": {"type": "array", "items": {"type": "string", "enum": list(DEPARTMENTS)}},
+        "legacy": {"type": "boolean"},
+        "petitioners": {"type": "array", "items": PETITIONER},
+        "received_at": {"type": "string", "format": "date-time"},
+        "accused_unit": {"type": "string", "description": "code of the unit the petition accuses"},
+        "group": {"type": "integer", "description": "id of the case group this petition joins"},
+    },
+}
+TRANSITION = {
+    "type": "object",
+    "required": ["action"],
+    "properties": {
+        "action": {"type": "string", "enum": [a.value for a in Action]},
+        "version": {"type": "integer", "description": "the version you saw; a stale one is refused with 409"},
+        "reason": {"type": "string"},
+        "unit": {"type": "string"},
+        "person": {"type": "string"},
+        "days": {"type": "integer", "minimum": 1, "maximum": 30},
+        "plan": {"type": "string"},
+        "deadline": {"type": "string", "format": "date"},
+        "method": {"type": "string", "enum": ResolutionMethod.values},
+        "outcome": {"type": "string"},
+        "satisfaction": {"type": "string", "enum": Satisfaction.values},
+        "deputies_reviewed": {"type": "boolean"},
+    },
+}
+
+
+def document(views: dict[str, type]) -> None:
+    """Attach the contract to the API views (called once from the URL module)."""
+    for name, decorator in CONTRACT.items():
+        if name in views:
+            decorator(views[name])
+
+
+CONTRACT = {
+    "LocateView": extend_schema_view(
+        get=extend_schema(
+            summary="Where is this? township, village, grid + worker, mining areas, parcels at a point",
+            parameters=[
+                _q("lon", OpenApiTypes.DOUBLE, "longitude", required=True),
+                _q("lat", OpenApiTypes.DOUBLE, "latitude", required=True),
+                _q("datum", description="datum of lon/lat; GCJ-02 is converted first", enum=Datum.values),
+                ON,
+            ],
+            responses={200: OBJECT, 400: PROBLEM, 404: OpenApiResponse(description="outside the banner"), **DENIED},
+        )
+    ),
+    "LayerView": extend_schema_view(
+        get=extend_schema(
+            summary="An area layer as GeoJSON (bbox, paginated)",
+            parameters=[
+                OpenApiParameter("layer", OpenApiTypes.STR, PATH, enum=list(LAYERS)),
+                BBOX,
+                PAGE,
+                PAGE_SIZE,
+                ON,
+            ],
+            responses={200: GEOJSON, 400: PROBLEM, 404: OBJECT, **DENIED},
+        )
+    ),
+    "ParcelView": extend_schema_view(
+        get=extend_schema(
+            summary="A parcel by code, with its village, grid and mining context; holder as your role may see it",
+            parameters=[OpenApiParameter("code", OpenApiTypes.STR, PATH), ON],
+            responses={200: OBJECT, 400: PROBLEM, 404: OBJECT, **DENIED},
+        )
+    ),
+    "CaseListView": extend_schema_view(
+        get=extend_schema(
+            operation_id="api_cases_list",
+            summary="Cases you may see, as GeoJSON points",
+            parameters=[
+                BBOX,
+                CATEGORY,
+                _q("status", enum=[*Status.values, "open"]),
+                _q("tier", enum=Tier.values),
+                TOWNSHIP,
+                VILLAGE,
+                _q("grid", description="grid code"),
+                _q("mining_area", description="mining area code"),
+                SINCE,
+                UNTIL,
+                PAGE,
+                PAGE_SIZE,
+            ],
+            responses={200: GEOJSON, 400: PROBLEM, **DENIED},
+        ),
+        post=extend_schema(
+            summary="Intake (说事): record a case where it happens; it is located, numbered and routed",
+            request={"application/json": INTAKE},
+            responses={201: OBJECT, 400: PROBLEM, **DENIED},
+        ),
+    ),
+    "CaseDetailView": extend_schema_view(
+        get=extend_schema(
+            summary="One case: history, why this tier, deadlines, petitioners as your role may see them",
+            parameters=[OpenApiParameter("reference", OpenApiTypes.STR, PATH)],
+            responses={200: OBJECT, 404: OBJECT, **DENIED},
+        )
+    ),
+    "CaseTransitionView": extend_schema_view(
+        post=extend_schema(
+            summary="Move a case along the five matters",
+            parameters=[OpenApiParameter("reference", OpenApiTypes.STR, PATH)],
+            request={"application/json": TRANSITION},
+            responses={200: OBJECT, 400: PROBLEM, 404: OBJECT, 409: OBJECT, **DENIED},
+        )
+    ),
+    "StatsView": extend_schema_view(
+        get=extend_schema(
+            summary="Indicators (小事不出村、大事不出镇、矛盾不上交 …) with their definitions",
+            parameters=[SINCE, UNTIL, TOWNSHIP, VILLAGE],
+            responses={200: OBJECT, 400: PROBLEM, **DENIED},
+        )
+    ),
+    "HotSpotView": extend_schema_view(
+        get=extend_schema(
+            summary="Getis-Ord Gi* hot spots on hexagons, FDR-corrected, with the parameters used",
+            parameters=[CATEGORY, SINCE, UNTIL, TOWNSHIP],
+            responses={200: GEOJSON, 400: PROBLEM, 422: OBJECT, **DENIED},
+        )
+    ),
+    "VillageRateView": extend_schema_view(
+        get=extend_schema(
+            summary="Cases per 100 households by village, with Empirical Bayes smoothing",
+            parameters=[SINCE, UNTIL, CATEGORY, _q("output", enum=["json", "geojson"])],
+            responses={200: OBJECT, 400: PROBLEM, **DENIED},
+        )
+    ),
+    "ClusterView": extend_schema_view(
+        get=extend_schema(
+            summary="DBSCAN clusters of cases in metres (EPSG:4546)",
+            parameters=[
+                _q("eps_m", OpenApiTypes.DOUBLE, "neighbourhood radius in metres (1..50000)"),
+                _q("min_points", OpenApiTypes.INT, "minimum points of a core (2..1000)"),
+                CATEGORY,
+                SINCE,
+                UNTIL,
+            ],
+            responses={200: GEOJSON, 400: PROBLEM, **DENIED},
+        )
+    ),
+    "GroupProposalListView": extend_schema_view(
+        get=extend_schema(summary="Proposed case groups in your scope", responses={200: OBJECT, **DENIED})
+    ),
+    "ConfirmProposalView": extend_schema_view(
+        post=extend_schema(
+            summary="Confirm a proposed case group",
+            request=None,
+            responses={200: OBJECT, 404: OBJECT, 409: OBJECT, **DENIED},
+        )
+    ),
+    "RejectProposalView": extend_schema_view(
+        post=extend_schema(
+            summary="Reject a proposed case group (it is not proposed again)",
+            request=None,
+            responses={200: OBJECT, 404: OBJECT, 409: OBJECT, **DENIED},
+        )
+    ),
+    "MiningParcelsView": extend_schema_view(
+        get=extend_schema(
+            summary="Parcels that intersect mining areas (court map layer), GeoJSON by bbox",
+            parameters=[BBOX, PAGE, PAGE_SIZE, ON],
+            responses={200: GEOJSON, 400: PROBLEM, **DENIED},
+        )
+    ),
+}
