@@ -1,8 +1,8 @@
 """Analysis API: hot spots, village rates, DBSCAN clusters and proposed case groups.
 
-GET /api/hotspots/?category=&since=&until=&township=
-GET /api/village-rates/?category=&since=&until=&output=geojson
-GET /api/clusters/?eps_m=&min_points=&category=&since=&until=
+GET /api/hotspots/?category=&status=&tier=&since=&until=&township=
+GET /api/village-rates/?category=&status=&tier=&since=&until=&output=geojson
+GET /api/clusters/?eps_m=&min_points=&category=&status=&tier=&since=&until=&township=
 GET /api/group-proposals/ · POST /api/group-proposals/<id>/confirm/ · POST /api/group-proposals/<id>/reject/
 
 Every count is of the cases the user may see (services.access.visible_cases); a village officer's
@@ -42,10 +42,12 @@ GEOJSON = "application/geo+json"
 
 
 def _filter(query, *, township: bool) -> CaseFilter:
-    """category, since, until (and township) — validated like the case list's filters."""
+    """category, status, tier, since, until (and township) — validated like the case list's filters."""
     full = case_filter(query)
     return CaseFilter(
         category=full.category,
+        status=full.status,
+        tier=full.tier,
         since=full.since,
         until=full.until,
         township=full.township if township else None,
@@ -125,7 +127,7 @@ class VillageRateView(APIView):
 class ClusterView(APIView):
     def get(self, request: Request) -> HttpResponse:
         query = request.query_params
-        flt = _filter(query, township=False)
+        flt = _filter(query, township=True)
         eps = params.number(query, "eps_m", low=EPS_RANGE_M[0], high=EPS_RANGE_M[1], required=False)
         try:
             cluster_params = ClusterParams(

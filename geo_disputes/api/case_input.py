@@ -26,7 +26,18 @@ def case_filter(query) -> CaseFilter:
         mining_area=_code(query, "mining_area"),
         since=params.date(query, "since"),
         until=params.date(query, "until"),
+        mining=_flag(query, "mining"),
+        parcel=_code(query, "parcel"),
     )
+
+
+def _flag(query, name: str) -> bool:
+    value = query.get(name)
+    if value in (None, "", "0", "false"):
+        return False
+    if value in ("1", "true"):
+        return True
+    raise ValidationError({name: f"use 1 or 0 / 应为 1 或 0: {value!r}"})
 
 
 def intake_request(data) -> IntakeRequest:

@@ -7,7 +7,7 @@ from . import analysis
 from .cases import CaseDetailView, CaseListView, CaseTransitionView
 from .layers import LayerView
 from .locate import LocateView
-from .parcels import ParcelView
+from .parcels import ParcelSearchView, ParcelView
 from .schema import document
 from .stats import StatsView
 
@@ -37,6 +37,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("locate/", LocateView.as_view(), name="api-locate"),
     path("layers/<slug:layer>/", LayerView.as_view(), name="api-layer"),
+    path("parcels/", ParcelSearchView.as_view(), name="api-parcel-search"),
     path("parcels/<str:code>/", ParcelView.as_view(), name="api-parcel"),
     path("cases/", CaseListView.as_view(), name="api-cases"),
     path("cases/<str:reference>/", CaseDetailView.as_view(), name="api-case"),

@@ -11,8 +11,9 @@ from django.db.models import CharField, F, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Left
 
 from geo_disputes.models import Case
-from geo_disputes.models.cases import Category, Channel, PetitionKind, Status, Tier
+from geo_disputes.models.cases import CaseParcel, Category, Channel, PetitionKind, Status, Tier
 
+from .access import _MINING_RELATED as MINING_RELATED  # the mining court's subject, defined once
 from .clock import OPEN_STATUSES
 
 # The pseudo-status "open" selects every status the clock still runs for.
@@ -57,6 +58,8 @@ class CaseFilter:
     mining_area: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    mining: bool = False  # mining-related only: inside a mining area or its zone, or the mining court's
+    parcel: str | None = None  # cases linked to the parcel with this code
 
 
 def filter_cases(qs: QuerySet[Case], flt: CaseFilter) -> QuerySet[Case]:
@@ -83,6 +86,10 @@ def filter_cases(qs: QuerySet[Case], flt: CaseFilter) -> QuerySet[Case]:
         qs = qs.filter(received_at__date__gte=flt.since)
     if flt.until:
         qs = qs.filter(received_at__date__lte=flt.until)
+    if flt.mining:
+        qs = qs.filter(MINING_RELATED)
+    if flt.parcel:
+        qs = qs.filter(pk__in=CaseParcel.objects.filter(parcel__code=flt.parcel).values("case_id"))
     return qs
 
 
