@@ -1,4 +1,4 @@
-"""folium maps for the field lookup and the mining court, built from plain settings and constants.
+"""folium maps for the field lookup, the mining court and the planners, built from plain settings and constants.
 
 Builders never touch the database: folium draws the frame (basemap, empty layer groups, layer
 control, scale bar, full screen) and the page script fills the groups from the JSON API by
@@ -7,18 +7,28 @@ bounding box as the user pans. The HTML therefore stays the same size whatever t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import folium
 from django.urls import reverse
-from folium.plugins import Fullscreen
+from folium.plugins import Fullscreen, HeatMap, MarkerCluster
 
 from geo_disputes.models import MiningArea, Parcel, Township, Village
+from geo_disputes.models.cases import Category, Status, Tier
+from geo_disputes.services.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS
 
 from .assets import use_vendored
 from .basemap import tile_sources
 from .elements import PageScript
-from .styles import LAND_USE_COLOURS, LAYER_STYLES, legend
+from .styles import (
+    CHOROPLETH_COLOURS,
+    CHOROPLETH_NO_DATA,
+    HOTSPOT_CLASSES,
+    LAND_USE_COLOURS,
+    LAYER_STYLES,
+    STATUS_COLOURS,
+    legend,
+)
 
 # Banner-wide view before the township outlines arrive and the page fits to them (DOMAIN.md box).
 CENTRE = (39.795, 110.8)  # (lat, lon) as Leaflet wants it
@@ -28,9 +38,10 @@ MAX_ZOOM = 19
 GRID_MIN_ZOOM = 12  # a grid is 10-15 households: below this they are specks
 PARCEL_MIN_ZOOM = 14  # parcels are fields and yards
 
-# Pages that are not ours yet: the cases list API filter and the intake form (linked, not built here).
-CASES_API = "/api/cases/"
-CASE_NEW_URL = "/cases/new/"
+# Cases on the planner's map: fetched by box, 2500 a page, at most 10000 per view (newest first);
+# a view holding more says so and asks to zoom in. The heat map draws the same cases.
+CASE_PAGE_SIZE = 2500
+CASE_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,8 @@ class LayerSource:
     show: bool = True
     fit: bool = False
     popups: bool = True
+    points: bool = False  # point features, drawn as circle markers
+    query: dict = field(default_factory=dict)  # fixed query parameters (filters add to them)
 
 
 @dataclass(frozen=True)
@@ -76,8 +89,8 @@ def field_map() -> folium.Map:
 
 
 def court_map() -> folium.Map:
-    """The mining court: mining areas and influence zones, the villages and grids around them, and
-    the parcels a mine touches (land-use colours, area in mu)."""
+    """The mining court: mining areas and influence zones, the villages and grids around them, the
+    parcels a mine touches (land-use colours, area in mu) and the mining-related cases by status."""
     sources = [
         LayerSource("townships", "苏木乡镇/街道", _layer_url("townships"), by_bbox=False),
         LayerSource("villages", "嘎查村/社区", _layer_url("villages")),
@@ -89,9 +102,35 @@ def court_map() -> folium.Map:
             f"涉矿地块（{GRID_MIN_ZOOM}级以上）",
             reverse("maps-mining-parcels"),
             min_zoom=GRID_MIN_ZOOM,
+            popups=False,  # a tap shows the parcel, its holder (per role) and its cases in the panel
         ),
+        LayerSource("cases", "涉矿事项（按状态着色）", reverse("api-cases"), points=True, query={"mining": "1"}),
     ]
-    return _build("court", sources, result_label="选中矿区")
+    return _build("court", sources, result_label="选中矿区/地块", statuses=True)
+
+
+def planner_map() -> folium.Map:
+    """The planners' map: cases per 100 households by village, Gi* hot spots, DBSCAN clusters, and the
+    cases themselves as clustered markers and as a heat map (both by box as the user pans)."""
+    sources = [
+        LayerSource("townships", "苏木乡镇/街道", _layer_url("townships"), by_bbox=False, fit=True),
+        LayerSource(
+            "village-rates",
+            "每百户事项数（分村）",
+            reverse("api-village-rates"),
+            by_bbox=False,
+            query={"output": "geojson"},
+        ),
+        LayerSource("hotspots", "Gi* 冷热点（六边形）", reverse("api-hotspots"), by_bbox=False, show=False),
+        LayerSource("clusters", "DBSCAN 聚集区", reverse("api-clusters"), by_bbox=False),
+    ]
+    extra = {
+        "heat": HeatMap([], name="事项热力图", show=False, radius=18, blur=14, min_opacity=0.35, max_zoom=14),
+        "case-markers": MarkerCluster(
+            name="事项（聚合标注）", options={"chunkedLoading": True, "showCoverageOnHover": False}
+        ),
+    }
+    return _build("planner", sources, result_label="选中", extra=extra, hotspots=True)
 
 
 def render_parts(m: folium.Map) -> MapHtml:
@@ -102,7 +141,15 @@ def render_parts(m: folium.Map) -> MapHtml:
     return MapHtml(head=root.header.render(), body=root.html.render(), script=root.script.render())
 
 
-def _build(page: str, sources: list[LayerSource], result_label: str) -> folium.Map:
+def _build(
+    page: str,
+    sources: list[LayerSource],
+    result_label: str,
+    *,
+    extra: dict[str, folium.map.Layer] | None = None,
+    statuses: bool = False,
+    hotspots: bool = False,
+) -> folium.Map:
     m = folium.Map(
         location=CENTRE,
         zoom_start=START_ZOOM,
@@ -123,34 +170,50 @@ def _build(page: str, sources: list[LayerSource], result_label: str) -> folium.M
             overlay=tiles.overlay,
         ).add_to(m)
     groups = {s.key: folium.FeatureGroup(name=s.label, show=s.show).add_to(m) for s in sources}
+    for key, layer in (extra or {}).items():  # layers the page script fills itself (heat, marker clusters)
+        groups[key] = layer.add_to(m)
     groups["result"] = folium.FeatureGroup(name=result_label).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     Fullscreen(position="topleft", title="全屏", title_cancel="退出全屏").add_to(m)
-    keys = [s.key for s in sources] + ["result"]
-    PageScript(_config(page, sources, keys), groups).add_to(m)
+    keys = [s.key for s in sources] + list(extra or {}) + ["result"]
+    config = _config(page, sources, keys, statuses=statuses, hotspots=hotspots)
+    PageScript(config, groups).add_to(m)
     return m
 
 
-def _config(page: str, sources: list[LayerSource], keys: list[str]) -> dict:
+def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses: bool, hotspots: bool) -> dict:
     """What the page script needs: layer endpoints and styles, legend, labels, API URLs."""
     return {
         "page": page,
         "layers": [{**asdict(s), "style": LAYER_STYLES[s.key]} for s in sources],
+        "styles": {key: LAYER_STYLES[key] for key in keys if key in LAYER_STYLES},
         "resultStyle": LAYER_STYLES["result"],
         "landUseColours": LAND_USE_COLOURS,
-        "legend": legend(keys, land_use=any(s.key.endswith("parcels") for s in sources)),
+        "statusColours": STATUS_COLOURS,
+        "hotspotClasses": HOTSPOT_CLASSES,
+        "choropleth": {"colours": CHOROPLETH_COLOURS, "noData": CHOROPLETH_NO_DATA},
+        "legend": legend(
+            keys, land_use=any(s.key.endswith("parcels") for s in sources), statuses=statuses, hotspots=hotspots
+        ),
         "labels": {
             "land_use": dict(Parcel.LandUse.choices),
             "township_kind": dict(Township.Kind.choices),
             "village_kind": dict(Village.Kind.choices),
             "mine_kind": dict(MiningArea.Kind.choices),
+            "category": dict(Category.choices),
+            "status": dict(Status.choices),
+            "tier": dict(Tier.choices),
         },
+        "cases": {"pageSize": CASE_PAGE_SIZE, "cap": CASE_CAP},
+        "clusterDefaults": {"eps_m": DEFAULT_EPS_M, "min_points": DEFAULT_MIN_POINTS},
         "api": {
             "locate": reverse("api-locate"),
             "layers": {"parcels": _layer_url("parcels")},
             "parcel": reverse("api-parcel", args=["__code__"]),
-            "cases": CASES_API,
-            "caseNew": CASE_NEW_URL,
+            "parcelSearch": reverse("api-parcel-search"),
+            "cases": reverse("api-cases"),
+            "case": reverse("case-detail", args=["__ref__"]),
+            "caseNew": reverse("case-new"),
         },
     }
 

@@ -1,14 +1,19 @@
-"""The field lookup form: coordinates with their datum, or a parcel code.
+"""The map pages' forms: the field lookup, and the filters of the court and planner maps.
 
-A plain GET form, so a lookup is a shareable link (/maps/field/?code=… or ?lon=…&lat=…&datum=gcj02)
-and the page still says what was asked without JavaScript; the page script answers it through
-the JSON API. Values typed by the user come back into the page only through Django's escaping.
+Plain GET forms, so a lookup or a filtered view is a shareable link (/maps/field/?code=…,
+/maps/planner/?category=…&since=…) and the page still says what was asked without JavaScript;
+the page script answers it through the JSON API. Values typed by the user come back into the
+page only through Django's escaping. Townships and mines are listed by the page script from the
+layers it loads anyway (the select keeps the linked value in `data-initial` until they arrive).
 """
 
 from __future__ import annotations
 
 from django import forms
 
+from geo_disputes.models.cases import Category, Status, Tier
+from geo_disputes.services.case_queries import OPEN
+from geo_disputes.services.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS, EPS_RANGE_M, MIN_POINTS_RANGE
 from geo_disputes.services.coords import Datum
 
 DATUM_CHOICES = [
@@ -16,6 +21,8 @@ DATUM_CHOICES = [
     (Datum.CGCS2000.value, "CGCS2000（国家2000）"),
     (Datum.GCJ02.value, "GCJ-02（手机地图坐标：高德/腾讯/微信）"),
 ]
+ALL = [("", "全部")]
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class FieldLookupForm(forms.Form):
@@ -23,3 +30,50 @@ class FieldLookupForm(forms.Form):
     lat = forms.FloatField(label="纬度", required=False, min_value=-90, max_value=90)
     datum = forms.ChoiceField(label="坐标系", choices=DATUM_CHOICES, required=False, initial=Datum.WGS84.value)
     code = forms.CharField(label="地块编码", required=False, max_length=40)
+    holder = forms.CharField(label="承包户姓名", required=False, max_length=50)
+
+
+class _AreaSelect(forms.Select):
+    """A select the page script fills from a layer; the linked value waits in `data-initial`."""
+
+    def get_context(self, name, value, attrs):
+        attrs = {**(attrs or {}), "data-initial": value or ""}
+        return super().get_context(name, value, attrs)
+
+
+class CaseMapFilterForm(forms.Form):
+    """Category and period: what both the court and the planner filter by."""
+
+    category = forms.ChoiceField(label="类别", choices=ALL + Category.choices, required=False)
+    since = forms.DateField(label="登记自", required=False, widget=DATE)
+    until = forms.DateField(label="登记至", required=False, widget=DATE)
+
+
+class CourtFilterForm(CaseMapFilterForm):
+    mining_area = forms.CharField(
+        label="矿区", required=False, max_length=40, widget=_AreaSelect(choices=[("", "全部矿区")])
+    )
+    field_order = ["mining_area", "category", "since", "until"]
+
+
+class PlannerFilterForm(CaseMapFilterForm):
+    status = forms.ChoiceField(label="状态", choices=ALL + [(OPEN, "在办（未办结）")] + Status.choices, required=False)
+    tier = forms.ChoiceField(label="层级", choices=ALL + Tier.choices, required=False)
+    township = forms.CharField(
+        label="苏木乡镇", required=False, max_length=40, widget=_AreaSelect(choices=[("", "全旗")])
+    )
+    eps_m = forms.FloatField(
+        label="聚类半径 eps（米）",
+        required=False,
+        min_value=EPS_RANGE_M[0],
+        max_value=EPS_RANGE_M[1],
+        initial=DEFAULT_EPS_M,
+    )
+    min_points = forms.IntegerField(
+        label="最少事项数 minPts",
+        required=False,
+        min_value=MIN_POINTS_RANGE[0],
+        max_value=MIN_POINTS_RANGE[1],
+        initial=DEFAULT_MIN_POINTS,
+    )
+    field_order = ["category", "status", "tier", "township", "since", "until", "eps_m", "min_points"]

@@ -7,6 +7,7 @@ Land-use labels come from the Parcel model's choices so the legend never disagre
 from __future__ import annotations
 
 from geo_disputes.models import Parcel
+from geo_disputes.models.cases import Status
 
 LAND_USE_COLOURS: dict[str, str] = {
     Parcel.LandUse.GRASSLAND: "#8bc34a",
@@ -27,7 +28,43 @@ LAYER_STYLES: dict[str, dict] = {
     "mining-areas": {"color": "#212121", "weight": 2, "fillColor": "#424242", "fillOpacity": 0.3},
     "mining-zones": {"color": "#ef6c00", "weight": 1.5, "dashArray": "6 4", "fillColor": "#ffb74d", "fillOpacity": 0.1},
     "result": {"color": "#d50000", "weight": 3, "fillOpacity": 0.15},
+    "cases": {"radius": 6, "color": "#ffffff", "weight": 1.5, "fillColor": "#e53935", "fillOpacity": 0.95},
+    "village-rates": {"color": "#757575", "weight": 0.6, "fillColor": "#e0e0e0", "fillOpacity": 0.7},
+    "hotspots": {"color": "#9e9e9e", "weight": 0.3, "fillOpacity": 0.7},
+    "clusters": {"color": "#6a1b9a", "weight": 2.5, "fillColor": "#ba68c8", "fillOpacity": 0.2},
+    "case-markers": {"color": "#ffffff", "fillColor": "#1565c0"},
+    "heat": {"color": "#ff5722", "fillColor": "#ffeb3b"},
 }
+
+# Cases by status: red while nobody has taken the case up, warm while it is being handled,
+# green/blue once resolved, grey when refused or passed on.
+STATUS_COLOURS: dict[str, str] = {
+    Status.REPORTED: "#e53935",
+    Status.ACCEPTED: "#fb8c00",
+    Status.IN_HANDLING: "#fdd835",
+    Status.ON_AGENDA: "#8e24aa",
+    Status.REVIEW_REQUESTED: "#d81b60",
+    Status.TRANSFERRED: "#78909c",
+    Status.NOT_ACCEPTED: "#9e9e9e",
+    Status.RESOLVED: "#43a047",
+    Status.EVALUATED: "#00897b",
+    Status.CLOSED: "#1e88e5",
+}
+
+# Gi* classes as ArcGIS draws them (FDR-corrected confidence), hot first.
+HOTSPOT_CLASSES: list[dict] = [
+    {"value": "hot_99", "label": "热点 99% 置信", "colour": "#d62f27"},
+    {"value": "hot_95", "label": "热点 95% 置信", "colour": "#ed7551"},
+    {"value": "hot_90", "label": "热点 90% 置信", "colour": "#fab984"},
+    {"value": "not_significant", "label": "不显著", "colour": "#ffffbf"},
+    {"value": "cold_90", "label": "冷点 90% 置信", "colour": "#c0ccbe"},
+    {"value": "cold_95", "label": "冷点 95% 置信", "colour": "#849eba"},
+    {"value": "cold_99", "label": "冷点 99% 置信", "colour": "#4575b5"},
+]
+
+# Cases per 100 households (EB-smoothed): five quantile classes, light to dark; grey = no households.
+CHOROPLETH_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+CHOROPLETH_NO_DATA = "#e0e0e0"
 
 
 LAYER_LABELS: dict[str, str] = {
@@ -37,15 +74,29 @@ LAYER_LABELS: dict[str, str] = {
     "mining-areas": "矿区",
     "mining-zones": "矿区影响区",
     "result": "查询结果",
+    "clusters": "DBSCAN 聚集区（凸包）",
+    "case-markers": "事项（聚合标注，数字为件数）",
+    "heat": "事项热力图",
 }
 
 
-def legend(layer_keys: list[str], land_use: bool) -> list[dict]:
-    """Legend rows for the layers on a page, then one row per land use when parcels are drawn."""
+def legend(layer_keys: list[str], land_use: bool, *, statuses: bool = False, hotspots: bool = False) -> list[dict]:
+    """Legend rows for the layers on a page, then one row per land use when parcels are drawn,
+    per case status when cases are coloured by status, per Gi* class when hot spots are drawn."""
     rows = [{"label": LAYER_LABELS[key], "style": LAYER_STYLES[key]} for key in layer_keys if key in LAYER_LABELS]
     if land_use:
         rows += [
             {"label": f"地类：{label}", "style": {"color": "#4e4e4e", "fillColor": LAND_USE_COLOURS[value]}}
             for value, label in Parcel.LandUse.choices
+        ]
+    if statuses:
+        rows += [
+            {"label": f"事项状态：{label}", "style": {"color": "#ffffff", "fillColor": STATUS_COLOURS[value]}}
+            for value, label in Status.choices
+        ]
+    if hotspots:
+        rows += [
+            {"label": f"Gi* {row['label']}", "style": {"color": "#9e9e9e", "fillColor": row["colour"]}}
+            for row in HOTSPOT_CLASSES
         ]
     return rows

@@ -8,5 +8,6 @@ from .api import MiningParcelsView
 urlpatterns = [
     path("field/", views.field, name="maps-field"),
     path("court/", views.court, name="maps-court"),
+    path("planner/", views.planner, name="maps-planner"),
     path("features/mining-parcels/", MiningParcelsView.as_view(), name="maps-mining-parcels"),
 ]

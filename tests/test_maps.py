@@ -15,8 +15,9 @@ from folium.plugins import MeasureControl
 from maps.assets import VENDORED_PACKAGES, ExternalAsset, use_vendored, vendored_files
 from maps.builders import field_map
 from maps.checks import basemap_configured
+from tests.factories import StaffFactory
 
-MAP_PAGES = ["/maps/field/", "/maps/court/"]
+MAP_PAGES = ["/maps/field/", "/maps/court/", "/maps/planner/"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "testserver"}
 VENDOR_ROOT = Path(settings.BASE_DIR) / "maps" / "static" / "maps" / "vendor"
 
@@ -105,7 +106,8 @@ def test_leaflet_finds_its_images_beside_its_css():
 
 
 def test_vendored_files_are_served(live_server):
-    for path in [*vendored_files(), "maps/js/layers.js", "maps/js/field.js", "maps/js/court.js", "maps/css/maps.css"]:
+    scripts = ["maps/js/layers.js", "maps/js/field.js", "maps/js/court.js", "maps/js/planner.js"]
+    for path in [*vendored_files(), *scripts, "maps/css/maps.css"]:
         with urllib.request.urlopen(f"{live_server.url}{settings.STATIC_URL}{path}", timeout=10) as response:
             assert response.status == 200 and len(response.read()) > 100, path
 
@@ -191,3 +193,46 @@ def test_a_page_is_small_and_holds_no_features(staff, url):
     html = staff.get(url).content.decode()
     assert len(html.encode()) < 40_000
     assert '"type": "Feature"' not in html and "coordinates" not in html
+
+
+@pytest.mark.django_db
+def test_the_planner_page_brings_the_marker_cluster_and_heat_plugins_and_every_layer(staff):
+    html = staff.get("/maps/planner/").content.decode()
+    for asset in ("leaflet.markercluster/leaflet.markercluster.js", "MarkerCluster.Default.css", "leaflet-heat.js"):
+        assert asset in html, asset
+    assert "L.markerClusterGroup(" in html and "L.heatLayer(" in html
+    for layer in ("village-rates", "hotspots", "clusters", "case-markers", "heat"):
+        assert f'"{layer}"' in html, layer
+    for api in ("/api/village-rates/", "/api/hotspots/", "/api/clusters/", "/api/cases/"):
+        assert api in html, api
+
+
+@pytest.mark.django_db
+def test_the_planner_filters_come_back_from_a_link_escaped(staff):
+    attack = '"><script>alert(1)</script>'
+    html = staff.get(
+        "/maps/planner/", {"category": "neighbour", "status": "open", "township": attack, "since": "2026-01-01"}
+    ).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert 'data-initial="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert '<option value="neighbour" selected>' in html and '<option value="open" selected>' in html
+    assert 'value="2026-01-01"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "role,scope,shown",
+    [
+        ("banner_admin", "", True),
+        ("village_officer", "150622106202", True),
+        ("township_officer", "150622106", True),
+        ("grid_worker", "150622106202-001", False),
+        ("field_staff", "", False),
+        ("planner", "", False),
+        ("mining_court", "", False),
+    ],
+)
+def test_the_holder_search_is_offered_only_to_roles_that_see_holders(client, role, scope, shown):
+    client.force_login(StaffFactory(role=role, scope_code=scope).user)
+    html = client.get("/maps/field/").content.decode()
+    assert ('id="lookup-holder"' in html) is shown

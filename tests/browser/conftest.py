@@ -60,24 +60,28 @@ def browser() -> Iterator:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
 
 
-@pytest.fixture
-def logged_in(live_server, django_user_model, client):
-    """A superuser's session cookie for the live server (set on a fresh browser context).
-
-    One request first, so the server's cold start (URL conf and its imports) is not counted
-    in the first page's load time."""
-    urllib.request.urlopen(f"{live_server.url}/accounts/login/", timeout=30).close()
-    user = django_user_model.objects.create_superuser("map-tester", password="pw-for-tests-only")
+def session_cookie(live_server, client, user) -> dict:
+    """`user`'s session cookie for the live server (set on a fresh browser context)."""
     client.force_login(user)
     host = urlsplit(live_server.url).hostname
     return {"name": "sessionid", "value": client.cookies["sessionid"].value, "domain": host, "path": "/"}
 
 
 @pytest.fixture
-def page(browser, live_server, logged_in) -> Iterator:
-    """A phone-sized page, logged in, with its traffic recorded on `page.traffic`."""
-    context = browser.new_context(viewport={"width": 412, "height": 860}, locale="zh-CN")
-    context.add_cookies([logged_in])
+def logged_in(live_server, django_user_model, client):
+    """A superuser's session cookie for the live server.
+
+    One request first, so the server's cold start (URL conf and its imports) is not counted
+    in the first page's load time."""
+    urllib.request.urlopen(f"{live_server.url}/accounts/login/", timeout=30).close()
+    user = django_user_model.objects.create_superuser("map-tester", password="pw-for-tests-only")
+    return session_cookie(live_server, client, user)
+
+
+def open_page(browser, cookie: dict, viewport: dict | None = None):
+    """A new browser context with `cookie`, its traffic recorded on `page.traffic`; returns (context, page)."""
+    context = browser.new_context(viewport=viewport or {"width": 412, "height": 860}, locale="zh-CN")
+    context.add_cookies([cookie])
     traffic = Traffic()
 
     def route(request_route) -> None:
@@ -95,5 +99,28 @@ def page(browser, live_server, logged_in) -> Iterator:
     pw_page.on("pageerror", lambda exc: traffic.errors.append(str(exc)))
     pw_page.on("dialog", lambda dialog: (traffic.dialogs.append(dialog.message), dialog.dismiss()))
     pw_page.traffic = traffic
+    return context, pw_page
+
+
+@pytest.fixture
+def page(browser, live_server, logged_in) -> Iterator:
+    """A phone-sized page, logged in as a superuser, with its traffic recorded on `page.traffic`."""
+    context, pw_page = open_page(browser, logged_in)
     yield pw_page
     context.close()
+
+
+@pytest.fixture
+def page_for(browser, live_server, client) -> Iterator:
+    """`page_for(user, viewport=None)`: a page logged in as `user` (closed after the test)."""
+    contexts = []
+    urllib.request.urlopen(f"{live_server.url}/accounts/login/", timeout=30).close()
+
+    def make(user, viewport: dict | None = None):
+        context, pw_page = open_page(browser, session_cookie(live_server, client, user), viewport)
+        contexts.append(context)
+        return pw_page
+
+    yield make
+    for context in contexts:
+        context.close()

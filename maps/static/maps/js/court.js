@@ -1,7 +1,10 @@
 /*
  * The mining court's map: a click on a mining area shows its name, operator and licence, then
- * asks the cases API for its open cases. The list appears only when /api/cases/ answers 200
- * (a GeoJSON FeatureCollection); any other answer leaves the section out. Text only, no HTML.
+ * asks the cases API for its open cases; a click on a parcel a mine touches shows the parcel, its
+ * holder as the user's role may see it (/api/parcels/<code>/) and the cases linked to it
+ * (/api/cases/?parcel=<code>). The mining-related cases layer (/api/cases/?mining=1, by box) is
+ * coloured by status; the filters (mine, category, period) go into its requests. A list appears
+ * only when the API answers 200; any other answer leaves the section out. Text only, no HTML.
  */
 (function () {
   "use strict";
@@ -18,10 +21,109 @@
       L.geoJSON(feature, { style: ctx.config.resultStyle, interactive: false }).addTo(highlight);
       showMine(page, feature.properties || {}, feature.id);
     };
+    ctx.layers["mining-parcels"].onFeatureClick = function (feature) {
+      highlight.clearLayers();
+      L.geoJSON(feature, { style: ctx.config.resultStyle, interactive: false }).addTo(highlight);
+      showParcel(page, feature.properties || {}, String(feature.id));
+    };
     GD.openCases = function (code) {
       return openCases(page, code);
     };
+    setupFilters(page);
   };
+
+  /* Mine, category and period filter the cases layer; the mine list comes from the mining-areas layer. */
+  function setupFilters(page) {
+    var ctx = page.ctx;
+    var form = document.getElementById("court-filters");
+    var status = document.getElementById("case-status");
+    var cases = ctx.layers.cases;
+    var mines = ctx.layers["mining-areas"];
+    var select = form.elements.mining_area;
+    mines.onDrawn = function () {
+      if (select.options.length > 1) return;
+      mines.drawn.forEach(function (layer, code) {
+        var option = GD.el("option", null, (layer.feature.properties || {}).name || code);
+        option.value = code;
+        select.appendChild(option);
+      });
+      select.value = select.getAttribute("data-initial") || "";
+    };
+    cases.onDrawn = function () {
+      status.className = "status";
+      status.textContent =
+        "涉矿事项：视野内 " + cases.total + " 件" + (cases.count() < cases.total ? "，显示 " + cases.count() + " 件" : "");
+    };
+    cases.onRefused = function (answer) {
+      status.className = "status error";
+      status.textContent = GD.problem(answer);
+    };
+    function apply(remember) {
+      var values = GD.formValues(form);
+      cases.reload(values);
+      if (remember && window.history && window.history.replaceState) {
+        var query = new URLSearchParams(values).toString();
+        window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+      }
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      apply(true);
+    });
+    form.addEventListener("reset", function (event) {
+      event.preventDefault();
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (field.name) field.value = "";
+      });
+      apply(true);
+    });
+    var initial = GD.formValues(form);
+    if (select.getAttribute("data-initial")) initial.mining_area = select.getAttribute("data-initial");
+    cases.filters = initial;
+  }
+
+  /* A parcel: what it is, its holder (per role, from the API), and the cases linked to it. */
+  function showParcel(page, props, code) {
+    var labels = page.ctx.config.labels;
+    var seq = ++page.seq;
+    var box = page.detail;
+    box.replaceChildren();
+    box.hidden = false;
+    box.appendChild(GD.el("h2", null, "地块 " + code));
+    var facts = GD.el("div");
+    box.appendChild(facts);
+    var relation = props.mining_relation === "inside" ? "矿区内" : props.mining_relation ? "矿区影响区内" : "";
+    var rows = [
+      ["地块名称", props.name],
+      ["地类", labels.land_use[props.land_use] || props.land_use],
+      ["面积（亩）", props.area_mu],
+      ["承包合同号", props.contract_no],
+      ["涉矿", relation + (props.mining_area_code ? " · " + props.mining_area_code : "")],
+    ];
+    facts.appendChild(GD.definitionList(rows));
+    var section = GD.el("section", "open-cases");
+    section.hidden = true;
+    box.appendChild(section);
+    page.cases = section;
+    var parcelUrl = page.ctx.config.api.parcel.replace("__code__", encodeURIComponent(code));
+    var holder = GD.getJSON(parcelUrl).then(function (answer) {
+      if (seq !== page.seq || answer.status !== 200 || !answer.body) return;
+      var p = answer.body.properties || {};
+      rows.splice(1, 0, ["承包户", p.holder || "（不显示）"]);
+      facts.replaceChildren(GD.definitionList(rows));
+    });
+    var url = GD.withQuery(page.ctx.config.api.cases, { parcel: code });
+    var cases = GD.getJSON(url).then(function (answer) {
+      if (seq !== page.seq || answer.status !== 200 || !answer.body) return;
+      var items = (answer.body.features || []).map(function (item) {
+        return Object.assign({ id: item.id }, item.properties);
+      });
+      renderCases(section, items, answer.body.count, "本地块相关事项", page.ctx.config);
+    });
+    return Promise.all([holder, cases]).catch(function () {
+      /* no API reachable: the sections stay as they are */
+    });
+  }
 
   function showMine(page, props, code) {
     var labels = page.ctx.config.labels;
@@ -56,37 +158,40 @@
         var items = (answer.body.features || answer.body.results || []).map(function (item) {
           return item.properties ? Object.assign({ id: item.id }, item.properties) : item;
         });
-        renderCases(page.cases, items, answer.body.count);
+        renderCases(page.cases, items, answer.body.count, "在办事项", page.ctx.config);
       })
       .catch(function () {
         /* no cases service reachable: the section stays hidden */
       });
   }
 
-  function renderCases(section, items, count) {
+  function renderCases(section, items, count, title, config) {
     section.replaceChildren();
     section.hidden = false;
     var total = typeof count === "number" ? count : items.length;
-    section.appendChild(GD.el("h3", null, "在办事项（" + total + "）"));
+    section.appendChild(GD.el("h3", null, title + "（" + total + "）"));
     if (!items.length) {
-      section.appendChild(GD.el("p", "hint", "暂无在办事项"));
+      section.appendChild(GD.el("p", "hint", "暂无" + title.replace(/^本地块/, "")));
       return;
     }
     var list = GD.el("ul", "cases");
     items.forEach(function (c) {
       var parts = [c.reference || c.id, c.category_label || c.category, c.status_label || c.status, c.tier_label || c.tier];
       if (c.next_due) parts.push("期限 " + String(c.next_due).slice(0, 10));
-      list.appendChild(
-        GD.el(
-          "li",
-          null,
-          parts
-            .filter(function (p) {
-              return p !== undefined && p !== null && p !== "";
-            })
-            .join(" · ")
-        )
-      );
+      var text = parts
+        .filter(function (p) {
+          return p !== undefined && p !== null && p !== "";
+        })
+        .join(" · ");
+      var item = GD.el("li");
+      if (c.reference && config) {
+        var link = GD.el("a", null, text);
+        link.href = config.api.case.replace("__ref__", encodeURIComponent(c.reference));
+        item.appendChild(link);
+      } else {
+        item.textContent = text;
+      }
+      list.appendChild(item);
     });
     section.appendChild(list);
   }

@@ -1,7 +1,9 @@
 /*
- * The field lookup: a tap on the map, typed coordinates with their datum, or a parcel code →
- * /api/locate/ or /api/parcels/<code>/ → the parcel outline on the map and, in the panel, the
- * village, grid and grid worker, the mining-area relation and a link to register a case here.
+ * The field lookup: a tap on the map, typed coordinates with their datum, a parcel code, or (for
+ * the roles that see holders) a holder's name → /api/locate/, /api/parcels/<code>/ or
+ * /api/parcels/?holder= → the parcel outline on the map and, in the panel, the village, grid and
+ * grid worker, the mining-area relation, the open cases on the parcel and within 500 m
+ * (/api/cases/?parcel=…&status=open and ?bbox=…&status=open), and a link to register a case here.
  * Text from the API is shown with textContent only.
  */
 (function () {
@@ -14,6 +16,8 @@
   };
 
   var LOOKUP_ZOOM = 16;
+  var NEAR_M = 500; // open cases within this distance of the looked-up point are listed
+  var CASE_STYLE = { radius: 6, color: "#fff", weight: 1.5, fillOpacity: 0.95 };
   var DATUM_NOTES = { gcj02: "已由 GCJ-02（手机地图坐标）换算为 WGS84", cgcs2000: "CGCS2000 与 WGS84 相差不足 1 米，按 WGS84 处理" };
   var RELATIONS = { inside: "位于矿区内", influence_zone: "位于矿区影响区内" };
 
@@ -22,6 +26,7 @@
     var result = document.getElementById("lookup-result");
     var pointForm = document.getElementById("lookup-point");
     var codeForm = document.getElementById("lookup-code");
+    var holderForm = document.getElementById("lookup-holder"); // only for roles that see holders
     var resultLayer = L.featureGroup().addTo(ctx.groups.result);
     var page = { ctx: ctx, status: status, result: result, resultLayer: resultLayer, seq: 0 };
     GD.field = page;
@@ -43,8 +48,19 @@
       lookupParcel(page, code);
     });
 
-    // A shared link (?code=… or ?lon=…&lat=…&datum=…) answers itself on arrival.
-    if (codeForm.elements.code.value.trim()) lookupParcel(page, codeForm.elements.code.value.trim());
+    if (holderForm) {
+      page.holderResults = document.getElementById("holder-results");
+      holderForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var name = holderForm.elements.holder.value.trim();
+        if (name.length < 2) return say(page, "请输入承包户姓名（至少 2 个字）", true);
+        searchHolder(page, name);
+      });
+    }
+
+    // A shared link (?code=… or ?lon=…&lat=…&datum=… or ?holder=…) answers itself on arrival.
+    if (holderForm && holderForm.elements.holder.value.trim()) searchHolder(page, holderForm.elements.holder.value.trim());
+    else if (codeForm.elements.code.value.trim()) lookupParcel(page, codeForm.elements.code.value.trim());
     else if (pointForm.elements.lon.value && pointForm.elements.lat.value) {
       pointForm.dispatchEvent(new Event("submit", { cancelable: true }));
     }
@@ -59,7 +75,9 @@
       if (answer.status !== 200) return failed(page, answer);
       var loc = answer.body;
       show(page, loc, loc.parcels[0] || null);
-      if (loc.parcels[0]) return outlineAt(page, loc, loc.parcels[0].code, seq);
+      var near = nearbyCases(page, loc.point, loc.parcels[0] ? loc.parcels[0].code : null, seq);
+      if (loc.parcels[0]) return Promise.all([outlineAt(page, loc, loc.parcels[0].code, seq), near]);
+      return near;
     }, networkError(page));
   }
 
@@ -78,6 +96,7 @@
       }
       show(page, context, feature.properties);
       drawOutline(page, feature);
+      return nearbyCases(page, context.point, feature.properties.code, seq);
     }, networkError(page));
   }
 
@@ -146,6 +165,120 @@
     say(page, "");
   }
 
+  /* Holders matching `name` in the user's scope → a list of parcels; a choice looks the parcel up. */
+  function searchHolder(page, name) {
+    var seq = ++page.seq;
+    say(page, "查询中…");
+    var url = GD.withQuery(page.ctx.config.api.parcelSearch, { holder: name });
+    return GD.getJSON(url).then(function (answer) {
+      if (seq !== page.seq) return;
+      var box = page.holderResults;
+      box.replaceChildren();
+      if (answer.status !== 200) {
+        box.hidden = true;
+        return failed(page, answer);
+      }
+      var found = answer.body.results || [];
+      box.hidden = false;
+      box.appendChild(
+        el("p", "hint", "找到 " + answer.body.count + " 块" + (answer.body.truncated ? "，仅列前 " + found.length + " 块，请输入全名" : ""))
+      );
+      var list = el("ul");
+      found.forEach(function (parcel) {
+        var button = el(
+          "button",
+          null,
+          parcel.holder + " · " + parcel.code + " · " + (parcel.land_use_label || parcel.land_use) + (parcel.area_mu ? " · " + parcel.area_mu + " 亩" : "")
+        );
+        button.type = "button";
+        button.addEventListener("click", function () {
+          lookupParcel(page, parcel.code);
+        });
+        list.appendChild(el("li")).appendChild(button);
+      });
+      box.appendChild(list);
+      say(page, found.length ? "请选择地块" : "未找到该承包户的地块");
+      if (found.length === 1) return lookupParcel(page, found[0].code);
+    }, networkError(page));
+  }
+
+  /* Open cases linked to the parcel, and open cases within NEAR_M of the point (a box around it,
+     then the distance): listed in the panel nearest first and drawn on the map by status. */
+  function nearbyCases(page, point, parcelCode, seq) {
+    var config = page.ctx.config;
+    var section = el("section", "open-cases");
+    section.appendChild(el("h3", null, "在办事项（本地块及周边 " + NEAR_M + " 米）"));
+    section.appendChild(el("p", "hint", "查询中…"));
+    page.result.insertBefore(section, page.result.querySelector("a.action"));
+    page.nearby = null;
+    var dLat = NEAR_M / 111320;
+    var dLon = NEAR_M / (111320 * Math.cos((point.lat * Math.PI) / 180));
+    var bbox = [point.lon - dLon, point.lat - dLat, point.lon + dLon, point.lat + dLat]
+      .map(function (v) {
+        return v.toFixed(6);
+      })
+      .join(",");
+    var around = GD.getJSON(GD.withQuery(config.api.cases, { bbox: bbox, status: "open", page_size: 500 }));
+    var onParcel = parcelCode
+      ? GD.getJSON(GD.withQuery(config.api.cases, { parcel: parcelCode, status: "open", page_size: 500 }))
+      : Promise.resolve({ status: 200, body: { features: [] } });
+    return Promise.all([onParcel, around]).then(function (answers) {
+      if (seq !== page.seq) return;
+      if (answers[0].status !== 200 || answers[1].status !== 200) {
+        section.replaceChild(el("p", "hint", "无法读取事项：" + GD.problem(answers[0].status !== 200 ? answers[0] : answers[1])), section.lastChild);
+        return;
+      }
+      var here = L.latLng(point.lat, point.lon);
+      var byRef = new Map();
+      answers[0].body.features.forEach(function (f) {
+        byRef.set(f.id, { feature: f, onParcel: true });
+      });
+      answers[1].body.features.forEach(function (f) {
+        if (!byRef.has(f.id)) byRef.set(f.id, { feature: f, onParcel: false });
+      });
+      var rows = [];
+      byRef.forEach(function (row) {
+        var c = row.feature.geometry.coordinates;
+        row.latlng = L.latLng(c[1], c[0]);
+        row.distance = here.distanceTo(row.latlng);
+        if (row.onParcel || row.distance <= NEAR_M) rows.push(row);
+      });
+      rows.sort(function (a, b) {
+        return a.distance - b.distance;
+      });
+      page.nearby = rows.map(function (row) {
+        return row.feature.id;
+      });
+      section.removeChild(section.lastChild);
+      if (!rows.length) {
+        section.appendChild(el("p", "hint", "本地块及周边 " + NEAR_M + " 米内无在办事项"));
+        return;
+      }
+      var list = el("ul", "cases");
+      rows.forEach(function (row) {
+        var props = row.feature.properties || {};
+        var link = el("a", null, GD.caseLine(props, config));
+        link.href = config.api.case.replace("__ref__", encodeURIComponent(props.reference));
+        var item = el("li");
+        item.appendChild(link);
+        item.appendChild(document.createTextNode(row.onParcel ? "（本地块）" : "（" + Math.round(row.distance) + " 米）"));
+        list.appendChild(item);
+        var style = Object.assign({}, CASE_STYLE, { fillColor: config.statusColours[props.status] || "#e53935" });
+        L.circleMarker(row.latlng, style)
+          .bindTooltip(function () {
+            return el("span", null, GD.caseLine(props, config));
+          })
+          .bindPopup(function () {
+            return GD.casePopup(props, config);
+          })
+          .addTo(page.resultLayer);
+      });
+      section.appendChild(list);
+    }, function () {
+      if (seq === page.seq) section.replaceChild(el("p", "hint", "网络错误，事项未能读取"), section.lastChild);
+    });
+  }
+
   function parcelList(parcel, config) {
     return GD.definitionList([
       ["地块名称", parcel.name],
@@ -181,17 +314,8 @@
   }
 
   function failed(page, answer) {
-    var body = answer.body || {};
-    var message = body.detail;
-    if (!message) {
-      message = Object.keys(body)
-        .map(function (key) {
-          return key + "：" + [].concat(body[key]).join(" ");
-        })
-        .join("；");
-    }
     if (answer.status === 404) page.result.hidden = true;
-    say(page, message || "查询失败（HTTP " + answer.status + "）", true);
+    say(page, GD.problem(answer), true);
   }
 
   function networkError(page) {

@@ -22,6 +22,11 @@
     config.layers.forEach(function (spec) {
       ctx.layers[spec.key] = new Loader(ctx, spec, groups[spec.key]);
     });
+    ctx.refresh = function () {
+      return refresh(ctx, note);
+    };
+    // The page's own hook runs first, so filters taken from the link apply to the first requests.
+    if (GD.pages[config.page]) GD.pages[config.page](ctx);
     var timer = null;
     map.on("moveend", function () {
       clearTimeout(timer);
@@ -36,7 +41,6 @@
       refresh(ctx, note);
     });
     refresh(ctx, note);
-    if (GD.pages[config.page]) GD.pages[config.page](ctx);
     return ctx;
   };
 
@@ -103,6 +107,15 @@
     );
   };
 
+  /* The values of a filter form, blanks left out (what every layer request of the page carries). */
+  GD.formValues = function (form) {
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (field.name && field.value !== "") values[field.name] = field.value;
+    });
+    return values;
+  };
+
   GD.withQuery = function (url, query) {
     var params = new URLSearchParams();
     Object.keys(query).forEach(function (key) {
@@ -112,8 +125,51 @@
     return text ? url + (url.indexOf("?") < 0 ? "?" : "&") + text : url;
   };
 
+  /* A case's popup: reference (a link to the case page), what, where it stands, summary. */
+  GD.casePopup = function (props, config) {
+    var labels = config.labels;
+    var box = el("div", "gd-popup gd-case");
+    var link = el("a", null, props.reference);
+    link.href = config.api.case.replace("__ref__", encodeURIComponent(props.reference));
+    box.appendChild(el("strong")).appendChild(link);
+    box.appendChild(
+      GD.definitionList([
+        ["类别", props.category_label || labels.category[props.category] || props.category],
+        ["状态", props.status_label || labels.status[props.status] || props.status],
+        ["层级", props.tier_label || labels.tier[props.tier] || props.tier],
+        ["责任单位", props.unit_name],
+        ["登记", String(props.received_at || "").slice(0, 10)],
+        ["期限", props.next_due],
+        ["涉矿", props.mining_relation ? (props.mining_relation === "inside" ? "矿区内 · " : "影响区内 · ") + props.mining_area_code : ""],
+      ])
+    );
+    if (props.summary) box.appendChild(el("p", "summary", props.summary));
+    return box;
+  };
+
+  /* One line about a case for tooltips and lists: reference · status · tier. */
+  GD.caseLine = function (props, config) {
+    var labels = config.labels;
+    return [
+      props.reference,
+      props.category_label || labels.category[props.category],
+      props.status_label || labels.status[props.status],
+      props.tier_label || labels.tier[props.tier],
+    ]
+      .filter(function (part) {
+        return part;
+      })
+      .join(" · ");
+  };
+
+  GD.tooltipText = function (key, props, config) {
+    if (key === "cases") return GD.caseLine(props, config);
+    return props.name || props.code || "";
+  };
+
   /* The popup of a feature of layer `key`, as a DOM element. */
   GD.popupFor = function (key, props, config) {
+    if (key === "cases") return GD.casePopup(props, config);
     var labels = config.labels;
     var box = el("div", "gd-popup");
     box.appendChild(el("strong", null, props.name || props.code || ""));
@@ -148,6 +204,8 @@
       var style = Object.assign({}, spec.style);
       var use = feature.properties && feature.properties.land_use;
       if (use && config.landUseColours[use]) style.fillColor = config.landUseColours[use];
+      var status = spec.points && feature.properties && feature.properties.status;
+      if (status && config.statusColours[status]) style.fillColor = config.statusColours[status];
       if (feature.properties && feature.properties.mining_relation === "influence_zone") style.dashArray = "4 3";
       return style;
     };
@@ -162,18 +220,24 @@
     this.loadedOnce = false;
     this.pending = null;
     this.total = 0;
+    this.meta = null; // the first page's members other than the features (counts, parameters)
+    this.filters = {}; // the page's filters, added to every request of this layer
+    this.held = false; // a page holds a layer until it has set the filters (see reload)
     var self = this;
     this.geojson = L.geoJSON(null, {
       style: GD.styleFor(spec, ctx.config),
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, { radius: spec.style.radius || 6 });
+      },
       onEachFeature: function (feature, layer) {
         var props = feature.properties || {};
         self.drawn.set(String(feature.id), layer);
         layer.bindTooltip(function () {
-          return el("span", null, props.name || props.code || "");
+          return el("span", null, self.tooltip ? self.tooltip(props) : GD.tooltipText(spec.key, props, ctx.config));
         }, { sticky: true });
         if (spec.popups) {
           layer.bindPopup(function () {
-            return GD.popupFor(spec.key, props, ctx.config);
+            return self.popup ? self.popup(props, feature) : GD.popupFor(spec.key, props, ctx.config);
           });
         }
         layer.on("click", function () {
@@ -192,27 +256,37 @@
     this.drawn.clear();
   };
 
+  /* New filters: forget what is drawn and fetch again (now if the layer is shown, else when it is). */
+  Loader.prototype.reload = function (filters) {
+    this.held = false;
+    if (this.pending) this.pending.abort();
+    this.pending = null;
+    this.filters = Object.assign({}, filters || {});
+    this.loadedOnce = false;
+    this.meta = null;
+    this.clear();
+    return this.refresh();
+  };
+
+  Loader.prototype.query = function (extra) {
+    return Object.assign({}, this.spec.query || {}, this.filters, extra || {});
+  };
+
   Loader.prototype.refresh = function () {
     var map = this.ctx.map;
-    if (!map.hasLayer(this.group)) return Promise.resolve();
+    if (this.held || !map.hasLayer(this.group)) return Promise.resolve();
     if (!this.spec.by_bbox) {
       if (this.loadedOnce) return Promise.resolve();
       this.loadedOnce = true;
-      return this.fetchAll(this.spec.url, true);
+      return this.fetchAll(GD.withQuery(this.spec.url, this.query()), true);
     }
     if (map.getZoom() < this.spec.min_zoom) {
       if (this.pending) this.pending.abort();
       this.clear();
       return Promise.resolve();
     }
-    var b = map.getBounds();
-    var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
-      .map(function (v, i) {
-        var limit = i % 2 === 0 ? 180 : 90;
-        return Math.max(-limit, Math.min(limit, v)).toFixed(6);
-      })
-      .join(",");
-    return this.fetchAll(GD.withQuery(this.spec.url, { bbox: bbox, page_size: PAGE_SIZE }), false);
+    var bbox = GD.viewBbox(map);
+    return this.fetchAll(GD.withQuery(this.spec.url, this.query({ bbox: bbox, page_size: PAGE_SIZE })), false);
   };
 
   /* Follow `next` links; then draw what is new and drop what left the view. */
@@ -224,7 +298,18 @@
     var features = [];
     function page(next) {
       return GD.getJSON(next, controller.signal).then(function (answer) {
-        if (answer.status !== 200 || !answer.body) throw new Error("HTTP " + answer.status + " " + next);
+        if (answer.status !== 200 || !answer.body) {
+          if (self.onRefused && !controller.signal.aborted) {
+            self.pending = null;
+            self.onRefused(answer);
+            return null;
+          }
+          throw new Error("HTTP " + answer.status + " " + next);
+        }
+        if (!self.meta) {
+          self.meta = Object.assign({}, answer.body);
+          delete self.meta.features;
+        }
         features = features.concat(answer.body.features || []);
         self.total = answer.body.count || features.length;
         if (answer.body.next && features.length < MAX_FEATURES) return page(sameOrigin(answer.body.next));
@@ -233,7 +318,7 @@
     }
     return page(url)
       .then(function (all) {
-        if (controller.signal.aborted) return;
+        if (controller.signal.aborted || all === null) return;
         self.pending = null;
         self.draw(all, whole);
       })
@@ -286,6 +371,30 @@
     var url = new URL(link, window.location.href);
     return url.pathname + url.search;
   }
+  GD.sameOrigin = sameOrigin;
+
+  /* The map's visible box as the API's `bbox` (minlon,minlat,maxlon,maxlat, clamped to WGS84). */
+  GD.viewBbox = function (map) {
+    var b = map.getBounds();
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+      .map(function (v, i) {
+        var limit = i % 2 === 0 ? 180 : 90;
+        return Math.max(-limit, Math.min(limit, v)).toFixed(6);
+      })
+      .join(",");
+  };
+
+  /* An API refusal as one line: `detail`, else each field with its message. */
+  GD.problem = function (answer) {
+    var body = answer.body || {};
+    if (body.detail) return String(body.detail);
+    var text = Object.keys(body)
+      .map(function (key) {
+        return key + "：" + [].concat(body[key]).join(" ");
+      })
+      .join("；");
+    return text || "请求失败（HTTP " + answer.status + "）";
+  };
 
   function refresh(ctx, note) {
     var zoom = ctx.map.getZoom();

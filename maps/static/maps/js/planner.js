@@ -1,0 +1,516 @@
+/*
+ * The planners' map. One set of filters (category, status, tier, township, period) goes into
+ * every request the page makes:
+ *  - cases: /api/cases/?bbox=… for the visible box as the user pans, page after page up to a
+ *    cap (newest first), into a marker-cluster group and a heat map (the same points);
+ *  - cases per 100 households by village (/api/village-rates/?output=geojson), coloured by the
+ *    Empirical-Bayes rate in quantile classes with a legend;
+ *  - DBSCAN clusters (/api/clusters/?eps_m=&min_points=) as hulls with count and main category;
+ *  - Gi* hot spots (/api/hotspots/) as hexagons by confidence class, with the parameters used,
+ *    or the service's reason when it refuses (422: too few cases, no variance …).
+ * Strings from the API reach the page through textContent only.
+ */
+(function () {
+  "use strict";
+
+  var GD = (window.GeoDisputesMaps = window.GeoDisputesMaps || {});
+  GD.pages = GD.pages || {};
+  var el = function (tag, className, text) {
+    return GD.el(tag, className, text);
+  };
+
+  var COMMON = ["category", "status", "tier", "since", "until"];
+  var RULES = {
+    moran_first_peak: "Moran's I 首个峰值",
+    moran_max_peak: "Moran's I 最高峰值",
+    k_nearest: "k 近邻平均距离",
+    standard_distance: "标准距离",
+  };
+
+  GD.pages.planner = function (ctx) {
+    var form = document.getElementById("planner-filters");
+    var page = {
+      ctx: ctx,
+      form: form,
+      values: {},
+      cases: new CaseLayer(ctx, ctx.groups["case-markers"], ctx.groups.heat, document.getElementById("case-status")),
+      rateStatus: document.getElementById("rate-status"),
+      clusterStatus: document.getElementById("cluster-status"),
+      hotspotStatus: document.getElementById("hotspot-status"),
+    };
+    GD.planner = page;
+    ["village-rates", "clusters", "hotspots"].forEach(function (key) {
+      ctx.layers[key].held = true; // until apply() gives them the page's filters
+    });
+    page.rateLegend = rateLegend(ctx.map);
+    setupRates(page);
+    setupHotspots(page);
+    setupClusters(page);
+    fillTownships(page);
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      apply(page, true);
+    });
+    form.addEventListener("reset", function (event) {
+      event.preventDefault();
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (field.name) field.value = "";
+      });
+      defaults(page);
+      apply(page, true);
+    });
+    var timer = null;
+    ctx.map.on("moveend", function () {
+      if (!page.started) return;
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        page.cases.refresh();
+      }, 150);
+    });
+    ctx.map.on("overlayadd", function (event) {
+      if (event.layer === ctx.groups["case-markers"] || event.layer === ctx.groups.heat) page.cases.refresh();
+      if (event.layer === ctx.groups.hotspots && page.started) {
+        ctx.layers.hotspots.refresh();
+        if (ctx.layers.hotspots.pending) computing(page);
+      }
+    });
+    defaults(page);
+    // Data requests wait for the page's own files (a one-worker server would queue them behind the
+    // analysis queries) and for the first fit to the townships (else the cases of the first view
+    // would be fetched twice).
+    whenReady(page).then(function () {
+      page.started = true;
+      apply(page, false);
+    });
+  };
+
+  function whenReady(page) {
+    var loaded = new Promise(function (resolve) {
+      if (document.readyState === "complete") resolve();
+      else window.addEventListener("load", resolve, { once: true });
+    });
+    var fitted = new Promise(function (resolve) {
+      page.townshipsDrawn = resolve;
+      setTimeout(resolve, 3000); // the townships never came: start anyway
+    });
+    return Promise.all([loaded, fitted]);
+  }
+
+  function computing(page) {
+    say(page.hotspotStatus, "计算中（事项多时需要较长时间）…");
+  }
+
+  /* Blank DBSCAN parameters take the service's defaults (shown, so the user sees what is used). */
+  function defaults(page) {
+    var d = page.ctx.config.clusterDefaults;
+    if (!page.form.elements.eps_m.value) page.form.elements.eps_m.value = d.eps_m;
+    if (!page.form.elements.min_points.value) page.form.elements.min_points.value = d.min_points;
+  }
+
+  /* The form's values → every layer's request; `remember` puts them in the address (a shareable link). */
+  function apply(page, remember) {
+    var values = GD.formValues(page.form);
+    page.values = values;
+    var common = pick(values, COMMON);
+    var withTownship = Object.assign({}, common, pick(values, ["township"]));
+    var layers = page.ctx.layers;
+    // Rates stay banner-wide: the Empirical-Bayes prior is the whole banner's rate.
+    page.cases.setFilters(withTownship); // first: on a busy server the cases matter most
+    layers["village-rates"].reload(common);
+    layers.clusters.reload(Object.assign({}, withTownship, pick(values, ["eps_m", "min_points"])));
+    layers.hotspots.reload(withTownship);
+    if (layers.hotspots.pending) computing(page);
+    if (remember && window.history && window.history.replaceState) {
+      var query = new URLSearchParams(values).toString();
+      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+    }
+  }
+
+  function pick(values, names) {
+    var out = {};
+    names.forEach(function (name) {
+      if (values[name] !== undefined) out[name] = values[name];
+    });
+    return out;
+  }
+
+  /* The township select, listed from the townships layer; a linked value is selected when it arrives. */
+  function fillTownships(page) {
+    var select = page.form.elements.township;
+    var loader = page.ctx.layers.townships;
+    loader.onDrawn = function () {
+      if (page.townshipsDrawn) page.townshipsDrawn();
+      if (select.options.length > 1) return;
+      var wanted = select.getAttribute("data-initial") || "";
+      var rows = [];
+      loader.drawn.forEach(function (layer, code) {
+        rows.push([code, (layer.feature.properties || {}).name || code]);
+      });
+      rows.sort(function (a, b) {
+        return a[0] < b[0] ? -1 : 1;
+      });
+      rows.forEach(function (row) {
+        var option = el("option", null, row[1]);
+        option.value = row[0];
+        select.appendChild(option);
+      });
+      select.value = wanted;
+    };
+  }
+
+  // -- cases per 100 households ------------------------------------------------------------------
+
+  function setupRates(page) {
+    var ctx = page.ctx;
+    var loader = ctx.layers["village-rates"];
+    var spec = loader.spec;
+    var choropleth = ctx.config.choropleth;
+    page.breaks = [];
+    var style = function (feature) {
+      var value = (feature.properties || {}).eb_rate_per_100;
+      var fill = value === null || value === undefined ? choropleth.noData : choropleth.colours[classOf(page.breaks, value)];
+      return Object.assign({}, spec.style, { fillColor: fill });
+    };
+    loader.geojson.options.style = style;
+    loader.tooltip = function (props) {
+      var rate = props.eb_rate_per_100;
+      return (props.name || props.code) + "：" + (rate === null || rate === undefined ? "无户数数据" : "每百户 " + rate.toFixed(2) + " 件");
+    };
+    loader.popup = function (props) {
+      var box = el("div", "gd-popup");
+      box.appendChild(el("strong", null, props.name || props.code));
+      box.appendChild(
+        GD.definitionList([
+          ["代码", props.code],
+          ["事项（重复信访计一次）", props.cases],
+          ["户数", props.households],
+          ["每百户（平滑）", fixed(props.eb_rate_per_100)],
+          ["每百户（原始）", fixed(props.rate_per_100)],
+        ])
+      );
+      return box;
+    };
+    loader.onDrawn = function () {
+      var values = [];
+      loader.drawn.forEach(function (layer) {
+        var v = layer.feature.properties.eb_rate_per_100;
+        if (v !== null && v !== undefined) values.push(v);
+      });
+      page.breaks = quantileBreaks(values, choropleth.colours.length);
+      loader.geojson.setStyle(style);
+      page.rateLegend.update(page.breaks, choropleth);
+      var meta = loader.meta || {};
+      page.rateStatus.replaceChildren(
+        el("span", null, loader.count() + " 个嘎查村/社区；按经验贝叶斯平滑后的每百户事项数分五级（分位数）。"),
+        el("small", "hint", meta.method || "")
+      );
+    };
+    loader.onRefused = function (answer) {
+      say(page.rateStatus, GD.problem(answer), true);
+    };
+  }
+
+  /* Upper bounds of `k` quantile classes of `values` (ascending, duplicates dropped). */
+  function quantileBreaks(values, k) {
+    if (!values.length) return [];
+    var sorted = values.slice().sort(function (a, b) {
+      return a - b;
+    });
+    var breaks = [];
+    for (var i = 1; i <= k; i++) {
+      var v = sorted[Math.min(sorted.length - 1, Math.ceil((i * sorted.length) / k) - 1)];
+      if (!breaks.length || v > breaks[breaks.length - 1]) breaks.push(v);
+    }
+    return breaks;
+  }
+
+  function classOf(breaks, value) {
+    for (var i = 0; i < breaks.length; i++) if (value <= breaks[i]) return i;
+    return Math.max(0, breaks.length - 1);
+  }
+
+  function rateLegend(map) {
+    var control = L.control({ position: "bottomleft" });
+    var box = el("div", "gd-legend gd-rate-legend");
+    control.onAdd = function () {
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    control.addTo(map);
+    control.update = function (breaks, choropleth) {
+      box.replaceChildren(el("div", "title", "每百户事项数（分村，平滑）"));
+      var low = 0;
+      breaks.forEach(function (high, i) {
+        box.appendChild(swatchRow(choropleth.colours[i], low.toFixed(2) + " – " + high.toFixed(2)));
+        low = high;
+      });
+      box.appendChild(swatchRow(choropleth.noData, "无户数数据"));
+    };
+    return control;
+  }
+
+  function swatchRow(colour, label) {
+    var line = el("div");
+    var swatch = el("i");
+    swatch.style.background = colour;
+    swatch.style.borderColor = "#757575";
+    line.appendChild(swatch);
+    line.appendChild(document.createTextNode(label));
+    return line;
+  }
+
+  // -- hot spots ---------------------------------------------------------------------------------
+
+  function setupHotspots(page) {
+    var ctx = page.ctx;
+    var loader = ctx.layers.hotspots;
+    var classes = {};
+    ctx.config.hotspotClasses.forEach(function (c) {
+      classes[c.value] = c;
+    });
+    loader.geojson.options.style = function (feature) {
+      var cls = classes[(feature.properties || {})["class"]] || classes.not_significant;
+      var quiet = cls.value === "not_significant";
+      return Object.assign({}, loader.spec.style, { fillColor: cls.colour, fillOpacity: quiet ? 0.08 : 0.7 });
+    };
+    loader.tooltip = function (props) {
+      var cls = classes[props["class"]] || classes.not_significant;
+      return cls.label + " · " + props.count + " 件 · z = " + fixed(props.gi_z);
+    };
+    loader.popup = function (props) {
+      var cls = classes[props["class"]] || classes.not_significant;
+      var box = el("div", "gd-popup");
+      box.appendChild(el("strong", null, cls.label));
+      box.appendChild(
+        GD.definitionList([
+          ["事项数", props.count],
+          ["Gi* z 值", fixed(props.gi_z)],
+          ["p 值", props.gi_p === undefined ? "" : Number(props.gi_p).toPrecision(3)],
+        ])
+      );
+      return box;
+    };
+    loader.onDrawn = function () {
+      var m = loader.meta || {};
+      var hot = 0;
+      var cold = 0;
+      loader.drawn.forEach(function (layer) {
+        var cls = String(layer.feature.properties["class"] || "");
+        if (cls.indexOf("hot_") === 0) hot++;
+        if (cls.indexOf("cold_") === 0) cold++;
+      });
+      page.hotspotStatus.className = "status";
+      page.hotspotStatus.replaceChildren(
+        GD.definitionList([
+          ["研究区", m.study_area === "banner" ? "全旗" : m.study_area],
+          ["事项数 n_incidents", m.n_incidents],
+          ["六边形间距 cell_size_m", metres(m.cell_size_m)],
+          ["六边形边长", metres(m.hex_side_m)],
+          ["距离带 distance_band_m", metres(m.distance_band_m) + (RULES[m.distance_band_rule] ? "（" + RULES[m.distance_band_rule] + "）" : "")],
+          ["六边形", loader.count() + " 个：热点 " + hot + "，冷点 " + cold],
+          ["研究区外事项", m.n_outside_study_area],
+        ])
+      );
+    };
+    loader.onRefused = function (answer) {
+      loader.clear();
+      say(page.hotspotStatus, (answer.status === 422 ? "未做冷热点分析：" : "参数有误：") + GD.problem(answer), true);
+    };
+  }
+
+  // -- DBSCAN clusters ---------------------------------------------------------------------------
+
+  function setupClusters(page) {
+    var ctx = page.ctx;
+    var loader = ctx.layers.clusters;
+    var labels = ctx.config.labels.category;
+    loader.tooltip = function (props) {
+      return "聚集区：" + props.count + " 件 · 主要类别 " + (labels[props.category] || props.category);
+    };
+    loader.popup = function (props, feature) {
+      var box = el("div", "gd-popup");
+      box.appendChild(el("strong", null, "聚集区 " + feature.id + "（" + props.count + " 件）"));
+      var rows = [["主要类别", labels[props.category] || props.category]];
+      Object.keys(props.categories || {}).forEach(function (key) {
+        rows.push([labels[key] || key, props.categories[key]]);
+      });
+      box.appendChild(GD.definitionList(rows));
+      var members = props.members || [];
+      var list = el("p", "members");
+      members.slice(0, 12).forEach(function (ref, i) {
+        if (i) list.appendChild(document.createTextNode("、"));
+        var link = el("a", null, ref);
+        link.href = ctx.config.api.case.replace("__ref__", encodeURIComponent(ref));
+        list.appendChild(link);
+      });
+      if (members.length > 12) list.appendChild(document.createTextNode(" 等 " + members.length + " 件"));
+      box.appendChild(list);
+      return box;
+    };
+    loader.onDrawn = function () {
+      var m = loader.meta || {};
+      page.clusterStatus.className = "status";
+      page.clusterStatus.replaceChildren(
+        GD.definitionList([
+          ["参数", "eps = " + m.eps_m + " 米，minPts = " + m.min_points],
+          ["聚集区", loader.count() + " 个"],
+          ["事项", m.n_cases + " 件，其中聚集 " + m.n_clustered + " 件、离散 " + m.n_noise + " 件"],
+        ])
+      );
+    };
+    loader.onRefused = function (answer) {
+      loader.clear();
+      say(page.clusterStatus, GD.problem(answer), true);
+    };
+  }
+
+  // -- cases: clustered markers and heat, by box ------------------------------------------------
+
+  function CaseLayer(ctx, cluster, heat, status) {
+    this.ctx = ctx;
+    this.cluster = cluster;
+    this.heat = heat;
+    this.status = status;
+    this.markers = new Map(); // reference → marker, for the cases of the current view
+    this.filters = {};
+    this.controller = null;
+    this.total = 0;
+    this.icons = iconsByStatus(ctx.config.statusColours);
+  }
+
+  CaseLayer.prototype.active = function () {
+    return this.ctx.map.hasLayer(this.cluster) || this.ctx.map.hasLayer(this.heat);
+  };
+
+  CaseLayer.prototype.count = function () {
+    return this.markers.size;
+  };
+
+  CaseLayer.prototype.setFilters = function (filters) {
+    this.filters = Object.assign({}, filters);
+    this.cluster.clearLayers();
+    this.markers.clear();
+    this.heat.setLatLngs([]);
+    return this.refresh();
+  };
+
+  /* Fetch the view's cases page by page (each page drawn as it comes), up to the cap; then drop
+     the markers of cases that left the view. */
+  CaseLayer.prototype.refresh = function () {
+    var self = this;
+    var config = this.ctx.config;
+    if (this.controller) this.controller.abort();
+    this.controller = null;
+    if (!this.active()) return Promise.resolve();
+    var controller = new AbortController();
+    this.controller = controller;
+    var keep = new Set();
+    var query = Object.assign({ bbox: GD.viewBbox(this.ctx.map), page_size: config.cases.pageSize }, this.filters);
+    say(this.status, "加载事项…");
+    function page(url) {
+      return GD.getJSON(url, controller.signal).then(function (answer) {
+        if (controller.signal.aborted) return;
+        if (answer.status !== 200 || !answer.body) {
+          self.controller = null;
+          say(self.status, GD.problem(answer), true);
+          return;
+        }
+        self.total = answer.body.count || 0;
+        self.add(answer.body.features || [], keep);
+        if (answer.body.next && keep.size < config.cases.cap) return page(GD.sameOrigin(answer.body.next));
+        self.prune(keep);
+        self.controller = null;
+        self.report();
+      });
+    }
+    return page(GD.withQuery(config.api.cases, query)).catch(function (error) {
+      if (error.name === "AbortError") return;
+      self.controller = null;
+      say(self.status, "事项加载失败：" + error.message, true);
+    });
+  };
+
+  CaseLayer.prototype.add = function (features, keep) {
+    var self = this;
+    var fresh = [];
+    features.forEach(function (feature) {
+      var id = String(feature.id);
+      keep.add(id);
+      if (self.markers.has(id) || !feature.geometry) return;
+      var c = feature.geometry.coordinates;
+      var props = feature.properties || {};
+      var marker = L.marker([c[1], c[0]], { icon: self.icons(props.status), keyboard: false });
+      marker.feature = feature;
+      marker.bindPopup(function () {
+        return GD.casePopup(props, self.ctx.config);
+      });
+      self.markers.set(id, marker);
+      fresh.push(marker);
+    });
+    if (fresh.length) this.cluster.addLayers(fresh);
+    this.updateHeat();
+    if (this.drawnAt === undefined && this.markers.size) this.drawnAt = performance.now(); // for measurements
+  };
+
+  CaseLayer.prototype.prune = function (keep) {
+    var self = this;
+    var stale = [];
+    this.markers.forEach(function (marker, id) {
+      if (!keep.has(id)) {
+        stale.push(marker);
+        self.markers.delete(id);
+      }
+    });
+    if (stale.length) this.cluster.removeLayers(stale);
+    this.updateHeat();
+  };
+
+  CaseLayer.prototype.updateHeat = function () {
+    var points = [];
+    this.markers.forEach(function (marker) {
+      points.push(marker.getLatLng());
+    });
+    this.heat.setLatLngs(points);
+  };
+
+  CaseLayer.prototype.report = function () {
+    var shown = this.markers.size;
+    var text =
+      shown < this.total
+        ? "视野内 " + this.total + " 件，显示最新登记的 " + shown + " 件；放大地图查看全部"
+        : "视野内 " + this.total + " 件，全部显示";
+    say(this.status, text);
+    this.loadedAt = performance.now();
+  };
+
+  /* One divIcon per status; its colour comes from a style rule made from the config's table. */
+  function iconsByStatus(colours) {
+    var sheet = document.head.appendChild(document.createElement("style")).sheet;
+    var icons = {};
+    Object.keys(colours).forEach(function (status) {
+      if (!/^[a-z_]+$/.test(status) || !/^#[0-9a-fA-F]{3,8}$/.test(colours[status])) return;
+      sheet.insertRule(".gd-case-dot.gd-status-" + status + " { background: " + colours[status] + "; }", 0);
+      icons[status] = L.divIcon({ className: "gd-case-dot gd-status-" + status, iconSize: [12, 12] });
+    });
+    var fallback = L.divIcon({ className: "gd-case-dot", iconSize: [12, 12] });
+    return function (status) {
+      return icons[status] || fallback;
+    };
+  }
+
+  // -- small helpers -----------------------------------------------------------------------------
+
+  function say(node, text, isError) {
+    node.textContent = text;
+    node.className = isError ? "status error" : "status";
+  }
+
+  function fixed(value) {
+    return value === null || value === undefined || value === "" ? "" : Number(value).toFixed(2);
+  }
+
+  function metres(value) {
+    return value === null || value === undefined ? "" : Math.round(value).toLocaleString("zh-CN") + " 米";
+  }
+})();
