@@ -254,3 +254,75 @@ def test_list_filters_and_geojson(world):
     assert admin.get("/api/cases/", {"bbox": "110.7,39.5,110.9,39.7"}).json()["count"] == 1
     assert admin.get("/api/cases/", {"status": "lost"}).status_code == 400
     assert admin.get("/api/cases/", {"since": "2026-13-01"}).status_code == 400
+
+
+def close_out(client: APIClient, reference: str, method: str, outcome: str, **evaluation) -> dict:
+    """Accept, assign, resolve, evaluate and close — the five matters end to end through the API."""
+    act(client, reference, "accept")
+    act(client, reference, "assign", person="承办人")
+    act(client, reference, "resolve", method=method, outcome=outcome)
+    act(client, reference, "evaluate", satisfaction="satisfied", **evaluation)
+    return act(client, reference, "close")
+
+
+def test_water_fees_close_at_the_village_through_the_agent(world):
+    agent = client_for("grid_worker", "150622101206-001")
+    in_grid = (110.805, 39.605)  # inside 不拉村's grid -001, the agent's own grid
+    case = intake(agent, category="utilities", channel="grid_agent", lon=in_grid[0], lat=in_grid[1]).json()
+    assert case["grid"]["code"] == "150622101206-001"
+    closed = close_out(agent, case["reference"], "mediation", "先恢复供水,欠费分期按月缴清")
+    assert (closed["status"], closed["tier"], closed["unit"]["code"]) == ("closed", "village", "VC-150622101206")
+
+
+def test_land_swap_closes_at_the_mining_court(world):
+    court = client_for("mining_court")
+    case = intake(client_for("banner_admin"), category="land_contract", lon=SUJIGOU[0], lat=SUJIGOU[1]).json()
+    closed = close_out(court, case["reference"], "mediation", "现场调解,当场化解")
+    assert (closed["status"], closed["tier"]) == ("closed", "mining_court")
+
+
+def test_neighbours_close_at_the_village_with_the_deputies(world):
+    village = client_for("village_officer", "150622101206")
+    case = intake(
+        client_for("banner_admin"),
+        category="neighbour",
+        channel="deputy_station",
+        description="邻居占用公共空地饲养牲畜",
+        lon=BULA[0],
+        lat=BULA[1],
+        households_affected=2,
+    ).json()
+    assert case["tier"] == "village"
+    closed = close_out(village, case["reference"], "mediation", "人大代表参与调解", deputies_reviewed=True)
+    assert closed["status"] == "closed"
+
+
+def test_forty_one_households_close_together_at_the_street_committee(world):
+    from geo_disputes.models import Case as CaseModel
+    from geo_disputes.services.groups import apply_to_group, form_group
+
+    admin = client_for("banner_admin")
+    references = [
+        intake(
+            admin,
+            category="mining_subsidence",
+            channel="visit",
+            description="房屋开裂",
+            lon=SUJIGOU[0] + i * 0.0001,
+            lat=SUJIGOU[1],
+            petitioners=[{"name": f"王{i}号", "phone": f"139000000{i:02d}"}],
+        ).json()["reference"]
+        for i in range(41)
+    ]
+    group = form_group("王家圪楞社41户房屋开裂", list(CaseModel.objects.filter(reference__in=references)))
+    for action, params in (
+        ("accept", {}),
+        ("assign", {"person": "街道党工委书记"}),
+        ("resolve", {"method": "judicial_confirmation", "outcome": "鉴定、评估、调解,司法确认"}),
+        ("evaluate", {"satisfaction": "satisfied"}),
+        ("close", {}),
+    ):
+        apply_to_group(group, action, **params)
+    members = CaseModel.objects.filter(group=group)
+    assert set(members.values_list("status", "tier", "unit__code")) == {("closed", "township", "TC-150622004")}
+    assert members.count() == 41 and len({m.petitioners.get().name for m in members}) == 41
