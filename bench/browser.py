@@ -1,0 +1,111 @@
+"""Open a page in headless Chromium (Playwright, Debian's /usr/bin/chromium) and count what it costs.
+
+Bytes are the bodies of every response the page receives on its first view (document, scripts,
+styles, data); "ready" is when both the load event has fired and the last of those responses has
+arrived. Requests that would leave the machine are aborted (and counted): pages here must work
+offline. A page given as `html` is served from memory at its URL on the bench server's origin, so
+it loads the same static files the way ours does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-sync"]
+
+
+@dataclass
+class PageCost:
+    bytes: int
+    document_bytes: int
+    requests: int
+    ready_s: float
+    outside: int
+    errors: list[str]
+    largest: list[tuple[str, int]]  # the biggest responses (path and query, bytes)
+
+
+def available() -> bool:
+    if not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)):
+        return False
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def measure(
+    pages: list[tuple[str, str, str | None]], cookie: dict, viewport=(1280, 800), timeout_s: float = 180.0
+) -> dict[str, PageCost]:
+    """{name: PageCost} for each (name, url, html-or-None), each in a fresh browser context."""
+    from playwright.sync_api import sync_playwright
+
+    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # no ORM here, but Django's guard sees the event loop
+    out: dict[str, PageCost] = {}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            try:
+                for name, url, html in pages:
+                    out[name] = _measure_one(browser, url, html, cookie, viewport, timeout_s)
+            finally:
+                browser.close()
+    finally:
+        if saved is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
+    return out
+
+
+def _measure_one(browser, url: str, html: str | None, cookie: dict, viewport, timeout_s: float) -> PageCost:
+    host = urlsplit(url).hostname
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
+    context.add_cookies([cookie])
+    outside = []
+    errors: list[str] = []
+
+    def guard(route):
+        if urlsplit(route.request.url).hostname not in {host, "localhost", "127.0.0.1"}:
+            outside.append(route.request.url)
+            return route.abort()
+        if html is not None and route.request.url == url:
+            return route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+        return route.continue_()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    responses = []
+    last = [0.0]
+    started = time.perf_counter()
+
+    def finished(request):
+        last[0] = time.perf_counter() - started
+
+    page.on("response", lambda response: responses.append(response))
+    page.on("requestfinished", finished)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+    loaded = time.perf_counter() - started
+    page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+    total, document, sizes = 0, 0, []
+    for response in responses:
+        try:
+            body = response.body()
+        except Exception:  # redirects and aborted requests have no body
+            continue
+        total += len(body)
+        parts = urlsplit(response.url)
+        sizes.append((parts.path + (f"?{parts.query}" if parts.query else ""), len(body)))
+        if response.url == url:
+            document = len(body)
+    context.close()
+    largest = sorted(sizes, key=lambda s: -s[1])[:3]
+    return PageCost(total, document, len(responses), max(loaded, last[0]), len(outside), errors, largest)
