@@ -234,3 +234,22 @@ def test_village_rates_and_api(banner, api_client):
     assert geo["type"] == "FeatureCollection" and len(geo["features"]) == 3
     assert {"cases", "households", "rate_per_100", "eb_rate_per_100"} <= set(geo["features"][0]["properties"])
     assert api_client.get("/api/village-rates/", {"output": "xml"}).status_code == 400
+
+
+def test_a_very_fine_grid_is_coarsened_to_the_cell_cap(banner, monkeypatch):
+    """Many close incidents make ArcGIS's rule ask for a huge grid; the answer stays bounded and says so."""
+    import geo_disputes.services.hotspots as module
+
+    rng = np.random.default_rng(11)
+    lons, lats = rng.uniform(BOX[0], BOX[2], 60), rng.uniform(BOX[1], BOX[3], 60)
+    for lon, lat in zip(lons, lats, strict=True):
+        _case(float(lon), float(lat))
+    unbounded = hot_spots(Case.objects.all())
+    assert unbounded.cell_size_rule == "nearest_neighbour"
+    monkeypatch.setattr(module, "MAX_CELLS", len(unbounded.cells) // 2)
+    bounded = hot_spots(Case.objects.all())
+    assert bounded.cell_size_rule == "capped_to_max_cells"
+    assert bounded.cell_size_m > unbounded.cell_size_m
+    # Border hexagons clipped to the study area add a fringe (~4 per side-length) to the area's count.
+    assert len(bounded.cells) < len(unbounded.cells)
+    assert len(bounded.cells) <= module.MAX_CELLS + 4 * module.MAX_CELLS**0.5 + 8

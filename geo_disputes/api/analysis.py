@@ -67,6 +67,7 @@ class HotSpotView(APIView):
         head = {
             "type": "FeatureCollection",
             "cell_size_m": round(result.cell_size_m, 3),
+            "cell_size_rule": result.cell_size_rule,
             "hex_side_m": round(result.hex_side_m, 3),
             "distance_band_m": round(result.distance_band_m, 3),
             "distance_band_rule": result.distance_band_rule,

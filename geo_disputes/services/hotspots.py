@@ -70,7 +70,11 @@ FDR_ALPHAS = (0.10, 0.05, 0.01)
 CONFIDENCE = {0.01: "99", 0.05: "95", 0.10: "90"}
 NOT_SIGNIFICANT = "not_significant"
 BAND_TOLERANCE_M = 0.001
-MAX_CELLS = 200_000  # a grid finer than this over the study area is refused, not computed
+# Answer size bound: with many close incidents the nearest-neighbour rule gives cells of a few
+# hundred metres, i.e. hundreds of thousands of hexagons over the banner (measured: 10k cases →
+# 48 s and 45 MB). Then the cell grows until the study area holds at most this many cells, and
+# `cell_size_rule` says so — a documented departure from ArcGIS, which would compute them all.
+MAX_CELLS = 10_000
 EB_PER = 100  # rates are cases per 100 households
 
 
@@ -116,6 +120,7 @@ class MoranStep:
 class HotSpots:
     cells: list[Cell]
     cell_size_m: float
+    cell_size_rule: str  # "nearest_neighbour" (ArcGIS's rule) | "capped_to_max_cells"
     hex_side_m: float
     distance_band_m: float
     distance_band_rule: str  # "moran_first_peak" | "moran_max_peak" | "k_nearest" | "standard_distance"
@@ -144,7 +149,8 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
             f"{MIN_INCIDENTS} incidents in the study area, found {n_incidents}"
         )
     cell_size, outliers = nearest_neighbour_cell_size(xy[inside])
-    side = cell_size / math.sqrt(3.0)
+    side, capped = _bounded_side(table, code, on, cell_size / math.sqrt(3.0))
+    cell_size = side * math.sqrt(3.0)
     rows = _grid_counts(ids, table, code, on, side)
     if len(rows) < MIN_CELLS:
         raise HotSpotRefused(
@@ -168,6 +174,7 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
     return HotSpots(
         cells=cells,
         cell_size_m=cell_size,
+        cell_size_rule="capped_to_max_cells" if capped else "nearest_neighbour",
         hex_side_m=side,
         distance_band_m=band,
         distance_band_rule=rule,
@@ -388,17 +395,21 @@ def _incident_points(ids: list[int], table: str, code: str, on: dt.date) -> tupl
     return xy, np.array([bool(r[2]) for r in rows], dtype=bool)
 
 
-def _grid_counts(ids: list[int], table: str, code: str, on: dt.date, side: float) -> list[tuple]:
+def _bounded_side(table: str, code: str, on: dt.date, side: float) -> tuple[float, bool]:
+    """The hexagon side to use: `side`, or larger so the study area holds at most MAX_CELLS cells."""
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
     with connection.cursor() as cur:
         cur.execute(f"WITH {area} SELECT ST_Area(g) FROM area", {"code": code, "on": on})  # noqa: S608 — table from _area_table
         (surface,) = cur.fetchone()
-        cells = (surface or 0) / (1.5 * math.sqrt(3.0) * side * side)
-        if cells > MAX_CELLS:
-            raise HotSpotRefused(
-                f"格网过细(约 {cells:.0f} 个单元)/ the incidents are so close together that the grid would hold "
-                f"about {cells:.0f} cells (at most {MAX_CELLS}); narrow the study area to a township"
-            )
+    hexagon = 1.5 * math.sqrt(3.0)  # area of a hexagon of side 1
+    if (surface or 0) / (hexagon * side * side) <= MAX_CELLS:
+        return side, False
+    return math.sqrt(surface / (hexagon * MAX_CELLS)), True
+
+
+def _grid_counts(ids: list[int], table: str, code: str, on: dt.date, side: float) -> list[tuple]:
+    area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
+    with connection.cursor() as cur:
         cur.execute(
             _GRID_SQL.format(area=area, srid=METRIC_SRID), {"ids": ids, "code": code, "on": on, "side": float(side)}
         )
