@@ -2,8 +2,12 @@
 
 from django.urls import path
 
+from geo_disputes.api.schema import document
+
 from . import views
 from .api import MiningParcelsView
+
+document({"MiningParcelsView": MiningParcelsView})
 
 urlpatterns = [
     path("field/", views.field, name="maps-field"),

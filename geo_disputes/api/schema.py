@@ -153,6 +153,14 @@ CONTRACT = {
             responses={200: OBJECT, 400: PROBLEM, 404: OBJECT, **DENIED},
         )
     ),
+    "ParcelSearchView": extend_schema_view(
+        get=extend_schema(
+            operation_id="api_parcels_search",
+            summary="Parcels by holder name (roles that may see holders unmasked; in scope; each view recorded)",
+            parameters=[_q("holder", description="at least 2 characters of the holder's name", required=True), ON],
+            responses={200: OBJECT, 400: PROBLEM, **DENIED},
+        )
+    ),
     "CaseListView": extend_schema_view(
         get=extend_schema(
             operation_id="api_cases_list",

@@ -18,6 +18,7 @@ document(
             LocateView,
             LayerView,
             ParcelView,
+            ParcelSearchView,
             CaseListView,
             CaseDetailView,
             CaseTransitionView,
