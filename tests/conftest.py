@@ -44,6 +44,24 @@ def demo_areas(django_db_setup, django_db_blocker) -> dict[str, int]:
         return load_demo_areas()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections_at_teardown(django_db_setup, django_db_blocker):
+    """End any connection to the test database still open when the session ends.
+
+    Transactional tests (live server, threads) can leave an idle connection whose Python object
+    is gone but whose socket is not closed yet; the database drop at teardown would then fail
+    with "being accessed by other users" (a PytestWarning). This runs just before that drop.
+    """
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run tests that use the demo areas last, so tests expecting empty area tables never see them."""
