@@ -115,6 +115,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB default) answer 413, JSON nested too deeply 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "geo_disputes.api.parsing.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "geo_disputes.api.parsing.exception_handler",
 }
 
 # Anonymous API requests are throttled (per client address, in each process's cache). Every endpoint

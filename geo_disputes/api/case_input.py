@@ -171,6 +171,8 @@ def _petitioner(item: dict, index: int) -> Petitioner:
             value = ""
         if not isinstance(value, str):
             raise ValidationError({f"petitioners[{index}].{key}": "expected a string"})
+        if "\x00" in value:
+            raise ValidationError({f"petitioners[{index}].{key}": "contains a NUL character"})
         values[key] = value
     return Petitioner(**values)
 
@@ -179,7 +181,10 @@ def _received_at(data: dict):
     value = data.get("received_at")
     if value in (None, ""):
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but no such moment, e.g. month 13 or 30 February
+        parsed = None
     if parsed is None:
         raise ValidationError({"received_at": "expected an ISO 8601 date-time"})
     if parsed.tzinfo is None:

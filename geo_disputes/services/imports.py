@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ctypes import c_char_p, c_void_p
@@ -37,6 +38,9 @@ DRIVERS = {"GeoJSON": "GeoJSON", "ESRI Shapefile": "ESRI Shapefile", "GPKG": "Ge
 POLYGONAL = {"Polygon", "MultiPolygon", "Polygon25D", "MultiPolygon25D"}
 STAGE_BATCH = 2000
 MAX_LISTED_PROBLEMS = 50
+# One boundary of more vertices is a mistake or an attack (a surveyed boundary has far fewer), and
+# every locate, map layer and tile drawing it would carry the weight (issue 6: refused before the database).
+MAX_VERTICES = 500_000
 WGS84 = 4326
 CGCS2000 = 4490
 
@@ -131,6 +135,8 @@ def import_layer(
     with _shape_encoding(encoding):
         ogr_source, ogr_layer = _open_layer(source, source_layer)
         source_fields = _field_names(ogr_layer)
+    if len(ogr_layer) == 0:  # before the field mapping, whose complaints would hide this
+        raise AreaImportError(f"{source.name} (layer {ogr_layer.name}) has no features")
     fields = resolve_mapping(spec, source_fields, mapping or {})
     srs, crs_text = _source_srs(ogr_layer, source_srid, parsed_datum)
     report = ImportReport(
@@ -214,6 +220,29 @@ _set_thread_config.restype = None
 _metadata_item = const_string_output(lgdal.GDALGetMetadataItem, [c_void_p, c_char_p, c_char_p], decoding="utf-8")
 
 
+class _Collect(logging.Handler):
+    def __init__(self, into: list[str]):
+        super().__init__(logging.ERROR)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.args[-1] if record.args else record.getMessage()  # "GDAL_ERROR %d: %s", number, bytes
+        self.into.append(message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message))
+
+
+@contextmanager
+def _gdal_errors() -> Iterator[list[str]]:
+    """The messages GDAL reports meanwhile (Django's GDAL error handler logs them to django.contrib.gis)."""
+    errors: list[str] = []
+    handler = _Collect(errors)
+    logger = logging.getLogger("django.contrib.gis")
+    logger.addHandler(handler)
+    try:
+        yield errors
+    finally:
+        logger.removeHandler(handler)
+
+
 @contextmanager
 def _shape_encoding(encoding: str | None) -> Iterator[None]:
     """Have GDAL recode shapefile text (values and field names) from `encoding` to UTF-8, overriding a .cpg."""
@@ -237,10 +266,12 @@ def _check_encoding(encoding: str) -> None:
 
 def _open_layer(source: Path, source_layer: str | None):
     try:
-        ogr_source = DataSource(str(source))
+        with _gdal_errors() as errors:  # e.g. the GeoJSON driver's "object too complex/large"
+            ogr_source = DataSource(str(source))
     except GDALException:
         raise AreaImportError(
             f"cannot read {source}: GDAL does not recognise it as GeoJSON, ESRI Shapefile or GeoPackage"
+            + "".join(f"\n  GDAL: {e}" for e in errors)
         ) from None
     if ogr_source.driver.name not in DRIVERS:
         raise AreaImportError(f"{source} is {ogr_source.driver.name}; use GeoJSON, ESRI Shapefile or GeoPackage")
@@ -417,6 +448,21 @@ class _FeatureReader:
             return None
         if geom.empty:
             self._problem(row, code, "geom", "empty geometry")
+            return None
+        vertices = geom.point_count
+        if vertices > MAX_VERTICES:
+            self._problem(
+                row,
+                code,
+                "geom",
+                f"{vertices} vertices, more than {MAX_VERTICES} in one boundary: simplify it first"
+                " (e.g. ogr2ogr -simplify 0.5 in metres of a projected CRS)",
+            )
+            return None
+        try:  # GEOS refuses what OGR reads leniently: unclosed rings, rings of fewer than four points
+            shapely.from_wkb(bytes(geom.wkb))
+        except shapely.errors.GEOSException as exc:
+            self._problem(row, code, "geom", f"not a valid polygon: {exc}")
             return None
         if self.transform is not None:
             try:

@@ -26,6 +26,7 @@ from .routing import DEPARTMENTS, route_case
 
 MAX_DESCRIPTION = 5000
 MAX_PETITIONERS = 200
+EARLIEST_YEAR = 1901  # as services.stats: year 1 overflows time-zone arithmetic, and no record is older
 
 
 class IntakeError(ValueError):
@@ -170,6 +171,8 @@ def _validate(req: IntakeRequest) -> None:
         raise IntakeError("lon", "a location is required: lon/lat with datum, or parcel_code")
     if req.received_at is not None and req.received_at > timezone.now() + dt.timedelta(minutes=5):
         raise IntakeError("received_at", "cannot be in the future")
+    if req.received_at is not None and req.received_at.year < EARLIEST_YEAR:
+        raise IntakeError("received_at", f"before {EARLIEST_YEAR}: not a date a petition was received")
     if req.accuracy_m is not None and req.accuracy_m < 0:
         raise IntakeError("accuracy_m", "must not be negative")
     if isinstance(req.households_affected, bool) or not isinstance(req.households_affected, int):

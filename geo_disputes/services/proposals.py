@@ -155,6 +155,7 @@ def visible_proposals(user, found: list[Proposal] | None = None) -> list[Proposa
 
 def confirm(proposal_id: str, actor, title: str = "", note: str = "") -> CaseGroup:
     """Group the proposal's cases as one event (or add them to the group it extends); recorded."""
+    _check_text(title=title, note=note)
     proposal, cases = _actionable(proposal_id, actor)
     with transaction.atomic():
         decision = _record(proposal, GroupProposal.Status.CONFIRMED, actor, note)
@@ -171,6 +172,7 @@ def confirm(proposal_id: str, actor, title: str = "", note: str = "") -> CaseGro
 
 def reject(proposal_id: str, actor, note: str = "") -> GroupProposal:
     """Record that the proposal's cases are not one event; the same set is not proposed again."""
+    _check_text(note=note)
     proposal, _ = _actionable(proposal_id, actor)
     with transaction.atomic():
         return _record(proposal, GroupProposal.Status.REJECTED, actor, note)
@@ -196,6 +198,12 @@ def extend_group(group: CaseGroup, cases: list[Case], actor=None) -> CaseGroup:
         for case in Case.objects.filter(group=group).order_by("received_at", "pk"):
             route_case(case, actor)
     return group
+
+
+def _check_text(**fields: str) -> None:
+    for name, value in fields.items():
+        if "\x00" in value:
+            raise ProposalError(f"{name}: contains a NUL character / 含有 NUL 字符", 400)
 
 
 def _actionable(proposal_id: str, actor) -> tuple[Proposal, list[Case]]:

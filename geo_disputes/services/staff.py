@@ -50,6 +50,9 @@ def upsert_staff(
     if not username:
         raise StaffError("用户名不能为空 / username is required")
     user_model = get_user_model()
+    longest = user_model._meta.get_field(user_model.USERNAME_FIELD).max_length
+    if len(username) > longest or "\x00" in username:
+        raise StaffError(f"用户名至多 {longest} 个字符且不含 NUL / username: at most {longest} characters, no NUL")
     user = user_model.objects.filter(username=username).first()
     profile = StaffProfile.objects.filter(user=user).first() if user else None
     if scope is None:

@@ -172,6 +172,7 @@ def apply(
     if unexpected:
         allowed = ", ".join(sorted(PARAMETERS[action]))
         raise WorkflowError(f"{action} does not take {', '.join(unexpected)}; it takes: {allowed}", unexpected[0])
+    _check_text_parameters(action, params)
     now = now or timezone.now()
     context = _Context(now=now, today=local_date(now))
     with transaction.atomic():
@@ -239,6 +240,32 @@ def _snapshot(case: Case) -> dict[str, Any]:
 
 
 # Parameter readers: each names the field it refuses, so the API can answer 400 with it.
+
+# Text parameters and the longest value each may have (None: free text). A list, a number or a NUL
+# character is refused before any reader str()-s it into the case or its history (issue 6).
+TEXT_PARAMETERS: dict[str, int | None] = {
+    "person": Case._meta.get_field("responsible_person").max_length,
+    "reason": None,
+    "plan": None,
+    "outcome": None,
+    "unit": Unit._meta.get_field("code").max_length,
+}
+
+
+def _check_text_parameters(action: str, params: dict[str, Any]) -> None:
+    for name, limit in TEXT_PARAMETERS.items():
+        value = params.get(name)
+        if value is None or (name == "unit" and isinstance(value, Unit)):
+            continue
+        if not isinstance(value, str):
+            raise WorkflowError(f"{action}: '{name}' must be text; got {type(value).__name__}", name)
+        if "\x00" in value:
+            raise WorkflowError(f"{action}: '{name}' contains a NUL character", name)
+        if limit is not None and len(value.strip()) > limit:
+            raise WorkflowError(f"{action}: '{name}' has at most {limit} characters; got {len(value.strip())}", name)
+    deadline = params.get("deadline")
+    if deadline is not None and not isinstance(deadline, str | dt.date):
+        raise WorkflowError(f"{action}: 'deadline' is a date YYYY-MM-DD; got {type(deadline).__name__}", "deadline")
 
 
 def _text(params: dict[str, Any], name: str, action: str, why: str) -> str:

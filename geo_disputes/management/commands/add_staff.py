@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from geo_disputes.models import Role
@@ -19,6 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--unit", dest="unit_code", help="unit code, e.g. TC-150622004 (default: own committee)")
 
     def handle(self, *args, username: str, role: str, scope, password, unit_code, **options) -> None:
+        if password:  # the site's password validators (settings.AUTH_PASSWORD_VALIDATORS), as on a password form
+            try:
+                validate_password(password, get_user_model()(username=username.strip()))
+            except ValidationError as exc:
+                raise CommandError(f"--password: {' '.join(exc.messages)}") from exc
         try:
             result = upsert_staff(username, role, scope, password=password, unit_code=unit_code)
         except ValueError as exc:
