@@ -301,6 +301,24 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _cpu_busy(seconds: float = 3.0) -> str:
+    """How busy the CPUs are with other work, sampled from /proc/stat before the run starts."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values) - idle, sum(values)
+
+    try:
+        busy0, total0 = sample()
+        time.sleep(seconds)
+        busy1, total1 = sample()
+    except OSError:
+        return "n/a"
+    return f"{100 * (busy1 - busy0) / max(1, total1 - total0):.0f} %"
+
+
 def _load_average() -> str:
     try:
         return " ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -318,8 +336,9 @@ Written by `{facts["command"]}` on {facts["when"]} ({facts["seconds"]:.0f} s per
   {facts["villages"]} villages, {facts["parcels"]} parcels in force).
 - Client: `bench/load.py`, one thread and one kept-alive HTTP/1.1 connection per concurrent client,
   token authentication (user `loadtest`, role planner); an error is any answer but 200, or a failed connection.
-- Machine: {facts["cpus"]} CPUs, {facts["machine"]}; client, gunicorn and PostgreSQL share them. Load average
-  {facts["load_before"]} before the run and {facts["load_after"]} after (other work on the machine counts in).
+- Machine: {facts["cpus"]} CPUs, {facts["machine"]}; client, gunicorn and PostgreSQL share them, and so does
+  any other work running at the time: just before the run the CPUs were {facts["busy_before"]} busy with other
+  work (load average {facts["load_before"]}). On a shared machine the rows at 16 and 32 clients vary most.
 - Requests: `/api/locate/` at random points inside the banner outline (fixed seed); `/api/layers/villages/`
   and `/api/cases/` with random {WINDOW_DEG}° x {WINDOW_DEG}° `bbox` windows over the banner (a map view
   around zoom 11).
@@ -351,7 +370,7 @@ def run(
 ) -> list[Row]:
     facts = setup()
     server = Gunicorn(workers, threads)
-    load_before = _load_average()
+    load_before, busy_before = _load_average(), _cpu_busy()
     server.start()
     rows: list[Row] = []
     try:
@@ -379,7 +398,7 @@ def run(
         cpus=os.cpu_count(),
         machine=f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
         load_before=load_before,
-        load_after=_load_average(),
+        busy_before=busy_before,
     )
     if out is not None:
         write_report(out, rows, facts)
