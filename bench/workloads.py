@@ -36,6 +36,10 @@ SKLEARN_MEMORY_SHARE = 0.4  # run scikit-learn only if its neighbourhoods fit in
 HTTP_POINTS = 1000
 ESDA_MAX_CELLS = 40_000  # PySAL's weights are Python dicts: 31k cells took 194 s here; 10× more is not run
 BROWSER_PEER_MAX_CASES = 300_000  # a folium page embedding more cases than this is not opened in Chromium
+# Above this many cases our hot spots run in a child process with a memory cap and a time limit: at 1M
+# cases the whole-banner analysis ran 13 min in PostGIS, then grew past 19 GB in numpy and was stopped.
+GUARDED_ABOVE = 100_000
+GUARD_SECONDS = 300
 
 
 @dataclass
@@ -496,6 +500,8 @@ def hot_spots(ctx: Context, repeat: int = 1, banner: bool = True) -> Result:
         return Result([_unavailable("hot spots (Gi*)", ctx, "services/hotspots.py")])
     res = Result()
     target = f"≤ {HOTSPOT_TIME_TARGET:g}× time; identical classes"
+    if ctx.size > GUARDED_ABOVE:
+        return _hot_spots_guarded(ctx, target, banner)
     if banner:
         try:
             elapsed, _ = timed(lambda: hotspots.hot_spots(Case.objects.all()))
@@ -565,6 +571,85 @@ def hot_spots(ctx: Context, repeat: int = 1, banner: bool = True) -> Result:
             target, met, notes)
     )  # fmt: skip
     return res
+
+
+def _hot_spots_guarded(ctx: Context, target: str, banner: bool) -> Result:
+    """Our hot spots only (the peer is not run at this size), each in a capped child process."""
+    from geo_disputes.services import hotspots
+
+    res = Result()
+    limit = int(min(6 << 30, 0.25 * _available_memory() or 6 << 30))
+    runs = []
+    if banner:
+        runs.append(("hot spots, whole banner", lambda: hotspots.hot_spots(Case.objects.all())))
+    runs.append(
+        (
+            f"hot spots, township {HOTSPOT_TOWNSHIP} (友谊街道)",
+            lambda: hotspots.hot_spots(
+                Case.objects.filter(township_code=HOTSPOT_TOWNSHIP), hotspots.StudyArea(township=HOTSPOT_TOWNSHIP)
+            ),
+        )
+    )
+    for label, fn in runs:
+        outcome, seconds, detail = _capped(fn, limit, GUARD_SECONDS)
+        ours = {"ok": fmt_seconds(seconds), "refused": "refused"}.get(outcome, f"stopped ({outcome})")
+        notes = [detail, f"run in a child process capped at {fmt_bytes(limit)} and {GUARD_SECONDS} s"]
+        if outcome == "ok":
+            notes.append(f"the PySAL peer is not run above {GUARDED_ABOVE:,} cases (its weights are Python dicts)")
+        res.rows.append(Row(label, ctx.size_label, ours, "not run", "—", target, "n/a", notes))
+    return res
+
+
+def _capped(fn: Callable[[], object], limit: int, seconds: float) -> tuple[str, float, str]:
+    """Run `fn` (hot spots) in a forked child with an address-space cap and a deadline:
+    ("ok" | "refused" | "memory" | "time" | "error", seconds, what happened)."""
+    import multiprocessing
+    import resource
+
+    from django.db import connections
+
+    def child(conn) -> None:
+        from django.db.utils import OperationalError
+
+        from geo_disputes.services.hotspots import HotSpotRefused
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        started = time.perf_counter()
+        try:
+            with connection.cursor() as cur:  # the database stops too, not only this process
+                cur.execute("SET statement_timeout = %s", [int(seconds * 1000)])
+            hs = fn()
+            conn.send(("ok", time.perf_counter() - started,
+                       f"{hs.n_incidents:,} incidents, {len(hs.cells):,} hexagons of {hs.cell_size_m:.0f} m, "
+                       f"band {hs.distance_band_m:.0f} m ({hs.distance_band_rule})"))  # fmt: skip
+        except HotSpotRefused as exc:
+            conn.send(("refused", time.perf_counter() - started, f"the product refuses: {exc.message}"))
+        except MemoryError:
+            conn.send(("memory", time.perf_counter() - started, f"needed more than {fmt_bytes(limit)}"))
+        except OperationalError as exc:
+            what = "time" if "statement timeout" in str(exc) else "error"
+            conn.send((what, time.perf_counter() - started, f"database: {str(exc).strip()[:160]}"))
+        except Exception as exc:  # report, do not hide: the row says what failed
+            conn.send(("error", time.perf_counter() - started, f"{type(exc).__name__}: {str(exc)[:200]}"))
+
+    connections.close_all()  # the child opens its own connection; the parent reconnects on next use
+    ctx = multiprocessing.get_context("fork")
+    parent_end, child_end = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=child, args=(child_end,))
+    started = time.perf_counter()
+    proc.start()
+    child_end.close()
+    if parent_end.poll(seconds + 30):
+        try:
+            outcome = parent_end.recv()
+        except EOFError:
+            proc.join(30)
+            return "error", time.perf_counter() - started, f"the child process died (exit code {proc.exitcode})"
+        proc.join(30)
+        return outcome
+    proc.kill()
+    proc.join()
+    return "time", time.perf_counter() - started, f"not finished after {seconds:.0f} s"
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
