@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     from .run import run
 
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    if os.environ.get("MAKELEVEL"):  # run by `make bench`
+        command = f"make bench` → `{command.strip()}"
     if os.environ.get("BENCH_SIZE"):
         command = f"BENCH_SIZE={os.environ['BENCH_SIZE']} {command}"
     run(

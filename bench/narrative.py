@@ -27,12 +27,12 @@ with the data are what count. `make bench` runs 10k and 100k cases; `BENCH_SIZE=
 {missed}
 ## How noisy this is
 
-The two cores are shared with other engineers' test runs (load average at start and end below). The
-same 1M bulk-linking comparison, run twice in development under different load, gave ours 194 s vs
-the peer's 101 s, then ours 130 s vs 148 s (bench/results-1m.md): at that size the verdict flips with
-the load, so read it as "about even, end to end", not as a win or a loss. Latency percentiles move the
-same way (locate p95 6 ms on a quiet machine, 16–18 ms under load); the one-statement prototype moves
-with them and stays below the target.
+The two cores are shared with other engineers' test runs (load average at start and end below). Bulk
+linking at 1M cases ran three times in development under different load: ours 194 s vs the peer's 101 s,
+ours 130 s vs 148 s, and, on the quietest machine, ours 138 s vs 70 s (that last run is
+bench/results-1m.md). Read it as: end to end the geopandas script is up to ~2× faster at 1M, and only
+heavy load on its side hides that. Latency percentiles move the same way (locate p95 6 ms on a quiet
+machine, 16–18 ms under load); the one-statement prototype moves with them and stays below the target.
 
 ## Fixes made, and what they bought
 
@@ -94,11 +94,13 @@ with them and stays below the target.
 ## Not measured here
 
 - Tiles: the product serves GeoJSON by bounding box, not tiles, so there is no tile endpoint to time.
-- A production WSGI server (gunicorn/uwsgi are not installed); runserver is an upper bound.
+- A production WSGI server here: the HTTP rows use runserver (an upper bound). The served app under
+  gunicorn at increasing concurrency is [LOAD.md](LOAD.md) (`python -m bench.load`).
 - folium's MarkerCluster (one Marker + Popup per case) above 10k cases: rendering it in Python takes
   ~8 s per 10k cases; FastMarkerCluster is the peer at every size.
-- The planner page's own "interactive" hooks (markers drawn, rates and clusters drawn) are timed by the
-  maps engineer's bench/planner_page.py; here "ready" is the load event plus the last response.
+- The planner page's own "interactive" hooks (markers drawn, rates and clusters drawn) are timed by
+  `python -m bench.planner_page` (figures in the top-level README, "Maps → Scale"); here "ready" is the
+  load event plus the last response.
 
 ## Machine
 
@@ -113,11 +115,13 @@ seeded and clumped (villages drawn by population, Gaussian spread around a few h
 12 % around the mining areas, 3 % background), received over 2025-11-01 .. 2026-10-31, loaded with COPY
 ({loads}).
 
-Time per workload (ours + peer + checks): {steps}
+Time per workload (ours + peer + checks):
+
+{steps}
 
 ## Running it
 
-    make bench                                   # 10k and 100k cases, writes bench/README.md (~10 min)
+    make bench                                   # 10k and 100k cases, writes bench/README.md (4–7 min here)
     BENCH_SIZE=1m make bench                     # 10k, 100k and 1M
     .venv/bin/python -m bench --sizes 1m --out bench/results-1m.md   # one size into its own file
     TEST_DB_NAME=test_gd_bench .venv/bin/pytest tests/test_bench_smoke.py   # 2k cases, < 60 s

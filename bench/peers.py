@@ -315,9 +315,10 @@ class PeerHotSpots:
 def esda_hot_spots(cases, area) -> PeerHotSpots:
     """Gi* hot spots with PySAL on the same hexagon counts our path bins in PostGIS.
 
-    Steps 1–3 of services.hotspots (incidents, ArcGIS cell size, hexagon counts) are the product's own
-    binning, so both sides analyse identical cells; the band (incremental spatial autocorrelation with
-    esda.Moran over the same candidate distances), Gi* (esda.G_Local, star) and FDR (esda.fdr) are PySAL's.
+    Steps 1–3 of services.hotspots (incidents, ArcGIS cell size bounded by its cell cap, hexagon counts)
+    are the product's own binning, so both sides analyse identical cells; the band (incremental spatial
+    autocorrelation with esda.Moran over the same candidate distances), Gi* (esda.G_Local, star) and
+    FDR (esda.fdr) are PySAL's.
     """
     import esda
     from libpysal.weights import DistanceBand
@@ -329,7 +330,11 @@ def esda_hot_spots(cases, area) -> PeerHotSpots:
     ids = list(hs.distinct_matters(cases).order_by().values_list("id", flat=True))
     xy, inside = hs._incident_points(ids, table, code, on)
     cell_size, _ = hs.nearest_neighbour_cell_size(xy[inside])
-    rows = hs._grid_counts(ids, table, code, on, cell_size / np.sqrt(3.0))
+    side = cell_size / np.sqrt(3.0)
+    bounded = getattr(hs, "_bounded_side", None)  # the product coarsens the cell to keep ≤ MAX_CELLS cells
+    if bounded is not None:
+        side, _ = bounded(table, code, on, side)
+    rows = hs._grid_counts(ids, table, code, on, side)
     centres = np.array([(r[2], r[3]) for r in rows], dtype=float)
     y = np.array([r[4] for r in rows], dtype=float)
     tol = hs.BAND_TOLERANCE_M
