@@ -326,3 +326,27 @@ def test_forty_one_households_close_together_at_the_street_committee(world):
     members = CaseModel.objects.filter(group=group)
     assert set(members.values_list("status", "tier", "unit__code")) == {("closed", "township", "TC-150622004")}
     assert members.count() == 41 and len({m.petitioners.get().name for m in members}) == 41
+
+
+def test_list_counts_up_to_a_limit_and_pages_on_past_it(world, monkeypatch):
+    """Busy views say "at least N" instead of counting every case; paging still reaches every case."""
+    from .factories import CaseFactory
+
+    monkeypatch.setattr("geo_disputes.api.cases.COUNT_LIMIT", 4)
+    CaseFactory.create_batch(9)
+    planner = client_for("planner")
+    first = planner.get("/api/cases/", {"page_size": 2}).json()
+    assert first["count"] == 4 and first["count_exact"] is False and first["next"]
+    seen = [f["id"] for f in first["features"]]
+    url = first["next"]
+    while url:
+        page = planner.get(url).json()
+        seen += [f["id"] for f in page["features"]]
+        url = page["next"]
+    assert len(seen) == len(set(seen)) == 9  # the last page has no next, though the count said "at least 4"
+    exact = planner.get("/api/cases/", {"page_size": 2, "count": "exact"}).json()
+    assert exact["count"] == 9 and "count_exact" not in exact
+    small = planner.get("/api/cases/", {"category": "utilities"}).json()
+    assert "count_exact" not in small  # under the limit the count is exact
+    refused = planner.get("/api/cases/", {"count": "all"})
+    assert refused.status_code == 400 and "limited, exact" in refused.json()["count"]

@@ -17,7 +17,7 @@ from geo_disputes.models import Case
 from geo_disputes.services.access import can_act, visible_cases
 from geo_disputes.services.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
 from geo_disputes.services.clock import annotate_dues
-from geo_disputes.services.geojson import MAX_PAGE_SIZE, Page, queryset_feature_collection
+from geo_disputes.services.geojson import COUNT_LIMIT, MAX_PAGE_SIZE, Page, queryset_feature_collection
 from geo_disputes.services.intake import IntakeError, open_case
 from geo_disputes.services.workflow import StaleEditError, WorkflowError, apply
 
@@ -35,8 +35,13 @@ class CaseListView(APIView):
         page = Page(
             params.positive_int(query, "page", 1, 10**6), params.positive_int(query, "page_size", 500, MAX_PAGE_SIZE)
         )
+        exact = params.choice(query, "count", ("limited", "exact"), "limited") == "exact"
         text, count = queryset_feature_collection(
-            qs.order_by("-received_at", "-id"), geometry="location", properties=CASE_LIST_PROPERTIES, page=page
+            qs.order_by("-received_at", "-id"),
+            geometry="location",
+            properties=CASE_LIST_PROPERTIES,
+            page=page,
+            count_limit=None if exact else COUNT_LIMIT,
         )
         return HttpResponse(with_paging(text, count, page, request), content_type="application/geo+json")
 

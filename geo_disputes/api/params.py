@@ -68,3 +68,12 @@ def positive_int(params, name: str, default: int, maximum: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ValidationError({name: f"expected a positive integer / 应为正整数: {raw!r}"})
     return min(int(raw), maximum)
+
+
+def choice(params, name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in allowed:
+        raise ValidationError({name: f"expected one of {', '.join(allowed)} / 应为 {'、'.join(allowed)} 之一: {raw!r}"})
+    return raw

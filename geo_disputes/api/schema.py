@@ -50,6 +50,10 @@ GEOJSON = OpenApiResponse(
         "properties": {
             "type": {"type": "string", "enum": ["FeatureCollection"]},
             "count": {"type": "integer"},
+            "count_exact": {
+                "type": "boolean",
+                "description": "present and false when counting stopped at a limit: there are at least `count`",
+            },
             "next": {"type": "string", "nullable": True},
             "previous": {"type": "string", "nullable": True},
             "features": {"type": "array", "items": {"type": "object"}},
@@ -178,6 +182,12 @@ CONTRACT = {
                 UNTIL,
                 PAGE,
                 PAGE_SIZE,
+                _q(
+                    "count",
+                    enum=["limited", "exact"],
+                    description="`limited` (default) counts up to 10,000 matches or the end of the page, "
+                    "then says `count_exact: false`; `exact` counts them all",
+                ),
             ],
             responses={200: GEOJSON, 400: PROBLEM, **DENIED},
         ),
@@ -229,6 +239,7 @@ CONTRACT = {
             parameters=[
                 _q("eps_m", OpenApiTypes.DOUBLE, "neighbourhood radius in metres (1..50000)"),
                 _q("min_points", OpenApiTypes.INT, "minimum points of a core (2..1000)"),
+                _q("members", OpenApiTypes.BOOL, "each cluster's case references (default true; false/0/no omits)"),
                 CATEGORY,
                 SINCE,
                 UNTIL,

@@ -52,7 +52,11 @@
     cases.onDrawn = function () {
       status.className = "status";
       status.textContent =
-        "涉矿事项：视野内 " + cases.total + " 件" + (cases.count() < cases.total ? "，显示 " + cases.count() + " 件" : "");
+        "涉矿事项：视野内 " +
+        (cases.meta && cases.meta.count_exact === false ? "至少 " : "") +
+        cases.total +
+        " 件" +
+        (cases.count() < cases.total ? "，显示 " + cases.count() + " 件" : "");
     };
     cases.onRefused = function (answer) {
       status.className = "status error";
@@ -118,7 +122,7 @@
       var items = (answer.body.features || []).map(function (item) {
         return Object.assign({ id: item.id }, item.properties);
       });
-      renderCases(section, items, answer.body.count, "本地块相关事项", page.ctx.config);
+      renderCases(section, items, answer.body, "本地块相关事项", page.ctx.config);
     });
     return Promise.all([holder, cases]).catch(function () {
       /* no API reachable: the sections stay as they are */
@@ -158,17 +162,18 @@
         var items = (answer.body.features || answer.body.results || []).map(function (item) {
           return item.properties ? Object.assign({ id: item.id }, item.properties) : item;
         });
-        renderCases(page.cases, items, answer.body.count, "在办事项", page.ctx.config);
+        renderCases(page.cases, items, answer.body, "在办事项", page.ctx.config);
       })
       .catch(function () {
         /* no cases service reachable: the section stays hidden */
       });
   }
 
-  function renderCases(section, items, count, title, config) {
+  function renderCases(section, items, body, title, config) {
     section.replaceChildren();
     section.hidden = false;
-    var total = typeof count === "number" ? count : items.length;
+    // A busy list counts up to a limit and says so (count_exact false): "10000+".
+    var total = typeof body.count === "number" ? body.count + (body.count_exact === false ? "+" : "") : items.length;
     section.appendChild(GD.el("h3", null, title + "（" + total + "）"));
     if (!items.length) {
       section.appendChild(GD.el("p", "hint", "暂无" + title.replace(/^本地块/, "")));
