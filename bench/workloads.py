@@ -20,7 +20,7 @@ from geo_disputes.models import Case
 from geo_disputes.services.linking import link_cases
 from geo_disputes.services.locate import locate
 
-from . import peers, proposals
+from . import peers
 from .database import vacuum_analyze
 from .measure import Row, Timing, alternate, fmt_bytes, fmt_ms, fmt_seconds, percentiles_ms, speed_ratio, timed
 
@@ -223,11 +223,10 @@ def single_lookup(ctx: Context) -> Result:
     res = Result()
     build_s, locator = timed(peers.StrTreeLocator)
     points = _sample_points(ctx.points)
-    for lon, lat in points[:20]:  # warm all three
+    for lon, lat in points[:20]:  # warm both
         locate(lon, lat)
         locator.locate(lon, lat)
-        proposals.locate_one_query(lon, lat)
-    ours, peer, proto, mismatches, proto_mismatches = [], [], [], 0, 0
+    ours, peer, mismatches = [], [], 0
     for lon, lat in points:
         started = time.perf_counter()
         loc = locate(lon, lat)
@@ -235,14 +234,9 @@ def single_lookup(ctx: Context) -> Result:
         started = time.perf_counter()
         theirs = locator.locate(lon, lat)
         peer.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        one = proposals.locate_one_query(lon, lat)
-        proto.append(time.perf_counter() - started)
         mismatches += peers.location_summary(loc) != theirs
-        proto_mismatches += proposals.summary(one) != theirs
-    a, b, c = percentiles_ms(ours), percentiles_ms(peer), percentiles_ms(proto)
+    a, b = percentiles_ms(ours), percentiles_ms(peer)
     res.checks.update(lookups=len(points), mismatches=mismatches, ours_p95_ms=a["p95"], peer_p95_ms=b["p95"])
-    res.checks.update(proposal_mismatches=proto_mismatches, proposal_p95_ms=c["p95"])
     parcels = _count("geo_disputes_parcel")
     met = "yes" if a["p95"] <= LOCATE_TARGET_MS else "no"
     notes = [
@@ -265,22 +259,6 @@ def single_lookup(ctx: Context) -> Result:
             f"p95 ≤ {LOCATE_TARGET_MS:g} ms at 100k parcels",
             met,
             notes,
-        )
-    )
-    res.rows.append(
-        Row(
-            "proposal: locate in one SQL statement, in process (p95)",
-            ctx.size_label,
-            fmt_ms(c["p95"]),
-            fmt_ms(b["p95"]),
-            speed_ratio(c["p95"], b["p95"]),
-            f"p95 ≤ {LOCATE_TARGET_MS:g} ms at 100k parcels",
-            ("yes" if c["p95"] <= LOCATE_TARGET_MS else "no") + " (prototype, bench/proposals.py)",
-            [
-                f"same codes as the peer for {len(points) - proto_mismatches:,} of {len(points):,} points; "
-                f"p50 {fmt_ms(c['p50'])} · p99 {fmt_ms(c['p99'])}; the fields location_dict shows, as JSON "
-                "built by PostgreSQL in one round trip instead of 7 ORM queries"
-            ],
         )
     )
     if ctx.server is not None:
@@ -320,13 +298,20 @@ def _features(text: bytes) -> dict:
         p = f["properties"]
         keys = ("category", "status", "tier", "unit_name", "due_state", "next_due", "village_code", "summary")
         out[str(f["id"])] = (tuple(f["geometry"]["coordinates"]), tuple(str(p[k]) for k in keys))
-    return {"count": body["count"], "ids": [str(f["id"]) for f in body["features"]], "features": out}
+    return {
+        "count": body["count"],
+        "exact": body.get("count_exact", True),
+        "ids": [str(f["id"]) for f in body["features"]],
+        "features": out,
+    }
 
 
 def _same_features(a: dict, b: dict) -> bool:
-    """Same count, ids in the same order, same properties, coordinates within 1e-6° (both round to 6 dp,
-    PostGIS from the binary double, Python from the decimal text)."""
-    if a["count"] != b["count"] or a["ids"] != b["ids"]:
+    """Same count (or, where ours stopped counting at its limit, a peer count beyond it), ids in the same
+    order, same properties, coordinates within 1e-6° (both round to 6 dp, PostGIS from the binary double,
+    Python from the decimal text)."""
+    same_count = a["count"] == b["count"] if a["exact"] else a["count"] < b["count"]
+    if not same_count or a["ids"] != b["ids"]:
         return False
     for key, (xy, props) in a["features"].items():
         other_xy, other_props = b["features"][key]
@@ -343,7 +328,7 @@ def geojson_bbox(ctx: Context, page_sizes: tuple[int, ...] = (500, 5000)) -> Res
     client = APIClient()
     client.force_authenticate(ctx.planner)
     bbox = ",".join(str(v) for v in SEAT_BBOX)
-    for size in page_sizes:
+    for size, exact in [(size, exact) for size in page_sizes for exact in (False, True)]:
         query = f"?bbox={bbox}&page_size={size}"
         responses = {}
 
@@ -353,17 +338,44 @@ def geojson_bbox(ctx: Context, page_sizes: tuple[int, ...] = (500, 5000)) -> Res
                 raise RuntimeError(f"{path}{query}: HTTP {response.status_code}")
             responses[key] = response.content
 
-        a, b = alternate(lambda: get("/api/cases/", "ours"), lambda: get("/bench/peer/cases/", "peer"), ctx.repeat)
+        ours_query = "&count=exact" if exact else ""
+        a, b = alternate(
+            lambda q=query + ours_query: get("/api/cases/", "ours", q),
+            lambda: get("/bench/peer/cases/", "peer"),
+            ctx.repeat,
+        )
         ours, theirs = _features(responses["ours"]), _features(responses["peer"])
         same = _same_features(ours, theirs)
         n = len(ours["ids"])
+        if exact:
+            res.rows.append(
+                Row(
+                    f"GeoJSON of cases in a bbox, page_size={size}, exact count (count=exact)",
+                    ctx.size_label,
+                    fmt_seconds(a.median),
+                    fmt_seconds(b.median),
+                    speed_ratio(a.median, b.median),
+                    "— (for reference)",
+                    "n/a",
+                    [
+                        "both sides count every case in the box, as before the count limit; "
+                        + ("same answers" if same else "OUTPUTS DIFFER")
+                    ],
+                )
+            )
+            continue
         res.checks[f"geojson_{size}_same"] = float(same)
         res.checks[f"geojson_{size}_features"] = n
         speedup = b.median / a.median
         res.checks[f"geojson_{size}_speedup"] = speedup
         met = "yes" if speedup >= GEOJSON_TARGET else "no"
+        counted = f"{theirs['count']:,} cases match" + (
+            ""
+            if ours["exact"]
+            else f" (ours counts to {ours['count']:,} and says count_exact: false; the peer counts all)"
+        )
         notes = [
-            f"bbox {bbox} (薛家湾 + 黑岱沟): {ours['count']:,} cases match, page of {n:,} features; "
+            f"bbox {bbox} (薛家湾 + 黑岱沟): {counted}, page of {n:,} features; "
             + ("same features, order, coordinates (±1e-6°) and properties" if same else "OUTPUTS DIFFER"),
             f"median of {ctx.repeat}, alternating, in process (DRF test client, authenticated planner); "
             f"ours {fmt_bytes(len(responses['ours']))}, peer {fmt_bytes(len(responses['peer']))}",
@@ -439,13 +451,8 @@ def dbscan(ctx: Context, repeat: int = 3) -> Result:
     def peer() -> None:
         results["peer"] = peers.sklearn_dbscan(params.eps_m, params.min_points)
 
-    def proto() -> None:
-        results["proto"] = proposals.dbscan_labels_subquery(params.eps_m, params.min_points)
-
     a, b = alternate(ours, peer, repeat)
-    c = alternate(proto, peer, repeat)[0]
     ari, ari_both = peers.adjusted_rand(results["ours"], results["peer"])
-    proto_ari = peers.adjusted_rand(results["proto"], results["peer"])[0]
     ours_s, peer_s = a.median, b.median
     res.checks.update(ari=ari, ari_clustered=ari_both, ours_s=ours_s, peer_s=peer_s)
     clustered = sum(v is not None for v in results["ours"].values())
@@ -472,20 +479,6 @@ def dbscan(ctx: Context, repeat: int = 3) -> Result:
             notes,
         )
     )
-    proto_met = "yes" if c.median <= peer_s and proto_ari >= DBSCAN_ARI_TARGET else "no"
-    res.rows.append(
-        Row(
-            "proposal: DBSCAN without the id array, JIT off",
-            ctx.size_label,
-            fmt_seconds(c.median),
-            fmt_seconds(peer_s),
-            speed_ratio(c.median, peer_s),
-            "≤ 1× time; ARI ≥ 0.99",
-            f"{proto_met} (prototype, bench/proposals.py)",
-            [f"ARI {proto_ari:.5f}; the same window, the incident filter as a subquery, `SET jit = off`"],
-        )
-    )
-    res.checks["proposal_ari"] = proto_ari
     return res
 
 
