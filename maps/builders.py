@@ -15,6 +15,7 @@ from folium.plugins import Fullscreen, HeatMap, MarkerCluster
 
 from geo_disputes.models import MiningArea, Parcel, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
+from geo_disputes.services.case_points import POINTS_MAX
 from geo_disputes.services.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS
 
 from .assets import use_vendored
@@ -38,10 +39,9 @@ MAX_ZOOM = 19
 GRID_MIN_ZOOM = 12  # a grid is 10-15 households: below this they are specks
 PARCEL_MIN_ZOOM = 14  # parcels are fields and yards
 
-# Cases on the planner's map: fetched by box, 2500 a page, at most 10000 per view (newest first);
-# a view holding more says so and asks to zoom in. The heat map draws the same cases.
-CASE_PAGE_SIZE = 2500
-CASE_CAP = 10_000
+# Cases on the planner's map come by box from /api/case-points/: single points (markers, clustered in the
+# browser) when the view holds at most POINTS_MAX cases, else counts per grid cell counted by PostgreSQL
+# (services.case_points). The heat map draws the same points, or the cells weighted by their counts.
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ def planner_map() -> folium.Map:
             query={"output": "geojson"},
         ),
         LayerSource("hotspots", "Gi* 冷热点（六边形）", reverse("api-hotspots"), by_bbox=False, show=False),
-        LayerSource("clusters", "DBSCAN 聚集区", reverse("api-clusters"), by_bbox=False),
+        # Hulls without their members' references (at 1M cases those were 17.5 MB); a popup counts them.
+        LayerSource("clusters", "DBSCAN 聚集区", reverse("api-clusters"), by_bbox=False, query={"members": "false"}),
     ]
     extra = {
         "heat": HeatMap([], name="事项热力图", show=False, radius=18, blur=14, min_opacity=0.35, max_zoom=14),
@@ -204,7 +205,7 @@ def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses:
             "status": dict(Status.choices),
             "tier": dict(Tier.choices),
         },
-        "cases": {"pageSize": CASE_PAGE_SIZE, "cap": CASE_CAP},
+        "cases": {"maxPoints": POINTS_MAX},
         "clusterDefaults": {"eps_m": DEFAULT_EPS_M, "min_points": DEFAULT_MIN_POINTS},
         "api": {
             "locate": reverse("api-locate"),
@@ -212,6 +213,8 @@ def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses:
             "parcel": reverse("api-parcel", args=["__code__"]),
             "parcelSearch": reverse("api-parcel-search"),
             "cases": reverse("api-cases"),
+            "casePoints": reverse("api-case-points"),
+            "caseDetail": reverse("api-case", args=["__ref__"]),
             "case": reverse("case-detail", args=["__ref__"]),
             "caseNew": reverse("case-new"),
         },

@@ -43,6 +43,19 @@ TOWNSHIP = _q("township", description="township code (9 digits)")
 VILLAGE = _q("village", description="village code (12 digits)")
 CATEGORY = _q("category", enum=Category.values)
 
+CASE_FILTERS = [
+    BBOX,
+    CATEGORY,
+    _q("status", enum=[*Status.values, "open"]),
+    _q("tier", enum=Tier.values),
+    TOWNSHIP,
+    VILLAGE,
+    _q("grid", description="grid code"),
+    _q("mining_area", description="mining area code"),
+    SINCE,
+    UNTIL,
+]
+
 PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="the field named as key, with what is wrong")
 GEOJSON = OpenApiResponse(
     {
@@ -62,6 +75,23 @@ GEOJSON = OpenApiResponse(
     description="GeoJSON FeatureCollection (RFC 7946, WGS84) built by PostGIS",
 )
 OBJECT = OpenApiResponse(OpenApiTypes.OBJECT)
+CASE_POINTS = OpenApiResponse(
+    {
+        "type": "object",
+        "required": ["mode", "count", "zoom", "fields", "categories", "statuses", "points"],
+        "properties": {
+            "mode": {"type": "string", "enum": ["points", "cells"]},
+            "count": {"type": "integer", "description": "cases in the box (in cell mode: the sum of the counts)"},
+            "zoom": {"type": "number"},
+            "fields": {"type": "array", "items": {"type": "string"}, "description": "what each row holds"},
+            "categories": {"type": "array", "items": {"type": "string", "enum": Category.values}},
+            "statuses": {"type": "array", "items": {"type": "string", "enum": Status.values}},
+            "cell_deg": {"type": "array", "items": {"type": "number"}, "description": "cells: [dlon, dlat]"},
+            "points": {"type": "array", "items": {"type": "array", "items": {}}},
+        },
+    },
+    description="compact rows built by PostgreSQL",
+)
 DENIED = {401: OBJECT, 403: OBJECT}
 
 PETITIONER = {
@@ -170,16 +200,7 @@ CONTRACT = {
             operation_id="api_cases_list",
             summary="Cases you may see, as GeoJSON points",
             parameters=[
-                BBOX,
-                CATEGORY,
-                _q("status", enum=[*Status.values, "open"]),
-                _q("tier", enum=Tier.values),
-                TOWNSHIP,
-                VILLAGE,
-                _q("grid", description="grid code"),
-                _q("mining_area", description="mining area code"),
-                SINCE,
-                UNTIL,
+                *CASE_FILTERS,
                 PAGE,
                 PAGE_SIZE,
                 _q(
@@ -196,6 +217,31 @@ CONTRACT = {
             request={"application/json": INTAKE},
             responses={201: OBJECT, 400: PROBLEM, **DENIED},
         ),
+    ),
+    "CasePointsView": extend_schema_view(
+        get=extend_schema(
+            operation_id="api_case_points",
+            summary="Cases you may see (the filters of /api/cases/) as compact map points, or counts per grid cell",
+            description=(
+                "At most `max_points` cases in the box: `mode` = `points`, one row per case "
+                "[reference, lon, lat, category, status] (category and status as indexes into `categories` and "
+                "`statuses`; the popup asks /api/cases/<reference>/). More: `mode` = `cells`, one row per grid cell "
+                "of about 48 screen pixels at `zoom` [lon, lat, count, category] (centroid of its cases, how many, "
+                "the most frequent category); the counts add up to `count`."
+            ),
+            parameters=[
+                *CASE_FILTERS,
+                _q(
+                    "zoom", OpenApiTypes.DOUBLE, "map zoom (0..22) that sets the cell size; default from the bbox width"
+                ),
+                _q(
+                    "max_points",
+                    OpenApiTypes.INT,
+                    "single points up to this many cases in the box (1..5000, default 5000)",
+                ),
+            ],
+            responses={200: CASE_POINTS, 400: PROBLEM, **DENIED},
+        )
     ),
     "CaseDetailView": extend_schema_view(
         get=extend_schema(

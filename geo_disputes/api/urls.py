@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import analysis
+from .case_points import CasePointsView
 from .cases import CaseDetailView, CaseListView, CaseTransitionView
 from .layers import LayerView
 from .locate import LocateView
@@ -20,6 +21,7 @@ document(
             ParcelView,
             ParcelSearchView,
             CaseListView,
+            CasePointsView,
             CaseDetailView,
             CaseTransitionView,
             StatsView,
@@ -41,6 +43,7 @@ urlpatterns = [
     path("parcels/", ParcelSearchView.as_view(), name="api-parcel-search"),
     path("parcels/<str:code>/", ParcelView.as_view(), name="api-parcel"),
     path("cases/", CaseListView.as_view(), name="api-cases"),
+    path("case-points/", CasePointsView.as_view(), name="api-case-points"),
     path("cases/<str:reference>/", CaseDetailView.as_view(), name="api-case"),
     path("cases/<str:reference>/transitions/", CaseTransitionView.as_view(), name="api-case-transitions"),
     path("stats/", StatsView.as_view(), name="api-stats"),

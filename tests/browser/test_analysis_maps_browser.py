@@ -111,8 +111,13 @@ def test_the_planner_draws_markers_heat_rates_clusters_and_hot_spots_offline(pag
     )
     assert set(hot_fill) <= {"#d62f27"}
 
-    # Every layer asked with the page's filters; cases by box.
-    assert any("/api/cases/?bbox=" in url and "page_size=2500" in url for url in page.traffic.requests)
+    # Cases by box, as compact points: one request for the first view (the first fit asks nothing again),
+    # none for /api/cases/; the DBSCAN hulls come without their members.
+    page.wait_for_timeout(400)  # past the map's move debounce: a second request would have gone by now
+    points = [url for url in page.traffic.requests if "/api/case-points/" in url]
+    assert len(points) == 1 and "bbox=" in points[0] and "zoom=" in points[0], points
+    assert not [url for url in page.traffic.requests if "/api/cases/?" in url]
+    assert all("members=false" in url for url in page.traffic.requests if "/api/clusters/" in url)
     screenshot(page, "planner")
     assert_clean(page)
     assert load_ms < LOAD_BUDGET_MS
@@ -137,7 +142,7 @@ def test_the_planner_filters_go_into_every_request_and_a_refusal_is_shown(page, 
     page.wait_for_function("() => document.querySelector('#hotspot-status').classList.contains('error')")
     assert "未做冷热点分析" in page.locator("#hotspot-status").inner_text()
     assert "30" in page.locator("#hotspot-status").inner_text()  # the service's reason: too few incidents
-    for endpoint in ("/api/cases/", "/api/hotspots/", "/api/clusters/", "/api/village-rates/"):
+    for endpoint in ("/api/case-points/", "/api/hotspots/", "/api/clusters/", "/api/village-rates/"):
         asked = [url for url in page.traffic.requests if endpoint in url]
         assert asked and all("category=family" in url and "since=2026-01-01" in url for url in asked), endpoint
     assert all("township=150622106" in url for url in page.traffic.requests if "/api/hotspots/" in url)
@@ -167,20 +172,53 @@ def test_a_case_description_with_html_shows_as_text_in_the_planner_popup(page, l
     wait_planner(page, markers=len(cases.all))
     inline = "() => document.querySelectorAll('script:not([src])').length"
     scripts = page.evaluate(inline)
-    text = page.evaluate(
+    page.traffic.requests.clear()
+    page.evaluate(
         """(ref) => new Promise((resolve) => {
              const ctx = GeoDisputesMaps.current, marker = GeoDisputesMaps.planner.cases.markers.get(ref);
-             ctx.groups['case-markers'].zoomToShowLayer(marker, () => {
-               marker.openPopup();
-               resolve(marker.getPopup().getElement().textContent);
-             });
+             ctx.groups['case-markers'].zoomToShowLayer(marker, () => { marker.openPopup(); resolve(); });
            })""",
         target.reference,
     )
+    # The marker holds only the reference: the popup asks the case API (masking per role) when it opens.
+    page.wait_for_function(
+        "(text) => { const p = document.querySelector('.leaflet-popup-content'); "
+        "return p && p.textContent.includes(text); }",
+        arg=ATTACK_CASE,
+        timeout=15_000,
+    )
+    text = page.locator(".leaflet-popup-content").text_content()
     assert ATTACK_CASE in text and target.reference in text
+    assert any(f"/api/cases/{target.reference}/" in url for url in page.traffic.requests)
     page.wait_for_timeout(200)  # an onerror handler would have fired by now
     assert page.evaluate("() => document.querySelectorAll('.leaflet-popup img').length") == 0
     assert page.evaluate(inline) == scripts  # the description's <script> is text, not an element
+    assert_clean(page)
+
+
+def test_a_view_with_more_cases_than_the_point_limit_shows_counts_per_cell_that_zoom_in(page, live_server, world):
+    scene, cases = world
+    open_map(page, live_server, "/maps/planner/")
+    wait_planner(page, markers=len(cases.all))
+    # The limit is the server's (5,000); the page sends it, so a test can lower it for a small scene.
+    page.evaluate(
+        "() => { GeoDisputesMaps.current.config.cases.maxPoints = 10; GeoDisputesMaps.planner.cases.setFilters({}); }"
+    )
+    wait_planner(page, markers=0)
+    bubbles = page.evaluate(
+        "() => GeoDisputesMaps.planner.cases.cells.getLayers()"
+        ".map(b => [b.count, b.getElement() && b.getElement().textContent])"
+    )
+    assert bubbles and sum(n for n, _ in bubbles) == len(cases.all)
+    assert all(text == str(n) for n, text in bubbles)  # the count, drawn as text on the bubble
+    assert page.evaluate("() => GeoDisputesMaps.current.groups.heat._latlngs.length") == len(bubbles)
+    status = page.locator("#case-status").inner_text()
+    assert f"视野内 {len(cases.all)} 件" in status and "汇总" in status
+    zoom = page.evaluate("() => GeoDisputesMaps.current.map.getZoom()")
+    biggest = max(range(len(bubbles)), key=lambda i: bubbles[i][0])
+    page.evaluate("(i) => GeoDisputesMaps.planner.cases.cells.getLayers()[i].fire('click')", biggest)
+    page.wait_for_function("(z) => GeoDisputesMaps.current.map.getZoom() > z", arg=zoom)
+    page.wait_for_function("() => !GeoDisputesMaps.planner.cases.controller && GeoDisputesMaps.planner.cases.shownKey")
     assert_clean(page)
 
 

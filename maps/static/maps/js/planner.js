@@ -1,8 +1,11 @@
 /*
  * The planners' map. One set of filters (category, status, tier, township, period) goes into
  * every request the page makes:
- *  - cases: /api/cases/?bbox=… for the visible box as the user pans, page after page up to a
- *    cap (newest first), into a marker-cluster group and a heat map (the same points);
+ *  - cases: /api/case-points/?bbox=…&zoom=… for the visible box as the user pans (one request, a
+ *    stale one aborted; the view the first fit settles on is asked once): each case as a marker in a
+ *    marker-cluster group when the view holds few enough, else counts per grid cell as bubbles that
+ *    zoom in on a click; the heat map draws the same (cells weighted by their counts). A popup asks
+ *    /api/cases/<reference>/ for the case when it opens;
  *  - cases per 100 households by village (/api/village-rates/?output=geojson), coloured by the
  *    Empirical-Bayes rate in quantile classes with a legend;
  *  - DBSCAN clusters (/api/clusters/?eps_m=&min_points=) as hulls with count and main category;
@@ -365,18 +368,35 @@
     };
   }
 
-  // -- cases: clustered markers and heat, by box ------------------------------------------------
+  // -- cases: markers (or counts per grid cell) and heat, by box -----------------------------------
 
+  /* The view's cases from /api/case-points/: single points (≤ the server's limit) as markers in the
+     marker-cluster group, else counts per grid cell (made by PostgreSQL) as bubbles that zoom in on a
+     click. The heat map draws the same points, or the cells weighted by their counts. A popup asks
+     /api/cases/<reference>/ for the case (masked per role) when it opens. */
   function CaseLayer(ctx, cluster, heat, status) {
+    var self = this;
     this.ctx = ctx;
     this.cluster = cluster;
     this.heat = heat;
     this.status = status;
+    this.cells = L.featureGroup(); // count bubbles; shown and hidden with the marker group
     this.markers = new Map(); // reference → marker, for the cases of the current view
+    this.details = new Map(); // reference → the case as /api/cases/<reference>/ gave it
     this.filters = {};
     this.controller = null;
+    this.shownKey = null; // the request whose answer is drawn (or on its way): the same one is not sent again
     this.total = 0;
+    this.mode = null;
     this.icons = iconsByStatus(ctx.config.statusColours);
+    cellStyles();
+    cluster.on("add", function () {
+      ctx.map.addLayer(self.cells);
+    });
+    cluster.on("remove", function () {
+      ctx.map.removeLayer(self.cells);
+    });
+    if (ctx.map.hasLayer(cluster)) ctx.map.addLayer(this.cells);
   }
 
   CaseLayer.prototype.active = function () {
@@ -389,84 +409,89 @@
 
   CaseLayer.prototype.setFilters = function (filters) {
     this.filters = Object.assign({}, filters);
-    this.cluster.clearLayers();
-    this.markers.clear();
+    this.shownKey = null;
+    this.clearPoints();
+    this.cells.clearLayers();
     this.heat.setLatLngs([]);
     return this.refresh();
   };
 
-  /* Fetch the view's cases page by page (each page drawn as it comes), up to the cap; then drop
-     the markers of cases that left the view. */
+  CaseLayer.prototype.clearPoints = function () {
+    this.cluster.clearLayers();
+    this.markers.clear();
+  };
+
+  /* Fetch the view's points (one request; a newer view aborts an older one still on its way). A view
+     already drawn or asked for is not asked again (the first fit to the townships, a layer shown again). */
   CaseLayer.prototype.refresh = function () {
     var self = this;
-    var config = this.ctx.config;
-    if (this.controller) this.controller.abort();
-    this.controller = null;
+    var map = this.ctx.map;
     if (!this.active()) return Promise.resolve();
+    var query = Object.assign(
+      { bbox: GD.viewBbox(map), zoom: map.getZoom(), max_points: this.ctx.config.cases.maxPoints },
+      this.filters
+    );
+    var url = GD.withQuery(this.ctx.config.api.casePoints, query);
+    if (url === this.shownKey) return Promise.resolve();
+    if (this.controller) this.controller.abort();
     var controller = new AbortController();
     this.controller = controller;
-    var keep = new Set();
-    var query = Object.assign({ bbox: GD.viewBbox(this.ctx.map), page_size: config.cases.pageSize }, this.filters);
+    this.shownKey = url;
     say(this.status, "加载事项…");
-    function page(url) {
-      return GD.getJSON(url, controller.signal).then(function (answer) {
+    return GD.getJSON(url, controller.signal)
+      .then(function (answer) {
         if (controller.signal.aborted) return;
+        self.controller = null;
         if (answer.status !== 200 || !answer.body) {
-          self.controller = null;
+          self.shownKey = null;
           say(self.status, GD.problem(answer), true);
           return;
         }
-        self.total = answer.body.count || 0;
-        self.add(answer.body.features || [], keep);
-        if (answer.body.next && keep.size < config.cases.cap) return page(GD.sameOrigin(answer.body.next));
-        self.prune(keep);
-        self.controller = null;
-        self.report();
+        var body = answer.body;
+        self.total = body.count || 0;
+        self.mode = body.mode;
+        if (body.mode === "cells") self.showCells(body);
+        else self.showPoints(body);
+        if (self.drawnAt === undefined) self.drawnAt = performance.now(); // for measurements
+        self.report(body);
+      })
+      .catch(function (error) {
+        if (error.name === "AbortError") return;
+        if (self.controller === controller) self.controller = null;
+        self.shownKey = null;
+        say(self.status, "事项加载失败：" + error.message, true);
       });
-    }
-    return page(GD.withQuery(config.api.cases, query)).catch(function (error) {
-      if (error.name === "AbortError") return;
-      self.controller = null;
-      say(self.status, "事项加载失败：" + error.message, true);
-    });
   };
 
-  CaseLayer.prototype.add = function (features, keep) {
+  /* Rows [reference, lon, lat, category, status]: add the new markers, drop the ones that left the view. */
+  CaseLayer.prototype.showPoints = function (body) {
     var self = this;
+    var col = columns(body.fields);
+    var keep = new Set();
     var fresh = [];
-    features.forEach(function (feature) {
-      var id = String(feature.id);
-      keep.add(id);
-      if (self.markers.has(id) || !feature.geometry) return;
-      var c = feature.geometry.coordinates;
-      var props = feature.properties || {};
-      var marker = L.marker([c[1], c[0]], { icon: self.icons(props.status), keyboard: false });
-      marker.feature = feature;
+    this.cells.clearLayers();
+    body.points.forEach(function (row) {
+      var ref = String(row[col.reference]);
+      keep.add(ref);
+      if (self.markers.has(ref)) return;
+      var status = body.statuses[row[col.status]];
+      var marker = L.marker([row[col.lat], row[col.lon]], { icon: self.icons(status), keyboard: false });
+      marker.reference = ref;
       marker.bindPopup(function () {
-        return GD.casePopup(props, self.ctx.config);
+        return self.popup(ref, marker);
       });
-      self.markers.set(id, marker);
+      self.markers.set(ref, marker);
       fresh.push(marker);
     });
-    if (fresh.length) this.cluster.addLayers(fresh);
-    this.updateHeat();
-    if (this.drawnAt === undefined && this.markers.size) this.drawnAt = performance.now(); // for measurements
-  };
-
-  CaseLayer.prototype.prune = function (keep) {
-    var self = this;
     var stale = [];
-    this.markers.forEach(function (marker, id) {
-      if (!keep.has(id)) {
+    this.markers.forEach(function (marker, ref) {
+      if (!keep.has(ref)) {
         stale.push(marker);
-        self.markers.delete(id);
+        self.markers.delete(ref);
       }
     });
     if (stale.length) this.cluster.removeLayers(stale);
-    this.updateHeat();
-  };
-
-  CaseLayer.prototype.updateHeat = function () {
+    if (fresh.length) this.cluster.addLayers(fresh);
     var points = [];
     this.markers.forEach(function (marker) {
       points.push(marker.getLatLng());
@@ -474,15 +499,115 @@
     this.heat.setLatLngs(points);
   };
 
-  CaseLayer.prototype.report = function () {
-    var shown = this.markers.size;
-    var text =
-      shown < this.total
-        ? "视野内 " + this.total + " 件，显示最新登记的 " + shown + " 件；放大地图查看全部"
-        : "视野内 " + this.total + " 件，全部显示";
+  /* Rows [lon, lat, count, category]: one bubble per cell; a click zooms in on it. */
+  CaseLayer.prototype.showCells = function (body) {
+    var self = this;
+    var col = columns(body.fields);
+    var labels = this.ctx.config.labels.category;
+    var map = this.ctx.map;
+    this.clearPoints();
+    this.cells.clearLayers();
+    var heat = [];
+    body.points.forEach(function (row) {
+      var n = row[col.count];
+      var latlng = L.latLng(row[col.lat], row[col.lon]);
+      var category = body.categories[row[col.category]];
+      var size = Math.round(22 + 8 * Math.log10(Math.max(1, n)));
+      var label = el("span", null, n >= 10000 ? Math.round(n / 1000) + "k" : String(n));
+      var icon = L.divIcon({ className: "gd-case-cell", html: label, iconSize: [size, size] });
+      var bubble = L.marker(latlng, { icon: icon, keyboard: false });
+      bubble.count = n;
+      bubble.bindTooltip(function () {
+        return el("span", null, n + " 件 · 主要类别 " + (labels[category] || category || "") + "；点击放大");
+      });
+      bubble.on("click", function () {
+        map.setView(latlng, Math.min(map.getZoom() + 2, map.getMaxZoom()));
+      });
+      self.cells.addLayer(bubble);
+      heat.push([latlng.lat, latlng.lng, n]);
+    });
+    this.heat.setLatLngs(heat);
+  };
+
+  /* A marker's popup: the case as /api/cases/<reference>/ shows it to this user, fetched once. */
+  CaseLayer.prototype.popup = function (ref, marker) {
+    var self = this;
+    var config = this.ctx.config;
+    var known = this.details.get(ref);
+    if (known) return GD.casePopup(known, config);
+    var box = el("div", "gd-popup gd-case");
+    box.appendChild(el("strong", null, ref));
+    box.appendChild(el("p", "hint", "加载中…"));
+    GD.getJSON(config.api.caseDetail.replace("__ref__", encodeURIComponent(ref))).then(
+      function (answer) {
+        if (answer.status !== 200 || !answer.body) {
+          box.replaceChildren(el("strong", null, ref), el("p", "error", GD.problem(answer)));
+        } else {
+          var props = caseProps(answer.body);
+          self.details.set(ref, props);
+          box.replaceChildren.apply(box, Array.prototype.slice.call(GD.casePopup(props, config).childNodes));
+        }
+        if (marker.getPopup()) marker.getPopup().update();
+      },
+      function (error) {
+        box.replaceChildren(el("strong", null, ref), el("p", "error", error.message));
+      }
+    );
+    return box;
+  };
+
+  CaseLayer.prototype.report = function (body) {
+    var text;
+    if (body.mode === "cells") {
+      var km = body.cell_deg ? body.cell_deg[0] * 111.32 * Math.cos((this.ctx.map.getCenter().lat * Math.PI) / 180) : 0;
+      text =
+        "视野内 " + this.total + " 件，较多：按约 " + (km >= 1 ? km.toFixed(0) : km.toFixed(1)) + " 公里的网格汇总为 " +
+        this.cells.getLayers().length + " 个圆点（数字为件数；热力图按件数加权）；放大地图或点击圆点查看单个事项";
+    } else {
+      text = "视野内 " + this.total + " 件，全部显示";
+    }
     say(this.status, text);
     this.loadedAt = performance.now();
   };
+
+  /* The detail answer (/api/cases/<reference>/) in the shape GD.casePopup draws. */
+  function caseProps(detail) {
+    var mining = detail.mining_area || null;
+    return {
+      reference: detail.reference,
+      category: detail.category,
+      category_label: detail.category_label,
+      status: detail.status,
+      status_label: detail.status_label,
+      tier: detail.tier,
+      tier_label: detail.tier_label,
+      unit_name: detail.unit ? detail.unit.name : "",
+      received_at: detail.received_at,
+      next_due: detail.due ? detail.due.next_due : "",
+      mining_relation: mining ? mining.relation : "",
+      mining_area_code: mining ? mining.code : "",
+      summary: String(detail.description || "").slice(0, 120),
+    };
+  }
+
+  /* {field name: column index} of an answer's rows. */
+  function columns(fields) {
+    var out = {};
+    fields.forEach(function (name, i) {
+      out[name] = i;
+    });
+    return out;
+  }
+
+  function cellStyles() {
+    if (document.getElementById("gd-case-cell-style")) return;
+    var style = document.head.appendChild(document.createElement("style"));
+    style.id = "gd-case-cell-style";
+    style.textContent =
+      ".gd-case-cell { display: flex; align-items: center; justify-content: center; border-radius: 50%;" +
+      " background: rgba(21, 101, 192, .78); border: 2px solid #fff; box-sizing: border-box; color: #fff;" +
+      " font: bold 11px/1 sans-serif; box-shadow: 0 0 3px rgba(0, 0, 0, .5); cursor: zoom-in; }";
+  }
 
   /* One divIcon per status; its colour comes from a style rule made from the config's table. */
   function iconsByStatus(colours) {
