@@ -6,8 +6,9 @@ Runs on its own database (BENCH_DB_NAME, default `gd_bench_planner`; bench.setti
 the cases by N synthetic ones (bench.database.load_cases) and links them (services.linking.link_cases);
 without it the cases already there are measured. Each run opens /maps/planner/ as a planner in a fresh
 context (bench.browser.measure: 1280×800, requests leaving 127.0.0.1 aborted and counted); "ready" is the
-later of the load event and the last response (network idle). The median of the runs is printed, with the
-number of requests per API path, so a box fetched twice shows.
+later of the load event and the last response (network idle); "interactive" the later of the load event
+and the case layer drawn (the DBSCAN hulls and village rates may still be on their way). The median of
+the runs is printed, with the number of requests per API path, so a box fetched twice shows.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import sys
 from collections import Counter
 from urllib.parse import urlsplit
 
-READY_JS = """() => window.GeoDisputesMaps && GeoDisputesMaps.planner && GeoDisputesMaps.planner.started"""
+TIMINGS_JS = """() => {
+  const p = GeoDisputesMaps.planner, nav = performance.getEntriesByType('navigation')[0];
+  return { load: nav.loadEventEnd, cases: p.cases.loadedAt, mode: p.cases.mode || 'points' };
+}"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,11 +70,13 @@ def main(argv: list[str] | None = None) -> int:
             costs.append(_one(browser, f"http://127.0.0.1:{server.port}/maps/planner/", cookie))
     finally:
         server.stop()
-    med = {k: statistics.median(c[k] for c in costs) for k in ("bytes", "data_bytes", "document", "ready_s")}
+    keys = ("bytes", "data_bytes", "document", "ready_s", "interactive_s")
+    med = {k: statistics.median(c[k] for c in costs) for k in keys}
     last = costs[-1]
     print(
         f"{n:,} cases: first view {med['bytes']:,.0f} B in all ({med['data_bytes']:,.0f} B data from /api/, "
-        f"document {med['document']:,.0f} B), ready {med['ready_s']:.2f} s (median of {args.runs}); "
+        f"document {med['document']:,.0f} B), ready {med['ready_s']:.2f} s, cases drawn and map interactive "
+        f"{med['interactive_s']:.2f} s ({last['cases_mode']}) (median of {args.runs}); "
         f"requests leaving 127.0.0.1: {last['outside']}; script errors: {len(last['errors'])}"
     )
     print("  API requests:", ", ".join(f"{path} ×{count}" for path, count in sorted(last["api"].items())))
@@ -81,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 def _one(browser, url: str, cookie: dict) -> dict:
     """One first view: browser.measure's figures plus the data bytes and requests per API path."""
     paths: Counter = Counter()
+    timings: dict = {}
     data = [0]
     real_measure_one = browser._measure_one
 
@@ -101,6 +108,14 @@ def _one(browser, url: str, cookie: dict) -> dict:
                         pass
 
             context.on("response", on_response)
+            close = context.close
+
+            def close_after_timings():
+                # Before the context goes: when the case layer was drawn (ms since navigation start).
+                timings.update(context.pages[0].evaluate(TIMINGS_JS))
+                return close()
+
+            context.close = close_after_timings
             return context
 
         b.new_context = new_context
@@ -123,6 +138,8 @@ def _one(browser, url: str, cookie: dict) -> dict:
         "errors": cost.errors,
         "largest": cost.largest,
         "api": dict(paths),
+        "interactive_s": max(timings.get("load") or 0, timings.get("cases") or 0) / 1000,
+        "cases_mode": timings.get("mode"),
     }
 
 
