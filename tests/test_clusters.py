@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pyproj import Transformer
 from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score
@@ -142,3 +143,50 @@ def test_api_clusters_are_of_the_cases_the_user_may_see(clumped, api_client):
     api_client.force_authenticate(StaffFactory(role="township_officer", scope_code="150622101").user)
     body = api_client.get("/api/clusters/").json()
     assert body["n_cases"] == 40  # the scattered ones only
+
+
+def test_a_planner_map_asks_for_clusters_without_their_members(clumped, api_client):
+    api_client.force_authenticate(StaffFactory(role="planner").user)
+    full = api_client.get("/api/clusters/", {"eps_m": "500", "min_points": "5"}).json()
+    for off in ("false", "0", "no", "False"):
+        slim = api_client.get("/api/clusters/", {"eps_m": "500", "min_points": "5", "members": off}).json()
+        assert [set(f["properties"]) for f in slim["features"]] == [
+            set(f["properties"]) - {"members"} for f in full["features"]
+        ]
+        assert [f["geometry"] for f in slim["features"]] == [f["geometry"] for f in full["features"]]
+        assert [(f["properties"]["count"], f["properties"]["category"]) for f in slim["features"]] == [
+            (f["properties"]["count"], f["properties"]["category"]) for f in full["features"]
+        ]
+        assert slim["n_clustered"] == full["n_clustered"]
+    for on in ("true", "1", "yes"):
+        body = api_client.get("/api/clusters/", {"eps_m": "500", "min_points": "5", "members": on}).json()
+        assert body["features"] == full["features"]
+    for bad in ("maybe", "2", "[]"):
+        response = api_client.get("/api/clusters/", {"members": bad})
+        assert response.status_code == 400 and "members" in response.json()
+
+
+def test_clusters_take_the_cases_as_a_subquery_in_one_statement(clumped):
+    """No list of case ids goes to Python and back as an array parameter: the filter runs in SQL."""
+    cases = Case.objects.filter(township_code__startswith="150622")
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(params)
+        return execute(sql, params, many, context)
+
+    for run in (lambda: clusters(cases, ClusterParams(500, 5)), lambda: dbscan_labels(cases, ClusterParams(500, 5))):
+        sent.clear()
+        with connection.execute_wrapper(record):
+            run()
+        assert len(sent) == 1  # one statement
+        values = list(sent[0].values()) if isinstance(sent[0], dict) else list(sent[0])
+        assert not any(isinstance(v, list | tuple | set) for v in values)
+        assert len(values) <= 5  # the filter's own values, eps, min_points, the hull buffer
+
+
+def test_clusters_of_no_visible_cases_need_no_query():
+    with CaptureQueriesContext(connection) as captured:
+        result = clusters(Case.objects.none(), ClusterParams(500, 5))
+    assert (result.n_cases, json.loads(result.features_json)) == (0, [])
+    assert captured.captured_queries == []

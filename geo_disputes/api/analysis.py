@@ -2,7 +2,7 @@
 
 GET /api/hotspots/?category=&status=&tier=&since=&until=&township=
 GET /api/village-rates/?category=&status=&tier=&since=&until=&output=geojson
-GET /api/clusters/?eps_m=&min_points=&category=&status=&tier=&since=&until=&township=
+GET /api/clusters/?eps_m=&min_points=&members=&category=&status=&tier=&since=&until=&township=
 GET /api/group-proposals/ · POST /api/group-proposals/<id>/confirm/ · POST /api/group-proposals/<id>/reject/
 
 Every count is of the cases the user may see (services.access.visible_cases); a village officer's
@@ -137,7 +137,8 @@ class ClusterView(APIView):
             )
         except ClusterParameterError as exc:
             raise ValidationError({exc.field: exc.message}) from None
-        result = clusters(filter_cases(visible_cases(request.user), flt), cluster_params)
+        members = _flag(query, "members", default=True)
+        result = clusters(filter_cases(visible_cases(request.user), flt), cluster_params, members=members)
         head = {
             "type": "FeatureCollection",
             "eps_m": cluster_params.eps_m,
@@ -222,6 +223,21 @@ def _integer(query, name: str, default: int, low: int, high: int) -> int:
             {name: f"expected an integer between {low} and {high} / 应为 {low}–{high} 的整数: {raw!r}"}
         )
     return int(raw)
+
+
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _flag(query, name: str, *, default: bool) -> bool:
+    """A yes/no parameter: true/1/yes or false/0/no (any case); absent or empty gives `default`."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise ValidationError({name: f"expected true or false / 应为 true 或 false: {raw!r}"})
 
 
 def _village_prefix(user) -> str:
