@@ -23,12 +23,13 @@ every chosen value is returned so anyone can recompute the result:
    distance that gives every non-outlier cell a neighbour and growing by the mean nearest-
    neighbour distance; if that passes the cells' standard distance, the 10 steps are spread evenly
    from the start to the standard distance instead; a distance at which cells average more than
-   500 neighbours is not tried. The band is the first peak of the z-score (a z above 1.65 followed
-   by a lower one, after a rise), else the highest peak; with no peak, the mean distance to the
-   k-th nearest cell, k = 5 % of the cells clamped to 3..30, at most the standard distance. The
-   band is never below 0.1 % of the grid's extent.
+   500 neighbours (or pair more than MAX_PAIRS cells) is not tried. The band is the first peak of
+   the z-score (a z above 1.65 followed by a lower one, after a rise), else the highest peak; with
+   no peak, the mean distance to the k-th nearest cell, k = 5 % of the cells clamped to 3..30, at
+   most the standard distance. The band is never below 0.1 % of the grid's extent.
 5. Gi* with binary weights at that band, the cell itself included (Getis & Ord 1992; Ord & Getis
-   1995), analytical normal z and two-sided p-values.
+   1995), analytical normal z and two-sided p-values. A band pairing more than MAX_PAIRS cells is
+   refused (counted by the k-d tree before any pair is held).
 6. False Discovery Rate (Benjamini–Hochberg, computed as esda's `fdr`): for α in 0.10, 0.05,
    0.01 the p-value cut-off is found over all cells; a cell is significant at α when its p is
    below that cut-off. Classes hot/cold_99, _95, _90 by the strictest α passed and the sign of z,
@@ -37,8 +38,12 @@ every chosen value is returned so anyone can recompute the result:
 Distances are compared with a 1 mm tolerance (`BAND_TOLERANCE_M`): hexagon centres lie on a
 lattice and a neighbour at exactly the band distance must not fall out by rounding.
 
-Counts, hexagons and clipping come from PostGIS (`_POINTS_SQL`, `_GRID_SQL`); the statistics are
-numpy/scipy. Tests check z-scores, Moran's I and classes against PySAL esda on the same data.
+Counts, hexagons and clipping come from PostGIS (`_POINTS_SQL`, `_GRID_SQL`), the incidents going in
+as the caller's queryset compiled to SQL; the statistics are numpy/scipy, on cell pairs found once
+with a k-d tree (≤ MAX_CELLS cells: faster in-process than a PostGIS ST_DWithin self-join, whose
+pairs would then travel to Python) and summed pair by pair with bincount — memory a few floats per
+pair, no n×n or per-step sparse matrices. Tests check z-scores, Moran's I and classes against PySAL
+esda on the same data.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from scipy import sparse
@@ -75,6 +81,11 @@ BAND_TOLERANCE_M = 0.001
 # 48 s and 45 MB). Then the cell grows until the study area holds at most this many cells, and
 # `cell_size_rule` says so — a documented departure from ArcGIS, which would compute them all.
 MAX_CELLS = 10_000
+# Memory bound of the statistics: cell pairs within a distance are held as two int32 indices and a
+# float64 length (16 bytes a pair, ~25 MB per million pairs plus a few per-pair temporaries). The
+# Moran steps stop below MAX_MEAN_NEIGHBOURS (≤ MAX_CELLS × 500 / 2 = 2.5M pairs); a Gi* band
+# holding more than MAX_PAIRS pairs is refused rather than computed.
+MAX_PAIRS = 4_000_000
 EB_PER = 100  # rates are cases per 100 households
 
 
@@ -140,8 +151,8 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
     """Gi* hot and cold spots of `cases` on a hexagon grid over `area`; HotSpotRefused when unsupported."""
     area = area or StudyArea()
     table, code, on = _area_table(area)
-    ids = list(distinct_matters(cases).order_by().values_list("id", flat=True))
-    xy, inside = _incident_points(ids, table, code, on)
+    incidents = distinct_matters(cases).order_by()
+    xy, inside = _incident_points(incidents, table, code, on)
     n_incidents = int(inside.sum())
     if n_incidents < MIN_INCIDENTS:
         raise HotSpotRefused(
@@ -151,7 +162,7 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
     cell_size, outliers = nearest_neighbour_cell_size(xy[inside])
     side, capped = _bounded_side(table, code, on, cell_size / math.sqrt(3.0))
     cell_size = side * math.sqrt(3.0)
-    rows = _grid_counts(ids, table, code, on, side)
+    rows = _grid_counts(incidents, table, code, on, side)
     if len(rows) < MIN_CELLS:
         raise HotSpotRefused(
             f"研究区只有 {len(rows)} 个格网单元,至少需要 {MIN_CELLS} 个 / the study area holds {len(rows)} cells "
@@ -164,7 +175,7 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
             "各格网单元事项数相同,无法分析 / every cell holds the same number of incidents: no variance to analyse"
         )
     band, rule, steps = distance_band(centres, counts)
-    z = gi_star_z(counts, centres, band)
+    z = gi_star_z(counts, centres, band)  # HotSpotRefused if the band holds more than MAX_PAIRS pairs
     p = two_sided_p(z)
     classes, cutoffs = fdr_classes(z, p)
     cells = [
@@ -181,7 +192,7 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
         moran_steps=steps,
         p_cutoffs=cutoffs,
         n_incidents=n_incidents,
-        n_outside=len(ids) - n_incidents,
+        n_outside=len(inside) - n_incidents,
         locational_outliers=outliers,
     )
 
@@ -215,15 +226,13 @@ def distance_band(centres: np.ndarray, y: np.ndarray) -> tuple[float, str, list[
     if cutoffs[-1] > standard and standard > start:
         cutoffs = start + (standard - start) / MORAN_STEPS * np.arange(MORAN_STEPS)
     mean_neighbours = (tree.count_neighbors(tree, cutoffs + BAND_TOLERANCE_M) - n) / n
-    tried = mean_neighbours <= MAX_MEAN_NEIGHBOURS
+    tried = (mean_neighbours <= MAX_MEAN_NEIGHBOURS) & (mean_neighbours * n / 2 <= MAX_PAIRS)
     cutoffs, mean_neighbours = cutoffs[tried], mean_neighbours[tried]
     steps: list[MoranStep] = []
     if len(cutoffs):
-        pairs = tree.query_pairs(cutoffs[-1] + BAND_TOLERANCE_M, output_type="ndarray")
-        lengths = np.hypot(*(centres[pairs[:, 0]] - centres[pairs[:, 1]]).T)
+        pairs = _NeighbourPairs(tree, cutoffs[-1])  # once, at the largest distance; smaller ones are prefixes
         for d, k in zip(cutoffs, mean_neighbours, strict=True):
-            near = pairs[lengths <= d + BAND_TOLERANCE_M]
-            moran, z = moran_i(y, _symmetric(near, n))
+            moran, z = moran_i_pairs(y, pairs.within(d), n)
             steps.append(MoranStep(float(d), moran, z, float(k)))
     first, highest = peak_indices([s.z for s in steps])
     extent = np.ptp(centres, axis=0).max()
@@ -273,6 +282,11 @@ def moran_i(y: np.ndarray, w: sparse.csr_matrix) -> tuple[float, float]:
     moran = n / s0 * float(z @ (wr @ z)) / float(z @ z)
     s1 = 0.5 * float((wr + wr.T).power(2).sum())
     s2 = float(((np.asarray(wr.sum(axis=1)).ravel() + np.asarray(wr.sum(axis=0)).ravel()) ** 2).sum())
+    return _moran_z(n, moran, s0, s1, s2, z)
+
+
+def _moran_z(n: int, moran: float, s0: float, s1: float, s2: float, z: np.ndarray) -> tuple[float, float]:
+    """Moran's I and its z under randomisation from the weights' S0, S1, S2 and the deviations z."""
     b2 = n * float((z**4).sum()) / float((z**2).sum()) ** 2
     expected = -1.0 / (n - 1)
     left = n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s0 * s0)
@@ -283,13 +297,42 @@ def moran_i(y: np.ndarray, w: sparse.csr_matrix) -> tuple[float, float]:
     return moran, (moran - expected) / math.sqrt(variance)
 
 
+def moran_i_pairs(y: np.ndarray, pairs: np.ndarray, n: int) -> tuple[float, float]:
+    """`moran_i` for the binary symmetric weights of the i<j `pairs`, summed pair by pair without
+    building a matrix (memory: a few floats per pair). With k_i neighbours and r_i = 1/k_i (0 for
+    none), row-standardised w_ij = r_i, so S0 = #{k > 0}, z'Wz = Σ_pairs z_i z_j (r_i + r_j),
+    S1 = Σ_pairs (r_i + r_j)², S2 = Σ_i (1[k_i > 0] + Σ_{j~i} r_j)²."""
+    i, j = pairs[:, 0], pairs[:, 1]
+    k = np.bincount(i, minlength=n) + np.bincount(j, minlength=n)
+    r = np.divide(1.0, k, out=np.zeros(n), where=k > 0)
+    z = y - y.mean()
+    s0 = float((k > 0).sum())
+    if s0 == 0:
+        return 0.0, 0.0
+    ri_rj = r[i] + r[j]
+    moran = n / s0 * float((z[i] * z[j] * ri_rj).sum()) / float(z @ z)
+    s1 = float((ri_rj**2).sum())
+    column = np.bincount(i, weights=r[j], minlength=n) + np.bincount(j, weights=r[i], minlength=n)
+    s2 = float((((k > 0).astype(float) + column) ** 2).sum())
+    return _moran_z(n, moran, s0, s1, s2, z)
+
+
 def gi_star_z(y: np.ndarray, centres: np.ndarray, band: float) -> np.ndarray:
-    """Gi* z-scores with binary weights within `band` metres, the cell itself included."""
+    """Gi* z-scores with binary weights within `band` metres, the cell itself included; HotSpotRefused
+    when the band pairs more than MAX_PAIRS cells (counted first, before any pair is held)."""
     n = len(y)
-    pairs = cKDTree(centres).query_pairs(band + BAND_TOLERANCE_M, output_type="ndarray")
-    w = _symmetric(pairs, n) + sparse.identity(n, format="csr")
-    lag = w @ y
-    wsum = np.asarray(w.sum(axis=1)).ravel()
+    tree = cKDTree(centres)
+    n_pairs = (int(tree.count_neighbors(tree, band + BAND_TOLERANCE_M)) - n) // 2
+    if n_pairs > MAX_PAIRS:
+        raise HotSpotRefused(
+            f"距离带 {band:.0f} 米内有 {n_pairs} 对格网单元,超过上限 {MAX_PAIRS} / the {band:.0f} m band pairs "
+            f"{n_pairs:,} cells, more than the {MAX_PAIRS:,} this service computes: narrow the study area or "
+            "the filters"
+        )
+    pairs = tree.query_pairs(band + BAND_TOLERANCE_M, output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    lag = y + np.bincount(i, weights=y[j], minlength=n) + np.bincount(j, weights=y[i], minlength=n)
+    wsum = 1.0 + np.bincount(i, minlength=n) + np.bincount(j, minlength=n)
     mean = y.mean()
     s = math.sqrt(float((y**2).mean()) - mean**2)
     spread = s * np.sqrt((n * wsum - wsum**2) / (n - 1))
@@ -319,6 +362,21 @@ def fdr_classes(z: np.ndarray, p: np.ndarray) -> tuple[list[str], dict[str, floa
     return classes, {f"{alpha:.2f}": cutoff for alpha, cutoff in cutoffs.items()}
 
 
+class _NeighbourPairs:
+    """The i<j cell pairs within `largest` metres (+ tolerance), found once with the k-d tree and kept
+    sorted by length, so the pairs within any smaller distance are a prefix (a view, no copy)."""
+
+    def __init__(self, tree: cKDTree, largest: float):
+        pairs = tree.query_pairs(largest + BAND_TOLERANCE_M, output_type="ndarray")
+        lengths = np.hypot(*(tree.data[pairs[:, 0]] - tree.data[pairs[:, 1]]).T)
+        order = np.argsort(lengths, kind="stable")
+        self.pairs = pairs[order].astype(np.int32 if tree.n < 2**31 else np.int64)
+        self.lengths = lengths[order]
+
+    def within(self, distance: float) -> np.ndarray:
+        return self.pairs[: int(np.searchsorted(self.lengths, distance + BAND_TOLERANCE_M, side="right"))]
+
+
 def _symmetric(pairs: np.ndarray, n: int) -> sparse.csr_matrix:
     """Binary symmetric weights from i<j pairs (no diagonal)."""
     rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
@@ -329,19 +387,26 @@ def _symmetric(pairs: np.ndarray, n: int) -> sparse.csr_matrix:
 # -- PostGIS: incidents, grid and counts -----------------------------------------------------------
 
 # The study area: one boundary in force on the day, in metres. Table names come from `_area_table`.
+# Parameters are positional: code, on, on.
 _AREA_CTE = """
     area AS (
         SELECT ST_Union(ST_Transform(geom, {srid})) AS g FROM {table}
-        WHERE code = %(code)s AND valid_from <= %(on)s AND (valid_to IS NULL OR valid_to >= %(on)s)
+        WHERE code = %s AND valid_from <= %s AND (valid_to IS NULL OR valid_to >= %s)
     )
 """
 
-# Incident points in metres, and whether each lies in the study area.
+# The incidents: `{incidents}` is the caller's queryset of cases compiled to SQL (its parameters
+# follow the area's), so the filter runs in PostgreSQL; no list of ids goes to Python and back (at
+# 100k cases `id = ANY(<100k ids>)` was a linear search per row: 14 of the 17 s of the grid query).
+_INCIDENTS = "SELECT id, ST_Transform(location, {srid}) AS g FROM geo_disputes_case WHERE id IN ({incidents})"
+
+# Incident points in metres, and whether each lies in the study area (in no particular order: the
+# cell size only needs the set). The area is a scalar subquery, evaluated once: joined as a row, its
+# polygon was copied into a 64 MB hash table with every case (3.4 s at 100k cases).
 _POINTS_SQL = """
     WITH {area}
-    SELECT ST_X(p.g), ST_Y(p.g), coalesce(ST_Intersects(p.g, area.g), false)
-    FROM (SELECT ST_Transform(location, {srid}) AS g FROM geo_disputes_case WHERE id = ANY(%(ids)s)) p, area
-    ORDER BY 1, 2
+    SELECT ST_X(p.g), ST_Y(p.g), coalesce(ST_Intersects(p.g, (SELECT g FROM area)), false)
+    FROM ({incidents}) p
 """
 
 # Every hexagon sharing area with the study area (zero counts included), its centre, its incident
@@ -349,27 +414,34 @@ _POINTS_SQL = """
 # prepared, cached area; ST_Intersection does not); a hexagon merely touching the area clips to
 # nothing and is left out. A point's own hexagon comes from ST_HexagonGrid over the point itself
 # (the lattice is anchored at the SRS origin, so its (i, j) is the grid's): no point-by-hexagon
-# join. A point on an edge shared by two hexagons counts once, in the one with the lowest (i, j).
+# join. A point on an edge shared by two hexagons counts once, in the one with the lowest (i, j),
+# chosen per point (LATERAL … LIMIT 1: no sort of all points). The hexagons and the counts come as
+# two row sets that `_grid_counts` joins and orders by (i, j): PostgreSQL cannot estimate how many
+# hexagons ST_HexagonGrid yields (it guesses 1) and joined them by a nested loop over the counts
+# (112 s at 100k cases); and sorting 10⁴ clipped hexagons there spilled ~75 MB to disk.
+# Parameters: the area's, side, the incidents', side.
 _GRID_SQL = """
     WITH {area},
     touching AS (
         SELECT h.i, h.j, h.geom,
                CASE WHEN ST_CoveredBy(h.geom, area.g) THEN h.geom
                     ELSE ST_CollectionExtract(ST_Intersection(h.geom, area.g), 3) END AS clip
-        FROM area, ST_HexagonGrid(%(side)s, area.g) AS h WHERE ST_Intersects(h.geom, area.g)
+        FROM area, ST_HexagonGrid(%s, area.g) AS h WHERE ST_Intersects(h.geom, area.g)
     ),
     hex AS (SELECT * FROM touching WHERE NOT ST_IsEmpty(clip)),
-    pts AS (SELECT id, ST_Transform(location, {srid}) AS g FROM geo_disputes_case WHERE id = ANY(%(ids)s)),
+    pts AS ({incidents}),
     hit AS (
-        SELECT DISTINCT ON (pts.id) h.i, h.j FROM pts, ST_HexagonGrid(%(side)s, pts.g) AS h
-        WHERE ST_Intersects(h.geom, pts.g)
-        ORDER BY pts.id, h.i, h.j
+        SELECT own.i, own.j FROM pts CROSS JOIN LATERAL (
+            SELECT h.i, h.j FROM ST_HexagonGrid(%s, pts.g) AS h WHERE ST_Intersects(h.geom, pts.g)
+            ORDER BY h.i, h.j LIMIT 1
+        ) AS own
     ),
     counted AS (SELECT i, j, count(*) AS n FROM hit GROUP BY i, j)
-    SELECT hex.i, hex.j, ST_X(ST_Centroid(hex.geom)), ST_Y(ST_Centroid(hex.geom)), coalesce(counted.n, 0),
-           ST_AsGeoJSON(ST_Transform(hex.clip, 4326), 6)
-    FROM hex LEFT JOIN counted USING (i, j)
-    ORDER BY hex.i, hex.j
+    SELECT i, j, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), NULL::bigint,
+           ST_AsGeoJSON(ST_Transform(clip, 4326), 6)
+    FROM hex
+    UNION ALL
+    SELECT i, j, NULL, NULL, n, NULL FROM counted
 """
 
 
@@ -385,21 +457,23 @@ def _area_table(area: StudyArea) -> tuple[str, str, dt.date]:
     return Banner._meta.db_table, banner.code, on
 
 
-def _incident_points(ids: list[int], table: str, code: str, on: dt.date) -> tuple[np.ndarray, np.ndarray]:
+def _incident_points(incidents, table: str, code: str, on: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) in metres of each incident and whether it lies in the study area."""
+    sql, values = _incidents_sql(incidents)
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
-    sql = _POINTS_SQL.format(area=area, srid=METRIC_SRID)
     with connection.cursor() as cur:
-        cur.execute(sql, {"ids": ids, "code": code, "on": on})
+        cur.execute(_POINTS_SQL.format(area=area, incidents=sql), [code, on, on, *values])
         rows = cur.fetchall()
-    xy = np.array([(r[0], r[1]) for r in rows], dtype=float).reshape(-1, 2)
-    return xy, np.array([bool(r[2]) for r in rows], dtype=bool)
+    table_ = np.array(rows, dtype=float).reshape(-1, 3)  # one array, no per-row tuples kept
+    del rows
+    return table_[:, :2].copy(), table_[:, 2] > 0.5
 
 
 def _bounded_side(table: str, code: str, on: dt.date, side: float) -> tuple[float, bool]:
     """The hexagon side to use: `side`, or larger so the study area holds at most MAX_CELLS cells."""
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
     with connection.cursor() as cur:
-        cur.execute(f"WITH {area} SELECT ST_Area(g) FROM area", {"code": code, "on": on})  # noqa: S608 — table from _area_table
+        cur.execute(f"WITH {area} SELECT ST_Area(g) FROM area", [code, on, on])  # noqa: S608 — table from _area_table
         (surface,) = cur.fetchone()
     hexagon = 1.5 * math.sqrt(3.0)  # area of a hexagon of side 1
     if (surface or 0) / (hexagon * side * side) <= MAX_CELLS:
@@ -407,13 +481,28 @@ def _bounded_side(table: str, code: str, on: dt.date, side: float) -> tuple[floa
     return math.sqrt(surface / (hexagon * MAX_CELLS)), True
 
 
-def _grid_counts(ids: list[int], table: str, code: str, on: dt.date, side: float) -> list[tuple]:
+def _grid_counts(incidents, table: str, code: str, on: dt.date, side: float) -> list[tuple]:
+    """(i, j, centre x, centre y, count, clipped GeoJSON) of every hexagon of the study area, by (i, j)."""
+    sql, values = _incidents_sql(incidents)
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
     with connection.cursor() as cur:
-        cur.execute(
-            _GRID_SQL.format(area=area, srid=METRIC_SRID), {"ids": ids, "code": code, "on": on, "side": float(side)}
-        )
-        return cur.fetchall()
+        cur.execute(_GRID_SQL.format(area=area, incidents=sql), [code, on, on, float(side), *values, float(side)])
+        rows = cur.fetchall()
+    counts = {(r[0], r[1]): r[4] for r in rows if r[5] is None}
+    hexagons = sorted((r for r in rows if r[5] is not None), key=lambda r: (r[0], r[1]))
+    return [(i, j, x, y, counts.get((i, j), 0), geometry) for i, j, x, y, _, geometry in hexagons]
+
+
+def _incidents_sql(incidents) -> tuple[str, list]:
+    """The incidents' (id, metric point) as SQL and parameters, from a queryset of cases (compiled,
+    run inside PostgreSQL) or a list of ids (bench/peers.py still passes one)."""
+    if isinstance(incidents, QuerySet):
+        try:
+            sql, values = incidents.values("id").query.sql_with_params()
+        except EmptyResultSet:  # a queryset that cannot match (e.g. .none())
+            sql, values = "SELECT NULL::bigint WHERE false", ()
+        return _INCIDENTS.format(srid=METRIC_SRID, incidents=sql), list(values)
+    return _INCIDENTS.format(srid=METRIC_SRID, incidents="SELECT unnest(%s::bigint[])"), [list(incidents)]
 
 
 # -- per-village rates with Empirical Bayes smoothing ----------------------------------------------
