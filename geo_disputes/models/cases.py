@@ -102,7 +102,7 @@ class CaseGroup(models.Model):
 
 
 class Case(models.Model):
-    reference = models.CharField("编号", max_length=20, unique=True)
+    reference = models.CharField("编号", max_length=20)
     category = models.CharField("类别", max_length=30, choices=Category.choices)
     channel = models.CharField("渠道", max_length=20, choices=Channel.choices)
     kind = models.CharField("信访类型", max_length=20, choices=PetitionKind.choices, default=PetitionKind.CLAIM)
@@ -121,10 +121,10 @@ class Case(models.Model):
     legacy = models.BooleanField("历史遗留", default=False)
 
     # Spatial context, filled by the locate service (per case) or link_cases (in bulk).
-    township_code = models.CharField("乡镇代码", max_length=40, blank=True, db_index=True)
-    village_code = models.CharField("村代码", max_length=40, blank=True, db_index=True)
-    grid_code = models.CharField("网格代码", max_length=40, blank=True, db_index=True)
-    mining_area_code = models.CharField("矿区代码", max_length=40, blank=True, db_index=True)
+    township_code = models.CharField("乡镇代码", max_length=40, blank=True)
+    village_code = models.CharField("村代码", max_length=40, blank=True)
+    grid_code = models.CharField("网格代码", max_length=40, blank=True)
+    mining_area_code = models.CharField("矿区代码", max_length=40, blank=True)
     mining_relation = models.CharField(
         "与矿区关系", max_length=20, choices=MiningRelation.choices, default=MiningRelation.NONE, blank=True
     )
@@ -140,7 +140,7 @@ class Case(models.Model):
         "geo_disputes.RoutingRule", null=True, blank=True, on_delete=models.PROTECT, verbose_name="分流规则"
     )
     routing_reason = models.TextField("分流理由", blank=True)
-    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.REPORTED, db_index=True)
+    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.REPORTED)
 
     # Facts the statutory clock is derived from.
     received_at = models.DateTimeField("登记时间", db_index=True)
@@ -180,7 +180,19 @@ class Case(models.Model):
     class Meta:
         ordering = ["-received_at"]
         verbose_name = verbose_name_plural = "信访事项"
-        indexes = [models.Index(fields=["tier", "status"]), models.Index(fields=["category", "received_at"])]
+        # Plain btree indexes and a unique constraint rather than db_index=True / unique=True: on a CharField
+        # those also build a varchar_pattern_ops "_like" twin for LIKE 'x%', which no query on cases uses,
+        # and every bulk UPDATE of the spatial context (link_cases) had to maintain six of them.
+        indexes = [
+            models.Index(fields=["tier", "status"]),
+            models.Index(fields=["category", "received_at"]),
+            models.Index(fields=["township_code"], name="case_township_code_idx"),
+            models.Index(fields=["village_code"], name="case_village_code_idx"),
+            models.Index(fields=["grid_code"], name="case_grid_code_idx"),
+            models.Index(fields=["mining_area_code"], name="case_mining_area_code_idx"),
+            models.Index(fields=["status"], name="case_status_idx"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["reference"], name="case_reference_uniq")]
 
     def __str__(self) -> str:
         return self.reference
