@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.planner_first_view", description=__doc__.splitlines()[0])
     parser.add_argument("--load", default="", help="replace the cases by this many (e.g. 10k, 100k, 1M) first")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds a first view may take (DBSCAN at 1M)")
     args = parser.parse_args(argv)
     os.environ.setdefault("BENCH_DB_NAME", "gd_bench_planner")
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.get("/accounts/login/")  # the server's cold start is not the page's
         for _ in range(args.runs):
-            costs.append(_one(browser, f"http://127.0.0.1:{server.port}/maps/planner/", cookie))
+            costs.append(_one(browser, f"http://127.0.0.1:{server.port}/maps/planner/", cookie, args.timeout))
     finally:
         server.stop()
     keys = ("bytes", "data_bytes", "document", "ready_s", "interactive_s")
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _one(browser, url: str, cookie: dict) -> dict:
+def _one(browser, url: str, cookie: dict, timeout_s: float) -> dict:
     """One first view: browser.measure's figures plus the data bytes and requests per API path."""
     paths: Counter = Counter()
     timings: dict = {}
@@ -126,7 +127,7 @@ def _one(browser, url: str, cookie: dict) -> dict:
 
     browser._measure_one = spy
     try:
-        cost = browser.measure([("ours", url, None)], cookie)["ours"]
+        cost = browser.measure([("ours", url, None)], cookie, timeout_s=timeout_s)["ours"]
     finally:
         browser._measure_one = real_measure_one
     return {
