@@ -112,9 +112,23 @@ def hot_spots(township: str, trace: bool) -> None:
     temp = (_temp_bytes() - temp_before) / 2**20
     print(
         f"hot spots {township or 'banner'}: {elapsed:.2f} s; {outcome}; {python_peak}"
-        f"process max RSS {max_rss:.0f} MiB; PostgreSQL temp files {temp:.0f} MiB",
+        f"process max RSS {max_rss:.0f} MiB; PostgreSQL temp files {temp:.0f} MiB; "
+        f"PostgreSQL backend {_backend_peak()}",
         flush=True,
     )
+
+
+def _backend_peak() -> str:
+    """Peak RSS of this connection's PostgreSQL backend (VmHWM; shared buffers it touched included)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+    except OSError:
+        return "peak RSS unknown (server not local)"
+    return f"peak RSS {int(fields['VmHWM'].split()[0]) / 1024:.0f} MiB"
 
 
 def _temp_bytes() -> int:

@@ -49,6 +49,7 @@ esda on the same data.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 from dataclasses import dataclass
 
@@ -458,15 +459,51 @@ def _area_table(area: StudyArea) -> tuple[str, str, dt.date]:
 
 
 def _incident_points(incidents, table: str, code: str, on: dt.date) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) in metres of each incident and whether it lies in the study area."""
+    """(x, y) in metres of each incident and whether it lies in the study area.
+
+    The rows come as binary COPY, read by numpy in place: 31 bytes a row, no Python object per row
+    (fetchall() of 10⁶ rows peaked at 750 MB in this process; a server-side cursor bounds that too
+    but gives up the parallel scan, +2 s). COPY takes no parameters, so the statement is bound
+    first by psycopg2's mogrify — the same client-side binding every psycopg2 execute() does."""
     sql, values = _incidents_sql(incidents)
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
+    buffer = io.BytesIO()
     with connection.cursor() as cur:
-        cur.execute(_POINTS_SQL.format(area=area, incidents=sql), [code, on, on, *values])
-        rows = cur.fetchall()
-    table_ = np.array(rows, dtype=float).reshape(-1, 3)  # one array, no per-row tuples kept
-    del rows
-    return table_[:, :2].copy(), table_[:, 2] > 0.5
+        statement = cur.mogrify(_POINTS_SQL.format(area=area, incidents=sql), [code, on, on, *values])
+        cur.copy_expert(f"COPY ({statement.decode()}) TO STDOUT WITH (FORMAT binary)", buffer)
+    rows = _binary_rows(buffer.getbuffer(), _POINT_ROW)
+    return np.column_stack([rows["x"], rows["y"]]).astype(float), rows["inside"].astype(bool)
+
+
+# One row of `_POINTS_SQL` in COPY's binary format: field count, then (length, value) per field.
+_POINT_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("x_len", ">i4"),
+        ("x", ">f8"),
+        ("y_len", ">i4"),
+        ("y", ">f8"),
+        ("inside_len", ">i4"),
+        ("inside", "u1"),
+    ]
+)
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _binary_rows(data: memoryview, row: np.dtype) -> np.ndarray:
+    """The rows of a binary COPY whose fields are all non-NULL and fixed-width (checked)."""
+    signature, extension = bytes(data[:11]), int.from_bytes(data[15:19], "big")
+    body = data[19 + extension : len(data) - 2]  # after the header; before the trailer (-1 as int16)
+    if signature != _COPY_SIGNATURE or len(body) % row.itemsize:
+        raise RuntimeError("unexpected COPY BINARY layout")
+    rows = np.frombuffer(body, dtype=row)
+    values = [name[: -len("_len")] for name in row.names if name.endswith("_len")]
+    if (rows["fields"] != len(values)).any():
+        raise RuntimeError("unexpected COPY BINARY row: another number of fields")
+    for name in values:
+        if (rows[f"{name}_len"] != row[name].itemsize).any():
+            raise RuntimeError(f"unexpected COPY BINARY row: {name} is NULL or of another type")
+    return rows
 
 
 def _bounded_side(table: str, code: str, on: dt.date, side: float) -> tuple[float, bool]:
