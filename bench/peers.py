@@ -327,14 +327,14 @@ def esda_hot_spots(cases, area) -> PeerHotSpots:
     from geo_disputes.services import hotspots as hs
 
     table, code, on = hs._area_table(area)
-    ids = list(hs.distinct_matters(cases).order_by().values_list("id", flat=True))
-    xy, inside = hs._incident_points(ids, table, code, on)
+    incidents = hs.distinct_matters(cases).order_by()
+    xy, inside = hs._incident_points(incidents, table, code, on)
     cell_size, _ = hs.nearest_neighbour_cell_size(xy[inside])
     side = cell_size / np.sqrt(3.0)
     bounded = getattr(hs, "_bounded_side", None)  # the product coarsens the cell to keep ≤ MAX_CELLS cells
     if bounded is not None:
         side, _ = bounded(table, code, on, side)
-    rows = hs._grid_counts(ids, table, code, on, side)
+    rows = hs._grid_counts(incidents, table, code, on, side)
     centres = np.array([(r[2], r[3]) for r in rows], dtype=float)
     y = np.array([r[4] for r in rows], dtype=float)
     tol = hs.BAND_TOLERANCE_M

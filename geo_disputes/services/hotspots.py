@@ -530,16 +530,14 @@ def _grid_counts(incidents, table: str, code: str, on: dt.date, side: float) -> 
     return [(i, j, x, y, counts.get((i, j), 0), geometry) for i, j, x, y, _, geometry in hexagons]
 
 
-def _incidents_sql(incidents) -> tuple[str, list]:
-    """The incidents' (id, metric point) as SQL and parameters, from a queryset of cases (compiled,
-    run inside PostgreSQL) or a list of ids (bench/peers.py still passes one)."""
-    if isinstance(incidents, QuerySet):
-        try:
-            sql, values = incidents.values("id").query.sql_with_params()
-        except EmptyResultSet:  # a queryset that cannot match (e.g. .none())
-            sql, values = "SELECT NULL::bigint WHERE false", ()
-        return _INCIDENTS.format(srid=METRIC_SRID, incidents=sql), list(values)
-    return _INCIDENTS.format(srid=METRIC_SRID, incidents="SELECT unnest(%s::bigint[])"), [list(incidents)]
+def _incidents_sql(incidents: QuerySet) -> tuple[str, list]:
+    """The incidents' (id, metric point) as SQL and parameters: the queryset compiled, run inside
+    PostgreSQL (no list of ids sent back and forth)."""
+    try:
+        sql, values = incidents.values("id").query.sql_with_params()
+    except EmptyResultSet:  # a queryset that cannot match (e.g. .none())
+        sql, values = "SELECT NULL::bigint WHERE false", ()
+    return _INCIDENTS.format(srid=METRIC_SRID, incidents=sql), list(values)
 
 
 # -- per-village rates with Empirical Bayes smoothing ----------------------------------------------
