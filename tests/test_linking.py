@@ -175,3 +175,13 @@ def test_the_case_table_has_no_like_indexes_and_the_migration_goes_back_and_fort
     with connection.cursor() as cur:
         cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'case_reference_uniq'")
         assert "UNIQUE" in cur.fetchone()[0]
+
+
+def test_the_command_says_how_many_it_linked_and_how_many_changed(banner, capsys):
+    _case("南村一组", 111.05, 39.6, 1)
+    _case("东村", 111.3, 39.6, 2)
+    call_command("link_cases")
+    assert "linked 2 case(s)" in capsys.readouterr().out
+    call_command("link_cases")
+    out = capsys.readouterr().out
+    assert "linked 2 case(s)" in out and "; 0 changed" in out  # nothing moved: nothing written

@@ -24,4 +24,8 @@ class Command(BaseCommand):
             ids = list(found.values())
         started = time.perf_counter()
         linked = link_cases(ids)
-        self.stdout.write(f"linked {linked} case(s) in {time.perf_counter() - started:.2f} s")
+        examined = len(ids) if ids is not None else Case.objects.count()
+        self.stdout.write(
+            f"linked {examined} case(s) in {time.perf_counter() - started:.2f} s; "
+            f"{linked} changed (township, village, grid, mining area or point parcels)"
+        )
