@@ -83,6 +83,7 @@ def test_bulk_linking_agrees_with_geopandas(small):
     assert checks["context_differences"] == 0, checks
     assert checks["stored_differences"] == 0, checks
     assert checks["parcel_pairs"] > 0 and checks["parcel_pairs_differing"] == 0
+    assert checks["relink_changed"] == 0  # a second run with the same boundaries writes nothing
     assert {r.workload for r in result.rows} >= {"bulk linking, end to end (results stored)"}
 
 
