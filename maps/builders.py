@@ -123,7 +123,14 @@ def planner_map() -> folium.Map:
         ),
         LayerSource("hotspots", "Gi* 冷热点（六边形）", reverse("api-hotspots"), by_bbox=False, show=False),
         # Hulls without their members' references (at 1M cases those were 17.5 MB); a popup counts them.
-        LayerSource("clusters", "DBSCAN 聚集区", reverse("api-clusters"), by_bbox=False, query={"members": "false"}),
+        LayerSource(
+            "clusters",
+            "DBSCAN 聚集区",
+            reverse("api-clusters"),
+            by_bbox=False,
+            query={"members": "false"},
+            show=False,  # like hot spots, computed when asked for: banner-wide at 10^6 cases it takes minutes
+        ),
     ]
     extra = {
         "heat": HeatMap([], name="事项热力图", show=False, radius=18, blur=14, min_opacity=0.35, max_zoom=14),

@@ -79,9 +79,10 @@ def _court(page) -> None:
 
 def _planner(page) -> None:
     """Every layer on: rates, hot spots, clusters, markers (the heat map stays off: it hides the rest)."""
-    _map_ready("townships", "village-rates", "clusters")(page)
-    page.evaluate("() => { GeoDisputesMaps.current.map.addLayer(GeoDisputesMaps.current.groups.hotspots); }")
-    page.wait_for_function(LAYERS_READY, arg=["hotspots"], timeout=60_000)
+    _map_ready("townships", "village-rates")(page)
+    for key in ("hotspots", "clusters"):  # both computed on request
+        page.evaluate("(k) => { GeoDisputesMaps.current.map.addLayer(GeoDisputesMaps.current.groups[k]); }", key)
+    page.wait_for_function(LAYERS_READY, arg=["hotspots", "clusters"], timeout=60_000)
     page.wait_for_function("() => GeoDisputesMaps.planner.cases.loadedAt !== undefined", timeout=60_000)
     page.wait_for_timeout(800)
 

@@ -67,9 +67,13 @@ def test_the_planner_draws_markers_heat_rates_clusters_and_hot_spots_offline(pag
     scene, cases = world
     load_ms = open_map(page, live_server, "/maps/planner/")
     counts = wait_planner(page, markers=len(cases.all), heat=len(cases.all), rates=2)
-    assert counts["clusters"] >= 1
     hidden = "(k) => !GeoDisputesMaps.current.map.hasLayer(GeoDisputesMaps.current.groups[k])"
-    assert page.evaluate(hidden, "heat") and page.evaluate(hidden, "hotspots")  # off until asked for
+    for key in ("heat", "hotspots", "clusters"):
+        assert page.evaluate(hidden, key), key  # off until asked for: the analyses are computed on request
+    assert counts["clusters"] == 0 and not [url for url in page.traffic.requests if "/api/clusters/" in url]
+    assert "打开“DBSCAN 聚集区”后计算" in page.locator("#cluster-status").inner_text()
+    show_layer(page, "clusters")
+    page.wait_for_function("() => GeoDisputesMaps.current.layers.clusters.count() > 0", timeout=15_000)
     overlays = [o.strip() for o in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
     assert overlays == [
         "苏木乡镇/街道",
@@ -130,7 +134,9 @@ def test_the_planner_filters_go_into_every_request_and_a_refusal_is_shown(page, 
     open_map(page, live_server, "/maps/planner/")
     wait_planner(page, markers=len(cases.all))
     show_layer(page, "hotspots")
+    show_layer(page, "clusters")
     page.wait_for_function("() => GeoDisputesMaps.current.layers.hotspots.count() > 0", timeout=15_000)
+    page.wait_for_function("() => GeoDisputesMaps.current.layers.clusters.count() > 0", timeout=15_000)
     page.wait_for_function("() => document.querySelectorAll('#id_township option').length === 2")
     page.traffic.requests.clear()
 

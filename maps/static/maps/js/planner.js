@@ -77,6 +77,10 @@
         ctx.layers.hotspots.refresh();
         if (ctx.layers.hotspots.pending) computing(page);
       }
+      if (event.layer === ctx.groups.clusters && page.started) {
+        ctx.layers.clusters.refresh();
+        if (ctx.layers.clusters.pending) say(page.clusterStatus, "计算中（事项多时需要较长时间）…");
+      }
     });
     defaults(page);
     // Data requests wait for the page's own files (a one-worker server would queue them behind the
