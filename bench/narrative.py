@@ -28,68 +28,70 @@ with the data are what count. `make bench` runs 10k and 100k cases; `BENCH_SIZE=
 ## How noisy this is
 
 The two cores are shared with other engineers' test runs (load average at start and end below). Bulk
-linking at 1M cases ran three times in development under different load: ours 194 s vs the peer's 101 s,
-ours 130 s vs 148 s, and, on the quietest machine, ours 138 s vs 70 s (that last run is
-bench/results-1m.md). Read it as: end to end the geopandas script is up to ~2× faster at 1M, and only
-heavy load on its side hides that. Latency percentiles move the same way (locate p95 6 ms on a quiet
-machine, 16–18 ms under load); the one-statement prototype moves with them and stays below the target.
+linking at 1M cases ran several times in development under different load, before the fixes below:
+ours 194 s vs the peer's 101 s, ours 130 s vs 148 s, and ours 138 s vs 70 s on the quietest machine
+(the previous bench/results-1m.md). Latency percentiles move the same way: the old locate() had p95
+6 ms on a quiet machine and 16–23 ms under load; the one-statement locate() 1–2 ms quiet, ~5 ms under a
+load average of 4.
 
 ## Fixes made, and what they bought
 
-- **Bulk linking: parcels found by GiST alone** (geo_disputes/services/linking.py, commit "link_cases:
-  in-force test as a date range"). The in-force test `valid_from <= day AND (valid_to IS NULL OR valid_to
-  >= day)`, with the case's day as a join parameter, let the planner AND a full scan of the parcels'
-  `(code, valid_from)` unique index into every GiST probe (it assumes a third of the rows pass an
-  inequality it cannot estimate): 3.4 ms per case. Written as `daterange(valid_from, valid_to, '[]') @>
-  day` — the same test, since `valid_to >= valid_from` is a constraint — the GiST index works alone:
-  0.03 ms per case. `link_cases()` at 100k cases and 100k parcels: **353 s → 18 s**. Found with EXPLAIN
-  ANALYZE; the existing test "bulk linking = locate on random and shared-border points" still passes.
-- **Hot spots bounded upstream** (commit a40f29f by the analysis engineer: at most 10,000 cells, by
-  coarsening the cell). Before it, at 1M cases the whole-banner analysis ran 13 minutes in PostGIS and
-  then grew past 19 GB in the distance-band search until it was stopped by hand here; after it, 15 s.
-  Above 100k cases the bench still runs our hot spots in a child process capped in memory and time.
-- **The HTTP rows use one worker**: Django's threaded runserver opens a new database connection for each
-  client connection (~40 ms with PostGIS's type look-ups), which would be measured as our lookup's cost;
-  with `--nothreading` one worker keeps one connection, as a WSGI server's sync worker does (p50 43 ms →
-  11 ms for /api/locate/).
+Each was measured before and after on the same data (the figures in the tables are the after).
 
-## Proposals (product code owned by others; measured, not applied)
-
-1. **locate() in one SQL statement.** Today it runs 7 ORM queries (banner, township, village, grid, two
-   for mining areas, parcels); pyinstrument (bench/profiles/profile-locate-*.txt) shows most of the time
-   in building those queries and turning whole polygons into GEOS objects nobody reads. The prototype
-   (bench/proposals.py, row "proposal: locate in one SQL statement") returns the same codes for every
-   sampled point with the fields the API shows, built as JSON by PostgreSQL: p95 well under the 5 ms
-   target where the service misses it. Keep the tie rule in that one statement and have `link_cases`
-   share it.
-2. **DBSCAN without the id array, JIT off.** `clusters._sql_params` lists every incident id in Python and
-   sends them back as one array parameter; on 10⁵ rows the query also pays ~130 ms of JIT compilation.
-   The prototype (same window function, the filter as a subquery, `SET LOCAL jit = off`) is the row
-   "proposal: DBSCAN without the id array". More generally: `jit = off` for this database (the OLTP and
-   map queries never gain from it).
-3. **Case-table indexes.** `geo_disputes_case` carries 23 indexes; six are the `varchar_pattern_ops`
-   twins Django adds for `db_index=True` on CharFields (township/village/grid/mining-area codes, status,
-   reference), and no query on cases uses `LIKE`. Every bulk UPDATE maintains them: dropping the six cut
-   `link_cases()` at 100k cases from 20.5 s to 13.1 s (measured once, rolled back). Declare those
-   indexes in `Meta.indexes` (plain btree) instead of `db_index=True`. Also: compute the point parcels in
-   the same pass as the context (today the parcel INSERT probes the parcels' GiST a second time per
-   case) and skip rows whose context does not change on a re-link.
-4. **GeoJSON lists: a capped count.** At page_size=500 the `count(*)` of the cases in the box is most of
-   our time (pyinstrument: bench/profiles/profile-geojson-500-*.txt; at 100k a third of all cases lie in
-   the busiest view and the count is a sequential scan), and the peer pays the same count, so the ratio
-   shrinks as the box fills. Counting at most, say, 10,001 rows ("10000+") or caching the count per
-   filter would leave the part where PostGIS-built JSON is ~5× faster than DRF + drf-gis.
-5. **The planner page's first view.** It loads the view's cases as full GeoJSON features (~800 B each,
-   22 properties) up to its 10,000-case cap, and on first view twice (the initial fit-to-bounds moves the
-   map and the box is requested again). A marker endpoint with only id, lon, lat and category (~40 B
-   per case), clustering in the database below zoom 12 (a few hundred cluster points for the whole
-   banner), and not re-requesting after the initial fit would bring the first view well under a tenth of
-   folium's page; the page's HTML itself is already far below it.
-
-6. **The clusters layer carries every member.** /api/clusters/ lists the reference of every case in every
-   cluster; the planner page asks for it on first view, and at 1M cases that one response was 17.5 MB
-   (bench/results-1m.md). Counts, the dominant category and the hull are what the map draws; members
-   belong to a per-cluster request.
+- **locate() in one SQL statement** (services/locate.py, commit 47152a6). It ran 7 ORM queries and
+  turned whole polygons into GEOS objects nobody read (pyinstrument); now the banner test and every
+  layer are sub-selects of one statement answered as JSON, the areas built as model instances without
+  their geometry (deferred). At 100k parcels p95 **15.2 → 2.2 ms** (a load average of ~2.5, 2,000
+  points, same answers for all). The tie rule is unchanged and a test holds the query count at one.
+- **Bulk linking: areas probe the cases, writes only what changed** (services/linking.py, commit
+  9f80969). The context of every case goes into a temp table first: for all cases each area polygon
+  probes the cases' GiST index (one polygon tested against its cases one after another, and the areas
+  split between parallel workers), so the layers cost grids 3.3 → 0.9 s, parcels 2.5 → 1.8 s at 100k;
+  the parcels are found in the same pass. Then one statement deletes stale point parcels, inserts missing
+  ones and updates only case rows whose context changed or that were never linked. Before it, a re-link
+  with unchanged boundaries rewrote every row (12.0 s at 100k); now **2.0 s** and nothing written.
+- **Case table without six unused indexes** (migration 0006). Django's `db_index=True`/`unique=True` on
+  the code, status and reference CharFields added `varchar_pattern_ops` twins for `LIKE` that no query
+  uses; each bulk UPDATE maintained them. 23 → 17 indexes; link_cases at 100k **13.8 → 10.6 s** with the
+  old statement alone, **7.1 s** with the new one (best of 2, the peer 7.8 s in the same run).
+- **Bulk linking: parcels found by GiST alone** (earlier commit "link_cases: in-force test as a date
+  range"). `valid_from <= day AND (valid_to IS NULL OR valid_to >= day)` with the case's day as a join
+  parameter let the planner AND a full scan of the `(code, valid_from)` index into every GiST probe;
+  `daterange(valid_from, valid_to, '[]') @> day` is the same test and leaves the GiST index alone:
+  **353 s → 18 s** at 100k.
+- **The project's PostgreSQL sized for bulk writes** (bin/pg-cluster). With 256 MB of shared buffers and
+  max_wal_size 1 GB the server log showed 169 "checkpoints are occurring too frequently" in one session
+  and backends wrote 6.4M buffers themselves; now shared buffers are an eighth of the memory (256 MB ..
+  2 GB) and max_wal_size 4 GB. link_cases at 1M cases, one run each on the same
+  data: **128 s → 71 s** (the peer 74 → 75 s: its time is reading and writing, ours was cache misses in the
+  look-ups), a re-link with nothing changed 46 → 18 s.
+- **JIT off on every connection** (geo_disputes/settings.py). Our statements are short look-ups and
+  windows over at most 10⁵–10⁶ rows; compiling cost more than it saved (~130 ms on the DBSCAN window
+  at 100k, DBSCAN at 10k 120 → 31 ms together with the next fix).
+- **DBSCAN and hot spots take the incidents as SQL, not as an id array** (services/clusters.py,
+  services/hotspots.py). The filtered, scoped cases go in as the compiled queryset; before, Python listed
+  every id and sent them back as one array parameter, which hot spots searched linearly per row (14 of
+  17 s at 100k). Clusters' hulls, counts and members come from one GROUP BY. DBSCAN at 10k **53 → 32 ms**
+  (scikit-learn 89–95 ms), at 100k 1.2 → 1.0 s (1.3 s).
+- **Hot spots within a memory budget** (services/hotspots.py). Cell pairs are found once at the largest
+  band, held as int32 sorted by length (each Moran step a prefix, no copies), Gi* summed pair by pair;
+  points read by binary COPY straight into numpy. At most `MAX_PAIRS` = 4M pairs, counted before any is
+  held, else a clear 422. Whole banner at 100k cases 13–18 s / 475 MB → **5 s / 310 MB**; at 1M 17 s /
+  335 MB (the earlier version never finished at 1M: its query ran 22 minutes).
+- **GeoJSON lists count up to 10,000** (services/geojson.py, api/paging.py). The `count(*)` of the
+  cases in the box was 391 of 432 ms at 1M (358,778 cases in the box, page_size=500). A list now counts
+  up to 10,000 matches (or the end of the requested page) and says `"count_exact": false` beyond; `next`
+  stays right past the limit; `count=exact` counts all. The exact-count rows keep the old comparison.
+- **The planner's first view** (maps/static/maps/js/planner.js, /api/case-points/). Instead of the view's
+  cases as full GeoJSON features (~800 B each, up to 10,000, requested twice because the first
+  fit-to-bounds moved the map), one request to /api/case-points/ returns compact rows built by
+  PostgreSQL, or, above 5,000 cases in view, counts per grid cell; the DBSCAN layer asks without member
+  lists (`members=false`; 17.5 MB at 1M before).
+- **Hot spots bounded upstream** (at most 10,000 cells, by coarsening the cell). Before it, at 1M cases
+  the whole-banner analysis ran 13 minutes and then grew past 19 GB until it was stopped by hand.
+- **The HTTP rows use one worker**: Django's threaded runserver opens a database connection per client
+  connection (~40 ms with PostGIS's type look-ups); with `--nothreading` one worker keeps one connection,
+  as a WSGI server's sync worker does (p50 43 ms → 11 ms for /api/locate/).
 
 ## Not measured here
 
