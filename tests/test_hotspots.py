@@ -5,11 +5,13 @@ from __future__ import annotations
 import esda
 import numpy as np
 import pytest
+import shapely
+import shapely.geometry
 from django.contrib.gis.geos import Point
 from esda.smoothing import Empirical_Bayes
 from libpysal.weights import DistanceBand
 
-from geo_disputes.models import Banner, Case
+from geo_disputes.models import Banner, Case, Village
 from geo_disputes.services import hotspots
 from geo_disputes.services.hotspots import (
     BAND_TOLERANCE_M,
@@ -233,6 +235,11 @@ def test_village_rates_and_api(banner, api_client):
     geo = api_client.get("/api/village-rates/", {"output": "geojson"}).json()
     assert geo["type"] == "FeatureCollection" and len(geo["features"]) == 3
     assert {"cases", "households", "rate_per_100", "eb_rate_per_100"} <= set(geo["features"][0]["properties"])
+    for feature in geo["features"]:  # outlines simplified for the map: within a few metres of the stored ones
+        drawn = shapely.geometry.shape(feature["geometry"])
+        stored = shapely.from_wkb(bytes(Village.objects.get(code=feature["id"]).geom.wkb))
+        assert drawn.is_valid and drawn.hausdorff_distance(stored) < 0.0001  # ~10 m
+        assert feature["properties"]["cases"] == rows[feature["id"]].cases
     assert api_client.get("/api/village-rates/", {"output": "xml"}).status_code == 400
 
 
