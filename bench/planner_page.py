@@ -8,7 +8,7 @@ township/village/grid (services.linking.link_cases, so the village rates have so
 and analysed. Then:
 
 * ours — the HTML of /maps/planner/ as a planner gets it. It holds no case: cases arrive by box from
-  /api/cases/ as the user pans, so its size does not depend on the number of cases.
+  /api/case-points/ as the user pans, so its size does not depend on the number of cases.
 * peer — folium's MarkerCluster with every case embedded (a Marker and a Popup per case, what a
   folium notebook map of the cases is), and FastMarkerCluster (the cases as one JS array), each
   rendered with our vendored Leaflet (bench.peers.folium_page). HTML bytes and render time.

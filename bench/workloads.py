@@ -790,7 +790,8 @@ def map_page(ctx: Context) -> Result:
         Row("planner map page, HTML document", ctx.size_label, fmt_bytes(ours.document_bytes),
             fmt_bytes(peer.document_bytes), _share(doc_share), f"≤ 1/{MAP_BYTES_TARGET} of the bytes",
             "yes" if doc_share >= MAP_BYTES_TARGET else "no",
-            ["ours holds no case (they come by bbox from /api/cases/); the peer embeds every case", *notes])
+            ["ours holds no case (they come by bbox from /api/case-points/: compact rows, or counts per "
+             "grid cell above 5,000 in view); the peer embeds every case", *notes])
     )  # fmt: skip
     share = peer.bytes / ours.bytes if ours.bytes else 0.0
     bytes_met = "yes" if share >= MAP_BYTES_TARGET else "no"
