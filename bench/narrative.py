@@ -152,28 +152,31 @@ def other_runs(others) -> str:
 
 WHY = {
     "bulk linking": (
-        "Both sides pay the same UPDATE of every case row (and the index maintenance of the case table's 23 "
-        "indexes: proposal 3); the difference is the point-in-polygon work: geopandas answers it in one "
-        "vectorised STRtree pass in memory after reading the layers, ours probes a GiST index once per case "
-        "and layer (~0.1 ms per case) and the parcels a second time for the parcel links."
+        "Both sides pay the same write of every case row (17 indexes each, the GiST on location among them); "
+        "what differs is finding each case's context: geopandas reads the layers and runs one vectorised "
+        "STRtree pass in memory (read and sjoin in the row's notes), ours works it out inside the database "
+        "into a temp table and then compares before writing. At 10k the fixed costs (temp table, statistics "
+        "check, parallel start-up) weigh most; from 100k the set-based look-ups win (see Growth)."
     ),
     "single lookup": (
-        "The service's time is Python, not the database: 7 ORM queries and whole polygons parsed into GEOS "
-        "objects per lookup (bench/profiles/profile-locate-*.txt). The one-statement prototype meets the "
-        "target (proposal 1)."
+        "One statement per lookup since commit 47152a6; what remains is planning and the round trip, which "
+        "grow with the machine's load (bench/profiles/profile-locate-*.txt when a run misses)."
     ),
     "GeoJSON": (
-        "The `count(*)` of the cases in the box, which both sides run, dominates small pages as the box fills "
-        "(proposal 4); without it our page is built ~5× faster."
+        "The page of features is built by PostGIS; what is left is the count and the page query itself "
+        "(bench/profiles/profile-geojson-*.txt)."
     ),
     "DBSCAN": (
-        "ST_ClusterDBSCAN itself keeps pace with scikit-learn; our path adds the id list built in Python and "
-        "sent back as an array parameter, and JIT compilation (proposal 2, whose prototype is faster than the "
-        "peer). At 10k the fixed costs weigh most."
+        "ST_ClusterDBSCAN keeps pace with scikit-learn; at 10k the fixed costs of the query (planning, "
+        "the transform to EPSG:4546) weigh most (bench/profiles/profile-dbscan-*.txt)."
     ),
     "hot spots": "",
     "planner map page": (
-        "The page's HTML is small, but its first view fetches the view's cases as full GeoJSON features up to "
-        "a 10,000-case cap, twice (proposal 5), and the DBSCAN layer with every member's reference (proposal 6)."
+        "Ours is the vendored libraries (Leaflet 148 KB, jQuery 88 KB that folium's page code needs, "
+        "markercluster 34 KB, the page's own scripts 42 KB), the township outlines (74 KB) and the village "
+        "rate map (143 KB), which the folium page does not draw, plus the view's cases as compact rows or "
+        "counts per grid cell (a few KB); the peer at 10k is 0.57 MB of embedded cases and its libraries. "
+        "The HTML row meets the target at every size; the first view's bytes stay constant as the cases grow, "
+        "the peer's grow with them."
     ),
 }
