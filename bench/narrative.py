@@ -155,8 +155,12 @@ WHY = {
         "Both sides pay the same write of every case row (17 indexes each, the GiST on location among them); "
         "what differs is finding each case's context: geopandas reads the layers and runs one vectorised "
         "STRtree pass in memory (read and sjoin in the row's notes), ours works it out inside the database "
-        "into a temp table and then compares before writing. At 10k the fixed costs (temp table, statistics "
-        "check, parallel start-up) weigh most; from 100k the set-based look-ups win (see Growth)."
+        "into a temp table, then compares before writing. At 1M cases, timed statement by statement on the "
+        "bench data (2026-11-25, EXPLAIN ANALYZE): the context 13.7 s — as long as the peer's read + sjoin — "
+        "and the write 43.7 s, ~36 s of it the UPDATE of 1M rows and their 17 indexes that the peer's write-"
+        "back runs too, the rest inserting 790k parcel links and comparing each case with what is stored. So "
+        "the two are level within the noise: in a bench/link_only.py run the same day ours took 70.7 s and "
+        "the peer 75.2 s. Below 1M which one leads moves with the machine's load from run to run."
     ),
     "single lookup": (
         "One statement per lookup since commit 47152a6; what remains is planning and the round trip, which "
@@ -177,6 +181,8 @@ WHY = {
         "rate map (143 KB), which the folium page does not draw, plus the view's cases as compact rows or "
         "counts per grid cell (a few KB); the peer at 10k is 0.57 MB of embedded cases and its libraries. "
         "The HTML row meets the target at every size; the first view's bytes stay constant as the cases grow, "
-        "the peer's grow with them."
+        "the peer's grow with them. Where ready misses 2 s (1M cases), it is the counts per grid cell over the "
+        "whole banner: /api/case-points/ reads every case's point (1.1 s warm, 2.5 s cold at 1M), on a "
+        "one-worker server before the village rates; the target is set at 10k and 100k."
     ),
 }
