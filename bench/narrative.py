@@ -128,6 +128,12 @@ Time per workload (ours + peer + checks):
     .venv/bin/python -m bench --sizes 1m --out bench/results-1m.md   # one size into its own file
     TEST_DB_NAME=test_gd_bench .venv/bin/pytest tests/test_bench_smoke.py   # 2k cases, < 60 s
 
+One workload on a database of its own (each script's docstring has its options):
+
+    BENCH_DB_NAME=gd_bench_link .venv/bin/python -m bench.link_only --cases 1000000     # linking vs geopandas
+    BENCH_DB_NAME=gd_bench_analysis .venv/bin/python -m bench.analysis_only --cases 100000 --dbscan --hotspots
+    BENCH_DB_NAME=gd_bench_planner .venv/bin/python -m bench.planner_first_view --load 100k   # first view
+
 The benchmark creates and fills its own database (`BENCH_DB_NAME`, default `gd_bench`) on the project's
 PostgreSQL; areas are loaded once, cases are replaced for each size. Profiles of rows that miss their
 target are written to bench/profiles/.
