@@ -28,6 +28,7 @@ from .measure import Row, Timing, alternate, fmt_bytes, fmt_ms, fmt_seconds, per
 SEAT_BBOX = (111.16, 39.80, 111.30, 39.92)
 HOTSPOT_TOWNSHIP = "150622004"  # 友谊街道: the seed's subsidence story, dense enough to matter
 LOCATE_TARGET_MS = 5.0
+LINK_TARGET_SIZE = 1_000_000
 GEOJSON_TARGET = 3.0
 DBSCAN_ARI_TARGET = 0.99
 HOTSPOT_TIME_TARGET = 1.2
@@ -172,6 +173,8 @@ def bulk_linking(ctx: Context, repeat: int = 1) -> Result:
         "each side from unlinked cases; " + (f"best of {repeat}" if repeat > 1 else "one run each"),
     ]
     met = "yes" if ours <= peer_total else "no"
+    if ctx.size < LINK_TARGET_SIZE:  # the target is stated at 1M; smaller sizes show the curve
+        met = f"n/a ({'ahead' if met == 'yes' else 'behind'}; target at 1M)"
     res.rows.append(
         Row(
             "bulk linking, end to end (results stored)",

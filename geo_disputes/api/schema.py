@@ -52,9 +52,13 @@ CASE_FILTERS = [
     VILLAGE,
     _q("grid", description="grid code"),
     _q("mining_area", description="mining area code"),
+    _q("mining", enum=["1", "true", "0", "false"], description="1: mining-related cases only"),
+    _q("parcel", description="parcel code: cases linked to that parcel"),
     SINCE,
     UNTIL,
 ]
+STATUS = CASE_FILTERS[2]
+TIER = CASE_FILTERS[3]
 
 PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="the field named as key, with what is wrong")
 GEOJSON = OpenApiResponse(
@@ -268,7 +272,7 @@ CONTRACT = {
     "HotSpotView": extend_schema_view(
         get=extend_schema(
             summary="Getis-Ord Gi* hot spots on hexagons, FDR-corrected, with the parameters used",
-            parameters=[CATEGORY, SINCE, UNTIL, TOWNSHIP],
+            parameters=[CATEGORY, STATUS, TIER, SINCE, UNTIL, TOWNSHIP],
             responses={200: GEOJSON, 400: PROBLEM, 422: OBJECT, **DENIED},
         )
     ),
@@ -287,6 +291,9 @@ CONTRACT = {
                 _q("min_points", OpenApiTypes.INT, "minimum points of a core (2..1000)"),
                 _q("members", OpenApiTypes.BOOL, "each cluster's case references (default true; false/0/no omits)"),
                 CATEGORY,
+                STATUS,
+                TIER,
+                TOWNSHIP,
                 SINCE,
                 UNTIL,
             ],
