@@ -236,6 +236,14 @@ def test_scope_list_detail_and_masking(world):
     [person] = village.get(f"/api/cases/{ref}/").json()["petitioners"]
     assert person["name"] == "王建国" and person["id_number"] == "150622197001010011"
     assert PersonalDataAccess.objects.filter(user=village.user, case__reference=ref).count() == 1
+    # A map popup asks without personal data: nothing read, nothing recorded, the rest of the case as before.
+    recorded = PersonalDataAccess.objects.filter(user=village.user).count()  # the case and its parcel's holder
+    popup = village.get(f"/api/cases/{ref}/", {"personal": "0"}).json()
+    assert popup["petitioners"] is None and popup["reference"] == ref and popup["history"]
+    assert all(p["holder"] is None for p in popup["parcels"]) and popup["parcels"]
+    assert "王建国" not in str(popup)
+    assert PersonalDataAccess.objects.filter(user=village.user).count() == recorded
+    assert village.get(f"/api/cases/{ref}/", {"personal": "no"}).status_code == 400
 
     assert APIClient().get("/api/cases/").status_code in (401, 403)
 

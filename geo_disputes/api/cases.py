@@ -57,7 +57,8 @@ class CaseListView(APIView):
 
 class CaseDetailView(APIView):
     def get(self, request: Request, reference: str) -> Response:
-        return Response(case_dict(_visible_case(request, reference), request.user, history=True))
+        personal = params.choice(request.query_params, "personal", ("1", "0"), "1") == "1"
+        return Response(case_dict(_visible_case(request, reference), request.user, history=True, personal=personal))
 
 
 class CaseTransitionView(APIView):

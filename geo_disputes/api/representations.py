@@ -54,7 +54,7 @@ def grid_dict(grid) -> dict | None:
     }
 
 
-def parcel_dict(parcel: Parcel, user) -> dict:
+def parcel_dict(parcel: Parcel, user, personal: bool = True) -> dict:
     return {
         "code": parcel.code,
         "name": parcel.name,
@@ -62,12 +62,16 @@ def parcel_dict(parcel: Parcel, user) -> dict:
         "land_use_label": parcel.get_land_use_display(),
         "area_mu": float(parcel.area_mu) if parcel.area_mu is not None else None,
         "contract_no": parcel.contract_no,
-        "holder": parcel_holder(user, parcel),
+        "holder": parcel_holder(user, parcel) if personal else None,
     }
 
 
-def case_dict(case: Case, user, history: bool = False) -> dict:
-    """A case as the API shows it to `user`: context, why this tier, derived deadlines, masked petitioners."""
+def case_dict(case: Case, user, history: bool = False, personal: bool = True) -> dict:
+    """A case as the API shows it to `user`: context, why this tier, derived deadlines, masked petitioners.
+
+    `personal=False` leaves out petitioners and parcel holders (None), so a view that shows neither — a map
+    popup — does not read them and is not recorded as a view of personal data.
+    """
     on = local_date(case.received_at)
     dues = due_dates(case)
     mining = (
@@ -94,7 +98,7 @@ def case_dict(case: Case, user, history: bool = False) -> dict:
             if mining
             else None
         ),
-        "parcels": [parcel_dict(p, user) for p in case.parcels.order_by("code")],
+        "parcels": [parcel_dict(p, user, personal) for p in case.parcels.order_by("code")],
         "households_affected": case.households_affected,
         "departments": case.departments,
         "legacy": case.legacy,
@@ -127,7 +131,7 @@ def case_dict(case: Case, user, history: bool = False) -> dict:
         "satisfaction": case.satisfaction,
         "group": {"id": case.group_id, "title": case.group.title} if case.group_id else None,
         "repeat_of": case.repeat_of.reference if case.repeat_of_id else None,
-        "petitioners": petitioner_view(user, case),
+        "petitioners": petitioner_view(user, case) if personal else None,
         "version": case.version,
         "allowed_actions": allowed_actions(case.status),
     }

@@ -250,8 +250,15 @@ CONTRACT = {
     "CaseDetailView": extend_schema_view(
         get=extend_schema(
             summary="One case: history, why this tier, deadlines, petitioners as your role may see them",
-            parameters=[OpenApiParameter("reference", OpenApiTypes.STR, PATH)],
-            responses={200: OBJECT, 404: OBJECT, **DENIED},
+            parameters=[
+                OpenApiParameter("reference", OpenApiTypes.STR, PATH),
+                _q(
+                    "personal",
+                    enum=["1", "0"],
+                    description="0 leaves out petitioners and parcel holders (null), and records no view of them",
+                ),
+            ],
+            responses={200: OBJECT, 400: PROBLEM, 404: OBJECT, **DENIED},
         )
     ),
     "CaseTransitionView": extend_schema_view(

@@ -533,7 +533,7 @@
     this.heat.setLatLngs(heat);
   };
 
-  /* A marker's popup: the case as /api/cases/<reference>/ shows it to this user, fetched once. */
+  /* A marker's popup: the case as /api/cases/<reference>/?personal=0 shows it to this user, fetched once. */
   CaseLayer.prototype.popup = function (ref, marker) {
     var self = this;
     var config = this.ctx.config;
@@ -542,7 +542,8 @@
     var box = el("div", "gd-popup gd-case");
     box.appendChild(el("strong", null, ref));
     box.appendChild(el("p", "hint", "加载中…"));
-    GD.getJSON(config.api.caseDetail.replace("__ref__", encodeURIComponent(ref))).then(
+    // personal=0: the popup shows no petitioner or holder, so none is read (nor recorded as viewed).
+    GD.getJSON(config.api.caseDetail.replace("__ref__", encodeURIComponent(ref)) + "?personal=0").then(
       function (answer) {
         if (answer.status !== 200 || !answer.body) {
           box.replaceChildren(el("strong", null, ref), el("p", "error", GD.problem(answer)));
