@@ -27,7 +27,6 @@ import platform
 import random
 import secrets
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.server import free_port, start_listening, stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
+
 DEFAULT_OUT = ROOT / "bench" / "LOAD.md"
 CONCURRENCY = (1, 4, 16, 32)
 WINDOW_DEG = 0.1
@@ -94,12 +96,6 @@ class Row:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     if not sorted_values:
@@ -142,7 +138,7 @@ class Gunicorn:
 
     def __init__(self, workers: int, threads: int):
         self.workers, self.threads = workers, threads
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log = Path(tempfile.gettempdir()) / f"gd-load-gunicorn-{os.getpid()}.log"
 
@@ -172,28 +168,10 @@ class Gunicorn:
         )
 
     def start(self, timeout: float = 60) -> None:
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(self.command, cwd=ROOT, env=_app_env(), stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log.read_text(errors='replace')[-3000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not start within {timeout:.0f} s (log: {self.log})")
+        self.proc = start_listening(self.command, _app_env(), self.port, self.log, "gunicorn", timeout)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=30)
         self.proc = None
 
 

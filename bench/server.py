@@ -29,6 +29,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_listening(command: list[str], env: dict, port: int, log_path: Path, name: str, timeout: float):
+    """Start `command` as a child process logging to `log_path`; return it once it listens on `port`.
+
+    Raises (with the log's tail) when it exits first or does not listen within `timeout` seconds."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited: {log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    stop_process(proc, timeout=10)
+    raise RuntimeError(f"{name} did not start within {timeout:.0f} s (log: {log_path})")
+
+
+def stop_process(proc: subprocess.Popen | None, timeout: float) -> None:
+    """Terminate a child server, killing it if it has not gone within `timeout` seconds."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Server:
     def __init__(self, settings_module: str = "bench.settings"):
         self.settings_module = settings_module
@@ -43,25 +73,8 @@ class Server:
     def start(self, timeout: float = 60.0) -> None:
         self.port = free_port()
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": self.settings_module, "PYTHONPATH": str(ROOT)}
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", *RUNSERVER_OPTIONS],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the bench server exited: {self.log_path.read_text(errors='replace')[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the bench server did not start within {timeout:.0f} s (log: {self.log_path})")
+        command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", *RUNSERVER_OPTIONS]
+        self.proc = start_listening(command, env, self.port, self.log_path, "the bench server", timeout)
 
     def get(self, path: str, token: str = "") -> tuple[int, bytes, float]:
         """(status, body, seconds) of one GET over a kept-alive connection (reopened if the server closed it)."""
@@ -91,11 +104,5 @@ class Server:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=10)
         self.proc = None
