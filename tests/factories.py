@@ -8,7 +8,7 @@ from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import transaction
 from django.utils import timezone
 
-from geo_disputes.models import Case, Grid, MiningArea, Parcel, Party, Township, Village
+from geo_disputes.models import Banner, Case, Grid, MiningArea, Parcel, Party, Township, Village
 from geo_disputes.models.cases import Category, Channel, Tier
 from geo_disputes.services.references import next_reference
 
@@ -177,3 +177,36 @@ def seed_places() -> None:
     UnitFactory(code="MC-150622", name="准格尔旗矿区法庭", kind="mining_court", area_code="150622")
     for department in DEPARTMENT_CODES:
         UnitFactory(code=f"BD-{department}", name=f"旗{department}局", kind="banner_department")
+
+
+SHUANGAOBAO = (111.05, 39.55)  # 魏家峁镇 双敖包村 (seed_places)
+PETITIONER = {"name": "王建国", "phone": "13912345678", "id_number": "150622197001010011"}
+
+
+def intake_body(**overrides) -> dict:
+    """A valid POST /api/cases/ body: the seed's grassland claim at 双敖包村; `overrides` replace fields."""
+    body = {
+        "category": "land_occupation",
+        "channel": "talk_room",
+        "kind": "claim",
+        "description": "8亩多草地被占用",
+        "lon": SHUANGAOBAO[0],
+        "lat": SHUANGAOBAO[1],
+        "datum": "wgs84",
+        "households_affected": 1,
+        "departments": [],
+        "legacy": False,
+        "petitioners": [dict(PETITIONER)],
+    }
+    return {**body, **overrides}
+
+
+def two_township_banner() -> None:
+    """The banner 111.0–111.4 × 39.5–39.9: 西镇 and 东镇 split at the meridian 111.2; 南村 (south) and
+    北村 (north) in the west one, 东村 in the east."""
+    Banner.objects.create(code="150622", name="准格尔旗", geom=box(111.0, 39.5, 111.4, 39.9))
+    TownshipFactory(code="150622101", name="西镇", geom=box(111.0, 39.5, 111.2, 39.9))
+    TownshipFactory(code="150622102", name="东镇", geom=box(111.2, 39.5, 111.4, 39.9))
+    VillageFactory(code="150622101201", name="南村", township_code="150622101", geom=box(111.0, 39.5, 111.2, 39.7))
+    VillageFactory(code="150622101202", name="北村", township_code="150622101", geom=box(111.0, 39.7, 111.2, 39.9))
+    VillageFactory(code="150622102201", name="东村", township_code="150622102", geom=box(111.2, 39.5, 111.4, 39.9))

@@ -11,11 +11,10 @@ from rest_framework.test import APIClient
 from geo_disputes.models import Banner, Case, CaseEvent, PersonalDataAccess
 from geo_disputes.services.coords import wgs84_to_gcj02
 
-from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, seed_places
+from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, intake_body, seed_places
 
 pytestmark = pytest.mark.django_db
 
-SHUANGAOBAO = (111.05, 39.55)  # 魏家峁镇 双敖包村
 BULA = (110.82, 39.65)  # 沙圪堵镇 不拉村
 SUJIGOU = (111.25, 39.85)  # 友谊街道 苏计沟村 (inside the test mine)
 
@@ -39,20 +38,7 @@ def client_for(role: str, scope: str = "", unit=None) -> APIClient:
 
 
 def intake(client: APIClient, **overrides) -> dict:
-    body = {
-        "category": "land_occupation",
-        "channel": "talk_room",
-        "kind": "claim",
-        "description": "8亩多草地被占用",
-        "lon": SHUANGAOBAO[0],
-        "lat": SHUANGAOBAO[1],
-        "datum": "wgs84",
-        "households_affected": 1,
-        "departments": [],
-        "legacy": False,
-        "petitioners": [{"name": "王建国", "phone": "13912345678", "id_number": "150622197001010011"}],
-    }
-    body.update(overrides)
+    body = intake_body(**overrides)
     return client.post("/api/cases/", body, format="json")
 
 

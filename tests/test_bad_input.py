@@ -35,7 +35,7 @@ from geo_disputes.models import Banner, Case, CaseGroup, Party, Unit
 from geo_disputes.services.backup import connection_args
 from geo_disputes.services.proposals import proposals
 
-from .factories import CaseFactory, MiningAreaFactory, ParcelFactory, StaffFactory, box, seed_places
+from .factories import CaseFactory, MiningAreaFactory, ParcelFactory, StaffFactory, box, intake_body, seed_places
 
 pytestmark = pytest.mark.django_db
 
@@ -165,19 +165,7 @@ def assert_4xx_naming(response, field: str | None, detail: str | None = None) ->
 
 # --- POST /api/cases/ ----------------------------------------------------------------------------------------------
 
-VALID_CASE = {
-    "category": "land_occupation",
-    "channel": "talk_room",
-    "kind": "claim",
-    "description": "8亩多草地被占用",
-    "lon": SHUANGAOBAO[0],
-    "lat": SHUANGAOBAO[1],
-    "datum": "wgs84",
-    "households_affected": 1,
-    "departments": [],
-    "legacy": False,
-    "petitioners": [{"name": "王建国", "phone": "13912345678", "id_number": "150622197001010011"}],
-}
+VALID_CASE = intake_body()
 DROP = object()  # an override that removes the field
 
 

@@ -14,11 +14,17 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from geo_disputes.models import Banner, Case, CaseParcel, Grid, Parcel
+from geo_disputes.models import Case, CaseParcel, Grid, Parcel
 from geo_disputes.services.linking import link_cases
 from geo_disputes.services.locate import OutsideBanner, locate
 
-from .factories import GridFactory, MiningAreaFactory, ParcelFactory, TownshipFactory, VillageFactory, box
+from .factories import (
+    GridFactory,
+    MiningAreaFactory,
+    ParcelFactory,
+    box,
+    two_township_banner,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +33,7 @@ REDRAWN = dt.date(2024, 1, 1)  # the grid and parcel re-survey comes into force 
 
 @pytest.fixture
 def banner():
-    Banner.objects.create(code="150622", name="准格尔旗", geom=box(111.0, 39.5, 111.4, 39.9))
-    TownshipFactory(code="150622101", name="西镇", geom=box(111.0, 39.5, 111.2, 39.9))
-    TownshipFactory(code="150622102", name="东镇", geom=box(111.2, 39.5, 111.4, 39.9))
-    VillageFactory(code="150622101201", name="南村", township_code="150622101", geom=box(111.0, 39.5, 111.2, 39.7))
-    VillageFactory(code="150622101202", name="北村", township_code="150622101", geom=box(111.0, 39.7, 111.2, 39.9))
-    VillageFactory(code="150622102201", name="东村", township_code="150622102", geom=box(111.2, 39.5, 111.4, 39.9))
+    two_township_banner()
     GridFactory(code="150622101201-001", village_code="150622101201", geom=box(111.0, 39.5, 111.1, 39.7))
     GridFactory(code="150622101201-002", village_code="150622101201", geom=box(111.1, 39.5, 111.2, 39.7))
     MiningAreaFactory(code="KQ-01", name="哈尔乌素露天煤矿", geom=box(111.25, 39.72, 111.27, 39.74))

@@ -15,7 +15,14 @@ from geo_disputes.services.coords import wgs84_to_gcj02
 from geo_disputes.services.linking import link_cases
 from geo_disputes.services.locate import OutsideBanner, locate
 
-from .factories import GridFactory, MiningAreaFactory, ParcelFactory, TownshipFactory, VillageFactory, box
+from .factories import (
+    GridFactory,
+    MiningAreaFactory,
+    ParcelFactory,
+    VillageFactory,
+    box,
+    two_township_banner,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +30,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def small_banner():
     """Two townships side by side sharing the meridian 111.2; two villages in the west one, a mine in the east."""
-    Banner.objects.create(code="150622", name="准格尔旗", geom=box(111.0, 39.5, 111.4, 39.9))
-    TownshipFactory(code="150622101", name="西镇", geom=box(111.0, 39.5, 111.2, 39.9))
-    TownshipFactory(code="150622102", name="东镇", geom=box(111.2, 39.5, 111.4, 39.9))
-    VillageFactory(code="150622101201", name="南村", township_code="150622101", geom=box(111.0, 39.5, 111.2, 39.7))
-    VillageFactory(code="150622101202", name="北村", township_code="150622101", geom=box(111.0, 39.7, 111.2, 39.9))
-    VillageFactory(code="150622102201", name="东村", township_code="150622102", geom=box(111.2, 39.5, 111.4, 39.9))
+    two_township_banner()
     GridFactory(
         code="150622101201-001", name="第1网格", village_code="150622101201", geom=box(111.0, 39.5, 111.1, 39.7)
     )
