@@ -7,6 +7,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from geo_disputes.models import Banner, Case, Grid, MiningArea, Parcel, Party, Township, Village
 from geo_disputes.models.cases import Category, Channel, Tier
@@ -210,3 +211,10 @@ def two_township_banner() -> None:
     VillageFactory(code="150622101201", name="南村", township_code="150622101", geom=box(111.0, 39.5, 111.2, 39.7))
     VillageFactory(code="150622101202", name="北村", township_code="150622101", geom=box(111.0, 39.7, 111.2, 39.9))
     VillageFactory(code="150622102201", name="东村", township_code="150622102", geom=box(111.2, 39.5, 111.4, 39.9))
+
+
+def as_role(role: str, scope: str = "") -> APIClient:
+    """An API client authenticated as a new staff member with `role` and `scope`."""
+    client = APIClient()
+    client.force_authenticate(StaffFactory(role=role, scope_code=scope).user)
+    return client

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from geo_disputes.services.case_points import POINT_FIELDS, cell_size, view_zoom
 
 from .browser.scene import build_cases, build_scene
-from .factories import PartyFactory, StaffFactory
+from .factories import PartyFactory, as_role
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,6 @@ def scene():
 @pytest.fixture
 def cases(scene):
     return build_cases(scene)
-
-
-def as_role(role: str, scope: str = "") -> APIClient:
-    client = APIClient()
-    client.force_authenticate(StaffFactory(role=role, scope_code=scope).user)
-    return client
 
 
 def points(client: APIClient, **query) -> dict:

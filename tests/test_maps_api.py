@@ -4,12 +4,11 @@ touching mines, and the case and analysis filters the court and planner maps sen
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from geo_disputes.models import PersonalDataAccess
 
 from .browser.scene import build_cases, build_scene
-from .factories import ParcelFactory, StaffFactory, box
+from .factories import ParcelFactory, as_role, box
 
 pytestmark = pytest.mark.django_db
 
@@ -72,12 +71,6 @@ def test_the_court_parcels_follow_the_box(staff_client, scene):
 @pytest.fixture
 def cases(scene):
     return build_cases(scene)
-
-
-def as_role(role: str, scope: str = "") -> APIClient:
-    client = APIClient()
-    client.force_authenticate(StaffFactory(role=role, scope_code=scope).user)
-    return client
 
 
 def refs(body: dict) -> set[str]:
