@@ -21,6 +21,7 @@ from geo_disputes.models.cases import Category, Status
 
 from .access import visible_cases
 from .case_queries import CaseFilter, filter_cases
+from .pg_settings import local_setting
 
 POINTS_MAX = 5000  # more cases than this in a view → grid cells
 CELL_PX = 48  # a cell's side in screen pixels at the requested zoom (Web Mercator tiles of 256 px)
@@ -77,20 +78,22 @@ def _header(mode: str, zoom: float, fields: list[str]) -> tuple[str, list]:
     return sql, [mode, round(zoom, 2), json.dumps(fields), json.dumps(Category.values), json.dumps(Status.values)]
 
 
-def _located(qs):
-    """The queryset as plain columns: reference, lon, lat, category and status as list indexes, order keys."""
-    return qs.annotate(
+def _located(qs) -> tuple[str, tuple]:
+    """The queryset as SQL of plain columns (id, reference, received_at, category, status, _lon, _lat) and
+    its parameters; for a user who may see nothing, the same columns and no row."""
+    located = qs.annotate(
         _lon=Func(F("location"), function="ST_X", output_field=FloatField()),
         _lat=Func(F("location"), function="ST_Y", output_field=FloatField()),
     ).values("id", "reference", "received_at", "category", "status", "_lon", "_lat")
+    try:
+        return located.query.sql_with_params()
+    except EmptyResultSet:
+        return _EMPTY, ()
 
 
 def _points(qs, zoom: float) -> str:
     header, header_params = _header("points", zoom, POINT_FIELDS)
-    try:
-        inner, params = _located(qs).query.sql_with_params()
-    except EmptyResultSet:  # a user who may see nothing
-        inner, params = _EMPTY, ()
+    inner, params = _located(qs)
     sql = f"""
         SELECT json_build_object({header},
             'count', count(*),
@@ -118,10 +121,7 @@ def _cells(qs, zoom: float, size: tuple[float, float]) -> str:
     this one statement it hashes them instead (1.0 s, most of it the scan). Measured in bench/.
     """
     header, header_params = _header("cells", zoom, CELL_FIELDS)
-    try:
-        inner, params = _located(qs).query.sql_with_params()
-    except EmptyResultSet:
-        inner, params = _EMPTY, ()
+    inner, params = _located(qs)
     sql = f"""
         WITH by_category AS (
             SELECT floor(r._lon / %s)::bigint * 2147483648 + floor(r._lat / %s)::bigint AS cell, r.category,
@@ -148,13 +148,9 @@ def _cells(qs, zoom: float, size: tuple[float, float]) -> str:
         FROM ranked
         WHERE rank = 1
     """  # noqa: S608 — the inner SQL is Django's, with its parameters; constants are ours
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SELECT current_setting('enable_sort'), set_config('enable_sort', 'off', true)")
-        previous = cur.fetchone()[0]
+    with transaction.atomic(), connection.cursor() as cur, local_setting(cur, "enable_sort", "off"):
         cur.execute(sql, [size[0], size[1], *params, *header_params, size[0], size[1], list(Category.values)])
-        text = cur.fetchone()[0]
-        cur.execute("SELECT set_config('enable_sort', %s, true)", [previous])  # an outer transaction goes on
-        return text
+        return cur.fetchone()[0]
 
 
 def _middle_lat(bbox: tuple[float, float, float, float] | None) -> float:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
+from .pg_settings import local_setting
+
 # In force on the case's day: valid_from <= day <= valid_to (open-ended when NULL), written as a range
 # test so the planner cannot AND the (code, valid_from) unique index into the GiST look-up — with a
 # join parameter it assumes a third of the rows pass `valid_from <= day` and scanned that whole index
@@ -133,15 +135,12 @@ def link_cases(case_ids: Sequence[int] | None = None) -> int:
     with transaction.atomic(), connection.cursor() as cur:
         # The area tables are small (15 townships … 10k grids): below 8 MB PostgreSQL scans a table in one
         # process; let every layer's look-up split between the workers, for this statement only.
-        cur.execute("SELECT current_setting('min_parallel_table_scan_size')")
-        previous = cur.fetchone()[0]
-        cur.execute("SELECT set_config('min_parallel_table_scan_size', '0', true)")
-        if case_ids is None:
-            cur.execute(_STATISTICS_STALE)
-            if cur.fetchone()[0]:
-                cur.execute("ANALYZE geo_disputes_case (location, received_at)")
-        cur.execute(_CONTEXT_ALL_SQL if case_ids is None else _CONTEXT_SOME_SQL, params)
-        cur.execute("SELECT set_config('min_parallel_table_scan_size', %s, true)", [previous])
+        with local_setting(cur, "min_parallel_table_scan_size", "0"):
+            if case_ids is None:
+                cur.execute(_STATISTICS_STALE)
+                if cur.fetchone()[0]:
+                    cur.execute("ANALYZE geo_disputes_case (location, received_at)")
+            cur.execute(_CONTEXT_ALL_SQL if case_ids is None else _CONTEXT_SOME_SQL, params)
         cur.execute("ANALYZE link_context")
         cur.execute(_WRITE_SQL)
         changed = cur.rowcount
