@@ -85,9 +85,7 @@ class HotSpotView(APIView):
                 {"distance_m": round(s.distance_m, 3), "moran_i": s.moran_i, "z": s.z} for s in result.moran_steps
             ],
         }
-        features = ",".join(_hex_feature(c) for c in result.cells)
-        text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + features + "]}"
-        return HttpResponse(text, content_type=GEOJSON)
+        return _collection(head, "[" + ",".join(_hex_feature(c) for c in result.cells) + "]")
 
 
 SIMPLIFY_DEG = 0.00005  # ~5 m: village outlines on the rate map (a choropleth, not the legal boundary)
@@ -133,11 +131,7 @@ class VillageRateView(APIView):
             for p in props
             if p["code"] in shapes
         )
-        head = json.dumps({"type": "FeatureCollection", **meta}, ensure_ascii=False)[:-1]
-        return HttpResponse(
-            head + ',"features":[' + features + "]}",
-            content_type=GEOJSON,
-        )
+        return _collection({"type": "FeatureCollection", **meta}, "[" + features + "]")
 
 
 class ClusterView(APIView):
@@ -163,8 +157,7 @@ class ClusterView(APIView):
             "n_clustered": result.n_clustered,
             "n_noise": result.n_noise,
         }
-        text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":' + result.features_json + "}"
-        return HttpResponse(text, content_type=GEOJSON)
+        return _collection(head, result.features_json)
 
 
 class GroupProposalListView(APIView):
@@ -238,6 +231,12 @@ def _integer(query, name: str, default: int, low: int, high: int) -> int:
             {name: f"expected an integer between {low} and {high} / 应为 {low}–{high} 的整数: {raw!r}"}
         )
     return int(raw)
+
+
+def _collection(head: dict, features_json: str) -> HttpResponse:
+    """A FeatureCollection of `head`'s members and the features' JSON text, spliced (never re-parsed)."""
+    text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":' + features_json + "}"
+    return HttpResponse(text, content_type=GEOJSON)
 
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")

@@ -21,6 +21,7 @@ from geo_disputes.models.cases import Category, Status
 
 from .access import visible_cases
 from .case_queries import CaseFilter, filter_cases
+from .geojson import count_up_to
 from .pg_settings import local_setting
 
 POINTS_MAX = 5000  # more cases than this in a view → grid cells
@@ -50,7 +51,7 @@ def case_points(
     qs = filter_cases(visible_cases(user), flt).order_by()
     max_points = max(1, min(int(max_points), POINTS_MAX))
     zoom = view_zoom(flt.bbox) if zoom is None else float(zoom)
-    if qs[: max_points + 1].count() <= max_points:
+    if count_up_to(qs, max_points + 1) <= max_points:
         return _points(qs, zoom)
     return _cells(qs, zoom, cell_size(zoom, _middle_lat(flt.bbox)))
 

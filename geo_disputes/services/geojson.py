@@ -116,12 +116,16 @@ def count_matches(qs, page: Page, limit: int | None = COUNT_LIMIT) -> Total:
 
     Counting past the page's end keeps `next` right: an inexact total is always beyond the page.
     """
-    qs = qs.order_by()
     if limit is None:
-        return Total(qs.count())
+        return Total(qs.order_by().count())
     limit = max(limit, page.number * page.size)
-    found = qs.values("pk")[: limit + 1].count()
+    found = count_up_to(qs, limit + 1)
     return Total(limit, exact=False) if found > limit else Total(found)
+
+
+def count_up_to(qs, limit: int) -> int:
+    """How many rows `qs` has, counting no further than `limit` (the scan stops there)."""
+    return qs.order_by().values("pk")[:limit].count()
 
 
 def queryset_feature_collection(
