@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import F, FloatField, Func
 
@@ -22,7 +21,7 @@ from geo_disputes.models.cases import Category, Status
 from .access import visible_cases
 from .case_queries import CaseFilter, filter_cases
 from .geojson import count_up_to
-from .pg_settings import local_setting
+from .sql import compiled, local_setting
 
 POINTS_MAX = 5000  # more cases than this in a view → grid cells
 CELL_PX = 48  # a cell's side in screen pixels at the requested zoom (Web Mercator tiles of 256 px)
@@ -86,10 +85,7 @@ def _located(qs) -> tuple[str, tuple]:
         _lon=Func(F("location"), function="ST_X", output_field=FloatField()),
         _lat=Func(F("location"), function="ST_Y", output_field=FloatField()),
     ).values("id", "reference", "received_at", "category", "status", "_lon", "_lat")
-    try:
-        return located.query.sql_with_params()
-    except EmptyResultSet:
-        return _EMPTY, ()
+    return compiled(located) or (_EMPTY, ())
 
 
 def _points(qs, zoom: float) -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -34,6 +33,7 @@ from geo_disputes.models import Case
 from geo_disputes.models.areas import METRIC_SRID
 
 from .hotspots import distinct_matters
+from .sql import compiled
 
 DEFAULT_EPS_M = 500.0
 DEFAULT_MIN_POINTS = 5
@@ -156,10 +156,7 @@ def clusters(cases: QuerySet[Case], params: ClusterParams, *, members: bool = Tr
 
 def _incidents(cases: QuerySet[Case]) -> tuple[str, tuple] | None:
     """The ids of the incidents among `cases` as SQL and its parameters; None when none can match."""
-    try:
-        return distinct_matters(cases).order_by().values("id").query.sql_with_params()
-    except EmptyResultSet:  # e.g. visible_cases(...).none(): nothing to cluster, no query needed
-        return None
+    return compiled(distinct_matters(cases).order_by().values("id"))  # None e.g. for .none(): no query needed
 
 
 def _dbscan_values(params: ClusterParams) -> list:

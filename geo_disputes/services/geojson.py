@@ -12,11 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
 from .layers import LAYERS as AREA_LAYERS
 from .layers import Layer as AreaLayer
+from .sql import compiled
 
 
 @dataclass(frozen=True)
@@ -141,10 +141,10 @@ def queryset_feature_collection(
     # Django selects geometry columns as EWKB; asking for GeoJSON text keeps it one SQL function.
     rows = qs.annotate(geojson_geometry=AsGeoJSON(geometry, precision=6)).values("geojson_geometry", *properties)
     rows = rows[offset : offset + page.size]
-    try:
-        inner, params = rows.query.sql_with_params()
-    except EmptyResultSet:  # e.g. qs.none() for a user who may see nothing
+    found = compiled(rows)
+    if found is None:  # e.g. qs.none() for a user who may see nothing
         return '{"type": "FeatureCollection", "features": []}', count
+    inner, params = found
     props = ", ".join(f"'{name}', r.{connection.ops.quote_name(name)}" for name in properties)
     sql = f"""
         SELECT json_build_object(

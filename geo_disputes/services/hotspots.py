@@ -54,7 +54,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from scipy import sparse
@@ -63,6 +62,8 @@ from scipy.stats import norm
 
 from geo_disputes.models import Banner, Case, Grid, Township, Village
 from geo_disputes.models.areas import METRIC_SRID
+
+from .sql import compiled
 
 MIN_INCIDENTS = 30
 MIN_CELLS = 30
@@ -533,10 +534,7 @@ def _grid_counts(incidents, table: str, code: str, on: dt.date, side: float) -> 
 def _incidents_sql(incidents: QuerySet) -> tuple[str, list]:
     """The incidents' (id, metric point) as SQL and parameters: the queryset compiled, run inside
     PostgreSQL (no list of ids sent back and forth)."""
-    try:
-        sql, values = incidents.values("id").query.sql_with_params()
-    except EmptyResultSet:  # a queryset that cannot match (e.g. .none())
-        sql, values = "SELECT NULL::bigint WHERE false", ()
+    sql, values = compiled(incidents.values("id")) or ("SELECT NULL::bigint WHERE false", ())
     return _INCIDENTS.format(srid=METRIC_SRID, incidents=sql), list(values)
 
 

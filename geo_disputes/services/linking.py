@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
-from .pg_settings import local_setting
+from .sql import local_setting
 
 # In force on the case's day: valid_from <= day <= valid_to (open-ended when NULL), written as a range
 # test so the planner cannot AND the (code, valid_from) unique index into the GiST look-up — with a
