@@ -39,6 +39,7 @@ def main() -> None:
 
     from . import database, peers
     from .database import vacuum_analyze
+    from .measure import timed
     from .workloads import _reset_links
 
     database.ensure_database()
@@ -50,22 +51,18 @@ def main() -> None:
     if have != args.cases:
         database.load_cases(args.cases)
 
-    def ours_from_unlinked() -> float:
-        _reset_links()
-        started = time.perf_counter()
-        n = link_cases()
-        elapsed = time.perf_counter() - started
-        print(f"  ours from unlinked: {elapsed:.2f} s (returned {n:,})", flush=True)
+    def ours(label: str) -> float:
+        elapsed, n = timed(link_cases)
+        print(f"  ours {label}: {elapsed:.2f} s (returned {n:,})", flush=True)
         vacuum_analyze()
         return elapsed
 
+    def ours_from_unlinked() -> float:
+        _reset_links()
+        return ours("from unlinked")
+
     def ours_relink() -> float:
-        started = time.perf_counter()
-        n = link_cases()
-        elapsed = time.perf_counter() - started
-        print(f"  ours re-link, nothing changed: {elapsed:.2f} s (returned {n:,})", flush=True)
-        vacuum_analyze()
-        return elapsed
+        return ours("re-link, nothing changed")
 
     def peer() -> float:
         _reset_links()
