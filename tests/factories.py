@@ -218,3 +218,29 @@ def as_role(role: str, scope: str = "") -> APIClient:
     client = APIClient()
     client.force_authenticate(StaffFactory(role=role, scope_code=scope).user)
     return client
+
+
+def stored_context(case: Case) -> tuple:
+    """What bulk linking stored for `case`: township, village, grid, mining area + relation, point/named parcels."""
+    case.refresh_from_db()
+    return (
+        case.township_code,
+        case.village_code,
+        case.grid_code,
+        case.mining_area_code,
+        case.mining_relation,
+        sorted(case.parcels.values_list("code", flat=True)),
+    )
+
+
+def located_context(loc) -> tuple:
+    """The same fields as `stored_context`, from a services.locate.Location."""
+    mining = loc.mining_area
+    return (
+        loc.township.code if loc.township else "",
+        loc.village.code if loc.village else "",
+        loc.grid.code if loc.grid else "",
+        mining.area.code if mining else "",
+        mining.relation if mining else "",
+        sorted(p.code for p in loc.parcels),
+    )

@@ -23,6 +23,8 @@ from .factories import (
     MiningAreaFactory,
     ParcelFactory,
     box,
+    located_context,
+    stored_context,
     two_township_banner,
 )
 
@@ -53,18 +55,6 @@ def _case(name: str, lon: float, lat: float, n: int, received: dt.datetime | Non
     )
 
 
-def _context(case: Case) -> tuple:
-    case.refresh_from_db()
-    return (
-        case.township_code,
-        case.village_code,
-        case.grid_code,
-        case.mining_area_code,
-        case.mining_relation,
-        sorted(case.parcels.values_list("code", flat=True)),
-    )
-
-
 def _redraw(model, code: str, geom) -> None:
     """A boundary import: the old version ends the day before REDRAWN, the new one is in force from it."""
     old = model.objects.get(code=code, valid_to__isnull=True)
@@ -81,7 +71,7 @@ def test_after_a_grid_redraw_only_the_cases_on_the_moved_line_change(banner):
     old = _case("2023年的老案", 111.11, 39.6, 4, received=dt.datetime(2023, 6, 1, 10, tzinfo=dt.UTC))
     assert link_cases() == 4
     first = {c.pk: c.linked_at for c in Case.objects.all()}
-    assert _context(on_the_line)[2] == "150622101201-002"
+    assert stored_context(on_the_line)[2] == "150622101201-002"
 
     assert link_cases() == 0, "nothing changed: nothing is written"
     assert {c.pk: c.linked_at for c in Case.objects.all()} == first
@@ -90,10 +80,10 @@ def test_after_a_grid_redraw_only_the_cases_on_the_moved_line_change(banner):
     _redraw(Grid, "150622101201-001", box(111.0, 39.5, 111.12, 39.7))
     _redraw(Grid, "150622101201-002", box(111.12, 39.5, 111.2, 39.7))
     assert link_cases() == 1
-    assert _context(on_the_line)[2] == "150622101201-001"
+    assert stored_context(on_the_line)[2] == "150622101201-001"
     assert on_the_line.linked_at > first[on_the_line.pk]
     # Judged by the boundaries of its own day, the 2023 case stays where it was; the others never moved.
-    assert _context(old)[2] == "150622101201-002"
+    assert stored_context(old)[2] == "150622101201-002"
     for case in (west, east, old):
         case.refresh_from_db()
         assert case.linked_at == first[case.pk], case.description
@@ -105,14 +95,14 @@ def test_point_parcels_follow_the_new_parcel_boundary_and_named_parcels_stay(ban
     beside = _case("邻户的草场", 111.057, 39.552, 2)
     CaseParcel.objects.create(case=inside, parcel=named, source="named")
     link_cases()
-    assert _context(inside)[5] == ["150622101201JD00001", "150622101201JD00002"]
-    assert _context(beside)[5] == []
+    assert stored_context(inside)[5] == ["150622101201JD00001", "150622101201JD00002"]
+    assert stored_context(beside)[5] == []
 
     # The contract parcel is re-surveyed: it now lies east of 111.054.
     _redraw(Parcel, "150622101201JD00001", box(111.054, 39.55, 111.06, 39.555))
     assert link_cases() == 2
-    assert _context(inside)[5] == ["150622101201JD00002"], "the named parcel is kept, the point one is gone"
-    assert _context(beside)[5] == ["150622101201JD00001"]
+    assert stored_context(inside)[5] == ["150622101201JD00002"], "the named parcel is kept, the point one is gone"
+    assert stored_context(beside)[5] == ["150622101201JD00001"]
     assert CaseParcel.objects.get(case=inside).source == "named"
     assert link_cases() == 0
 
@@ -122,13 +112,13 @@ def test_a_case_outside_every_grid_gets_empty_codes_and_loses_a_grid_that_is_gon
     outside = _case("旗外的来信", 111.6, 39.6, 2)
     south = _case("南村的纠纷", 111.15, 39.6, 3)
     link_cases()
-    assert _context(north) == ("150622101", "150622101202", "", "", "", [])
-    assert _context(outside) == ("", "", "", "", "", [])
-    assert _context(south)[2] == "150622101201-002"
+    assert stored_context(north) == ("150622101", "150622101202", "", "", "", [])
+    assert stored_context(outside) == ("", "", "", "", "", [])
+    assert stored_context(south)[2] == "150622101201-002"
 
     Grid.objects.filter(code="150622101201-002").update(valid_to=REDRAWN)  # the grid is dissolved
     assert link_cases([south.pk, north.pk]) == 1
-    assert _context(south) == ("150622101", "150622101201", "", "", "", [])
+    assert stored_context(south) == ("150622101", "150622101201", "", "", "", [])
 
 
 def test_bulk_linking_equals_locate_for_every_case_after_changes(banner):
@@ -144,18 +134,9 @@ def test_bulk_linking_equals_locate_for_every_case_after_changes(banner):
         try:
             loc = locate(case.location.x, case.location.y)
         except OutsideBanner:
-            assert _context(case) == ("", "", "", "", "", []), case.location
+            assert stored_context(case) == ("", "", "", "", "", []), case.location
             continue
-        mining = loc.mining_area
-        expected = (
-            loc.township.code if loc.township else "",
-            loc.village.code if loc.village else "",
-            loc.grid.code if loc.grid else "",
-            mining.area.code if mining else "",
-            mining.relation if mining else "",
-            sorted(p.code for p in loc.parcels),
-        )
-        assert _context(case) == expected, case.location
+        assert stored_context(case) == located_context(loc), case.location
 
 
 def _like_indexes() -> list[str]:

@@ -21,6 +21,8 @@ from .factories import (
     ParcelFactory,
     VillageFactory,
     box,
+    located_context,
+    stored_context,
     two_township_banner,
 )
 
@@ -122,23 +124,7 @@ def test_bulk_linking_equals_per_point_locate(small_banner):
     assert link_cases() == len(cases)
     for case in Case.objects.all():
         loc = locate(case.location.x, case.location.y)
-        expected = (
-            loc.township.code if loc.township else "",
-            loc.village.code if loc.village else "",
-            loc.grid.code if loc.grid else "",
-            loc.mining_area.area.code if loc.mining_area else "",
-            loc.mining_area.relation if loc.mining_area else "",
-            sorted(p.code for p in loc.parcels),
-        )
-        got = (
-            case.township_code,
-            case.village_code,
-            case.grid_code,
-            case.mining_area_code,
-            case.mining_relation,
-            sorted(case.parcels.values_list("code", flat=True)),
-        )
-        assert got == expected, case.location
+        assert stored_context(case) == located_context(loc), case.location
 
 
 def test_relinking_keeps_parcels_named_at_intake(small_banner):
