@@ -61,6 +61,9 @@ def intake_request(data) -> IntakeRequest:
         "received_at",
         "accused_unit",
         "group",
+        "procedure",
+        "forwarded_by",
+        "above_banner",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -88,6 +91,9 @@ def intake_request(data) -> IntakeRequest:
         received_at=_received_at(data),
         accused_unit_code=_text(data, "accused_unit", ""),
         group_id=_integer(data, "group", None),
+        procedure=_text(data, "procedure", ""),
+        forwarded_by_code=_text(data, "forwarded_by", ""),
+        above_banner=_text(data, "above_banner", ""),
     )
 
 
@@ -161,9 +167,14 @@ def _list_of_text(data: dict, name: str) -> list[str]:
 
 
 def _petitioner(item: dict, index: int) -> Petitioner:
-    unknown = sorted(set(item) - {"name", "phone", "id_number"})
+    unknown = sorted(set(item) - {"name", "phone", "id_number", "representative"})
     if unknown:
-        raise ValidationError({f"petitioners[{index}].{unknown[0]}": "unknown field; use name, phone, id_number"})
+        raise ValidationError(
+            {f"petitioners[{index}].{unknown[0]}": "unknown field; use name, phone, id_number, representative"}
+        )
+    representative = item.get("representative")
+    if representative is not None and not isinstance(representative, bool):
+        raise ValidationError({f"petitioners[{index}].representative": "expected true or false"})
     values = {}
     for key in ("name", "phone", "id_number"):
         value = item.get(key, "")
@@ -174,7 +185,7 @@ def _petitioner(item: dict, index: int) -> Petitioner:
         if "\x00" in value:
             raise ValidationError({f"petitioners[{index}].{key}": "contains a NUL character"})
         values[key] = value
-    return Petitioner(**values)
+    return Petitioner(**values, representative=representative)
 
 
 def _received_at(data: dict):

@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from geo_disputes.models import Case, Grid, MiningArea, Parcel, Township, Unit, Village
-from geo_disputes.services.access import parcel_holder, petitioner_view
+from geo_disputes.services.access import parcel_holder, petitioner_view, visible_cases
 from geo_disputes.services.clock import due_dates, local_date
 from geo_disputes.services.locate import Location
 from geo_disputes.services.workflow import allowed_actions
@@ -83,6 +83,8 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
         "category_label": case.get_category_display(),
         "channel": case.channel,
         "kind": case.kind,
+        "procedure": case.procedure,
+        "procedure_label": case.get_procedure_display(),
         "description": case.description,
         "status": case.status,
         "status_label": case.get_status_display(),
@@ -111,29 +113,95 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
         "routing_reason": case.routing_reason,
         "due": {
             "accept_by": _iso(dues.accept_by),
+            "object_by": _iso(dues.object_by),
             "conclude_by": _iso(dues.conclude_by),
             "review_request_by": _iso(dues.review_request_by),
             "review_decide_by": _iso(dues.review_decide_by),
+            "confirm_apply_by": _iso(dues.confirm_apply_by),
+            "agenda_deadline": _iso(dues.agenda_deadline),
             "next_due": _iso(dues.next_due),
             "next_due_kind": dues.next_due_kind.value if dues.next_due_kind else None,
             "state": dues.state.value,
             "days_left": dues.days_left,
             "supervision": dues.supervision.value,
         },
+        "supervision": [
+            {
+                "kind": act.kind,
+                "kind_label": act.get_kind_display(),
+                "unit": act.unit.code if act.unit_id else None,
+                "ordered_by": act.ordered_by,
+                "at": _iso(act.at),
+                "deadline": _iso(act.deadline),
+                "reason": act.reason,
+            }
+            for act in case.supervision_acts.select_related("unit").order_by("at", "id")
+        ],
         "received_at": _iso(case.received_at),
+        "holder_received_at": _iso(case.holder_received_at or case.received_at),
+        "forwarded_by": unit_ref(case.forwarded_by) if case.forwarded_by_id else None,
+        "above_banner": case.above_banner,
         "accepted_at": _iso(case.accepted_at),
         "replied_at": _iso(case.replied_at),
+        "extension": {
+            "days": case.extension_days,
+            "reason": case.extension_reason,
+            "approved_by": case.extension_approved_by,
+            "told_at": _iso(case.extension_told_at),
+        },
         "extension_days": case.extension_days,
         "extension_reason": case.extension_reason,
+        "petition": {
+            "route": case.petition_route,
+            "opinion": case.opinion_outcome,
+            "served_at": _iso(case.served_at),
+            "served_method": case.served_method,
+            "review_round": case.review_round,
+            "review_requested_at": _iso(case.review_requested_at),
+            "review_external": case.review_external,
+            "review_outcome": case.review_outcome,
+            "review_decided_at": _iso(case.review_decided_at),
+        },
+        "mediation": {
+            "mediators": case.mediators,
+            "sessions": [e.changes["session"] for e in case.events.filter(action="session").order_by("at", "id")],
+            "outcome": case.mediation_outcome,
+            "agreement_at": _iso(case.agreement_at),
+            "judicial_confirmation": {
+                "applied_at": _iso(case.confirmation_applied_at),
+                "court": case.confirmation_court,
+                "number": case.confirmation_number,
+                "ruled_at": _iso(case.confirmation_ruled_at),
+            },
+        },
+        "legal": {
+            "body": case.legal_body,
+            "number": case.legal_number,
+            "led_into_at": _iso(case.led_into_at),
+            "pre_mediation_at": _iso(case.pre_mediation_at),
+            "filed_at": _iso(case.filed_at),
+            "outcome": case.legal_outcome,
+            "outcome_at": _iso(case.legal_outcome_at),
+        },
         "agenda": {"date": _iso(case.agenda_date), "plan": case.agenda_plan, "deadline": _iso(case.agenda_deadline)},
         "resolution_method": case.resolution_method,
         "outcome": case.outcome,
         "satisfaction": case.satisfaction,
+        "follow_ups": [
+            {
+                "at": _iso(f.at),
+                "by": f.by,
+                "method": f.method,
+                "satisfaction": f.satisfaction or None,
+                "unreachable": f.unreachable,
+            }
+            for f in case.follow_ups.order_by("at", "id")
+        ],
         "group": {"id": case.group_id, "title": case.group.title} if case.group_id else None,
-        "repeat_of": case.repeat_of.reference if case.repeat_of_id else None,
+        "repeat_of": _visible_reference(case.repeat_of_id, user),
         "petitioners": petitioner_view(user, case) if personal else None,
         "version": case.version,
-        "allowed_actions": allowed_actions(case.status),
+        "allowed_actions": allowed_actions(case),
     }
     if history:
         body["history"] = [
@@ -150,6 +218,13 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
             for e in case.events.select_related("actor", "rule").order_by("at", "id")
         ]
     return body
+
+
+def _visible_reference(case_id: int | None, user) -> str | None:
+    """The reference of a linked case only when `user` may see that case (a repeat never reveals its original)."""
+    if case_id is None:
+        return None
+    return visible_cases(user).filter(pk=case_id).values_list("reference", flat=True).first()
 
 
 def unit_ref(unit: Unit | None) -> dict | None:

@@ -11,13 +11,20 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
+from geo_disputes.models import FollowUp, SupervisionAct
 from geo_disputes.models.cases import (
+    AboveBanner,
     Category,
     Channel,
     Datum,
+    LegalOutcome,
+    OpinionOutcome,
     PetitionKind,
-    ResolutionMethod,
+    PetitionRoute,
+    Procedure,
+    ReviewOutcome,
     Satisfaction,
+    ServiceMethod,
     Status,
     Tier,
 )
@@ -106,6 +113,10 @@ PETITIONER = {
         "name": {"type": "string", "maxLength": 50},
         "phone": {"type": "string", "maxLength": 20},
         "id_number": {"type": "string", "description": "18-character resident ID"},
+        "representative": {
+            "type": "boolean",
+            "description": "a representative of a group visit (at most 5, 条例 Art. 20); others are members",
+        },
     },
 }
 INTAKE = {
@@ -129,6 +140,17 @@ INTAKE = {
         "received_at": {"type": "string", "format": "date-time"},
         "accused_unit": {"type": "string", "description": "code of the unit the petition accuses"},
         "group": {"type": "integer", "description": "id of the case group this petition joins"},
+        "procedure": {
+            "type": "string",
+            "enum": Procedure.values,
+            "description": "chosen explicitly; otherwise from kind, channel and the routing rule",
+        },
+        "forwarded_by": {
+            "type": "string",
+            "description": "code of the unit that forwarded or assigned the matter (e.g. BD-petitions); "
+            "the holder may object within 5 working days of received_at",
+        },
+        "above_banner": {"type": "string", "enum": AboveBanner.values, "description": "赴市/赴区/进京/上级交办"},
     },
 }
 TRANSITION = {
@@ -141,12 +163,38 @@ TRANSITION = {
         "unit": {"type": "string"},
         "person": {"type": "string"},
         "days": {"type": "integer", "minimum": 1, "maximum": 30},
+        "approved_by": {"type": "string", "description": "extend: the head who approved it (Art. 34)"},
+        "told_at": {"type": "string", "format": "date", "description": "extend: the day the petitioner was told"},
         "plan": {"type": "string"},
         "deadline": {"type": "string", "format": "date"},
-        "method": {"type": "string", "enum": ResolutionMethod.values},
-        "outcome": {"type": "string"},
+        "route": {"type": "string", "enum": PetitionRoute.values, "description": "route: Art. 31 items 1–6"},
+        "body": {"type": "string", "description": "route/file/pre_mediate: the court or body"},
+        "outcome": {
+            "type": "string",
+            "enum": sorted({*OpinionOutcome.values, *ReviewOutcome.values, *LegalOutcome.values}),
+            "description": "opinion: support/explain/not_support; review_decision: uphold/change/revoke; "
+            "conclude: mediated/judged/withdrawn/decided",
+        },
+        "text": {"type": "string", "description": "the written opinion, decision or agreement"},
+        "served_at": {"type": "string", "description": "serve: date or date-time the reply reached the petitioner"},
+        "method": {
+            "type": "string",
+            "enum": sorted({*ServiceMethod.values, *FollowUp.Method.values}),
+            "description": "serve: in_person/post/electronic/notice; follow_up: phone/visit/sms/letter/online",
+        },
+        "consent_by": {"type": "string", "description": "object: who at the forwarding body agreed"},
         "satisfaction": {"type": "string", "enum": Satisfaction.values},
-        "deputies_reviewed": {"type": "boolean"},
+        "unreachable": {"type": "boolean"},
+        "by": {"type": "string", "description": "follow_up: who asked the petitioner (not the handler)"},
+        "at": {"type": "string", "description": "date or date-time of a session, follow-up or court step"},
+        "kind": {"type": "string", "enum": SupervisionAct.Kind.values},
+        "mediators": {"type": "string"},
+        "agreement_at": {"type": "string", "format": "date"},
+        "court": {"type": "string"},
+        "number": {"type": "string"},
+        "applied_at": {"type": "string", "format": "date"},
+        "ruled_at": {"type": "string", "format": "date"},
+        "filed_at": {"type": "string", "format": "date"},
     },
 }
 

@@ -2,7 +2,8 @@
 
 from .areas import Area, Banner, Grid, MiningArea, Parcel, Township, Village
 from .audit import PersonalDataAccess
-from .cases import Case, CaseEvent, CaseGroup, CaseParcel, Party
+from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
+from .calendar import CalendarDay
 from .org import Role, StaffProfile, Unit
 from .routing import RoutingRule, RoutingRuleChange
 from .security import LoginFailure
@@ -14,6 +15,8 @@ __all__ = [
     "CaseEvent",
     "CaseGroup",
     "CaseParcel",
+    "CalendarDay",
+    "FollowUp",
     "Grid",
     "LoginFailure",
     "MiningArea",
@@ -24,6 +27,7 @@ __all__ = [
     "RoutingRule",
     "RoutingRuleChange",
     "StaffProfile",
+    "SupervisionAct",
     "Township",
     "Unit",
     "Village",

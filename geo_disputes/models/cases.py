@@ -40,6 +40,71 @@ class PetitionKind(models.TextChoices):
     CLAIM = "claim", "申诉求决"
 
 
+class Procedure(models.TextChoices):
+    """The track a matter goes down (DOMAIN.md "Three procedures"): each has its own clock, or none."""
+
+    MEDIATION = "mediation", "人民调解"
+    PETITION = "petition", "信访"
+    LITIGATION = "litigation", "诉讼"
+    ARBITRATION = "arbitration", "仲裁"
+    ADMINISTRATIVE = "administrative", "行政程序"
+    DISCIPLINE = "discipline", "纪检监察"
+
+
+class PetitionRoute(models.TextChoices):
+    """Art. 31: items 1–5 lead a claim into a legal procedure; item 6 is answered by a handling opinion."""
+
+    LITIGATION = "litigation", "诉讼/检察/公安(第31条第1项)"
+    ARBITRATION = "arbitration", "仲裁(第31条第2项)"
+    PARTY_APPEAL = "party_appeal", "党员申诉(第31条第3项)"
+    ADMINISTRATIVE = "administrative", "行政复议/行政裁决(第31条第4项)"
+    LEGAL_DUTY = "legal_duty", "机关法定职责(第31条第5项)"
+    HANDLING_OPINION = "handling_opinion", "出具信访处理意见(第31条第6项)"
+
+
+class OpinionOutcome(models.TextChoices):
+    SUPPORT = "support", "予以支持"
+    EXPLAIN = "explain", "解释说明"
+    NOT_SUPPORT = "not_support", "不予支持"
+
+
+class ReviewOutcome(models.TextChoices):
+    UPHOLD = "uphold", "维持"
+    CHANGE = "change", "变更"
+    REVOKE = "revoke", "撤销"
+
+
+class ServiceMethod(models.TextChoices):
+    IN_PERSON = "in_person", "直接送达"
+    POST = "post", "邮寄送达"
+    ELECTRONIC = "electronic", "电子送达"
+    NOTICE = "notice", "公告送达"
+
+
+class MediationOutcome(models.TextChoices):
+    AGREEMENT = "agreement", "达成调解协议"
+    FAILED = "failed", "调解不成"
+
+
+class LegalOutcome(models.TextChoices):
+    """How a court, arbitration, administrative or discipline procedure ended."""
+
+    MEDIATED = "mediated", "调解结案"
+    JUDGED = "judged", "判决/裁决"
+    WITHDRAWN = "withdrawn", "撤回"
+    DECIDED = "decided", "作出决定"
+
+
+class AboveBanner(models.TextChoices):
+    """A matter that went above the banner (矛盾上交): to the city, the region, Beijing, or came down assigned."""
+
+    NONE = "", "无"
+    CITY = "city", "赴市"
+    REGION = "region", "赴自治区"
+    BEIJING = "beijing", "进京"
+    ASSIGNED_FROM_ABOVE = "assigned_from_above", "上级交办"
+
+
 class Datum(models.TextChoices):
     WGS84 = "wgs84", "WGS84"
     CGCS2000 = "cgcs2000", "CGCS2000"
@@ -63,7 +128,12 @@ class Status(models.TextChoices):
     RESOLVED = "resolved", "已化解"
     EVALUATED = "evaluated", "已评事"
     CLOSED = "closed", "已办结"
-    REVIEW_REQUESTED = "review_requested", "申请复查"
+    REVIEW_REQUESTED = "review_requested", "申请复查/复核"
+    SERVED = "served", "答复已送达"
+    LED_INTO = "led_into", "已导入法定程序"
+    FILED = "filed", "已立案(法院/仲裁/机关)"
+    MEDIATION_FAILED = "mediation_failed", "调解不成"
+    REPEAT = "repeat", "重复信访(并入原事项)"
 
 
 class ResolutionMethod(models.TextChoices):
@@ -73,6 +143,8 @@ class ResolutionMethod(models.TextChoices):
     EXPLANATION = "explanation", "法律政策解释"
     ADMINISTRATIVE_DECISION = "administrative_decision", "行政决定"
     LITIGATION = "litigation", "诉讼"
+    HANDLING_OPINION = "handling_opinion", "信访处理意见"
+    WITHDRAWN = "withdrawn", "撤回"
 
 
 class Satisfaction(models.TextChoices):
@@ -106,6 +178,12 @@ class Case(models.Model):
     category = models.CharField("类别", max_length=30, choices=Category.choices)
     channel = models.CharField("渠道", max_length=20, choices=Channel.choices)
     kind = models.CharField("信访类型", max_length=20, choices=PetitionKind.choices, default=PetitionKind.CLAIM)
+    procedure = models.CharField(
+        "程序", max_length=20, choices=Procedure.choices, default=Procedure.PETITION, db_default=Procedure.PETITION
+    )
+    above_banner = models.CharField(
+        "越级/上级交办", max_length=30, choices=AboveBanner.choices, blank=True, default="", db_default=""
+    )
     description = models.TextField("事项描述")
 
     location = models.PointField("位置(WGS84)", srid=4326)
@@ -150,6 +228,54 @@ class Case(models.Model):
     replied_at = models.DateTimeField("答复时间", null=True, blank=True)
     review_requested_at = models.DateTimeField("申请复查时间", null=True, blank=True)
     review_round = models.PositiveSmallIntegerField("复查轮次", default=0)
+    # The holder's own receipt: a forwarded or assigned matter starts the receiving body's 15 days (Art. 23).
+    holder_received_at = models.DateTimeField("本单位收到时间", null=True, blank=True)
+    forwarded_by = models.ForeignKey(
+        "geo_disputes.Unit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="forwarded_cases",
+        verbose_name="转送/交办单位",
+    )
+    objected_at = models.DateTimeField("提出异议时间", null=True, blank=True)
+    petition_route = models.CharField(
+        "办理途径(第31条)", max_length=20, choices=PetitionRoute.choices, blank=True, default="", db_default=""
+    )
+    opinion_outcome = models.CharField(
+        "处理意见", max_length=20, choices=OpinionOutcome.choices, blank=True, default="", db_default=""
+    )
+    extension_approved_by = models.CharField("延期批准人", max_length=50, blank=True, default="", db_default="")
+    extension_told_at = models.DateField("延期告知信访人日期", null=True, blank=True)
+    served_at = models.DateTimeField("书面答复送达时间", null=True, blank=True)
+    served_method = models.CharField(
+        "送达方式", max_length=20, choices=ServiceMethod.choices, blank=True, default="", db_default=""
+    )
+    review_outcome = models.CharField(
+        "复查/复核结论", max_length=20, choices=ReviewOutcome.choices, blank=True, default="", db_default=""
+    )
+    review_decided_at = models.DateTimeField("复查/复核决定时间", null=True, blank=True)
+    review_external = models.BooleanField("由旗以上机关复查/复核", default=False, db_default=False)
+    # People's mediation (人民调解法): mediators, outcome, agreement, judicial confirmation (Art. 33).
+    mediators = models.CharField("调解员", max_length=200, blank=True, default="", db_default="")
+    mediation_outcome = models.CharField(
+        "调解结果", max_length=20, choices=MediationOutcome.choices, blank=True, default="", db_default=""
+    )
+    agreement_at = models.DateField("调解协议生效日期", null=True, blank=True)
+    confirmation_applied_at = models.DateField("申请司法确认日期", null=True, blank=True)
+    confirmation_court = models.CharField("司法确认法院", max_length=100, blank=True, default="", db_default="")
+    confirmation_number = models.CharField("司法确认裁定书号", max_length=60, blank=True, default="", db_default="")
+    confirmation_ruled_at = models.DateField("司法确认裁定日期", null=True, blank=True)
+    # Courts, arbitration, administrative and discipline procedures: facts only, no petition clock.
+    legal_body = models.CharField("办理机关", max_length=100, blank=True, default="", db_default="")
+    legal_number = models.CharField("案号/文号", max_length=60, blank=True, default="", db_default="")
+    led_into_at = models.DateTimeField("导入法定程序时间", null=True, blank=True)
+    pre_mediation_at = models.DateField("诉前调解开始日期", null=True, blank=True)
+    filed_at = models.DateField("立案/受理日期", null=True, blank=True)
+    legal_outcome = models.CharField(
+        "结案方式", max_length=20, choices=LegalOutcome.choices, blank=True, default="", db_default=""
+    )
+    legal_outcome_at = models.DateField("结案日期", null=True, blank=True)
     agenda_date = models.DateField("联席会议日期", null=True, blank=True)
     agenda_plan = models.TextField("议事方案", blank=True)
     agenda_deadline = models.DateField("议定期限", null=True, blank=True)
@@ -220,6 +346,8 @@ class Party(models.Model):
     name = models.CharField("姓名", max_length=50)
     phone = models.CharField("电话", max_length=20, blank=True)
     id_number = models.CharField("身份证号", max_length=18, blank=True)
+    # A group visit sends at most 5 representatives (条例 Art. 20); the others are recorded as members.
+    representative = models.BooleanField("代表", default=False, db_default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "信访人"
@@ -249,6 +377,67 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("CaseEvent is append-only")
+
+
+class SupervisionAct(models.Model):
+    """A superior's supervision of the unit holding an overdue matter (Chapter 5): the case stays where it is.
+
+    Append-only, like the history. `missed` names the deadline it answers ("conclude_by:2026-05-01"),
+    so the daily run acts once per step; the unit is the holder at that moment, for the rankings.
+    """
+
+    class Kind(models.TextChoices):
+        URGE = "urge", "督办"
+        SUMMON = "summon", "约谈"
+        NOTICE = "notice", "通报"
+        LISTED = "listed", "挂牌督办"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="supervision_acts")
+    kind = models.CharField("督办方式", max_length=20, choices=Kind.choices)
+    unit = models.ForeignKey(
+        "geo_disputes.Unit",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="supervision_acts",
+        verbose_name="被督办单位",
+    )
+    ordered_by = models.CharField("督办机关/人员", max_length=100)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    at = models.DateTimeField("时间", db_index=True)
+    deadline = models.DateField("限期")
+    reason = models.TextField("理由")
+    missed = models.CharField("所逾期限", max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = verbose_name_plural = "督办记录"
+
+
+class FollowUp(models.Model):
+    """A follow-up (回访): someone other than the handler asked the petitioner — or could not reach them.
+
+    Satisfaction comes only from here, never from the handler's own click (issue 11, item 8).
+    """
+
+    class Method(models.TextChoices):
+        PHONE = "phone", "电话回访"
+        VISIT = "visit", "上门回访"
+        SMS = "sms", "短信回访"
+        LETTER = "letter", "信函回访"
+        ONLINE = "online", "网上回访"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="follow_ups")
+    at = models.DateTimeField("回访时间")
+    by = models.CharField("回访人", max_length=50)
+    method = models.CharField("回访方式", max_length=20, choices=Method.choices)
+    satisfaction = models.CharField("满意度", max_length=30, choices=Satisfaction.choices, blank=True)
+    unreachable = models.BooleanField("未能联系到信访人", default=False)
+    note = models.TextField("备注", blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = verbose_name_plural = "回访记录"
 
 
 class GroupProposal(models.Model):

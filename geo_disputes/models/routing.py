@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 
-from .cases import Category, Tier
+from .cases import Category, Procedure, Tier
 
 
 class MiningCondition(models.TextChoices):
@@ -39,6 +39,9 @@ class RoutingRule(models.Model):
     min_villages = models.PositiveIntegerField("跨村数至少", null=True, blank=True)
     legacy = models.BooleanField("历史遗留(空=不限)", null=True, blank=True)
     tier = models.CharField("层级", max_length=20, choices=Tier.choices)
+    procedure = models.CharField(
+        "程序(空=按类型和渠道)", max_length=20, choices=Procedure.choices, blank=True, default="", db_default=""
+    )
     partner_departments = ArrayField(models.CharField(max_length=40), default=list, blank=True, verbose_name="协同部门")
     explanation = models.TextField("依据说明", blank=True)
 

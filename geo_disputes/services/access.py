@@ -144,6 +144,7 @@ def petitioner_view(user, case: Case, purpose: str = "查看信访人 view petit
             "phone": p.phone if unmasked else mask_phone(p.phone),
             "id_number": p.id_number if unmasked else mask_id(p.id_number),
             "masked": not unmasked,
+            "representative": p.representative,
         }
         for p in parties
     ]

@@ -1,8 +1,15 @@
 """Intake (村民说事): record a case where it happens and hand it to the tier that must resolve it.
 
 One function for the form, the API and the demo loader: validate, locate (datum-aware),
-number, store petitioners, attach parcels, detect a repeat petition (Art. 19 ¶3), route,
-and write the history — in one transaction, so a refused intake leaves nothing behind.
+number, store petitioners (a group visit: at most 5 representatives, Art. 20), attach parcels,
+route, choose the procedure (services.procedures), detect a repeat petition (Art. 19 ¶3) or a
+matter already re-reviewed (Art. 36), and write the history — in one transaction, so a refused
+intake leaves nothing behind.
+
+`received_at` may lie in the past (a letter is registered on the day it arrived); a matter that
+arrives forwarded or assigned names the forwarding unit (`forwarded_by`), and then the holder may
+object within 5 working days of its receipt (Art. 23). `above_banner` records a matter that went
+above the banner (赴市、赴区、进京) or came down assigned from above (上级交办): 矛盾不上交 counts them.
 """
 
 from __future__ import annotations
@@ -15,17 +22,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup, CaseParcel, Parcel, Party, Unit
-from geo_disputes.models.cases import Category, Channel, PetitionKind, Status
+from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status
 
 from .clock import local_date
 from .coords import Datum, DatumError, parse_datum
 from .locate import OutsideBanner, locate
+from .procedures import choose_procedure
 from .references import next_reference
-from .repeats import find_repeat_of
+from .repeats import find_final_of, find_repeat_of
 from .routing import DEPARTMENTS, route_case
 
 MAX_DESCRIPTION = 5000
 MAX_PETITIONERS = 200
+MAX_REPRESENTATIVES = 5  # 条例 Art. 20: a group visit sends at most 5 representatives
 EARLIEST_YEAR = 1901  # as services.stats: year 1 overflows time-zone arithmetic, and no record is older
 
 
@@ -43,6 +52,7 @@ class Petitioner:
     name: str
     phone: str = ""
     id_number: str = ""
+    representative: bool | None = None
 
 
 @dataclass
@@ -63,6 +73,9 @@ class IntakeRequest:
     received_at: dt.datetime | None = None
     accused_unit_code: str = ""
     group_id: int | None = None
+    procedure: str = ""
+    forwarded_by_code: str = ""
+    above_banner: str = ""
 
 
 def open_case(req: IntakeRequest, actor=None) -> Case:
@@ -77,6 +90,7 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
         except OutsideBanner as exc:
             raise IntakeError("lon", str(exc)) from None
         accused = _accused_unit(req.accused_unit_code)
+        forwarded_by = _forwarding_unit(req.forwarded_by_code)
         group = _group(req.group_id)
         mining = loc.mining_area
         case = Case.objects.create(
@@ -101,6 +115,8 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
             linked_at=timezone.now(),
             received_at=received_at,
             accused_unit=accused,
+            forwarded_by=forwarded_by,
+            above_banner=req.above_banner,
             group=group,
             status=Status.REPORTED,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -110,10 +126,17 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
         )
         if named_parcel is not None and named_parcel not in loc.parcels:
             CaseParcel.objects.create(case=case, parcel=named_parcel, source=CaseParcel.Source.NAMED)
+        representatives = _representatives(req)
         Party.objects.bulk_create(
             [
-                Party(case=case, name=p.name.strip(), phone=p.phone.strip(), id_number=p.id_number.strip())
-                for p in req.petitioners
+                Party(
+                    case=case,
+                    name=p.name.strip(),
+                    phone=p.phone.strip(),
+                    id_number=p.id_number.strip(),
+                    representative=i in representatives,
+                )
+                for i, p in enumerate(req.petitioners)
             ]
         )
         CaseEvent.objects.create(
@@ -124,20 +147,9 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
             changes={"channel": case.channel, "datum": case.datum, "village": case.village_code},
             reason="登记(说事) / reported",
         )
-        repeat_of = find_repeat_of(case)
-        if repeat_of is not None:
-            case.repeat_of = repeat_of
-            case.save(update_fields=["repeat_of"])
-            CaseEvent.objects.create(
-                case=case,
-                actor=case.created_by,
-                action="link_repeat",
-                from_status=case.status,
-                to_status=case.status,
-                changes={"repeat_of": repeat_of.reference},
-                reason=f"重复信访:同一事项 {repeat_of.reference} 正在办理(条例第19条第3款),不重复计数",
-            )
         route_case(case, case.created_by)
+        _choose_procedure(case, req.procedure)
+        _link_repeat(case)
     case.refresh_from_db()
     return case
 
@@ -183,6 +195,19 @@ def _validate(req: IntakeRequest) -> None:
         raise IntakeError("departments", f"unknown department; use: {', '.join(sorted(DEPARTMENTS))}")
     if not isinstance(req.legacy, bool):
         raise IntakeError("legacy", "must be true or false")
+    if req.procedure and req.procedure not in Procedure.values:
+        raise IntakeError(
+            "procedure", f"unknown procedure {req.procedure!r}; use one of: {', '.join(Procedure.values)}"
+        )
+    if req.above_banner not in AboveBanner.values:
+        raise IntakeError("above_banner", f"use one of: {', '.join(v for v in AboveBanner.values if v)}")
+    flagged = sum(1 for p in req.petitioners if p.representative)
+    if flagged > MAX_REPRESENTATIVES:
+        raise IntakeError(
+            "petitioners",
+            f"{flagged} representatives: a group visit sends at most {MAX_REPRESENTATIVES} (条例 Art. 20); "
+            "record the others as members (representative: false)",
+        )
     if len(req.petitioners) > MAX_PETITIONERS:
         raise IntakeError("petitioners", f"at most {MAX_PETITIONERS}; a group visit sends representatives")
     for i, p in enumerate(req.petitioners):
@@ -223,6 +248,78 @@ def _accused_unit(code: str) -> Unit | None:
     if unit is None:
         raise IntakeError("accused_unit", f"no unit with code {code!r}")
     return unit
+
+
+def _forwarding_unit(code: str) -> Unit | None:
+    if not code:
+        return None
+    unit = Unit.objects.filter(code=code).first()
+    if unit is None:
+        raise IntakeError("forwarded_by", f"no unit with code {code!r}")
+    return unit
+
+
+def _representatives(req: IntakeRequest) -> set[int]:
+    """Indexes of the representatives: as flagged, else on a visit the first five who came (Art. 20)."""
+    flagged = {i for i, p in enumerate(req.petitioners) if p.representative}
+    if flagged or any(p.representative is False for p in req.petitioners):
+        return flagged
+    if req.channel == Channel.VISIT:
+        return set(range(min(len(req.petitioners), MAX_REPRESENTATIVES)))
+    return set()
+
+
+def _choose_procedure(case: Case, requested: str) -> None:
+    """Set the procedure (services.procedures) and say why, in the case's routing reason and history."""
+    rule_procedure = case.routing_rule.procedure if case.routing_rule_id else ""
+    procedure, why = choose_procedure(
+        kind=case.kind, channel=case.channel, tier=case.tier, rule_procedure=rule_procedure, requested=requested
+    )
+    case.procedure = procedure
+    case.routing_reason = f"{case.routing_reason}; 程序 procedure: {Procedure(procedure).label}({why})"
+    case.save(update_fields=["procedure", "routing_reason"])
+    if procedure == Procedure.DISCIPLINE:
+        discipline = Unit.objects.filter(code="BD-discipline").first()
+        if discipline is not None:
+            case.partner_units.add(discipline)
+    CaseEvent.objects.create(
+        case=case,
+        actor=case.created_by,
+        action="procedure",
+        from_status=case.status,
+        to_status=case.status,
+        changes={"procedure": procedure},
+        reason=why,
+    )
+
+
+def _link_repeat(case: Case) -> None:
+    """Link a repeat to its open original (no clock of its own), or refuse a matter already re-reviewed."""
+    final = find_final_of(case)
+    original = final or find_repeat_of(case)
+    if original is None:
+        return
+    before = case.status
+    case.repeat_of = original
+    if final is not None:
+        case.status = Status.NOT_ACCEPTED
+        case.not_accepted_reason = (
+            "同一事项已经复核,不再受理(条例第36条) / the same matter was already re-reviewed and is not accepted again"
+        )
+        reason = case.not_accepted_reason
+    else:
+        case.status = Status.REPEAT
+        reason = "重复信访:同一事项正在办理(条例第19条第3款),并入原事项,不另计时限 / repeat of an open matter: no clock"
+    case.save(update_fields=["repeat_of", "status", "not_accepted_reason"])
+    CaseEvent.objects.create(
+        case=case,
+        actor=case.created_by,
+        action="link_repeat",
+        from_status=before,
+        to_status=case.status,
+        changes={"repeat_of": original.reference},
+        reason=reason,
+    )
 
 
 def _group(group_id: int | None) -> CaseGroup | None:

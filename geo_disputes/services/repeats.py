@@ -1,31 +1,47 @@
-"""Repeat petitions (条例 Art. 19 ¶3): the same matter, while it is being handled, is not a new case.
+"""Repeat petitions (条例 Art. 19 ¶3, Art. 36): the same person on the same matter is not a new case.
 
-A new case repeats an earlier one when both are of the same category, the earlier one is
-still open, and they share a petitioner (same ID number, or same name and phone). Same
-place or parcel alone is not enough: 41 neighbours with cracked houses are 41 petitioners
-of one event (a case group), not repeats. The repeat is linked to the original (and counted once in
-statistics) rather than refused: the petitioner's new words are kept on record.
+*Same person*: a shared petitioner (same ID number, or same name and phone). *Same matter*: the
+place counts, not the label — the cases share a parcel, lie within SAME_PLACE_M of each other, or
+are of the same category in the same village; a repeat filed under another category is still seen.
+Same place alone is not enough: 41 neighbours with cracked houses are 41 petitioners of one event
+(a case group), not repeats.
+
+* While the original is open, the new case is linked to it and runs no clock of its own (status
+  `repeat`): the petitioner's new words are kept on record, and the original's holder answers.
+* After re-review (复核) the same request is not accepted again (Art. 36): the new case is recorded as
+  not accepted, linked to the final one.
+What the caller is told about the original is decided by services.access, never here.
 """
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.contrib.gis.measure import D
+from django.db.models import Q, QuerySet
 
-from geo_disputes.models import Case
+from geo_disputes.models import Case, CaseParcel
 from geo_disputes.models.cases import Status
+from geo_disputes.services.clock import MAX_REVIEW_ROUNDS, OPEN_STATUSES
 
-OPEN_STATUSES = (
-    Status.REPORTED,
-    Status.ACCEPTED,
-    Status.TRANSFERRED,
-    Status.IN_HANDLING,
-    Status.ON_AGENDA,
-    Status.REVIEW_REQUESTED,
-)
+SAME_PLACE_M = 500
 
 
 def find_repeat_of(case: Case) -> Case | None:
-    """The earliest open case this one repeats, or None. The original itself is never a repeat."""
+    """The earliest open matter this one repeats, or None. The original itself is never a repeat."""
+    earlier = _same_person_same_matter(case)
+    if earlier is None:
+        return None
+    return earlier.filter(status__in=OPEN_STATUSES).first()
+
+
+def find_final_of(case: Case) -> Case | None:
+    """The matter this one repeats that was already re-reviewed (复核) and decided, or None (Art. 36)."""
+    earlier = _same_person_same_matter(case)
+    if earlier is None:
+        return None
+    return earlier.filter(review_round__gte=MAX_REVIEW_ROUNDS, review_decided_at__isnull=False).first()
+
+
+def _same_person_same_matter(case: Case) -> QuerySet[Case] | None:
     same_person = Q()
     for party in case.petitioners.all():
         if party.id_number:
@@ -34,11 +50,17 @@ def find_repeat_of(case: Case) -> Case | None:
             same_person |= Q(petitioners__name=party.name, petitioners__phone=party.phone)
     if not same_person:
         return None
-    earlier = (
-        Case.objects.filter(same_person, category=case.category, status__in=OPEN_STATUSES, repeat_of__isnull=True)
-        .exclude(pk=case.pk)
-        .filter(received_at__lte=case.received_at)
-        .order_by("received_at", "pk")
-        .distinct()
+    parcels = CaseParcel.objects.filter(case=case).values("parcel_id")
+    same_matter = (
+        Q(caseparcel__parcel_id__in=parcels)
+        | Q(location__distance_lte=(case.location, D(m=SAME_PLACE_M)))
+        | Q(category=case.category, village_code=case.village_code)
     )
-    return earlier.first()
+    candidates = (
+        Case.objects.filter(same_person)
+        .exclude(pk=case.pk)
+        .exclude(status=Status.REPEAT)
+        .filter(received_at__lte=case.received_at)
+        .values("pk")
+    )
+    return Case.objects.filter(pk__in=candidates).filter(same_matter).distinct().order_by("received_at", "pk")

@@ -4,7 +4,9 @@ The first active rule (by order) whose every condition holds decides; a blank co
 matches anything. The decision names the rule and the conditions that matched, so the case
 page can say *why this tier* (FixMyStreet #4457: never leave people unsure who decided).
 A petition accusing a unit is never handed to that unit (信访工作条例 Art. 30): it goes one
-tier up, and the reason says so.
+tier up, and the reason says so. The procedure is chosen next (services.procedures, at intake);
+a rule may name one. Routing decides who holds a matter when it arrives; afterwards only an explicit
+transfer, assignment, joint-meeting decision or review request moves it — never lateness.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ DEPARTMENTS: dict[str, str] = {
     "market": "市场监督管理局",
     "health": "卫生健康委员会",
     "petitions": "信访局",
+    "discipline": "纪委监委",
 }
 
 

@@ -1,15 +1,18 @@
-"""Daily supervision (督办, 条例 Art. 39–40): overdue cases go up a tier; overdue banner cases to the joint meeting.
+"""Daily supervision (督办, 条例 Chapter 5): overdue matters are supervised where they are, never moved up.
 
-`run_tick(today)` works in two passes, each selected in SQL with the clock's `annotate_dues`:
-1. every overdue case below the banner not yet escalated for the deadline it missed goes
-   one tier up (village → township → banner, mining court → banner);
-2. every overdue banner-level case not listed for an upcoming meeting is listed for the next
-   joint meeting (which includes cases that pass 1 has just brought up to the banner).
-A case is escalated once per missed deadline: the escalation event records the deadline
-("conclude_by:2026-05-01"), and pass 1 skips cases that carry it. So a second run on the same
-day — or the next day — changes nothing until a new deadline is missed or a meeting has
-passed with the case still overdue. Changes go through `workflow.apply` one case at a time,
-so the transition rules and the history stay in one place; the selection is set-based.
+`run_tick(today)` selects, in SQL with the clock's `annotate_dues`, every open matter past the
+deadline that binds its holder — a petition's statutory clock or a joint meeting's deadline (the
+courts and arbitration are never supervised by leaders: 诉访分离; a repeat petition runs no clock) —
+and records a **supervision act** against the unit holding it, ordered by the body above that unit:
+a village committee by its township, a township by the banner petitions bureau (the joint meeting's
+office), a banner body by the joint meeting through banner leadership.
+
+Acts climb a ladder while the matter stays overdue: 督办 `urge` (report within 7 days), then 约谈
+`summon` (7 days), 通报 `notice` (15 days), 挂牌督办 `listed` (30 days, repeated while it lasts). The
+next step comes only once the previous act's deadline has passed; each act names the missed deadline
+("conclude_by:2026-05-01"), so a second run the same day — or the next — changes nothing until a
+step falls due. The case's status, tier, unit and version are never touched: an officer editing the
+case is not bounced by the night's run, and the rankings blame the unit that let its own clock run out.
 """
 
 from __future__ import annotations
@@ -17,20 +20,26 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import CharField, Exists, F, Func, OuterRef, Q, QuerySet, Value
-from django.db.models.fields.json import KT
-from django.db.models.functions import Concat
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
 
-from geo_disputes.models import Case, CaseEvent
-from geo_disputes.models.cases import Tier
+from geo_disputes.models import Case, CaseEvent, SupervisionAct, Unit
+from geo_disputes.models.cases import Procedure, Status, Tier
 from geo_disputes.services.clock import (
     DEADLINE_LABELS,
     OPEN_STATUSES,
     STATUTE_TZ,
     DueState,
     annotate_dues,
+    deadline_key,
 )
-from geo_disputes.services.workflow import Action, StaleEditError, WorkflowError, apply
+from geo_disputes.services.workdays import sync_calendar
+from geo_disputes.services.workflow import record_supervision
+
+K = SupervisionAct.Kind
+LADDER: tuple[str, ...] = (K.URGE, K.SUMMON, K.NOTICE, K.LISTED)
+STEP_DAYS: dict[str, int] = {K.URGE: 7, K.SUMMON: 7, K.NOTICE: 15, K.LISTED: 30}
 
 
 @dataclass
@@ -38,73 +47,91 @@ class TickReport:
     """What one run did, one line per case, for the command's output and the operator's log."""
 
     today: dt.date
-    escalated: list[str] = field(default_factory=list)
-    listed: list[str] = field(default_factory=list)
+    supervised: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
 
 def overdue_cases(today: dt.date) -> QuerySet[Case]:
-    """Open cases past their next statutory deadline on `today`, with the dues annotated."""
-    return annotate_dues(Case.objects.filter(status__in=OPEN_STATUSES), today).filter(due_state=DueState.OVERDUE)
-
-
-def cases_to_escalate(today: dt.date) -> QuerySet[Case]:
-    """Overdue cases below the banner that have not yet been escalated for the deadline they missed."""
-    missed_key = Concat(
-        F("next_due_kind"),
-        Value(":"),
-        Func(F("next_due"), Value("YYYY-MM-DD"), function="to_char", output_field=CharField()),
-        output_field=CharField(),
-    )
-    already = (
-        CaseEvent.objects.filter(case=OuterRef("pk"), action=Action.ESCALATE)
-        .annotate(missed=KT("changes__missed"))
-        .filter(missed=OuterRef("missed_key"))
-    )
+    """Open matters past the deadline that binds their holder on `today`, with the dues annotated."""
+    supervisable = Q(procedure=Procedure.PETITION) | Q(status=Status.ON_AGENDA)
     return (
-        overdue_cases(today)
-        .exclude(tier__in=[Tier.BANNER, ""])
-        .annotate(missed_key=missed_key)
-        .filter(~Exists(already))
+        annotate_dues(Case.objects.filter(supervisable, status__in=OPEN_STATUSES), today)
+        .filter(due_state=DueState.OVERDUE)
+        .exclude(tier=Tier.MINING_COURT)
+        .select_related("unit")
         .order_by("next_due", "id")
     )
 
 
-def cases_to_list(today: dt.date) -> QuerySet[Case]:
-    """Overdue banner-level cases not listed for a joint meeting on or after `today`."""
-    return (
-        overdue_cases(today)
-        .filter(tier=Tier.BANNER)
-        .filter(Q(agenda_date__isnull=True) | Q(agenda_date__lt=today))
-        .order_by("next_due", "id")
-    )
+def next_step(case: Case, missed: str, today: dt.date) -> str | None:
+    """The kind of act `case` is due for on `today`, or None while the last act's deadline runs."""
+    last = SupervisionAct.objects.filter(case=case, missed=missed).order_by("-at", "-id").first()
+    if last is None:
+        return K.URGE
+    if last.deadline >= today:
+        return None
+    position = LADDER.index(last.kind) if last.kind in LADDER else 0
+    return LADDER[min(position + 1, len(LADDER) - 1)]
 
 
-def _reason(case: Case) -> str:
-    """The missed deadline in words, from the dues annotated on `case`."""
-    late = -case.days_left
-    return f"overdue by {late} day(s): {DEADLINE_LABELS[case.next_due_kind]} was due {case.next_due}"
+def supervising_body(case: Case) -> str:
+    """The code and name of the body above the holder, which orders the supervision."""
+    unit = case.unit
+    banner = settings.BANNER_CODE
+    if unit.kind == Unit.Kind.VILLAGE_COMMITTEE and case.township_code:
+        code = f"TC-{case.township_code}"
+    elif unit.code == "BD-petitions" or unit.kind == Unit.Kind.BANNER_LEADERSHIP:
+        code = f"BL-{banner}"
+    else:
+        code = "BD-petitions"
+    above = Unit.objects.filter(code=code).first()
+    return f"{code} {above.name}" if above else code
 
 
 def run_tick(today: dt.date) -> TickReport:
-    """Escalate and list overdue cases as of `today` (Asia/Shanghai); safe to run any number of times."""
+    """Supervise overdue matters as of `today` (Asia/Shanghai); safe to run any number of times."""
+    sync_calendar()
     report = TickReport(today=today)
-    # Escalation sets no timestamps of its own; "now" only fixes the day the rules are judged on.
-    now = dt.datetime.combine(today, dt.time.min, tzinfo=STATUTE_TZ)
-    for case in list(cases_to_escalate(today)):
-        from_tier = case.tier
-        try:
-            saved = apply(case, Action.ESCALATE, None, case.version, now=now, reason=_reason(case))
-        except (StaleEditError, WorkflowError) as exc:
-            report.skipped.append(f"{case.reference}: {exc}")
+    now = dt.datetime.combine(today, dt.time(1, 0), tzinfo=STATUTE_TZ)
+    for case in list(overdue_cases(today)):
+        if case.unit is None:
+            report.skipped.append(f"{case.reference}: no responsible unit to supervise")
             continue
-        unit = saved.unit.code if saved.unit else "no unit registered"
-        report.escalated.append(f"{case.reference}: {from_tier} → {saved.tier} ({unit}); {_reason(case)}")
-    for case in list(cases_to_list(today)):
-        try:
-            saved = apply(case, Action.ESCALATE, None, case.version, now=now, reason=_reason(case))
-        except (StaleEditError, WorkflowError) as exc:
-            report.skipped.append(f"{case.reference}: {exc}")
+        missed = deadline_key(case.next_due_kind, case.next_due)
+        kind = next_step(case, missed, today)
+        if kind is None:
             continue
-        report.listed.append(f"{case.reference}: joint meeting of {saved.agenda_date}; {_reason(case)}")
+        reason = _reason(case, kind)
+        deadline = today + dt.timedelta(days=STEP_DAYS[kind])
+        with transaction.atomic():
+            locked = Case.objects.select_for_update(of=("self",)).select_related("unit").get(pk=case.pk)
+            act = record_supervision(
+                locked,
+                kind=kind,
+                reason=reason,
+                deadline=deadline,
+                at=now,
+                ordered_by=supervising_body(locked),
+                missed=missed,
+            )
+            CaseEvent.objects.create(
+                case=locked,
+                actor=None,
+                action="supervise",
+                from_status=locked.status,
+                to_status=locked.status,
+                changes={"supervision": act.pk, "kind": kind, "missed": missed, "ordered_by": act.ordered_by},
+                reason=reason,
+            )
+        report.supervised.append(
+            f"{case.reference}: {SupervisionAct.Kind(kind).label} {case.unit.code} by {act.ordered_by}, "
+            f"report by {deadline}; {reason}"
+        )
     return report
+
+
+def _reason(case: Case, kind: str) -> str:
+    """The missed deadline in words, from the dues annotated on `case`."""
+    late = -case.days_left
+    label = SupervisionAct.Kind(kind).label
+    return f"{label}:逾期{late}日 / overdue by {late} day(s): {DEADLINE_LABELS[case.next_due_kind]} was due {case.next_due}"

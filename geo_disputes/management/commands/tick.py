@@ -1,4 +1,4 @@
-"""`manage.py tick [--today YYYY-MM-DD]`: the daily supervision run (escalation and the joint-meeting agenda)."""
+"""`manage.py tick [--today YYYY-MM-DD]`: the daily supervision run (督办 against the unit holding each overdue matter)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from geo_disputes.services.supervision import run_tick
 
 
 class Command(BaseCommand):
-    help = "Escalate overdue cases one tier and list overdue banner cases for the next joint meeting. Safe to rerun."
+    help = (
+        "Record supervision acts (urge, summon, notice, listed) against the units holding overdue matters. "
+        "Never moves a case. Safe to rerun."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--today", help="judge deadlines as of this date (YYYY-MM-DD), for replays and tests")
@@ -22,13 +25,9 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--today must be a date YYYY-MM-DD; got {options['today']!r}") from exc
         report = run_tick(today)
-        for line in report.escalated:
-            self.stdout.write(f"escalated {line}")
-        for line in report.listed:
-            self.stdout.write(f"listed {line}")
+        if options["verbosity"] >= 1:
+            for line in report.supervised:
+                self.stdout.write(f"supervised {line}")
         for line in report.skipped:
             self.stderr.write(f"skipped {line}")
-        self.stdout.write(
-            f"tick {today}: {len(report.escalated)} escalated, {len(report.listed)} listed for the joint meeting, "
-            f"{len(report.skipped)} skipped"
-        )
+        self.stdout.write(f"tick {today}: {len(report.supervised)} supervised, {len(report.skipped)} skipped")
