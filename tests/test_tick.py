@@ -1,4 +1,4 @@
-"""`manage.py tick`: each morning overdue cases climb one tier and overdue banner cases reach the joint meeting."""
+"""`manage.py tick`: each morning overdue matters are supervised where they are — never moved up a tier."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
-from geo_disputes.models import Case, CaseEvent, Unit
-from geo_disputes.models.cases import Status, Tier
+from geo_disputes.models import Case, CaseEvent, SupervisionAct, Unit
+from geo_disputes.models.cases import Procedure, Status, Tier
 from geo_disputes.services.clock import STATUTE_TZ
 from geo_disputes.services.supervision import run_tick
-from geo_disputes.services.workflow import apply
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, StaffFactory, as_role
 
 pytestmark = pytest.mark.django_db
 
 TOWNSHIP, VILLAGE = "150622104", "150622104201"  # 沙圪堵镇, 不拉村
-MONDAY_MARCH_2 = dt.date(2026, 3, 2)  # a joint-meeting day
 TUESDAY = dt.date(2026, 3, 10)
 
 
@@ -35,111 +34,168 @@ def units(db) -> dict[str, Unit]:
     specs = {
         Tier.VILLAGE: (f"VC-{VILLAGE}", Unit.Kind.VILLAGE_COMMITTEE),
         Tier.TOWNSHIP: (f"TC-{TOWNSHIP}", Unit.Kind.TOWNSHIP_COMMITTEE),
-        Tier.BANNER: ("BL-150622", Unit.Kind.BANNER_LEADERSHIP),
+        Tier.BANNER: ("BD-water", Unit.Kind.BANNER_DEPARTMENT),
         Tier.MINING_COURT: ("MC-150622", Unit.Kind.MINING_COURT),
     }
-    return {tier: Unit.objects.create(code=code, name=code, kind=kind) for tier, (code, kind) in specs.items()}
+    made = {tier: Unit.objects.create(code=code, name=code, kind=kind) for tier, (code, kind) in specs.items()}
+    Unit.objects.create(code="BD-petitions", name="旗信访局", kind=Unit.Kind.BANNER_DEPARTMENT)
+    Unit.objects.create(code="BL-150622", name="旗领导", kind=Unit.Kind.BANNER_LEADERSHIP)
+    return made
 
 
 def case_at(tier: str, units: dict[str, Unit], **fields) -> Case:
     return CaseFactory(tier=tier, unit=units[tier], township_code=TOWNSHIP, village_code=VILLAGE, **fields)
 
 
-def test_a_village_case_left_unaccepted_past_day_15_goes_to_the_township(units):
-    late = case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 16))
+def holders() -> list[tuple]:
+    return sorted(Case.objects.values_list("reference", "tier", "unit_id", "status", "version", "procedure"))
+
+
+def test_a_village_matter_left_unaccepted_past_day_15_is_supervised_by_its_township_and_stays_in_the_village(units):
+    late = case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 16))  # accept_by Monday 9 March
     on_time = case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 15))
 
     report = run_tick(TUESDAY)
 
     late.refresh_from_db()
-    assert (late.tier, late.unit.code, late.status) == (Tier.TOWNSHIP, f"TC-{TOWNSHIP}", Status.REPORTED)
-    event = late.events.get()
-    assert (event.actor, event.action, event.changes["tier"]) == (None, "escalate", ["village", "township"])
-    assert (
-        event.reason
-        == "overdue by 1 day(s): acceptance decision (条例 Art. 23: 15 days from receipt) was due 2026-03-09"
+    assert (late.tier, late.unit.code, late.status, late.version) == (Tier.VILLAGE, f"VC-{VILLAGE}", "reported", 1)
+    act = late.supervision_acts.get()
+    assert (act.kind, act.unit.code, act.ordered_by, act.deadline, act.missed) == (
+        "urge",
+        f"VC-{VILLAGE}",
+        f"TC-{TOWNSHIP} TC-{TOWNSHIP}",
+        TUESDAY + dt.timedelta(days=7),
+        "accept_by:2026-03-09",
     )
-    assert event.changes["missed"] == "accept_by:2026-03-09"
-    assert on_time.events.count() == 0 and Case.objects.get(pk=on_time.pk).tier == Tier.VILLAGE
-    assert report.escalated == [
-        f"{late.reference}: village → township (TC-{TOWNSHIP}); overdue by 1 day(s): "
-        "acceptance decision (条例 Art. 23: 15 days from receipt) was due 2026-03-09"
+    assert "逾期1日" in act.reason and "2026-03-09" in act.reason
+    event = late.events.get()
+    assert (event.actor, event.action, event.changes["kind"]) == (None, "supervise", "urge")
+    assert not on_time.supervision_acts.exists() and not on_time.events.exists()
+    assert report.supervised[0].startswith(f"{late.reference}: 督办 VC-{VILLAGE} by TC-{TOWNSHIP}")
+
+    shown = as_role("banner_admin").get(f"/api/cases/{late.reference}/").json()
+    assert (shown["tier"], shown["unit"]["code"]) == ("village", f"VC-{VILLAGE}")
+    assert shown["supervision"] == [
+        {
+            "kind": "urge",
+            "kind_label": "督办",
+            "unit": f"VC-{VILLAGE}",
+            "ordered_by": f"TC-{TOWNSHIP} TC-{TOWNSHIP}",
+            "at": "2026-03-10T01:00:00+08:00",
+            "deadline": "2026-03-17",
+            "reason": act.reason,
+        }
     ]
 
 
-def test_an_overdue_mining_court_case_goes_to_the_banner_and_onto_the_next_joint_meeting(units):
-    accepted = days_before(TUESDAY, 61)
-    case = case_at(Tier.MINING_COURT, units, received_at=accepted, status=Status.IN_HANDLING, accepted_at=accepted)
+def test_tick_never_changes_the_tier_unit_status_or_version_of_any_matter(units):
+    for tier, age in [(Tier.VILLAGE, 16), (Tier.VILLAGE, 40), (Tier.TOWNSHIP, 20), (Tier.BANNER, 90)]:
+        case_at(tier, units, received_at=days_before(TUESDAY, age))
+    accepted = days_before(TUESDAY, 70)
+    case_at(Tier.TOWNSHIP, units, received_at=accepted, status=Status.IN_HANDLING, accepted_at=accepted)
+    case_at(Tier.MINING_COURT, units, received_at=accepted, status=Status.IN_HANDLING, accepted_at=accepted)
+    case_at(
+        Tier.VILLAGE,
+        units,
+        procedure=Procedure.MEDIATION,
+        status=Status.ON_AGENDA,
+        received_at=accepted,
+        agenda_deadline=TUESDAY - dt.timedelta(days=3),
+    )
+    before = holders()
 
-    report = run_tick(TUESDAY)
+    for offset in range(0, 120, 3):
+        run_tick(TUESDAY + dt.timedelta(days=offset))
 
-    case.refresh_from_db()
-    assert (case.tier, case.unit.code, case.agenda_date) == (Tier.BANNER, "BL-150622", dt.date(2026, 4, 6))
-    assert [e.changes.get("agenda_date") for e in case.events.all()] == [None, [None, "2026-04-06"]]
-    assert (len(report.escalated), len(report.listed)) == (1, 1)
+    assert holders() == before
+    assert not CaseEvent.objects.filter(action="escalate").exists()
+    assert SupervisionAct.objects.count() > 6
 
 
-def test_an_overdue_banner_case_is_listed_again_when_a_meeting_passes_without_settling_it(units):
-    case = case_at(Tier.BANNER, units, received_at=days_before(dt.date(2026, 2, 20), 16))
-
-    run_tick(dt.date(2026, 2, 20))
-    case.refresh_from_db()
-    assert case.agenda_date == MONDAY_MARCH_2
-    assert run_tick(MONDAY_MARCH_2).listed == []  # the meeting sits today: still on its agenda
+def test_mining_court_and_court_matters_are_never_supervised_by_leaders(units):
+    accepted = days_before(TUESDAY, 90)
+    court = case_at(
+        Tier.MINING_COURT, units, procedure=Procedure.LITIGATION, status=Status.FILED, received_at=accepted
+    )
+    # Even a matter at the mining court recorded on the petition procedure is left to the court.
+    odd = case_at(Tier.MINING_COURT, units, received_at=accepted, status=Status.IN_HANDLING, accepted_at=accepted)
 
     run_tick(TUESDAY)
-    case.refresh_from_db()
-    assert case.agenda_date == dt.date(2026, 4, 6)
-    assert case.events.count() == 2
+
+    assert not SupervisionAct.objects.filter(case__in=[court, odd]).exists()
+
+
+def test_supervision_climbs_from_urge_to_summon_notice_and_listed_while_the_matter_stays_overdue(units):
+    case = case_at(Tier.TOWNSHIP, units, received_at=days_before(TUESDAY, 16))
+
+    kinds = []
+    for offset in range(0, 80):
+        report = run_tick(TUESDAY + dt.timedelta(days=offset))
+        kinds += [line.split(": ")[1].split(" ")[0] for line in report.supervised]
+
+    assert kinds == ["督办", "约谈", "通报", "挂牌督办", "挂牌督办"]
+    acts = list(case.supervision_acts.values_list("kind", "at__date", "deadline", "ordered_by"))
+    assert [a[0] for a in acts] == ["urge", "summon", "notice", "listed", "listed"]
+    assert {a[3] for a in acts} == {"BD-petitions 旗信访局"}  # a township is supervised by the banner bureau
+    # Each step waits for the previous deadline to pass: urge 7 days, summon 7, notice 15.
+    assert [(deadline - day).days for _, day, deadline, _ in acts[:3]] == [7, 7, 15]
 
 
 def test_tick_is_idempotent_the_same_day_and_the_next(units):
-    for tier, age in [(Tier.VILLAGE, 16), (Tier.VILLAGE, 40), (Tier.TOWNSHIP, 20), (Tier.MINING_COURT, 30)]:
+    for tier, age in [(Tier.VILLAGE, 16), (Tier.VILLAGE, 40), (Tier.TOWNSHIP, 20), (Tier.BANNER, 17)]:
         case_at(tier, units, received_at=days_before(TUESDAY, age))
-    case_at(Tier.BANNER, units, received_at=days_before(TUESDAY, 17))
     case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 3))
 
     def state() -> tuple:
-        return (
-            CaseEvent.objects.count(),
-            sorted(Case.objects.values_list("reference", "tier", "version", "agenda_date")),
-        )
+        return CaseEvent.objects.count(), SupervisionAct.objects.count(), holders()
 
     first = run_tick(TUESDAY)
     after_first = state()
     second = run_tick(TUESDAY)
     next_day = run_tick(TUESDAY + dt.timedelta(days=1))
 
-    assert (len(first.escalated), len(first.listed)) == (4, 3)  # township and mining court cases reach the banner
-    assert (second.escalated, second.listed, next_day.escalated, next_day.listed) == ([], [], [], [])
+    assert len(first.supervised) == 4
+    assert (second.supervised, next_day.supervised) == ([], [])
     assert state() == after_first
 
 
-def test_a_case_escalated_by_hand_after_its_deadline_is_not_escalated_again(units, django_user_model):
-    case = case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 18))
-    officer = django_user_model.objects.create_user("grid_agent")
-    apply(case, "escalate", officer, case.version, reason="农户多次来访", now=at(TUESDAY - dt.timedelta(days=1)))
+def test_a_joint_meeting_deadline_is_supervised_whatever_the_procedure(units):
+    meeting = case_at(
+        Tier.BANNER,
+        units,
+        procedure=Procedure.MEDIATION,
+        status=Status.ON_AGENDA,
+        received_at=days_before(TUESDAY, 50),
+        agenda_deadline=TUESDAY - dt.timedelta(days=1),
+    )
 
-    assert run_tick(TUESDAY).escalated == []
-    assert Case.objects.get(pk=case.pk).tier == Tier.TOWNSHIP
+    run_tick(TUESDAY)
+
+    act = meeting.supervision_acts.get()
+    assert (act.missed, act.unit.code) == (f"agenda_deadline:{TUESDAY - dt.timedelta(days=1)}", "BD-water")
 
 
-def test_a_new_missed_deadline_escalates_again(units):
-    received = days_before(TUESDAY, 80)
-    case = case_at(Tier.VILLAGE, units, received_at=received)
-    run_tick((received + dt.timedelta(days=16)).date())  # acceptance missed → township
-    case.refresh_from_db()
-    case = apply(case, "accept", None, case.version, now=received + dt.timedelta(days=17))
+def test_a_repeat_petition_runs_no_clock_and_is_never_supervised(units):
+    original = case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 3))
+    repeat = case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 40), status=Status.REPEAT)
+    repeat.repeat_of = original
+    repeat.save()
 
-    run_tick(TUESDAY)  # conclusion (day 60 after acceptance on day 17) missed on day 78 → banner
+    run_tick(TUESDAY)
 
-    case.refresh_from_db()
-    assert case.tier == Tier.BANNER
-    assert [e.changes.get("missed") for e in case.events.filter(action="escalate")] == [
-        f"accept_by:{(received + dt.timedelta(days=15)).date()}",
-        f"conclude_by:{(received + dt.timedelta(days=77)).date()}",
-        f"conclude_by:{(received + dt.timedelta(days=77)).date()}",
-    ]
+    assert not repeat.supervision_acts.exists()
+
+
+def test_a_supervisor_may_order_supervision_by_hand_and_the_case_stays_put(units):
+    case = case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 20))
+    officer = StaffFactory(role="township_officer", scope_code=TOWNSHIP).user
+    client = APIClient()
+    client.force_authenticate(officer)
+    body = {"action": "supervise", "kind": "summon", "reason": "约谈村支书,限期受理", "deadline": "2099-01-01"}
+    shown = client.post(f"/api/cases/{case.reference}/transitions/", body, format="json").json()
+    assert (shown["tier"], shown["unit"]["code"], shown["status"]) == ("village", f"VC-{VILLAGE}", "reported")
+    assert shown["supervision"][0]["kind"] == "summon"
+    assert shown["supervision"][0]["ordered_by"] == officer.username
 
 
 def test_the_command_prints_what_it_did_and_refuses_a_bad_date(units):
@@ -149,7 +205,7 @@ def test_the_command_prints_what_it_did_and_refuses_a_bad_date(units):
     call_command("tick", "--today", "2026-03-10", stdout=out)
 
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith(f"escalated {late.reference}: village → township")
-    assert lines[-1] == "tick 2026-03-10: 1 escalated, 0 listed for the joint meeting, 0 skipped"
+    assert lines[0].startswith(f"supervised {late.reference}: 督办 VC-{VILLAGE}")
+    assert lines[-1] == "tick 2026-03-10: 1 supervised, 0 skipped"
     with pytest.raises(CommandError, match="--today must be a date YYYY-MM-DD"):
         call_command("tick", "--today", "10/03/2026")
