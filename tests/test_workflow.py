@@ -1,4 +1,4 @@
-"""The five matters as a state machine: a case walks from 说事 to 评事, and nothing moves without a trace."""
+"""The five matters as three state machines (petition, mediation, courts): nothing moves without a trace."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ import pytest
 from django.db import connection
 
 from geo_disputes.models import Case, CaseEvent, Unit
-from geo_disputes.models.cases import ResolutionMethod, Satisfaction, Status, Tier
+from geo_disputes.models.cases import Procedure, Satisfaction, Status, Tier
 from geo_disputes.services.clock import STATUTE_TZ, DueKind, due_dates
-from geo_disputes.services.workflow import TRANSITIONS, StaleEditError, WorkflowError, allowed_actions, apply
+from geo_disputes.services.workflow import (
+    PARAMETERS,
+    TRANSITIONS,
+    StaleEditError,
+    WorkflowError,
+    allowed_actions,
+    apply,
+)
 from tests.factories import CaseFactory
 
 TOWNSHIP, VILLAGE = "150622106", "150622106202"  # 友谊街道, 苏计沟村
@@ -47,18 +54,20 @@ def secretary(django_user_model):
     return django_user_model.objects.create_user("liu_secretary")
 
 
-def test_a_grassland_case_walks_from_telling_to_closing(units, secretary):
-    case = village_case()
+def test_a_petition_walks_from_telling_to_closing_with_a_written_opinion_served(units, secretary):
+    case = village_case(channel="letter")
     steps = [
         ("accept", {"person": "村书记刘某"}, Status.ACCEPTED),
+        ("route", {"route": "handling_opinion"}, Status.IN_HANDLING),
         ("assign", {"person": "网格员王某"}, Status.IN_HANDLING),
         (
             "put_on_agenda",
             {"plan": "现场勘界后调解", "unit": f"TC-{TOWNSHIP}", "person": "街道书记张某", "deadline": "2099-01-31"},
             Status.ON_AGENDA,
         ),
-        ("resolve", {"method": ResolutionMethod.MEDIATION, "outcome": "退还草场8亩，签订调解协议"}, Status.RESOLVED),
-        ("evaluate", {"satisfaction": Satisfaction.SATISFIED, "deputies_reviewed": True}, Status.EVALUATED),
+        ("opinion", {"outcome": "support", "text": "退还草场8亩"}, Status.RESOLVED),
+        ("serve", {"served_at": dt.date.today().isoformat(), "method": "in_person"}, Status.SERVED),
+        ("follow_up", {"by": "旗信访局回访员", "method": "phone", "satisfaction": "satisfied"}, Status.SERVED),
         ("close", {}, Status.CLOSED),
     ]
     for action, params, expected in steps:
@@ -70,33 +79,46 @@ def test_a_grassland_case_walks_from_telling_to_closing(units, secretary):
     assert case.accepted_at is not None and case.replied_at >= case.accepted_at
     assert (case.tier, case.unit.code, case.responsible_person) == (Tier.TOWNSHIP, f"TC-{TOWNSHIP}", "街道书记张某")
     assert (case.agenda_plan, case.agenda_deadline) == ("现场勘界后调解", dt.date(2099, 1, 31))
-    assert (case.resolution_method, case.satisfaction, case.deputies_reviewed) == ("mediation", "satisfied", True)
+    assert (case.resolution_method, case.opinion_outcome, case.satisfaction) == (
+        "handling_opinion",
+        "support",
+        "satisfied",
+    )
     events = list(case.events.all())
     assert [(e.action, e.from_status, e.to_status) for e in events] == [
         ("accept", "reported", "accepted"),
-        ("assign", "accepted", "in_handling"),
+        ("route", "accepted", "in_handling"),
+        ("assign", "in_handling", "in_handling"),
         ("put_on_agenda", "in_handling", "on_agenda"),
-        ("resolve", "on_agenda", "resolved"),
-        ("evaluate", "resolved", "evaluated"),
-        ("close", "evaluated", "closed"),
+        ("opinion", "on_agenda", "resolved"),
+        ("serve", "resolved", "served"),
+        ("follow_up", "served", "served"),
+        ("close", "served", "closed"),
     ]
     assert all(e.actor == secretary for e in events)
-    assert events[2].changes["unit"] == [f"VC-{VILLAGE}", f"TC-{TOWNSHIP}"]
-    assert events[3].changes["resolution_method"] == ["", "mediation"]
+    assert events[3].changes["unit"] == [f"VC-{VILLAGE}", f"TC-{TOWNSHIP}"]
+    assert events[4].changes["resolution_method"] == ["", "handling_opinion"]
     assert due_dates(case).state == "done"
 
 
-def test_a_dissatisfied_petitioner_takes_the_case_to_the_township_then_the_banner_and_no_further(units, secretary):
-    replied = dt.datetime(2026, 3, 1, 16, tzinfo=STATUTE_TZ)
-    case = village_case(
-        status=Status.EVALUATED,
-        accepted_at=replied - dt.timedelta(days=20),
-        replied_at=replied,
-        resolution_method=ResolutionMethod.EXPLANATION,
-        outcome="已解释政策",
-        satisfaction=Satisfaction.DISSATISFIED,
+def _served(**fields) -> Case:
+    served = dt.datetime(2026, 3, 2, 16, tzinfo=STATUTE_TZ)
+    defaults = dict(
+        channel="letter",
+        status=Status.SERVED,
+        petition_route="handling_opinion",
+        accepted_at=served - dt.timedelta(days=20),
+        replied_at=served - dt.timedelta(days=1),
+        served_at=served,
+        resolution_method="handling_opinion",
+        outcome="不予支持",
     )
-    asked = replied + dt.timedelta(days=10)
+    return village_case(**(defaults | fields))
+
+
+def test_a_review_goes_to_the_body_above_then_re_review_and_no_further(units, secretary):
+    case = _served()
+    asked = case.served_at + dt.timedelta(days=10)
 
     case = apply(case, "request_review", None, case.version, reason="对答复不服", now=asked)
 
@@ -107,59 +129,82 @@ def test_a_dissatisfied_petitioner_takes_the_case_to_the_township_then_the_banne
         1,
     )
     assert case.responsible_person == "街道书记张某"
-    assert case.review_requested_at == asked
     dues = due_dates(case, asked.date())
-    assert (dues.next_due_kind, dues.next_due) == (DueKind.REVIEW_DECIDE_BY, dt.date(2026, 4, 10))
+    # Requested Thursday 12 March: day 30 is Saturday 11 April → Monday 13 April.
+    assert (dues.next_due_kind, dues.next_due) == (DueKind.REVIEW_DECIDE_BY, dt.date(2026, 4, 13))
     event = case.events.get(action="request_review")
     assert (event.changes["tier"], event.reason) == (["village", "township"], "对答复不服")
 
-    # The township reviews (复查) and upholds the reply; the petitioner asks for re-review (复核) at the banner.
     decided = asked + dt.timedelta(days=20)
-    case = apply(case, "resolve", secretary, case.version, method="explanation", outcome="维持原答复", now=decided)
+    case = apply(case, "review_decision", secretary, case.version, outcome="uphold", text="维持", now=decided)
+    assert (case.status, case.review_outcome) == (Status.RESOLVED, "uphold")
+    with pytest.raises(WorkflowError, match="allowed: serve, follow_up"):
+        apply(case, "request_review", None, case.version, now=decided)  # the decision must be served first
+    case = apply(case, "serve", secretary, case.version, served_at=decided.isoformat(), method="post", now=decided)
     case = apply(case, "request_review", None, case.version, now=decided + dt.timedelta(days=3))
     assert (case.tier, case.unit.code, case.review_round) == (Tier.BANNER, "BL-150622", 2)
 
     redecided = decided + dt.timedelta(days=25)
-    case = apply(case, "resolve", secretary, case.version, method="explanation", outcome="复核维持", now=redecided)
+    case = apply(case, "review_decision", secretary, case.version, outcome="change", text="变更", now=redecided)
+    case = apply(
+        case, "serve", None, case.version, served_at=redecided.date().isoformat(), method="post", now=redecided
+    )
     with pytest.raises(WorkflowError, match=r"already re-reviewed .* not accepted again \(条例 Art. 36\)"):
         apply(case, "request_review", None, case.version, now=redecided + dt.timedelta(days=1))
 
 
-def test_a_mining_court_reply_is_reviewed_at_the_banner(units):
-    replied = dt.datetime(2026, 3, 1, 16, tzinfo=STATUTE_TZ)
-    case = village_case(tier=Tier.MINING_COURT, status=Status.RESOLVED, replied_at=replied, unit=units["mining_court"])
+def test_a_banner_reply_is_re_reviewed_by_the_city_outside_the_system_and_the_banner_keeps_the_file(units):
+    case = _served(tier=Tier.BANNER, unit=units["banner"])
 
-    case = apply(case, "request_review", None, case.version, now=replied + dt.timedelta(days=1))
+    case = apply(case, "request_review", None, case.version, now=case.served_at + dt.timedelta(days=1))
 
-    assert (case.tier, case.unit.code) == (Tier.BANNER, "BL-150622")
+    assert (case.tier, case.unit.code, case.review_external) == (Tier.BANNER, "BL-150622", True)
+    assert due_dates(case, case.served_at.date()).next_due is None  # the city's clock, not the banner's
 
 
-def test_a_satisfied_petitioner_or_a_banner_reply_cannot_be_sent_up_for_review(units):
-    replied = dt.datetime(2026, 3, 1, 16, tzinfo=STATUTE_TZ)
-    satisfied = village_case(status=Status.EVALUATED, replied_at=replied, satisfaction=Satisfaction.SATISFIED)
-    with pytest.raises(WorkflowError, match="evaluated the reply as satisfied"):
-        apply(satisfied, "request_review", None, satisfied.version, now=replied)
+def test_a_satisfied_follow_up_does_not_take_away_the_right_to_review(units):
+    case = _served(satisfaction=Satisfaction.SATISFIED)
 
-    banner = village_case(status=Status.RESOLVED, replied_at=replied, tier=Tier.BANNER, unit=units["banner"])
-    with pytest.raises(WorkflowError, match="city government above the banner"):
-        apply(banner, "request_review", None, banner.version, now=replied)
+    case = apply(case, "request_review", None, case.version, now=case.served_at + dt.timedelta(days=2))
+
+    assert case.status == Status.REVIEW_REQUESTED
+
+
+def test_mining_court_matters_have_no_review_ladder_and_no_escalation(units):
+    case = village_case(
+        tier=Tier.MINING_COURT, unit=units["mining_court"], procedure=Procedure.LITIGATION, status=Status.RESOLVED
+    )
+
+    assert set(allowed_actions(case)) == {"follow_up", "close"}
+    for action in ("request_review", "escalate", "supervise"):
+        with pytest.raises(WorkflowError):
+            apply(case, action, None, case.version, reason="上访")
 
 
 def test_illegal_transitions_are_refused_naming_the_status_and_the_allowed_actions(units, secretary):
-    case = village_case()
+    case = village_case(channel="letter")
 
     with pytest.raises(WorkflowError) as refused:
         apply(case, "close", secretary, case.version)
     assert str(refused.value) == (
-        f"cannot close {case.reference}: it is reported (已登记(说事)); allowed: accept, reject, transfer, escalate"
+        f"cannot close {case.reference}: it is reported (已登记(说事)) in the petition procedure; "
+        "allowed: accept, reject, transfer, object, supervise"
     )
     closed = village_case(status=Status.NOT_ACCEPTED)
     with pytest.raises(WorkflowError, match=r"allowed: none \(the matter is finished\)"):
         apply(closed, "accept", secretary, closed.version)
     with pytest.raises(WorkflowError, match="unknown action 'approve'"):
         apply(case, "approve", secretary, case.version)
-    assert set(allowed_actions(Status.RESOLVED)) == {"evaluate", "request_review"}
-    assert {to for (_, _), to in TRANSITIONS.items()} <= set(Status.values)
+    for gone in ("escalate", "resolve", "evaluate"):
+        with pytest.raises(WorkflowError, match=f"unknown action '{gone}'"):
+            apply(case, gone, secretary, case.version)
+    resolved = village_case(status=Status.RESOLVED)
+    assert set(allowed_actions(resolved)) == {"serve", "follow_up"}
+    mediation = village_case(procedure=Procedure.MEDIATION, status=Status.RESOLVED)
+    assert set(allowed_actions(mediation)) == {"confirm", "follow_up", "close"}
+    for table in TRANSITIONS.values():
+        assert {to for (_, _), to in table.items()} <= set(Status.values)
+        assert {action for (_, action) in table} <= set(PARAMETERS)
 
 
 @pytest.mark.parametrize(
@@ -168,24 +213,38 @@ def test_illegal_transitions_are_refused_naming_the_status_and_the_allowed_actio
         (Status.REPORTED, "reject", {}, "reason", "reject needs 'reason'"),
         (Status.REPORTED, "transfer", {"unit": "XX-1", "reason": "不属本村"}, "unit", "no unit with code 'XX-1'"),
         (Status.REPORTED, "accept", {"days": 3}, "days", "accept does not take days"),
-        (Status.ACCEPTED, "extend", {"days": "abc", "reason": "复杂"}, "days", "whole number from 1 to 30"),
-        (Status.ACCEPTED, "extend", {"days": 0, "reason": "复杂"}, "days", "whole number from 1 to 30"),
+        (
+            Status.ACCEPTED,
+            "extend",
+            {"days": "abc", "reason": "复杂", "approved_by": "镇长", "told_at": "2026-03-02"},
+            "days",
+            "whole number from 1 to 30",
+        ),
+        (
+            Status.ACCEPTED,
+            "extend",
+            {"days": 0, "reason": "复杂", "approved_by": "镇长", "told_at": "2026-03-02"},
+            "days",
+            "whole number from 1 to 30",
+        ),
         (Status.ACCEPTED, "extend", {"days": 10}, "reason", "extend needs 'reason'"),
-        (Status.ACCEPTED, "resolve", {"method": "prayer", "outcome": "x"}, "method", "one of: mediation"),
-        (Status.ACCEPTED, "resolve", {"method": "mediation"}, "outcome", "resolve needs 'outcome'"),
+        (Status.ACCEPTED, "route", {"route": "prayer"}, "route", "one of: litigation"),
+        (Status.IN_HANDLING, "opinion", {"outcome": "maybe", "text": "x"}, "action", "route .* first"),
         (Status.ACCEPTED, "put_on_agenda", {"plan": "p", "unit": "BL-150622", "person": "李某"}, "deadline", "date"),
         (Status.ACCEPTED, "assign", {}, "person", "assign needs 'person'"),
-        (Status.RESOLVED, "evaluate", {}, "satisfaction", "evaluate needs 'satisfaction', one of: satisfied"),
-        (Status.IN_HANDLING, "escalate", {}, "reason", "escalate needs 'reason'"),
+        (Status.SERVED, "follow_up", {"by": "回访员", "method": "phone"}, "satisfaction", "either 'satisfaction'"),
+        (Status.IN_HANDLING, "supervise", {"kind": "scold", "reason": "x", "deadline": "2099-01-01"}, "kind", "urge"),
+        (Status.RESOLVED, "serve", {"served_at": "2026-03-05", "method": "pigeon"}, "method", "in_person"),
     ],
 )
 def test_incomplete_or_invalid_parameters_are_refused_naming_the_field_and_nothing_is_written(
     units, secretary, status, action, params, field, message
 ):
-    case = village_case(status=status, accepted_at=dt.datetime(2026, 3, 1, tzinfo=STATUTE_TZ))
+    accepted = dt.datetime(2026, 3, 1, tzinfo=STATUTE_TZ)
+    case = village_case(status=status, accepted_at=accepted, replied_at=accepted)
 
     with pytest.raises(WorkflowError, match=message) as refused:
-        apply(case, action, secretary, case.version, **params)
+        apply(case, action, secretary, case.version, now=accepted + dt.timedelta(days=5), **params)
 
     assert refused.value.field == field
     case.refresh_from_db()
@@ -193,35 +252,42 @@ def test_incomplete_or_invalid_parameters_are_refused_naming_the_field_and_nothi
 
 
 def test_a_case_is_extended_once_only(units, secretary):
-    case = village_case(status=Status.IN_HANDLING, accepted_at=dt.datetime(2026, 3, 1, tzinfo=STATUTE_TZ))
-    case = apply(case, "extend", secretary, case.version, days="20", reason="等待鉴定结论")
+    accepted = dt.datetime(2026, 3, 1, tzinfo=STATUTE_TZ)
+    case = village_case(status=Status.IN_HANDLING, accepted_at=accepted)
+    extend = {"reason": "等待鉴定结论", "approved_by": "镇长", "told_at": "2026-03-20"}
+    case = apply(case, "extend", secretary, case.version, days="20", now=accepted + dt.timedelta(days=20), **extend)
 
     with pytest.raises(WorkflowError, match="already extended by 20 days"):
-        apply(case, "extend", secretary, case.version, days=5, reason="再延")
+        apply(case, "extend", secretary, case.version, days=5, now=accepted + dt.timedelta(days=21), **extend)
     assert (case.extension_days, case.extension_reason) == (20, "等待鉴定结论")
 
 
-def test_escalation_hands_the_case_to_the_committee_one_tier_up(units, secretary):
-    case = village_case(status=Status.IN_HANDLING, accepted_at=dt.datetime(2026, 3, 1, tzinfo=STATUTE_TZ))
+def test_a_transfer_or_assignment_starts_the_receiving_bodys_own_15_days(units, secretary):
+    received = dt.datetime(2026, 3, 2, 9, tzinfo=STATUTE_TZ)
+    case = village_case(channel="letter", received_at=received)
+    case = apply(case, "accept", secretary, case.version, now=received + dt.timedelta(days=3))
 
-    case = apply(case, "escalate", secretary, case.version, reason="涉及多个部门")
+    handed = received + dt.timedelta(days=10)
+    case = apply(case, "assign", secretary, case.version, person="街道书记张某", unit=f"TC-{TOWNSHIP}", now=handed)
 
-    assert (case.status, case.tier, case.unit.code, case.responsible_person) == (
-        Status.IN_HANDLING,
-        Tier.TOWNSHIP,
+    assert (case.status, case.unit.code, case.forwarded_by.code, case.accepted_at) == (
+        Status.TRANSFERRED,
         f"TC-{TOWNSHIP}",
-        "街道书记张某",
+        f"VC-{VILLAGE}",
+        None,
     )
-    assert case.events.get().changes["tier"] == ["village", "township"]
+    dues = due_dates(case, handed.date())
+    # Received by the township on 12 March: its own 15 days end on 27 March (Friday).
+    assert (dues.next_due_kind, dues.accept_by) == (DueKind.ACCEPT_BY, dt.date(2026, 3, 27))
+    assert dues.object_by == dt.date(2026, 3, 19)
 
 
-def test_a_banner_case_escalated_goes_on_the_next_joint_meeting_agenda(units, secretary):
-    case = village_case(tier=Tier.BANNER, unit=units["banner"], legacy=True)
-    sunday = dt.datetime(2026, 3, 1, 9, tzinfo=STATUTE_TZ)
-
-    case = apply(case, "escalate", secretary, case.version, reason="历史遗留，需联席会议研究", now=sunday)
-
-    assert (case.tier, case.status, case.agenda_date) == (Tier.BANNER, Status.REPORTED, dt.date(2026, 3, 2))
+def test_nothing_moves_a_case_up_a_tier_because_it_is_late(units, secretary):
+    late = village_case(received_at=dt.datetime(2025, 1, 2, tzinfo=STATUTE_TZ))
+    with pytest.raises(WorkflowError, match="unknown action 'escalate'"):
+        apply(late, "escalate", secretary, late.version, reason="逾期")
+    late = apply(late, "supervise", secretary, late.version, kind="urge", reason="限期受理", deadline="2099-01-01")
+    assert (late.tier, late.unit.code) == (Tier.VILLAGE, f"VC-{VILLAGE}")
 
 
 def test_a_stale_edit_is_refused_with_who_and_when_and_writes_nothing(units, secretary, django_user_model):
