@@ -15,6 +15,9 @@ from django.contrib import admin
 from django.contrib.gis.geos import GEOSGeometry
 
 from geo_disputes.models import (
+    CalendarDay,
+    FollowUp,
+    SupervisionAct,
     Banner,
     Case,
     CaseEvent,
@@ -242,6 +245,35 @@ class CaseEventAdmin(ReadOnlyAdmin):
     list_select_related = ("case", "actor", "rule")
 
 
+@admin.register(SupervisionAct)
+class SupervisionActAdmin(ReadOnlyAdmin):
+    """Supervision acts (督办/约谈/通报/挂牌督办) against the units holding overdue matters; append-only."""
+
+    list_display = ("at", "case", "kind", "unit", "ordered_by", "deadline")
+    list_filter = ("kind",)
+    search_fields = ("case__reference", "unit__code")
+    list_select_related = ("case", "unit")
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    """Follow-ups (回访): who asked the petitioner, how, and the answer; append-only."""
+
+    list_display = ("at", "case", "by", "method", "satisfaction", "unreachable")
+    list_filter = ("method", "satisfaction", "unreachable")
+    search_fields = ("case__reference",)
+    list_select_related = ("case",)
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ReadOnlyAdmin):
+    """The working-day calendar the clock counts in (from chinesecalendar; refreshed by the daily tick)."""
+
+    list_display = ("day", "working", "provisional")
+    list_filter = ("working", "provisional")
+    date_hierarchy = "day"
+
+
 class RoutingRuleForm(forms.ModelForm):
     """Categories and partner departments as checkboxes, so a rule cannot name an unknown code."""
 
@@ -267,6 +299,7 @@ class RoutingRuleForm(forms.ModelForm):
             "min_villages",
             "legacy",
             "tier",
+            "procedure",
             "partner_departments",
             "explanation",
         )
@@ -275,10 +308,10 @@ class RoutingRuleForm(forms.ModelForm):
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):
     form = RoutingRuleForm
-    list_display = ("order", "name", "active", "tier", "categories", "mining", "partner_departments")
+    list_display = ("order", "name", "active", "tier", "procedure", "categories", "mining", "partner_departments")
     list_display_links = ("name",)
     list_editable = ("active",)
-    list_filter = ("active", "tier")
+    list_filter = ("active", "tier", "procedure")
     ordering = ("order", "id")
 
     def save_model(self, request, obj: RoutingRule, form, change: bool) -> None:

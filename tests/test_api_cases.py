@@ -59,23 +59,24 @@ def test_grassland_occupied_goes_to_the_village_and_closes_there(world):
     assert case["routing_reason"]
     assert case["village"] == {"code": "150622106202", "name": "双敖包村"}
     assert [p["code"] for p in case["parcels"]] == ["150622106202JD00001"]
-    received = dt.date.fromisoformat(case["received_at"][:10])
-    assert case["due"]["accept_by"] == (received + dt.timedelta(days=15)).isoformat()
+    # Told at the talk room: people's mediation, which runs no petition clock.
+    assert (case["procedure"], case["due"]["accept_by"], case["due"]["state"]) == ("mediation", None, "not_timed")
     ref = case["reference"]
     village = client_for("village_officer", "150622106202")
     act(village, ref, "accept", version=case["version"])
     act(village, ref, "assign", person="村支书张某")
-    act(village, ref, "resolve", method="mediation", outcome="退还草地,签订调解协议")
-    act(village, ref, "evaluate", satisfaction="satisfied")
+    act(village, ref, "agreement", text="退还草地,签订调解协议")
+    act(village, ref, "follow_up", by="镇司法所回访员", method="visit", satisfaction="satisfied")
     closed = act(village, ref, "close")
     assert closed["status"] == "closed" and closed["tier"] == "village"
     assert [h["action"] for h in closed["history"]] == [
         "report",
         "route",
+        "procedure",
         "accept",
         "assign",
-        "resolve",
-        "evaluate",
+        "agreement",
+        "follow_up",
         "close",
     ]
 
@@ -107,10 +108,11 @@ def test_land_swap_dispute_inside_a_mine_goes_to_the_mining_court(world):
         lat=SUJIGOU[1],
     ).json()
     assert case["tier"] == "mining_court" and case["unit"]["code"] == "MC-150622"
+    assert case["procedure"] == "litigation" and case["due"]["accept_by"] is None
     court = client_for("mining_court")
-    act(court, case["reference"], "accept")
-    resolved = act(court, case["reference"], "resolve", method="judicial_confirmation", outcome="现场调解,司法确认")
-    assert resolved["status"] == "resolved"
+    act(court, case["reference"], "pre_mediate")
+    resolved = act(court, case["reference"], "conclude", outcome="mediated", text="现场调解,当场化解")
+    assert (resolved["status"], resolved["resolution_method"]) == ("resolved", "mediation")
 
 
 def test_water_fee_arrears_via_the_agent_from_a_phone_in_gcj02(world):
@@ -189,15 +191,23 @@ def test_illegal_transition_and_stale_edit(world):
 
 def test_extension_of_31_days_is_refused(world):
     admin = client_for("banner_admin")
-    ref = intake(admin).json()["reference"]
+    ref = intake(admin, channel="letter").json()["reference"]
     act(admin, ref, "accept")
-    too_long = admin.post(
-        f"/api/cases/{ref}/transitions/", {"action": "extend", "days": 31, "reason": "需鉴定"}, format="json"
-    )
-    assert too_long.status_code == 400
-    extended = act(admin, ref, "extend", days=30, reason="需房屋安全鉴定")
+    act(admin, ref, "route", route="handling_opinion")
+    extend = {
+        "action": "extend",
+        "reason": "需鉴定",
+        "approved_by": "镇长",
+        "told_at": timezone.localdate().isoformat(),
+    }
+    too_long = admin.post(f"/api/cases/{ref}/transitions/", {**extend, "days": 31}, format="json")
+    assert too_long.status_code == 400 and "days" in too_long.json()
+    no_approver = admin.post(f"/api/cases/{ref}/transitions/", {**extend, "days": 30, "approved_by": ""}, format="json")
+    assert no_approver.status_code == 400 and "approved_by" in no_approver.json()
+    extended = act(admin, ref, "extend", **{k: v for k, v in extend.items() if k != "action"}, days=30)
     accepted = dt.date.fromisoformat(extended["accepted_at"][:10])
-    assert extended["due"]["conclude_by"] == (accepted + dt.timedelta(days=90)).isoformat()
+    assert extended["due"]["conclude_by"] >= (accepted + dt.timedelta(days=90)).isoformat()
+    assert extended["extension"]["approved_by"] == "镇长"
 
 
 def test_scope_list_detail_and_masking(world):
@@ -250,12 +260,12 @@ def test_list_filters_and_geojson(world):
     assert admin.get("/api/cases/", {"since": "2026-13-01"}).status_code == 400
 
 
-def close_out(client: APIClient, reference: str, method: str, outcome: str, **evaluation) -> dict:
-    """Accept, assign, resolve, evaluate and close — the five matters end to end through the API."""
+def close_out(client: APIClient, reference: str, outcome: str) -> dict:
+    """A mediation end to end through the API: accept, assign, agreement, a follow-up by someone else, close."""
     act(client, reference, "accept")
     act(client, reference, "assign", person="承办人")
-    act(client, reference, "resolve", method=method, outcome=outcome)
-    act(client, reference, "evaluate", satisfaction="satisfied", **evaluation)
+    act(client, reference, "agreement", text=outcome)
+    act(client, reference, "follow_up", by="回访员", method="phone", satisfaction="satisfied")
     return act(client, reference, "close")
 
 
@@ -264,15 +274,23 @@ def test_water_fees_close_at_the_village_through_the_agent(world):
     in_grid = (110.805, 39.605)  # inside 不拉村's grid -001, the agent's own grid
     case = intake(agent, category="utilities", channel="grid_agent", lon=in_grid[0], lat=in_grid[1]).json()
     assert case["grid"]["code"] == "150622101206-001"
-    closed = close_out(agent, case["reference"], "mediation", "先恢复供水,欠费分期按月缴清")
+    closed = close_out(agent, case["reference"], "先恢复供水,欠费分期按月缴清")
     assert (closed["status"], closed["tier"], closed["unit"]["code"]) == ("closed", "village", "VC-150622101206")
 
 
 def test_land_swap_closes_at_the_mining_court(world):
     court = client_for("mining_court")
     case = intake(client_for("banner_admin"), category="land_contract", lon=SUJIGOU[0], lat=SUJIGOU[1]).json()
-    closed = close_out(court, case["reference"], "mediation", "现场调解,当场化解")
-    assert (closed["status"], closed["tier"]) == ("closed", "mining_court")
+    ref = case["reference"]
+    act(court, ref, "file", number="(2026)内0622民初1号")
+    act(court, ref, "conclude", outcome="mediated", text="现场调解,当场化解")
+    act(court, ref, "follow_up", by="回访员", method="phone", satisfaction="satisfied")
+    closed = act(court, ref, "close")
+    assert (closed["status"], closed["tier"], closed["legal"]["number"]) == (
+        "closed",
+        "mining_court",
+        "(2026)内0622民初1号",
+    )
 
 
 def test_neighbours_close_at_the_village_with_the_deputies(world):
@@ -287,7 +305,8 @@ def test_neighbours_close_at_the_village_with_the_deputies(world):
         households_affected=2,
     ).json()
     assert case["tier"] == "village"
-    closed = close_out(village, case["reference"], "mediation", "人大代表参与调解", deputies_reviewed=True)
+    assert case["procedure"] == "mediation"
+    closed = close_out(village, case["reference"], "人大代表参与调解")
     assert closed["status"] == "closed"
 
 
@@ -302,6 +321,7 @@ def test_forty_one_households_close_together_at_the_street_committee(world):
             category="mining_subsidence",
             channel="visit",
             description="房屋开裂",
+            procedure="mediation",
             lon=SUJIGOU[0] + i * 0.0001,
             lat=SUJIGOU[1],
             petitioners=[{"name": f"王{i}号", "phone": f"139000000{i:02d}"}],
@@ -312,8 +332,16 @@ def test_forty_one_households_close_together_at_the_street_committee(world):
     for action, params in (
         ("accept", {}),
         ("assign", {"person": "街道党工委书记"}),
-        ("resolve", {"method": "judicial_confirmation", "outcome": "鉴定、评估、调解,司法确认"}),
-        ("evaluate", {"satisfaction": "satisfied"}),
+        ("agreement", {"text": "鉴定、评估、调解"}),
+        (
+            "confirm",
+            {
+                "court": "准格尔旗人民法院",
+                "number": "(2026)内0622民特1号",
+                "applied_at": timezone.localdate().isoformat(),
+                "ruled_at": timezone.localdate().isoformat(),
+            },
+        ),
         ("close", {}),
     ):
         apply_to_group(group, action, **params)

@@ -209,6 +209,7 @@ def rule_snapshot(rule: RoutingRule) -> dict:
         "min_villages": rule.min_villages,
         "legacy": rule.legacy,
         "tier": rule.tier,
+        "procedure": rule.procedure,
         "partner_departments": list(rule.partner_departments),
         "explanation": rule.explanation,
     }
