@@ -8,8 +8,10 @@ history only as events), so the report is meant to be produced at, or just befor
 2. 重点事项 — open key matters: banner tier, legacy (历史遗留) or a case group; a group is one line.
 3. 逾期和临期 — open matters past their next statutory deadline on `as_of`, or due within
    clock.DUE_SOON_DAYS, per responsible unit, with the deadline (services.clock).
-4. 责任单位排名 — units ranked by on-time rate (stats.unit_performance) over the twelve months
-   ending on `as_of`, lowest first: the basis for summons and naming (约谈通报, 条例 Art. 39–40).
+4. 责任单位排名 — units ranked (stats.unit_performance) over the matters received in the twelve
+   months ending on `as_of`: a unit's OWN late matters (it held the matter when its own deadline
+   passed; a matter handed to it already late starts its own 15 days and is not its fault) plus the
+   supervision acts against it, most first: the basis for summons and naming (约谈通报).
 
 No petitioner data appears anywhere: no names, phones, ID numbers, nor the free-text description,
 outcome or plan (which may name people). The responsible person is staff, named as the meeting needs.
@@ -41,11 +43,18 @@ MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
 TITLE = "准格尔旗信访工作联席会议月报"
 
 DEADLINE_KIND_LABELS = {
+    "agenda_deadline": "联席会议议定期限",
     "accept_by": "受理告知(第23条,15日)",
     "conclude_by": "办结(第34条,60日+延期)",
     "review_decide_by": "复查决定(第35条,30日)",
 }
-DUE_STATE_LABELS = {DueState.OVERDUE: "逾期", DueState.DUE_SOON: "临期", DueState.ON_TIME: "未到期", DueState.DONE: "—"}
+DUE_STATE_LABELS = {
+    DueState.OVERDUE: "逾期",
+    DueState.DUE_SOON: "临期",
+    DueState.ON_TIME: "未到期",
+    DueState.DONE: "—",
+    DueState.NOT_TIMED: "无法定期限",
+}
 SUPERVISION_LABELS = {"red": "红色(挂牌督办)", "yellow": "黄色(预警)", "": ""}
 
 CASE_COLUMNS: list[tuple[str, str]] = [
@@ -70,16 +79,18 @@ CASE_COLUMNS: list[tuple[str, str]] = [
     ("agenda_deadline", "议定期限"),
 ]
 RANKING_COLUMNS: list[tuple[str, str]] = [
-    ("rank", "排名(由低到高)"),
+    ("rank", "排名(问题由多到少)"),
     ("unit_name", "责任单位"),
     ("unit_code", "单位代码"),
-    ("matters", "事项数"),
-    ("due", "应办结数(已办结+逾期未办结)"),
-    ("on_time", "按期办结"),
-    ("late", "超期(超期办结+逾期未办结)"),
-    ("overdue_open", "逾期未办结"),
-    ("due_soon_open", "临期未办结"),
-    ("on_time_rate", "按期办结率"),
+    ("score", "计分(自身超期事项+督办次数)"),
+    ("own_late", "自身超期事项"),
+    ("supervision_acts", "督办/约谈/通报/挂牌次数"),
+    ("due", "已到期环节数"),
+    ("on_time", "按期环节"),
+    ("late", "超期环节"),
+    ("on_time_rate", "按期率"),
+    ("overdue_open", "现持有逾期未办结"),
+    ("due_soon_open", "现持有临期未办结"),
 ]
 PERCENT_COLUMNS = frozenset({"on_time_rate"})
 
@@ -103,6 +114,14 @@ class MonthlyReport:
     key_cases: list[dict[str, Any]]
     due_cases: list[dict[str, Any]]  # by unit; in each, overdue before due soon, earliest deadline first
     ranking: list[dict[str, Any]]  # stats.unit_performance rows, plus on_time_rate_text
+
+    @property
+    def ranking_definition(self) -> str:
+        return stats.DEFINITIONS["unit_ranking"]
+
+    @property
+    def synthetic_note(self) -> str:
+        return stats.SYNTHETIC_NOTE
 
     @property
     def label(self) -> str:
@@ -254,20 +273,57 @@ def signed_percent(value: float | None) -> str:
 def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The month's indicators as (label, text) lines, shared by the page and both exports."""
     labels = stats.LABELS
+    counts = summary["counts"]
     litigation = summary["litigation"]
     satisfaction = summary["satisfaction"]
+    follow_up = summary["follow_up"]
+    above = summary["above_banner"]
+    procedures = summary["procedures"]
+    court = procedures["mining_court"]
+    by_tier = counts["concluded_by_tier"]
+    stages = summary["on_time_by_stage"]
     return [
         (labels["cases_total"], f"{summary['cases_total']} 件"),
         (labels["concluded"], f"{summary['concluded']} 件"),
         (labels["conclusion_rate"], percent(summary["conclusion_rate"])),
-        (labels["on_time_rate"], percent(summary["on_time_rate"])),
+        (
+            labels["on_time_rate"],
+            f"{percent(summary['on_time_rate'])}"
+            f"(按期 {counts['stages_on_time']} / 已到期 {counts['stages_due']} 个环节;"
+            + ",".join(
+                f"{stats.STAGE_LABELS[stage]} {row['on_time']}/{row['on_time'] + row['late']}"
+                for stage, row in stages.items()
+            )
+            + ")",
+        ),
         (labels["overdue_open"], f"{summary['overdue_open']} 件"),
-        (labels["concluded_at_village_share"], percent(summary["concluded_at_village_share"])),
-        (labels["concluded_at_or_below_township_share"], percent(summary["concluded_at_or_below_township_share"])),
-        (labels["escalated_to_banner_share"], percent(summary["escalated_to_banner_share"])),
+        (
+            labels["concluded_at_village_share"],
+            f"{percent(summary['concluded_at_village_share'])}"
+            f"(村级办结 {counts['concluded_at_village']} / 首办在村且已办结或已离村 {counts['village_decided']} 件)",
+        ),
+        (
+            labels["concluded_at_or_below_township_share"],
+            f"{percent(summary['concluded_at_or_below_township_share'])}"
+            f"(村 {by_tier['village']}、乡镇 {by_tier['township']} / 已办结 {summary['concluded']} 件)",
+        ),
+        (
+            labels["mining_court_concluded_share"],
+            f"{percent(summary['mining_court_concluded_share'])}(矿区法庭办结 {by_tier['mining_court']} 件,单独统计)",
+        ),
+        (
+            labels["above_banner"],
+            f"{above['total']} 件({percent(above['share'])});"
+            + ",".join(f"{stats.ABOVE_BANNER_LABELS[kind]} {n}" for kind, n in above["by_kind"].items()),
+        ),
         (labels["agent_handled"], f"{summary['agent_handled']} 件,办结 {summary['agent_concluded']} 件"),
         (labels["township_complex_resolved"], f"{summary['township_complex_resolved']} 件"),
-        (labels["mining_court_mediated"], f"{summary['mining_court_mediated']} 件"),
+        (
+            labels["mining_court"],
+            f"{court['matters']} 件,调解结案 {court['mediated']} 件,判决结案 {court['judged']} 件",
+        ),
+        (labels["mediation_agreements"], f"{procedures['mediation_agreements']} 件"),
+        (labels["judicial_confirmations"], f"{procedures['judicial_confirmations']} 件"),
         (
             labels["litigation_yoy_change"],
             f"{signed_percent(summary['litigation_yoy_change'])}"
@@ -275,10 +331,15 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (labels["repeat_rate"], percent(summary["repeat_rate"])),
         (
+            labels["follow_up_participation_rate"],
+            f"{percent(follow_up['participation_rate'])}(回访联系到 {follow_up['reached']} / 已办结 "
+            f"{follow_up['concluded']} 件;未联系到 {follow_up['unreachable']} 件)",
+        ),
+        (
             labels["satisfaction"],
             f"满意 {percent(satisfaction['shares']['satisfied'])},"
             f"基本满意 {percent(satisfaction['shares']['basically_satisfied'])},"
-            f"不满意 {percent(satisfaction['shares']['dissatisfied'])}(已评价 {satisfaction['rated']} 件)",
+            f"不满意 {percent(satisfaction['shares']['dissatisfied'])}(回访有答复 {satisfaction['rated']} 件)",
         ),
     ]
 
@@ -287,7 +348,8 @@ def header_lines(report: MonthlyReport) -> list[str]:
     return [
         f"{TITLE}({report.label})",
         f"统计期(登记日期):{report.period.since} 至 {report.period.until};期限判断日:{report.as_of}",
-        f"排名口径:{report.ranking_period.since} 至 {report.ranking_period.until} 登记的事项,按期办结率由低到高",
+        f"排名口径:{report.ranking_period.since} 至 {report.ranking_period.until} 登记的事项;"
+        "单位自身超期事项(持有期间自身期限届满,转来时已逾期的不计)加督办次数,由多到少",
         "本报告不含信访人个人信息。",
     ]
 
@@ -308,7 +370,7 @@ def report_csv(report: MonthlyReport) -> bytes:
         writer.writerow([label for _, label in CASE_COLUMNS])
         writer.writerows([_text(row.get(name)) for name, _ in CASE_COLUMNS] for row in rows)
     writer.writerow([])
-    writer.writerow(["四、责任单位按期办结率排名(约谈通报依据)"])
+    writer.writerow(["四、责任单位排名(自身超期事项+督办次数,约谈通报依据)"])
     writer.writerow([label for _, label in RANKING_COLUMNS])
     writer.writerows(
         [percent(unit[name]) if name in PERCENT_COLUMNS else _text(unit[name]) for name, _ in RANKING_COLUMNS]
@@ -340,7 +402,7 @@ def report_xlsx(report: MonthlyReport) -> bytes:
         _style_table(sheet, CASE_COLUMNS, date_columns={"received", "deadline", "agenda_date", "agenda_deadline"})
 
     sheet = book.create_sheet("单位排名")
-    sheet.append(["责任单位按期办结率排名(由低到高,约谈通报依据)"])
+    sheet.append(["责任单位排名(自身超期事项+督办次数,由多到少,约谈通报依据)"])
     sheet.append([label for _, label in RANKING_COLUMNS])
     for unit in report.ranking:
         sheet.append([unit[name] if unit[name] is not None else "" for name, _ in RANKING_COLUMNS])

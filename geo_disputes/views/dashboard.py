@@ -15,13 +15,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from geo_disputes.models import Township, Village
-from geo_disputes.models.cases import Satisfaction, Status, Tier
+from geo_disputes.models.cases import Procedure, Satisfaction, Status, Tier
 from geo_disputes.services import stats
 from geo_disputes.services.report import percent, signed_percent
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIER_LABELS = {**dict(Tier.choices), stats.UNROUTED: "未分流"}
 STATUS_LABELS = dict(Status.choices)
+PROCEDURE_LABELS = dict(Procedure.choices)
 SATISFACTION_LABELS = dict(Satisfaction.choices)
 
 
@@ -81,6 +82,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ],
             "charts": charts,
             "tier_rows": list(zip(charts["by_tier"]["labels"], charts["by_tier"]["values"], strict=True)),
+            "procedure_rows": list(
+                zip(charts["by_procedure"]["labels"], charts["by_procedure"]["values"], strict=True)
+            ),
+            "synthetic_note": stats.SYNTHETIC_NOTE,
+            "procedure_definition": stats.DEFINITIONS["by_procedure"],
+            "satisfaction_definition": stats.DEFINITIONS["satisfaction"],
             "definitions": [(stats.LABELS.get(key, key), key, text) for key, text in stats.DEFINITIONS.items()],
             "report_month": f"{period.until:%Y-%m}",
         },
@@ -88,33 +95,76 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def cards(data: dict[str, Any]) -> list[dict[str, str]]:
-    """The headline numbers as (label, value, note, definition) for the template."""
+    """The headline numbers as (key, label, value, note, definition) for the template; the definition is
+    printed under each number, not hidden in a tooltip."""
     counts = data["counts"]
     litigation = data["litigation"]
+    above = data["above_banner"]
+    follow_up = data["follow_up"]
+    procedures = data["procedures"]
+    court = procedures["mining_court"]
+    by_tier = counts["concluded_by_tier"]
 
     def card(key: str, value: str, note: str = "") -> dict[str, str]:
-        return {"key": key, "label": stats.LABELS[key], "value": value, "note": note, "title": stats.DEFINITIONS[key]}
+        return {
+            "key": key,
+            "label": stats.LABELS[key],
+            "value": value,
+            "note": note,
+            "title": stats.DEFINITIONS[key],
+            "definition": stats.DEFINITIONS[key],
+        }
 
     return [
         card("cases_total", f"{data['cases_total']}", f"已办结 {data['concluded']} 件"),
-        card("concluded_at_village_share", percent(data["concluded_at_village_share"]), "村级办结 ÷ 全部办结"),
+        card(
+            "concluded_at_village_share",
+            percent(data["concluded_at_village_share"]),
+            f"村级办结 {counts['concluded_at_village']} / 首办在村(已办结或已离村){counts['village_decided']}",
+        ),
         card(
             "concluded_at_or_below_township_share",
             percent(data["concluded_at_or_below_township_share"]),
-            "村、乡镇、矿区法庭办结 ÷ 全部办结",
+            f"村 {by_tier['village']} + 乡镇 {by_tier['township']} / 已办结 {data['concluded']}",
         ),
-        card("escalated_to_banner_share", percent(data["escalated_to_banner_share"]), "旗级事项 ÷ 全部事项"),
+        card(
+            "mining_court_concluded_share",
+            percent(data["mining_court_concluded_share"]),
+            f"矿区法庭办结 {by_tier['mining_court']} / 已办结 {data['concluded']}",
+        ),
+        card(
+            "above_banner",
+            f"{above['total']}",
+            f"占 {percent(above['share'])};"
+            + " ".join(f"{stats.ABOVE_BANNER_LABELS[kind]} {n}" for kind, n in above["by_kind"].items()),
+        ),
         card(
             "conclusion_rate",
             percent(data["conclusion_rate"]),
             f"{data['concluded']} / {counts['accepted_or_pending']}",
         ),
-        card("on_time_rate", percent(data["on_time_rate"]), f"{counts['on_time']} / {counts['due']}"),
+        card(
+            "on_time_rate",
+            percent(data["on_time_rate"]),
+            f"{counts['stages_on_time']} / {counts['stages_due']} 个环节 · "
+            + " ".join(
+                f"{stats.STAGE_LABELS[stage]} {row['on_time']}/{row['on_time'] + row['late']}"
+                for stage, row in data["on_time_by_stage"].items()
+            ),
+        ),
         card("overdue_by_unit", f"{data['overdue_open']}", "今日逾期未办结事项"),
+        card(
+            "follow_up_participation_rate",
+            percent(follow_up["participation_rate"]),
+            f"{follow_up['reached']} / {follow_up['concluded']} 件",
+        ),
+        card("follow_up_unreachable", f"{follow_up['unreachable']}", "每次回访均未联系到"),
+        card("mediation_agreements", f"{procedures['mediation_agreements']}", "调解协议书"),
+        card("judicial_confirmations", f"{procedures['judicial_confirmations']}", "司法确认裁定"),
+        card("mining_court", f"{court['matters']}", f"调解结案 {court['mediated']} · 判决结案 {court['judged']}"),
         card("agent_handled", f"{data['agent_handled']}", "网格员代办"),
         card("agent_concluded", f"{data['agent_concluded']}", "代办事项中已办结"),
         card("township_complex_resolved", f"{data['township_complex_resolved']}", "事项组计1件"),
-        card("mining_court_mediated", f"{data['mining_court_mediated']}", "调解协议、司法确认"),
         card(
             "litigation_yoy_change",
             signed_percent(data["litigation_yoy_change"]),
@@ -125,11 +175,15 @@ def cards(data: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def chart_series(data: dict[str, Any]) -> dict[str, Any]:
-    """Labels and values of the four charts (JSON for static/js/dashboard.js)."""
+    """Labels and values of the charts (JSON for static/js/dashboard.js)."""
     return {
         "by_tier": {
             "labels": [TIER_LABELS.get(k, k) for k in data["by_tier"]],
             "values": list(data["by_tier"].values()),
+        },
+        "by_procedure": {
+            "labels": [PROCEDURE_LABELS.get(k, k) for k in data["by_procedure"]],
+            "values": list(data["by_procedure"].values()),
         },
         "by_status": {
             "labels": [STATUS_LABELS.get(k, k) for k in data["by_status"]],
