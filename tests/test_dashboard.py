@@ -9,8 +9,10 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
+from django.utils.html import escape
 
 from geo_disputes.models import Unit
+from geo_disputes.services import stats
 from geo_disputes.services.clock import STATUTE_TZ
 from tests.factories import CaseFactory, StaffFactory, seed_places
 
@@ -74,8 +76,18 @@ def test_renders_the_numbers_and_chart_data(cases):
     assert card_value(html, "cases_total") == "7"
     assert card_value(html, "agent_handled") == "5"
     assert card_value(html, "agent_concluded") == "3"
-    assert card_value(html, "mining_court_mediated") == "2"
-    assert card_value(html, "concluded_at_village_share") == "60.0%"  # 3 of 5 concluded
+    assert card_value(html, "mining_court") == "2"
+    # 小事不出村: five matters first at the village; three concluded there, two still open there (not yet counted).
+    assert card_value(html, "concluded_at_village_share") == "100.0%"
+    assert card_value(html, "concluded_at_or_below_township_share") == "60.0%"  # 3 of 5; the court on its own
+    assert card_value(html, "mining_court_concluded_share") == "40.0%"
+    assert card_value(html, "above_banner") == "0"
+    assert "card-escalated_to_banner_share" not in html
+    assert "若为演示库,数据为合成数据" in html and "synthetic" in html  # no demo marker: always stated
+    # Each number's definition is printed beside it.
+    for key in ("concluded_at_village_share", "above_banner", "on_time_rate", "follow_up_participation_rate"):
+        block = html[html.index(f'id="card-{key}"') :].split('class="card"')[0]
+        assert escape(stats.DEFINITIONS[key]) in block, key
     assert card_value(html, "litigation_yoy_change") == "—"  # nothing a year earlier to compare with
     assert "小事不出村" in html and "大事不出镇" in html and "指标定义" in html
 

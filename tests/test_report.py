@@ -11,9 +11,10 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
-from geo_disputes.models import CaseGroup, Unit
+from geo_disputes.models import Case, CaseGroup, Unit
 from geo_disputes.services import report as reports
 from geo_disputes.services.clock import STATUTE_TZ, local_today
+from geo_disputes.services.workflow import record_supervision
 from geo_disputes.views.report import XLSX_TYPE
 from tests.factories import CaseFactory, PartyFactory, StaffFactory, seed_places
 
@@ -37,10 +38,11 @@ def day(offset: int, hour: int = 10) -> dt.datetime:
 
 @pytest.fixture
 def meeting():
-    """Five units with known on-time rates on END:
-    旗领导包案 0 % (its legacy matter is overdue) · 不拉村村委会 50 % with one overdue ·
-    魏家峁镇党(工)委 50 % with none overdue (and an open case group of two) ·
-    双敖包村村委会 100 % (one matter due in two days) · 矿区法庭 nothing due yet."""
+    """Units with known stages on END (no history: acceptance at accepted_at, conclusion at replied_at):
+    魏家峁镇党(工)委 one late conclusion (TOWN-LATE) and one supervision act: score 2, 4 of 5 stages on time ·
+    旗领导包案 its legacy matter open past conclude_by: score 1, 1 of 2 · 不拉村村委会 one open past
+    conclude_by: score 1, 3 of 4 · 双敖包村村委会 nothing late (one matter due in two days): score 0 ·
+    矿区法庭 litigation, no statutory stage: not ranked."""
     seed_places()
     unit = {u.code: u for u in Unit.objects.all()}
     serial = iter(range(100))
@@ -95,7 +97,8 @@ def meeting():
         )
     closed("VILLAGE-OK", f"VC-{VILLAGE}", late=False)
     case("SOON", day(-59), f"VC-{VILLAGE}", status="accepted", accepted_at=day(-58))  # due END+2
-    case("COURT", day(-11), "MC-150622", tier="mining_court", status="accepted", accepted_at=day(-10))
+    case("COURT", day(-11), "MC-150622", tier="mining_court", procedure="litigation", status="filed")
+    record_supervision(Case.objects.get(reference="GROUP-0"), kind="urge", reason="督办", deadline=END, at=day(-5))
 
 
 def admin():
@@ -128,16 +131,15 @@ def test_key_and_due_matters_and_the_ranking(meeting):
     )
     assert (report.overdue_count, report.due_soon_count) == (2, 1)
 
-    ranking = [(u["rank"], u["unit_name"], u["on_time_rate"]) for u in report.ranking]
+    ranking = [(u["rank"], u["unit_name"], u["score"], u["on_time_rate"]) for u in report.ranking]
     assert ranking == [
-        (1, "旗领导包案", 0.0),
-        (2, "不拉村村委会", 0.5),  # ties with the township on rate; more overdue goes first
-        (3, "魏家峁镇党(工)委", 0.5),
-        (4, "双敖包村村委会", 1.0),
-        (None, "准格尔旗矿区法庭", None),
+        (1, "魏家峁镇党(工)委", 2, 0.8),  # one own late matter + one supervision act
+        (2, "旗领导包案", 1, 0.5),  # ties on score with 不拉村; the lower on-time rate goes first
+        (3, "不拉村村委会", 1, 0.75),
+        (4, "双敖包村村委会", 0, 1.0),
     ]
-    town = report.ranking[2]
-    assert (town["matters"], town["due"], town["on_time"], town["late"]) == (3, 2, 1, 1)
+    town = report.ranking[0]
+    assert (town["own_late"], town["supervision_acts"], town["due"], town["on_time"], town["late"]) == (1, 1, 5, 4, 1)
 
 
 def test_report_follows_scope(meeting):
@@ -165,16 +167,11 @@ def test_csv_has_a_bom_and_chinese_and_no_personal_data(meeting):
 
     rows = list(csv.reader(io.StringIO(text)))
     start = next(i for i, row in enumerate(rows) if row and row[0].startswith("四、责任单位"))
-    header, ranked = rows[start + 1], rows[start + 2 : start + 7]
-    assert header[:2] == ["排名(由低到高)", "责任单位"]
-    assert [row[1] for row in ranked] == [
-        "旗领导包案",
-        "不拉村村委会",
-        "魏家峁镇党(工)委",
-        "双敖包村村委会",
-        "准格尔旗矿区法庭",
-    ]
-    assert [row[-1] for row in ranked] == ["0.0%", "50.0%", "50.0%", "100.0%", "—"]
+    header, ranked = rows[start + 1], rows[start + 2 : start + 6]
+    assert header[:2] == ["排名(问题由多到少)", "责任单位"]
+    assert [row[1] for row in ranked] == ["魏家峁镇党(工)委", "旗领导包案", "不拉村村委会", "双敖包村村委会"]
+    rate = header.index("按期率")
+    assert [row[rate] for row in ranked] == ["80.0%", "50.0%", "75.0%", "100.0%"]
 
 
 def test_xlsx_opens_with_the_right_cells_and_no_personal_data(meeting):
@@ -182,15 +179,15 @@ def test_xlsx_opens_with_the_right_cells_and_no_personal_data(meeting):
     assert book.sheetnames == ["概况", "重点事项", "逾期临期", "单位排名"]
 
     ranking = book["单位排名"]
-    assert ranking["A2"].value == "排名(由低到高)" and ranking["B2"].value == "责任单位"
-    assert [ranking.cell(row=r, column=2).value for r in range(3, 8)] == [
+    assert ranking["A2"].value == "排名(问题由多到少)" and ranking["B2"].value == "责任单位"
+    assert [ranking.cell(row=r, column=2).value for r in range(3, 7)] == [
+        "魏家峁镇党(工)委",
         "旗领导包案",
         "不拉村村委会",
-        "魏家峁镇党(工)委",
         "双敖包村村委会",
-        "准格尔旗矿区法庭",
     ]
-    assert ranking["A3"].value == 1 and ranking["J3"].value == 0 and ranking["J3"].number_format == "0.0%"
+    assert ranking["J2"].value == "按期率"
+    assert ranking["A3"].value == 1 and ranking["J3"].value == 0.8 and ranking["J3"].number_format == "0.0%"
     assert ranking["J6"].value == 1
 
     due = book["逾期临期"]

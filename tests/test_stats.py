@@ -10,10 +10,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from geo_disputes.models import CaseGroup, FollowUp, Unit
-from geo_disputes.services import workflow
-from geo_disputes.services import stats
-from geo_disputes.services.workflow import record_supervision
+from geo_disputes.services import stats, workflow
 from geo_disputes.services.clock import STATUTE_TZ
+from geo_disputes.services.workflow import record_supervision
 from tests.factories import CaseFactory, StaffFactory, UserFactory, seed_places
 
 pytestmark = pytest.mark.django_db
