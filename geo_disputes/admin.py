@@ -15,14 +15,13 @@ from django.contrib import admin
 from django.contrib.gis.geos import GEOSGeometry
 
 from geo_disputes.models import (
-    CalendarDay,
-    FollowUp,
-    SupervisionAct,
     Banner,
+    CalendarDay,
     Case,
     CaseEvent,
     CaseGroup,
     CaseParcel,
+    FollowUp,
     Grid,
     LoginFailure,
     MiningArea,
@@ -32,6 +31,7 @@ from geo_disputes.models import (
     RoutingRule,
     RoutingRuleChange,
     StaffProfile,
+    SupervisionAct,
     Township,
     Unit,
     Village,

@@ -49,6 +49,11 @@ STATUS_COLOURS: dict[str, str] = {
     Status.RESOLVED: "#43a047",
     Status.EVALUATED: "#00897b",
     Status.CLOSED: "#1e88e5",
+    Status.SERVED: "#2e7d32",
+    Status.LED_INTO: "#5e35b1",
+    Status.FILED: "#3949ab",
+    Status.MEDIATION_FAILED: "#6d4c41",
+    Status.REPEAT: "#bdbdbd",
 }
 
 # Gi* classes as ArcGIS draws them (FDR-corrected confidence), hot first.

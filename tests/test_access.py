@@ -153,6 +153,7 @@ def test_the_township_handling_the_accusation_sees_the_petitioner_and_it_is_reco
         "phone": "13812340000",
         "id_number": "150622198001011234",
         "masked": False,
+        "representative": False,
     }
     access = PersonalDataAccess.objects.get()
     assert (access.user, access.case) == (township_officer, accusation)

@@ -810,7 +810,7 @@ def test_backup_and_restore_round_trip(tmp_path):
             assert scratch.psql(scratch.name, _FINGERPRINT) == original, mode
             # The restored log is append-only again.
             trigger = scratch.psql(scratch.name, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%append_only'")
-            assert trigger == "3"
+            assert trigger == "5"  # events, rule changes, data access, supervision acts, follow-ups
 
         garbage = tmp_path / "garbage.dump"
         garbage.write_text("not a backup")

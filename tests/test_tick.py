@@ -114,9 +114,7 @@ def test_tick_never_changes_the_tier_unit_status_or_version_of_any_matter(units)
 
 def test_mining_court_and_court_matters_are_never_supervised_by_leaders(units):
     accepted = days_before(TUESDAY, 90)
-    court = case_at(
-        Tier.MINING_COURT, units, procedure=Procedure.LITIGATION, status=Status.FILED, received_at=accepted
-    )
+    court = case_at(Tier.MINING_COURT, units, procedure=Procedure.LITIGATION, status=Status.FILED, received_at=accepted)
     # Even a matter at the mining court recorded on the petition procedure is left to the court.
     odd = case_at(Tier.MINING_COURT, units, received_at=accepted, status=Status.IN_HANDLING, accepted_at=accepted)
 

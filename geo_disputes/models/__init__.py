@@ -2,8 +2,8 @@
 
 from .areas import Area, Banner, Grid, MiningArea, Parcel, Township, Village
 from .audit import PersonalDataAccess
-from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
 from .calendar import CalendarDay
+from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
 from .org import Role, StaffProfile, Unit
 from .routing import RoutingRule, RoutingRuleChange
 from .security import LoginFailure

@@ -22,3 +22,6 @@ class CalendarDay(models.Model):
         managed = False
         ordering = ["day"]
         verbose_name = verbose_name_plural = "工作日历"
+
+    def __str__(self) -> str:
+        return f"{self.day} {'工作日' if self.working else '休息日'}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.utils import timezone
 
 
 class Category(models.TextChoices):
@@ -357,7 +358,8 @@ class CaseEvent(models.Model):
     """Append-only history: who did what, when, from which state to which, and why."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    # When the action took effect: now, or the `now` a replay gives workflow.apply (the demo's back-dated year).
+    at = models.DateTimeField("时间", default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     action = models.CharField("操作", max_length=30)
     from_status = models.CharField(max_length=20, blank=True)

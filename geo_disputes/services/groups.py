@@ -7,9 +7,11 @@ and a refusal on any member leaves all of them as they were.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup
 
@@ -17,8 +19,11 @@ from .routing import route_case
 from .workflow import apply
 
 
-def form_group(title: str, cases: list[Case], actor=None) -> CaseGroup:
-    """Group `cases` (same category) as one event and route them together by the group's scale."""
+def form_group(title: str, cases: list[Case], actor=None, at: dt.datetime | None = None) -> CaseGroup:
+    """Group `cases` (same category) as one event and route them together by the group's scale.
+
+    `at` is when the group was formed (default now; a replayed history gives its own time).
+    """
     if not cases:
         raise ValueError("a case group needs at least one case")
     categories = {c.category for c in cases}
@@ -30,6 +35,7 @@ def form_group(title: str, cases: list[Case], actor=None) -> CaseGroup:
         for case in Case.objects.filter(group=group).order_by("received_at", "pk"):
             CaseEvent.objects.create(
                 case=case,
+                at=at or timezone.now(),
                 actor=actor,
                 action="group",
                 from_status=case.status,
@@ -37,7 +43,7 @@ def form_group(title: str, cases: list[Case], actor=None) -> CaseGroup:
                 changes={"group": [None, group.pk]},
                 reason=f"并入事项组「{title}」/ joined case group",
             )
-            route_case(case, actor)
+            route_case(case, actor, at)
     return group
 
 

@@ -141,13 +141,14 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
         )
         CaseEvent.objects.create(
             case=case,
+            at=_event_time(case),
             actor=case.created_by,
             action="report",
             to_status=Status.REPORTED,
             changes={"channel": case.channel, "datum": case.datum, "village": case.village_code},
             reason="登记(说事) / reported",
         )
-        route_case(case, case.created_by)
+        route_case(case, case.created_by, at=_event_time(case))
         _choose_procedure(case, req.procedure)
         _link_repeat(case)
     case.refresh_from_db()
@@ -250,6 +251,11 @@ def _accused_unit(code: str) -> Unit | None:
     return unit
 
 
+def _event_time(case: Case) -> dt.datetime:
+    """Intake's events happen when the matter was received (a letter registered later, a replayed year)."""
+    return min(case.received_at, timezone.now())
+
+
 def _forwarding_unit(code: str) -> Unit | None:
     if not code:
         return None
@@ -284,6 +290,7 @@ def _choose_procedure(case: Case, requested: str) -> None:
             case.partner_units.add(discipline)
     CaseEvent.objects.create(
         case=case,
+        at=_event_time(case),
         actor=case.created_by,
         action="procedure",
         from_status=case.status,
@@ -313,6 +320,7 @@ def _link_repeat(case: Case) -> None:
     case.save(update_fields=["repeat_of", "status", "not_accepted_reason"])
     CaseEvent.objects.create(
         case=case,
+        at=_event_time(case),
         actor=case.created_by,
         action="link_repeat",
         from_status=before,

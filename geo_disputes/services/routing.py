@@ -11,6 +11,7 @@ transfer, assignment, joint-meeting decision or review request moves it — neve
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -163,7 +164,7 @@ def routing_input(case: Case) -> RoutingInput:
     )
 
 
-def record_routing(case: Case, decision: RoutingDecision, actor=None) -> CaseEvent:
+def record_routing(case: Case, decision: RoutingDecision, actor=None, at: dt.datetime | None = None) -> CaseEvent:
     """Store the decision on the case and append a `route` event naming the rule and the reason."""
     before = {"tier": case.tier, "unit": case.unit.code if case.unit_id else ""}
     case.tier = decision.tier
@@ -176,6 +177,7 @@ def record_routing(case: Case, decision: RoutingDecision, actor=None) -> CaseEve
     after = {"tier": decision.tier, "unit": decision.unit.code if decision.unit else ""}
     return CaseEvent.objects.create(
         case=case,
+        at=at or timezone.now(),
         actor=actor,
         action="route",
         from_status=case.status,
@@ -186,10 +188,10 @@ def record_routing(case: Case, decision: RoutingDecision, actor=None) -> CaseEve
     )
 
 
-def route_case(case: Case, actor=None) -> RoutingDecision:
-    """Route a stored case by the current rules and record the decision."""
+def route_case(case: Case, actor=None, at: dt.datetime | None = None) -> RoutingDecision:
+    """Route a stored case by the current rules and record the decision (at `at`, default now)."""
     decision = route(routing_input(case))
-    record_routing(case, decision, actor)
+    record_routing(case, decision, actor, at)
     return decision
 
 

@@ -116,6 +116,7 @@ def run_tick(today: dt.date) -> TickReport:
             )
             CaseEvent.objects.create(
                 case=locked,
+                at=now,
                 actor=None,
                 action="supervise",
                 from_status=locked.status,
@@ -134,4 +135,5 @@ def _reason(case: Case, kind: str) -> str:
     """The missed deadline in words, from the dues annotated on `case`."""
     late = -case.days_left
     label = SupervisionAct.Kind(kind).label
-    return f"{label}:逾期{late}日 / overdue by {late} day(s): {DEADLINE_LABELS[case.next_due_kind]} was due {case.next_due}"
+    missed = DEADLINE_LABELS[case.next_due_kind]
+    return f"{label}:逾期{late}日 / overdue by {late} day(s): {missed} was due {case.next_due}"

@@ -300,6 +300,7 @@ def apply(
         current.save(update_fields=[*changed, "version", "updated_at"])
         CaseEvent.objects.create(
             case=current,
+            at=now,
             actor=actor,
             action=action,
             from_status=before["status"],

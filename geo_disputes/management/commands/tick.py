@@ -1,4 +1,4 @@
-"""`manage.py tick [--today YYYY-MM-DD]`: the daily supervision run (督办 against the unit holding each overdue matter)."""
+"""`manage.py tick [--today YYYY-MM-DD]`: the daily supervision run (督办 against the holder of each overdue matter)."""
 
 from __future__ import annotations
 
