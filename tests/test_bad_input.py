@@ -476,6 +476,8 @@ AGENDA = {
     "person": "李某",
     "deadline": "2099-01-01",
 }
+EXTEND = {"action": "extend", "days": 30, "reason": "鉴定", "approved_by": "镇长"}
+SUPERVISE = {"action": "supervise", "kind": "urge", "reason": "限期办理"}
 _TRANSITIONS = [
     # (id, which case, body (VERSION is replaced by the case's version), field)
     ("action-unknown", "accepted", {"action": "explode"}, "action"),
@@ -525,12 +527,21 @@ _TRANSITIONS = [
     ("agenda-deadline-number", "accepted", {**AGENDA, "deadline": 20300101}, "deadline"),
     ("agenda-plan-list", "accepted", {**AGENDA, "plan": ["评估", "调解"]}, "plan"),
     ("agenda-unit-nul", "accepted", {**AGENDA, "unit": "BD-\x00water"}, "unit"),
-    ("resolve-outcome-nul", "accepted", {"action": "resolve", "method": "mediation", "outcome": "调\x00解"}, "outcome"),
+    ("route-body-nul", "accepted", {"action": "route", "route": "litigation", "body": "法\x00院"}, "body"),
     ("accept-reason-list", "reported", {"action": "accept", "reason": ["同意"]}, "reason"),
     ("accept-reason-nul", "reported", {"action": "accept", "reason": "同\x00意"}, "reason"),
-    ("resolve-method-unknown", "accepted", {"action": "resolve", "method": "bribe", "outcome": "x"}, "method"),
-    ("resolve-method-list", "accepted", {"action": "resolve", "method": ["mediation"], "outcome": "x"}, "method"),
-    ("resolve-outcome-missing", "accepted", {"action": "resolve", "method": "mediation"}, "outcome"),
+    ("route-unknown", "accepted", {"action": "route", "route": "bribe"}, "route"),
+    ("route-list", "accepted", {"action": "route", "route": ["litigation"]}, "route"),
+    ("route-missing", "accepted", {"action": "route"}, "route"),
+    ("opinion-before-route", "accepted", {"action": "opinion", "outcome": "support", "text": "x"}, "action"),
+    ("extend-approver-missing", "accepted", {"action": "extend", "days": 30, "reason": "鉴定"}, "approved_by"),
+    ("extend-told-at-bad", "accepted", {**EXTEND, "told_at": "2026-02-30"}, "told_at"),
+    ("extend-told-at-future", "accepted", {**EXTEND, "told_at": "2099-01-01"}, "told_at"),
+    ("supervise-kind-unknown", "accepted", {"action": "supervise", "kind": "scold", "reason": "x"}, "kind"),
+    ("supervise-deadline-past", "accepted", {**SUPERVISE, "deadline": "2020-01-01"}, "deadline"),
+    ("escalate-is-gone", "accepted", {"action": "escalate", "reason": "逾期"}, "action"),
+    ("resolve-is-gone", "accepted", {"action": "resolve", "method": "mediation", "outcome": "x"}, "action"),
+    ("evaluate-is-gone", "accepted", {"action": "evaluate", "satisfaction": "satisfied"}, "action"),
     ("version-string", "accepted", {"action": "assign", "person": "李某", "version": "1"}, "version"),
     ("version-float", "accepted", {"action": "assign", "person": "李某", "version": 1.0}, "version"),
     ("version-true", "accepted", {"action": "assign", "person": "李某", "version": True}, "version"),
@@ -557,9 +568,9 @@ def test_the_transition_controls_are_accepted(world):
     the case page's form posts it that way)."""
     api, case = world["api"], world["accepted"]
     url = f"/api/cases/{case.reference}/transitions/"
-    response = api.post(
-        url, {"action": "extend", "days": "30", "reason": "鉴定", "version": case.version}, format="json"
-    )
+    told = timezone.localdate().isoformat()
+    body = {"action": "extend", "days": "30", "reason": "鉴定", "approved_by": "镇长", "told_at": told}
+    response = api.post(url, {**body, "version": case.version}, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["version"] == case.version + 1
     response = api.post(url, {"action": "assign", "person": "李" * 50}, format="json")
@@ -915,8 +926,8 @@ _ACTIONS = [
         {"action": "put_on_agenda", "plan": "p", "unit": "BD-water", "person": "李某", "deadline": "2020-01-01"},
         400,
     ),
-    ("resolve-method-unknown", {"action": "resolve", "method": "bribe", "outcome": "x"}, 400),
-    ("reason-over-limit", {"action": "escalate", "reason": "理" * 2001}, 400),
+    ("route-unknown", {"action": "route", "route": "bribe"}, 400),
+    ("reason-over-limit", {"action": "assign", "person": "李某", "reason": "理" * 2001}, 400),
 ]
 ACTION_INPUTS = table("POST /cases/<ref>/actions/ (action form)", _ACTIONS)
 
