@@ -207,3 +207,19 @@ def test_the_command_prints_what_it_did_and_refuses_a_bad_date(units):
     assert lines[-1] == "tick 2026-03-10: 1 supervised, 0 skipped"
     with pytest.raises(CommandError, match="--today must be a date YYYY-MM-DD"):
         call_command("tick", "--today", "10/03/2026")
+
+
+def test_only_a_superior_may_order_supervision(units):
+    village_case = case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 20))
+    township_case = case_at(Tier.TOWNSHIP, units, received_at=days_before(TUESDAY, 20))
+    body = {"action": "supervise", "kind": "urge", "reason": "限期", "deadline": "2099-01-01"}
+
+    def post(role: str, scope: str, case: Case) -> int:
+        client = APIClient()
+        client.force_authenticate(StaffFactory(role=role, scope_code=scope).user)
+        return client.post(f"/api/cases/{case.reference}/transitions/", body, format="json").status_code
+
+    assert post("township_officer", TOWNSHIP, village_case) == 200
+    assert post("township_officer", TOWNSHIP, township_case) == 403  # not its own committee
+    assert post("grid_worker", f"{VILLAGE}-001", village_case) in (403, 404)
+    assert post("banner_admin", "", township_case) == 200

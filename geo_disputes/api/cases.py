@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_disputes.models import Case
-from geo_disputes.services.access import can_act, visible_cases
+from geo_disputes.services.access import can_act, may_perform, visible_cases
 from geo_disputes.services.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
 from geo_disputes.services.clock import annotate_dues
 from geo_disputes.services.geojson import COUNT_LIMIT, MAX_PAGE_SIZE, Page, queryset_feature_collection
@@ -72,6 +72,10 @@ class CaseTransitionView(APIView):
         action = data.pop("action", None)
         if not isinstance(action, str) or not action:
             raise ValidationError({"action": "required"})
+        if not may_perform(request.user, case, action):
+            raise PermissionDenied(
+                "supervision is ordered from above: the banner, or a township over its villages / 督办由上级作出"
+            )
         version = data.pop("version", None)
         if version is None:
             version = case.version  # clients that do not track versions act on what is current

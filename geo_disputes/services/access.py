@@ -122,6 +122,32 @@ def can_act(user, case: Case | None) -> bool:
     return True
 
 
+def can_supervise(user, case: Case) -> bool:
+    """Whether `user` may order a supervision act (督办…) against the unit holding `case` (条例 Chapter 5).
+
+    Supervision comes from above: the banner (its admin, for any unit it sees) or a township officer
+    over a village committee of the township. Nobody supervises their own unit, and nobody supervises
+    a court (诉访分离).
+    """
+    if not can_act(user, case) or _court_case(case):
+        return False
+    if user.is_superuser:
+        return True
+    profile = staff_profile(user)
+    if profile.role == Role.BANNER_ADMIN:
+        return True
+    if profile.role == Role.TOWNSHIP_OFFICER:
+        return case.unit_id is not None and case.unit.kind == Unit.Kind.VILLAGE_COMMITTEE
+    return False
+
+
+def may_perform(user, case: Case, action: str) -> bool:
+    """Whether `user` may take workflow `action` on `case`: acting at all, and supervising only from above."""
+    if action == "supervise":
+        return can_supervise(user, case)
+    return can_act(user, case)
+
+
 def petitioner_view(user, case: Case, purpose: str = "查看信访人 view petitioners") -> list[dict]:
     """The petitioners of `case` as `user` may see them; an unmasked view is recorded once per call.
 
