@@ -306,3 +306,14 @@ def test_a_forwarded_letter_from_the_petitions_bureau_may_be_objected_to_within_
     assert "consent_by" in missing
     case = act(admin, ref, "object", reason="不属本单位职责", consent_by="旗信访局 王科长")
     assert (case["unit"]["code"], case["status"]) == ("BD-petitions", "transferred")
+
+
+def test_a_matter_for_several_bodies_is_led_by_the_one_they_agree_on_the_other_co_handles(world, admin):
+    case = post(admin, channel="letter", households_affected=3, departments=["housing", "justice"])
+    ref = case["reference"]
+    assert {u["code"] for u in case["partner_units"]} == {"BD-housing", "BD-justice"}
+    unknown = refused(admin, ref, "lead", unit="BD-water", decided_by="agreed")
+    assert "BD-water" in unknown["unit"]
+    case = act(admin, ref, "lead", unit="BD-housing", decided_by="旗信访联席会议(共同上级)", reason="以住建为主")
+    assert (case["unit"]["code"], case["tier"]) == ("BD-housing", "banner")
+    assert {u["code"] for u in case["partner_units"]} == {"BD-justice", "TC-150622106"}

@@ -183,6 +183,7 @@ TRANSITION = {
             "description": "serve: in_person/post/electronic/notice; follow_up: phone/visit/sms/letter/online",
         },
         "consent_by": {"type": "string", "description": "object: who at the forwarding body agreed"},
+        "decided_by": {"type": "string", "description": "lead: 'agreed', or the common superior who decided"},
         "satisfaction": {"type": "string", "enum": Satisfaction.values},
         "unreachable": {"type": "boolean"},
         "by": {"type": "string", "description": "follow_up: who asked the petitioner (not the handler)"},

@@ -15,7 +15,7 @@
 On every track `follow_up` (回访) records what the petitioner said, or that they could not be reached;
 satisfaction comes only from there. Overdue petition matters get `supervise` acts (督办, 约谈, 通报,
 挂牌督办) against the unit that holds them; nothing moves a matter up a tier because it is late —
-responsibility moves only by `transfer`, `assign`, `put_on_agenda`, `object` or a review request.
+responsibility moves only by `transfer`, `assign`, `lead` (Art. 24), `put_on_agenda`, `object` or a review request.
 
 `apply` is the only way a case changes status: it checks the caller edited the current version
 (optimistic locking), that the action is allowed on the case's track and status and its parameters
@@ -70,6 +70,7 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     OBJECT = "object"
     ASSIGN = "assign"
+    LEAD = "lead"
     ROUTE = "route"
     EXTEND = "extend"
     PUT_ON_AGENDA = "put_on_agenda"
@@ -101,6 +102,8 @@ PETITION: dict[tuple[str, str], str] = {
     **{(s, A.TRANSFER): S.TRANSFERRED for s in _AWAITING},
     **{(s, A.OBJECT): S.TRANSFERRED for s in _AWAITING},
     **{(s, A.SUPERVISE): s for s in (*_AWAITING, S.ACCEPTED, S.IN_HANDLING, S.ON_AGENDA, S.REVIEW_REQUESTED)},
+    # Art. 24: a matter for several bodies — they agree who leads, or the common superior decides.
+    **{(s, A.LEAD): s for s in (*_AWAITING, S.ACCEPTED, S.IN_HANDLING)},
     # Handling: the Art. 31 route, a named person (or 交办 to another body), extension, the joint meeting.
     (S.ACCEPTED, A.ROUTE): S.IN_HANDLING,
     (S.IN_HANDLING, A.ROUTE): S.IN_HANDLING,
@@ -130,6 +133,7 @@ MEDIATION: dict[tuple[str, str], str] = {
     **{(s, A.TRANSFER): S.TRANSFERRED for s in (*_AWAITING, S.ACCEPTED)},
     **{(s, A.ASSIGN): S.IN_HANDLING for s in (S.ACCEPTED, S.IN_HANDLING)},
     (S.ON_AGENDA, A.ASSIGN): S.ON_AGENDA,
+    **{(s, A.LEAD): s for s in (*_AWAITING, S.ACCEPTED, S.IN_HANDLING)},
     **{(s, A.SESSION): S.IN_HANDLING for s in (S.ACCEPTED, S.IN_HANDLING)},
     (S.ON_AGENDA, A.SESSION): S.ON_AGENDA,
     **{(s, A.PUT_ON_AGENDA): S.ON_AGENDA for s in (S.ACCEPTED, S.IN_HANDLING)},
@@ -169,6 +173,7 @@ PARAMETERS: dict[str, frozenset[str]] = {
     A.TRANSFER: frozenset({"unit", "reason"}),
     A.OBJECT: frozenset({"reason", "consent_by"}),
     A.ASSIGN: frozenset({"person", "unit", "reason"}),
+    A.LEAD: frozenset({"unit", "decided_by", "reason"}),
     A.ROUTE: frozenset({"route", "body", "reason"}),
     A.EXTEND: frozenset({"days", "reason", "approved_by", "told_at"}),
     A.PUT_ON_AGENDA: frozenset({"plan", "unit", "person", "deadline", "reason"}),
@@ -367,6 +372,7 @@ TEXT_PARAMETERS: dict[str, int | None] = {
     "by": FollowUp._meta.get_field("by").max_length,
     "approved_by": Case._meta.get_field("extension_approved_by").max_length,
     "consent_by": 100,
+    "decided_by": 100,
     "mediators": Case._meta.get_field("mediators").max_length,
     "court": Case._meta.get_field("confirmation_court").max_length,
     "number": Case._meta.get_field("legal_number").max_length,
@@ -564,6 +570,27 @@ def _assign(case: Case, params: dict[str, Any], context: _Context) -> None:
             else:
                 _hand_to_unit(case, unit)
     case.responsible_person = person
+
+
+def _lead(case: Case, params: dict[str, Any], context: _Context) -> dict[str, Any]:
+    """Art. 24: one of the bodies handling the matter together leads; the holder becomes a co-handler."""
+    unit = _unit(params, "unit", A.LEAD)
+    decided_by = _text(
+        params, "decided_by", A.LEAD, "'agreed' by the bodies, or the common superior who decided (条例 Art. 24)"
+    )
+    partners = list(case.partner_units.all())
+    if unit == case.unit:
+        raise WorkflowError(f"lead: {unit.code} already leads {case.reference}", "unit")
+    if unit not in partners:
+        codes = ", ".join(p.code for p in partners) or "none"
+        raise WorkflowError(f"lead: {unit.code} does not handle {case.reference}; co-handling bodies: {codes}", "unit")
+    previous = case.unit
+    _hand_to_unit(case, unit)
+    case.responsible_person = unit.head_name
+    case.partner_units.remove(unit)
+    if previous is not None:
+        case.partner_units.add(previous)
+    return {"lead": [previous.code if previous else None, unit.code], "decided_by": decided_by}
 
 
 def _route(case: Case, params: dict[str, Any], context: _Context) -> dict[str, Any] | None:
@@ -893,6 +920,7 @@ EFFECTS: dict[str, Effect] = {
     A.TRANSFER: _transfer,
     A.OBJECT: _object,
     A.ASSIGN: _assign,
+    A.LEAD: _lead,
     A.ROUTE: _route,
     A.EXTEND: _extend,
     A.PUT_ON_AGENDA: _put_on_agenda,
