@@ -236,3 +236,12 @@ def test_the_holder_search_is_offered_only_to_roles_that_see_holders(client, rol
     client.force_login(StaffFactory(role=role, scope_code=scope).user)
     html = client.get("/maps/field/").content.decode()
     assert ('id="lookup-holder"' in html) is shown
+
+
+def test_map_modules_read_data_only_through_services():
+    """maps/ builds pages and layers from what services return; SQL lives in services (DESIGN.md)."""
+    import pathlib
+
+    for module in pathlib.Path(__file__).resolve().parent.parent.joinpath("maps").glob("*.py"):
+        text = module.read_text()
+        assert "django.db" not in text and "cursor(" not in text, module.name
