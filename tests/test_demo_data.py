@@ -1,19 +1,57 @@
-"""The Zhungeer demo data: generated the same way every time, consistent, and loaded once."""
+"""The Zhungeer demo data: generated the same way every time, consistent, and loaded once.
+
+The demo cases (fixtures/demo_cases.py) are loaded once for the class `TestDemoCases`, inside a
+transaction rolled back after its last test, so the area tests around it never see them.
+"""
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import io
+import time
+from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from shapely import affinity
 
+from fixtures import demo_cases as demo
 from fixtures import zhungeer, zhungeer_checks
+from fixtures.demo_cases import YEAR_END, load_demo_cases
 from fixtures.demo_loader import load_demo_areas
 from fixtures.tessellation import to_metric
-from geo_disputes.models import Banner, Grid, MiningArea, Parcel, PersonalDataAccess, Township, Unit, Village
+from geo_disputes.models import (
+    Banner,
+    Case,
+    CaseEvent,
+    CaseGroup,
+    FollowUp,
+    Grid,
+    MiningArea,
+    Parcel,
+    PersonalDataAccess,
+    SupervisionAct,
+    Township,
+    Unit,
+    Village,
+)
+from geo_disputes.models.cases import LegalOutcome, MediationOutcome, Procedure, Status
+from geo_disputes.services.clock import (
+    OPEN_STATUSES,
+    DueKind,
+    DueState,
+    annotate_dues,
+    due_dates,
+    holder_receipt,
+    local_date,
+    period_end,
+)
+from geo_disputes.services.procedures import LEGAL_PROCEDURES, Track, track_of
+from geo_disputes.services.supervision import run_tick
+from geo_disputes.services.workflow import TRANSITIONS, Action
 
 SEED_VILLAGES = {
     "150622106202": ("双敖包村", "150622106"),
@@ -106,7 +144,7 @@ def test_loaded_layers_and_units(demo_areas):
         f"BD-{key}"
         for key in (
             "natural_resources forestry_grassland energy justice housing water labour environment market "
-            "health petitions"
+            "health petitions discipline"
         ).split()
     }
     assert Unit.objects.filter(code__in=["BL-150622", "IC-150622", "TC-150622106"]).count() == 3
@@ -181,8 +219,16 @@ def test_parcels_in_seed_and_mining_touched_villages(demo_areas):
     assert Parcel.objects.filter(land_use="mining").exists()
 
 
+@pytest.fixture
+def areas_only(monkeypatch):
+    """`load_demo` without its cases step: these tests are about the areas (the cases have their own)."""
+    from geo_disputes.management.commands import load_demo
+
+    monkeypatch.setattr(load_demo, "STEPS", [step for step in load_demo.STEPS if step[0] != "cases"])
+
+
 @pytest.mark.django_db
-def test_loading_again_loads_nothing(demo_areas):
+def test_loading_again_loads_nothing(demo_areas, areas_only):
     before = Grid.objects.count()
     assert set(load_demo_areas().values()) == {0}
     out = io.StringIO()
@@ -192,7 +238,7 @@ def test_loading_again_loads_nothing(demo_areas):
 
 
 @pytest.mark.django_db
-def test_reset_replaces_the_demo_areas(demo_areas):
+def test_reset_replaces_the_demo_areas(demo_areas, areas_only):
     before = {model: model.objects.count() for model in (Township, Village, Grid, MiningArea, Parcel, Unit)}
     old_ids = set(Village.objects.values_list("id", flat=True))
     out = io.StringIO()
@@ -203,10 +249,194 @@ def test_reset_replaces_the_demo_areas(demo_areas):
 
 
 @pytest.mark.django_db
-def test_reset_refuses_while_records_point_at_demo_parcels(demo_areas):
+def test_reset_refuses_while_records_point_at_demo_parcels(demo_areas, areas_only):
     parcel = Parcel.objects.filter(code__startswith="150622106202").first()
     PersonalDataAccess.objects.create(parcel=parcel, purpose="查看承包户")
     with pytest.raises(CommandError, match="refer to demo parcels"):
         call_command("load_demo", "--reset", stdout=io.StringIO())
     assert Parcel.objects.filter(pk=parcel.pk).exists()
     assert Banner.objects.filter(code="150622").count() == 1
+
+
+# -- the demo cases ---------------------------------------------------------------------------------
+
+LOAD_SECONDS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="class")
+def demo_cases(demo_areas, django_db_blocker):
+    """The demo cases, loaded once for the class inside a transaction that is rolled back afterwards."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            started = time.perf_counter()
+            counts = load_demo_cases()
+            LOAD_SECONDS["cases"] = time.perf_counter() - started
+            yield counts
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def _seed(key: str) -> QuerySet[Case]:
+    return Case.objects.filter(description__contains=demo.SEED_TEXT[key])
+
+
+def _statuses_of(track: Track) -> set[str]:
+    table = TRANSITIONS[track]
+    statuses = {status for status, _ in table} | set(table.values()) | {Status.REPORTED}
+    return statuses | ({Status.REPEAT, Status.NOT_ACCEPTED} if track == Track.PETITION else set())
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo_cases")
+class TestDemoCases:
+    def test_the_demo_loads_once(self, demo_cases):
+        assert demo_cases["cases"] >= 400
+        assert demo_cases["groups"] == CaseGroup.objects.count() == 1
+        assert demo_cases["supervision acts"] == SupervisionAct.objects.count() > 0
+        assert LOAD_SECONDS["cases"] < 120, "the demo load runs in `make run` and in tests: keep it fast"
+        assert load_demo_cases() == {"cases": 0}
+        out = io.StringIO()
+        call_command("load_demo", stdout=out)
+        assert "demo cases: already loaded" in out.getvalue()
+
+    def test_grassland_was_mediated_at_the_talk_room(self):
+        (case,) = _seed("grassland")
+        assert (case.channel, case.procedure, case.status) == ("talk_room", Procedure.MEDIATION, Status.CLOSED)
+        assert case.tier == "village" and case.village_code == "150622106202"
+        assert (case.mediation_outcome, case.resolution_method) == (MediationOutcome.AGREEMENT, "mediation")
+        assert case.parcels.filter(land_use="grassland").exists()
+        assert case.follow_ups.get().by != case.responsible_person
+
+    def test_water_fees_were_mediated_by_the_grid_agent(self):
+        (case,) = _seed("water")
+        assert (case.channel, case.procedure, case.mediation_outcome) == (
+            "grid_agent",
+            Procedure.MEDIATION,
+            MediationOutcome.AGREEMENT,
+        )
+        assert case.village_code == "150622101206" and "信访代办员" in case.responsible_person
+        assert "恢复供水" in case.outcome and "按月" in case.outcome
+        assert due_dates(case).accept_by is None and due_dates(case).conclude_by is None
+
+    def test_the_41_households_are_one_group_mediated_and_judicially_confirmed(self):
+        group = CaseGroup.objects.get(title__contains="王家圪楞社")
+        members = list(group.cases.all())
+        assert len(members) == 41 == _seed("houses").count()
+        for case in members:
+            assert (case.procedure, case.status, case.tier) == (Procedure.MEDIATION, Status.CLOSED, "township")
+            assert case.village_code == "150622004201" and case.mining_relation
+            assert case.agreement_at is not None and case.confirmation_ruled_at is not None
+            assert case.confirmation_applied_at <= case.agreement_at + dt.timedelta(days=30)
+            assert case.resolution_method == "judicial_confirmation"
+            sessions = case.events.filter(action="session").values_list("reason", flat=True)
+            assert any("鉴定" in r for r in sessions) and any("评估" in r for r in sessions)
+
+    def test_the_three_land_swaps_were_mediated_before_litigation_at_the_mining_court(self):
+        swaps = list(_seed("swap").order_by("received_at"))
+        assert len(swaps) == 3
+        for case in swaps:
+            assert (case.procedure, case.tier, case.unit.code) == (Procedure.LITIGATION, "mining_court", "MC-150622")
+            assert case.pre_mediation_at is not None and case.filed_at is None
+            assert (case.legal_outcome, case.legal_outcome_at) == (LegalOutcome.MEDIATED, case.pre_mediation_at)
+            dues = due_dates(case, YEAR_END)
+            assert (dues.accept_by, dues.conclude_by, dues.review_request_by) == (None, None, None)
+            assert not case.events.filter(action__in=["accept", "opinion", "request_review"]).exists()
+
+    def test_the_neighbours_settled_with_the_deputies(self):
+        (case,) = _seed("neighbours")
+        assert (case.channel, case.procedure, case.mediation_outcome) == (
+            "deputy_station",
+            Procedure.MEDIATION,
+            MediationOutcome.AGREEMENT,
+        )
+        assert case.township_code == "150622101" and "人大代表" in case.mediators
+
+    def test_every_case_is_in_a_status_of_its_procedures_track(self):
+        wrong = [
+            (c.reference, c.procedure, c.status)
+            for c in Case.objects.only("reference", "procedure", "status")
+            if c.status not in _statuses_of(track_of(c.procedure))
+        ]
+        assert wrong == []
+        assert not Case.objects.exclude(procedure=Procedure.PETITION).exclude(opinion_outcome="").exists()
+        assert not Case.objects.exclude(procedure=Procedure.MEDIATION).filter(agreement_at__isnull=False).exists()
+        led = Case.objects.exclude(petition_route__in=["", "handling_opinion"])
+        assert led.exists() and set(led.values_list("procedure", flat=True)) <= LEGAL_PROCEDURES
+
+    def test_nothing_was_escalated_and_only_real_actions_were_taken(self):
+        actions = set(CaseEvent.objects.values_list("action", flat=True))
+        assert "escalate" not in actions
+        assert actions - set(Action) <= {"report", "procedure", "route_case", "group", "link_repeat"}, actions
+        assert not CaseEvent.objects.filter(action="supervise").exclude(from_status=F("to_status")).exists()
+
+    def test_the_tick_supervises_but_moves_no_case(self):
+        def state() -> list[tuple]:
+            return list(Case.objects.order_by("id").values_list("id", "status", "tier", "unit_id", "version"))
+
+        before, acts = state(), SupervisionAct.objects.count()
+        for day in (YEAR_END + dt.timedelta(days=7), YEAR_END + dt.timedelta(days=21)):
+            run_tick(day)
+            run_tick(day)  # idempotent
+        assert state() == before
+        assert SupervisionAct.objects.count() > acts  # what is still overdue is supervised again
+
+    def test_supervision_acts_name_the_holder_of_overdue_petitions(self):
+        acts = SupervisionAct.objects.select_related("case")
+        assert acts.exists()
+        assert {"urge", "summon"} <= set(acts.values_list("kind", flat=True))
+        for act in acts:
+            # Supervised while a petition's clock or a joint meeting's deadline ran (it may have been led
+            # into a legal procedure since); never a court's matter (诉访分离).
+            assert act.missed.split(":")[0] in set(DueKind)
+            assert act.case.procedure == Procedure.PETITION or act.case.petition_route or act.case.agenda_date
+            assert act.case.tier != "mining_court" and act.unit_id is not None
+
+    def test_the_year_runs_through_the_real_procedures(self):
+        """Plausible, untuned rates: what each procedure should show, not any of the seed's figures."""
+        cases = Case.objects.all()
+        told = cases.filter(channel__in=["talk_room", "grid_agent", "deputy_station"], group__isnull=True)
+        assert told.filter(procedure=Procedure.MEDIATION).count() > 0.8 * told.count()
+        mediated = cases.filter(procedure=Procedure.MEDIATION)
+        assert mediated.filter(mediation_outcome=MediationOutcome.AGREEMENT).count() > 0.7 * mediated.count()
+        failed = cases.filter(mediation_outcome=MediationOutcome.FAILED)
+        assert failed.filter(procedure=Procedure.PETITION).exists()  # converted into petitions
+        assert failed.filter(procedure__in=[Procedure.LITIGATION, Procedure.ARBITRATION]).exists()
+        assert cases.exclude(group=None).filter(confirmation_ruled_at__isnull=False).exists()
+
+        petitions = cases.filter(procedure=Procedure.PETITION, accepted_at__isnull=False, repeat_of=None)
+        on_time = [c for c in petitions if local_date(c.accepted_at) <= period_end(local_date(holder_receipt(c)), 15)]
+        assert 0.75 * petitions.count() < len(on_time) < petitions.count()  # mostly in time, some late
+        assert set(cases.values_list("opinion_outcome", flat=True)) >= {"support", "explain", "not_support"}
+        assert cases.filter(served_at__isnull=False).count() >= cases.exclude(opinion_outcome="").count() * 0.9
+        assert cases.filter(review_round=1).exists() and cases.filter(review_round=2).exists()
+        assert cases.filter(extension_days__gt=0, extension_days__lte=30).exists()
+        assert cases.filter(status=Status.REPEAT, repeat_of__isnull=False).exists()
+        assert cases.filter(status=Status.ON_AGENDA).exists() or cases.exclude(agenda_date=None).exists()
+
+        court = cases.filter(tier="mining_court")
+        assert court.filter(pre_mediation_at__isnull=False).count() > 0.8 * court.count()
+        assert court.filter(legal_outcome=LegalOutcome.JUDGED).exists()
+        accusations = cases.filter(kind="accusation")
+        assert accusations.exists() and set(accusations.values_list("procedure", flat=True)) == {"discipline"}
+        assert all(c.unit_id != c.accused_unit_id for c in accusations)
+
+        above = Counter(cases.exclude(above_banner="").values_list("above_banner", flat=True))
+        assert above["beijing"] == 1 and 1 <= above["city"] <= 6
+        visits = [c for c in cases.filter(channel="visit") if c.petitioners.count() > 5]
+        assert visits and all(c.petitioners.filter(representative=True).count() == 5 for c in visits)
+
+    def test_follow_ups_are_made_by_someone_else_and_some_are_unreachable(self):
+        follow_ups = FollowUp.objects.select_related("case")
+        assert follow_ups.filter(unreachable=True).exists()
+        assert follow_ups.exclude(satisfaction="").count() > follow_ups.filter(unreachable=True).count()
+        assert all(f.by != f.case.responsible_person for f in follow_ups)
+
+    def test_some_matters_are_open_and_some_overdue_at_the_end_of_the_year(self):
+        open_ = Case.objects.filter(status__in=OPEN_STATUSES)
+        assert open_.count() > 10
+        overdue = annotate_dues(open_, YEAR_END).filter(due_state=DueState.OVERDUE)
+        assert overdue.exists()
+        assert set(overdue.values_list("procedure", flat=True)) <= {Procedure.PETITION, Procedure.MEDIATION}
