@@ -120,3 +120,19 @@ def test_map_page_peer_embeds_every_case(small):
     assert row.size == "2k cases" and row.peer
     html = workloads.peers.folium_page(workloads._all_case_points()[:50], fast=True)
     assert "cdn.jsdelivr" not in html and "/static/maps/vendor/leaflet/leaflet.js" in html
+
+
+def test_generated_statuses_lie_on_each_procedures_track():
+    from geo_disputes.models.cases import Status
+    from geo_disputes.services.procedures import Track, track_of
+    from geo_disputes.services.workflow import TRANSITIONS
+
+    def statuses(track: Track) -> set[str]:
+        table = TRANSITIONS[track]
+        return {s for s, _ in table} | set(table.values()) | {Status.REPORTED}
+
+    cols = synthetic_large.generate_cases(N).columns
+    pairs = set(zip(cols["procedure"], cols["status"], strict=True))
+    assert {p for p, _ in pairs} == {"mediation", "petition", "litigation", "discipline"}
+    assert not [(p, s) for p, s in pairs if s not in statuses(track_of(p))]
+    assert "evaluated" not in cols["status"]
