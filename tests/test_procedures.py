@@ -317,3 +317,11 @@ def test_a_matter_for_several_bodies_is_led_by_the_one_they_agree_on_the_other_c
     case = act(admin, ref, "lead", unit="BD-housing", decided_by="旗信访联席会议(共同上级)", reason="以住建为主")
     assert (case["unit"]["code"], case["tier"]) == ("BD-housing", "banner")
     assert {u["code"] for u in case["partner_units"]} == {"BD-justice", "TC-150622106"}
+
+
+def test_a_one_household_petition_by_letter_is_answered_by_the_township_with_the_village_helping(world, admin):
+    case = post(admin, channel="letter")
+    assert (case["procedure"], case["tier"], case["unit"]["code"]) == ("petition", "township", "TC-150622106")
+    assert "乡镇人民政府" in case["routing_reason"]
+    told = post(admin, channel="talk_room", petitioners=[])
+    assert (told["procedure"], told["tier"]) == ("mediation", "village")

@@ -188,7 +188,7 @@ def test_illegal_transitions_are_refused_naming_the_status_and_the_allowed_actio
         apply(case, "close", secretary, case.version)
     assert str(refused.value) == (
         f"cannot close {case.reference}: it is reported (已登记(说事)) in the petition procedure; "
-        "allowed: accept, reject, transfer, object, supervise"
+        "allowed: accept, reject, transfer, object, supervise, lead"
     )
     closed = village_case(status=Status.NOT_ACCEPTED)
     with pytest.raises(WorkflowError, match=r"allowed: none \(the matter is finished\)"):

@@ -186,6 +186,10 @@ TRANSITION = {
         "decided_by": {"type": "string", "description": "lead: 'agreed', or the common superior who decided"},
         "satisfaction": {"type": "string", "enum": Satisfaction.values},
         "unreachable": {"type": "boolean"},
+        "deputies_reviewed": {
+            "type": "boolean",
+            "description": "session/follow_up: people's congress deputies took part",
+        },
         "by": {"type": "string", "description": "follow_up: who asked the petitioner (not the handler)"},
         "at": {"type": "string", "description": "date or date-time of a session, follow-up or court step"},
         "kind": {"type": "string", "enum": SupervisionAct.Kind.values},

@@ -22,15 +22,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup, CaseParcel, Parcel, Party, Unit
-from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status
+from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status, Tier
 
 from .clock import local_date
 from .coords import Datum, DatumError, parse_datum
 from .locate import OutsideBanner, locate
 from .procedures import choose_procedure
 from .references import next_reference
-from .repeats import find_final_of, find_repeat_of
+from .repeats import find_original
 from .routing import DEPARTMENTS, route_case
+from .units import unit_for_tier
 
 MAX_DESCRIPTION = 5000
 MAX_PETITIONERS = 200
@@ -276,14 +277,26 @@ def _representatives(req: IntakeRequest) -> set[int]:
 
 
 def _choose_procedure(case: Case, requested: str) -> None:
-    """Set the procedure (services.procedures) and say why, in the case's routing reason and history."""
+    """Set the procedure (services.procedures) and say why, in the case's routing reason and history.
+
+    A petition routed to a village goes to its township: the village committee helps (代办), but a
+    written handling opinion comes from a government body (乡镇人民政府), not a self-governing committee.
+    """
     rule_procedure = case.routing_rule.procedure if case.routing_rule_id else ""
     procedure, why = choose_procedure(
         kind=case.kind, channel=case.channel, tier=case.tier, rule_procedure=rule_procedure, requested=requested
     )
     case.procedure = procedure
+    changes: dict = {"procedure": procedure}
+    if procedure == Procedure.PETITION and case.tier == Tier.VILLAGE:
+        township = unit_for_tier(Tier.TOWNSHIP, case.township_code, case.village_code)
+        if township is not None:
+            changes["tier"] = [case.tier, Tier.TOWNSHIP]
+            changes["unit"] = [case.unit.code if case.unit_id else "", township.code]
+            case.tier, case.unit, case.responsible_person = Tier.TOWNSHIP, township, township.head_name
+            why += "; 信访事项由乡镇人民政府办理,村委会协助 / a petition is answered by the township, the village helps"
     case.routing_reason = f"{case.routing_reason}; 程序 procedure: {Procedure(procedure).label}({why})"
-    case.save(update_fields=["procedure", "routing_reason"])
+    case.save(update_fields=["procedure", "routing_reason", "tier", "unit", "responsible_person"])
     if procedure == Procedure.DISCIPLINE:
         discipline = Unit.objects.filter(code="BD-discipline").first()
         if discipline is not None:
@@ -295,20 +308,19 @@ def _choose_procedure(case: Case, requested: str) -> None:
         action="procedure",
         from_status=case.status,
         to_status=case.status,
-        changes={"procedure": procedure},
+        changes=changes,
         reason=why,
     )
 
 
 def _link_repeat(case: Case) -> None:
     """Link a repeat to its open original (no clock of its own), or refuse a matter already re-reviewed."""
-    final = find_final_of(case)
-    original = final or find_repeat_of(case)
+    original, final = find_original(case)
     if original is None:
         return
     before = case.status
     case.repeat_of = original
-    if final is not None:
+    if final:
         case.status = Status.NOT_ACCEPTED
         case.not_accepted_reason = (
             "同一事项已经复核,不再受理(条例第36条) / the same matter was already re-reviewed and is not accepted again"

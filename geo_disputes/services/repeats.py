@@ -16,7 +16,7 @@ What the caller is told about the original is decided by services.access, never 
 from __future__ import annotations
 
 from django.contrib.gis.measure import D
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from geo_disputes.models import Case, CaseParcel
 from geo_disputes.models.cases import Status
@@ -25,20 +25,29 @@ from geo_disputes.services.clock import MAX_REVIEW_ROUNDS, OPEN_STATUSES
 SAME_PLACE_M = 500
 
 
+def find_original(case: Case) -> tuple[Case | None, bool]:
+    """(the earlier matter this one repeats, whether that one is final), or (None, False).
+
+    A matter already re-reviewed and decided wins (Art. 36: not accepted again); otherwise the
+    earliest open one (Art. 19 ¶3). One query for both.
+    """
+    earlier = _same_person_same_matter(case)
+    if earlier is None:
+        return None, False
+    final = Q(review_round__gte=MAX_REVIEW_ROUNDS, review_decided_at__isnull=False)
+    candidates = list(
+        earlier.filter(final | Q(status__in=OPEN_STATUSES)).annotate(final=ExpressionWrapper(final, BooleanField()))
+    )
+    for candidate in candidates:
+        if candidate.final:
+            return candidate, True
+    return (candidates[0], False) if candidates else (None, False)
+
+
 def find_repeat_of(case: Case) -> Case | None:
     """The earliest open matter this one repeats, or None. The original itself is never a repeat."""
-    earlier = _same_person_same_matter(case)
-    if earlier is None:
-        return None
-    return earlier.filter(status__in=OPEN_STATUSES).first()
-
-
-def find_final_of(case: Case) -> Case | None:
-    """The matter this one repeats that was already re-reviewed (复核) and decided, or None (Art. 36)."""
-    earlier = _same_person_same_matter(case)
-    if earlier is None:
-        return None
-    return earlier.filter(review_round__gte=MAX_REVIEW_ROUNDS, review_decided_at__isnull=False).first()
+    original, final = find_original(case)
+    return None if final else original
 
 
 def _same_person_same_matter(case: Case) -> QuerySet[Case] | None:

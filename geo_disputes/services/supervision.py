@@ -90,7 +90,7 @@ def supervising_body(case: Case) -> str:
 
 def run_tick(today: dt.date) -> TickReport:
     """Supervise overdue matters as of `today` (Asia/Shanghai); safe to run any number of times."""
-    sync_calendar()
+    _sync_calendar_once_a_day()
     report = TickReport(today=today)
     now = dt.datetime.combine(today, dt.time(1, 0), tzinfo=STATUTE_TZ)
     for case in list(overdue_cases(today)):
@@ -129,6 +129,18 @@ def run_tick(today: dt.date) -> TickReport:
             f"report by {deadline}; {reason}"
         )
     return report
+
+
+_synced_on: dt.date | None = None
+
+
+def _sync_calendar_once_a_day() -> None:
+    """Refresh the working-day table from the library (a new year's arrangement), once per process and day."""
+    global _synced_on
+    today = dt.date.today()
+    if _synced_on != today:
+        sync_calendar()
+        _synced_on = today
 
 
 def _reason(case: Case, kind: str) -> str:

@@ -181,7 +181,7 @@ PARAMETERS: dict[str, frozenset[str]] = {
     A.SERVE: frozenset({"served_at", "method", "reason"}),
     A.REQUEST_REVIEW: frozenset({"reason"}),
     A.REVIEW_DECISION: frozenset({"outcome", "text", "reason"}),
-    A.SESSION: frozenset({"at", "mediators", "reason"}),
+    A.SESSION: frozenset({"at", "mediators", "deputies_reviewed", "reason"}),
     A.AGREEMENT: frozenset({"text", "agreement_at", "mediators", "reason"}),
     A.FAIL: frozenset({"reason"}),
     A.CONFIRM: frozenset({"court", "number", "applied_at", "ruled_at", "reason"}),
@@ -189,7 +189,7 @@ PARAMETERS: dict[str, frozenset[str]] = {
     A.PRE_MEDIATE: frozenset({"body", "at", "reason"}),
     A.FILE: frozenset({"body", "number", "filed_at", "reason"}),
     A.CONCLUDE: frozenset({"outcome", "number", "at", "text", "reason"}),
-    A.FOLLOW_UP: frozenset({"satisfaction", "unreachable", "by", "method", "at", "reason"}),
+    A.FOLLOW_UP: frozenset({"satisfaction", "unreachable", "by", "method", "at", "deputies_reviewed", "reason"}),
     A.SUPERVISE: frozenset({"kind", "reason", "deadline"}),
     A.CLOSE: frozenset({"reason"}),
 }
@@ -240,6 +240,7 @@ TRACKED_FIELDS = (
     "legal_outcome",
     "legal_outcome_at",
     "satisfaction",
+    "deputies_reviewed",
 )
 
 
@@ -733,7 +734,18 @@ def _review_decision(case: Case, params: dict[str, Any], context: _Context) -> N
     case.replied_at = context.now
 
 
+def _deputies(case: Case, params: dict[str, Any], action: str) -> None:
+    """People's congress deputies took part (法治评事: in a mediation session or a follow-up)."""
+    value = params.get("deputies_reviewed")
+    if value is None:
+        return
+    if not isinstance(value, bool):
+        raise WorkflowError(f"{action}: 'deputies_reviewed' is true or false; got {value!r}", "deputies_reviewed")
+    case.deputies_reviewed = case.deputies_reviewed or value
+
+
 def _session(case: Case, params: dict[str, Any], context: _Context) -> dict[str, Any]:
+    _deputies(case, params, A.SESSION)
     at = _moment(params, "at", A.SESSION, default=context.now)
     _not_future(local_date(at), "at", A.SESSION, context)
     mediators = _optional_text(params, "mediators")
@@ -840,6 +852,7 @@ def _conclude(case: Case, params: dict[str, Any], context: _Context) -> None:
 
 def _follow_up(case: Case, params: dict[str, Any], context: _Context) -> dict[str, Any]:
     """回访: someone other than the handler asks the petitioner; satisfaction is their answer."""
+    _deputies(case, params, A.FOLLOW_UP)
     by = _text(params, "by", A.FOLLOW_UP, "who asked the petitioner")
     if case.responsible_person and by.casefold() == case.responsible_person.strip().casefold():
         raise WorkflowError(
