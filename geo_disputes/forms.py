@@ -5,18 +5,30 @@ from __future__ import annotations
 
 from django import forms
 
-from geo_disputes.models import Township, Unit, Village
+from geo_disputes.models import Case, FollowUp, SupervisionAct, Township, Unit, Village
 from geo_disputes.models.cases import (
+    AboveBanner,
     Category,
     Channel,
+    LegalOutcome,
+    OpinionOutcome,
     PetitionKind,
-    ResolutionMethod,
+    PetitionRoute,
+    Procedure,
+    ReviewOutcome,
     Satisfaction,
+    ServiceMethod,
     Status,
     Tier,
 )
 from geo_disputes.services.case_queries import OPEN, CaseFilter
-from geo_disputes.services.intake import MAX_DESCRIPTION, IntakeError, IntakeRequest, Petitioner
+from geo_disputes.services.intake import (
+    MAX_DESCRIPTION,
+    MAX_REPRESENTATIVES,
+    IntakeError,
+    IntakeRequest,
+    Petitioner,
+)
 from geo_disputes.services.routing import DEPARTMENTS
 
 MAX_PETITIONER_ROWS = 20  # a group visit sends at most 5 representatives (Art. 20); households go in a case group
@@ -42,6 +54,9 @@ _INTAKE_FIELDS = {
     "departments",
     "legacy",
     "accused_unit",
+    "procedure",
+    "forwarded_by",
+    "above_banner",
 }
 
 
@@ -80,6 +95,25 @@ class IntakeForm(forms.Form):
         required=False,
         empty_label="(无 none)",
     )
+    procedure = forms.ChoiceField(
+        label="程序 procedure",
+        required=False,
+        choices=[("", "按类型和渠道自动选择 automatic"), *Procedure.choices],
+        help_text="检举控告一律转纪检监察;说事室、网格代办、代表站的求决事项默认人民调解,其余默认信访。",
+    )
+    forwarded_by = forms.ModelChoiceField(
+        label="转送/交办单位(可选) forwarded by",
+        queryset=_units(),
+        to_field_name="code",
+        required=False,
+        empty_label="(直接收到 received directly)",
+        help_text="转送或交办来的事项:本单位自收到之日起15日内告知,5个工作日内可提出异议(条例第23条)。",
+    )
+    above_banner = forms.ChoiceField(
+        label="越级/上级交办(可选) above the banner",
+        required=False,
+        choices=[("", "(无 none)"), *((v, label) for v, label in AboveBanner.choices if v)],
+    )
 
     def intake_request(self, petitioners: list[Petitioner]) -> IntakeRequest:
         data = self.cleaned_data
@@ -98,6 +132,9 @@ class IntakeForm(forms.Form):
             legacy=data["legacy"],
             petitioners=petitioners,
             accused_unit_code=data["accused_unit"].code if data["accused_unit"] else "",
+            procedure=data["procedure"] or "",
+            forwarded_by_code=data["forwarded_by"].code if data["forwarded_by"] else "",
+            above_banner=data["above_banner"] or "",
         )
 
 
@@ -107,6 +144,7 @@ class PetitionerForm(forms.Form):
     name = forms.CharField(label="姓名 name", max_length=50, required=False)
     phone = forms.CharField(label="电话 phone", max_length=20, required=False)
     id_number = forms.CharField(label="身份证号 ID number", max_length=18, required=False)
+    representative = forms.BooleanField(label="代表 representative", required=False)
 
     def clean(self):
         data = super().clean()
@@ -115,8 +153,28 @@ class PetitionerForm(forms.Form):
         return data
 
 
+class BasePetitionerFormSet(forms.BaseFormSet):
+    def clean(self):
+        """Art. 20: a group visit sends at most 5 representatives."""
+        if any(self.errors):
+            return
+        flagged = sum(
+            1 for f in self.forms if f.cleaned_data.get("representative") and (f.cleaned_data.get("name") or "").strip()
+        )
+        if flagged > MAX_REPRESENTATIVES:
+            raise forms.ValidationError(
+                f"勾选了 {flagged} 名代表:走访一次最多推选{MAX_REPRESENTATIVES}名代表(条例第20条),其余按信访人登记 / "
+                f"{flagged} representatives: a group visit sends at most {MAX_REPRESENTATIVES} (Art. 20)"
+            )
+
+
 PetitionerFormSet = forms.formset_factory(
-    PetitionerForm, extra=1, max_num=MAX_PETITIONER_ROWS, validate_max=True, absolute_max=MAX_PETITIONER_ROWS
+    PetitionerForm,
+    formset=BasePetitionerFormSet,
+    extra=1,
+    max_num=MAX_PETITIONER_ROWS,
+    validate_max=True,
+    absolute_max=MAX_PETITIONER_ROWS,
 )
 
 
@@ -127,7 +185,15 @@ def filled_petitioners(formset) -> tuple[list[Petitioner], list[int]]:
         data = form.cleaned_data
         if not (data.get("name") or "").strip():
             continue
-        petitioners.append(Petitioner(name=data["name"], phone=data["phone"], id_number=data["id_number"]))
+        petitioners.append(
+            Petitioner(
+                name=data["name"],
+                phone=data["phone"],
+                id_number=data["id_number"],
+                # unticked: let intake decide (on a visit, the first five who came are the representatives)
+                representative=True if data.get("representative") else None,
+            )
+        )
         rows.append(index)
     return petitioners, rows
 
@@ -141,6 +207,9 @@ def show_intake_error(exc: IntakeError, form: IntakeForm, formset, rows: list[in
         if index < len(rows) and name in PetitionerForm.base_fields:
             formset.forms[rows[index]].add_error(name, exc.message)
             return
+    if field == "petitioners":
+        formset._non_form_errors.append(exc.message)
+        return
     if field in _INTAKE_FIELDS:
         form.add_error(field, exc.message)
     else:
@@ -184,27 +253,53 @@ class CaseFilterForm(forms.Form):
 
 
 # Workflow actions: one small form each. `action` and `version` travel hidden; the rest are the
-# parameters workflow.apply takes for that action (workflow.PARAMETERS).
+# parameters workflow.apply takes for that action (workflow.PARAMETERS). A form built for a case
+# (`case=`) may narrow its choices to what that case's procedure allows.
 
 ACTION_LABELS = {
     "accept": "受理 accept",
     "reject": "不予受理 reject",
     "transfer": "转送 transfer",
+    "object": "提出异议(退回转送机关) object",
     "assign": "交办责任人 assign",
+    "lead": "确定牵头单位 lead",
+    "route": "确定办理途径(第31条) route",
     "extend": "延期 extend",
     "put_on_agenda": "提交联席会议 put on agenda",
-    "resolve": "化解答复 resolve",
-    "evaluate": "评事 evaluate",
+    "opinion": "出具处理意见 opinion",
+    "serve": "送达书面答复 serve",
+    "request_review": "申请复查/复核 request review",
+    "review_decision": "复查/复核决定 review decision",
+    "session": "调解 mediation session",
+    "agreement": "达成协议 agreement",
+    "fail": "调解不成 mediation failed",
+    "confirm": "司法确认 judicial confirmation",
+    "convert": "转为信访 convert to petition",
+    "pre_mediate": "诉前调解 pre-litigation mediation",
+    "file": "立案 file",
+    "conclude": "结案 conclude",
+    "follow_up": "回访 follow-up",
+    "supervise": "督办 supervise",
     "close": "办结 close",
-    "request_review": "申请复查 request review",
-    "escalate": "上报上一级 escalate",
 }
+
+
+def _date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _text_area():
+    return forms.Textarea({"rows": 2})
 
 
 class ActionForm(forms.Form):
     action = forms.CharField(widget=forms.HiddenInput)
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    reason = forms.CharField(label="理由 reason", required=False, max_length=2000, widget=forms.Textarea({"rows": 2}))
+    reason = forms.CharField(label="理由 reason", required=False, max_length=2000, widget=_text_area())
+
+    def __init__(self, *args, case: Case | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case = case
 
     def params(self) -> dict:
         """The workflow parameters: every field but the hidden ones."""
@@ -231,46 +326,175 @@ class TransferForm(_ReasonRequired):
     field_order = ["unit", "reason"]
 
 
+class ObjectForm(_ReasonRequired):
+    """Art. 23: a forwarded matter outside the remit goes back, with the forwarding body's consent."""
+
+    consent_by = forms.CharField(label="转送机关同意人 consent by", max_length=100)
+    field_order = ["reason", "consent_by"]
+
+
 class AssignForm(ActionForm):
     person = forms.CharField(label="责任人 person", max_length=50)
     unit = forms.ModelChoiceField(label="改由单位(可选) unit", queryset=_units(), to_field_name="code", required=False)
     field_order = ["person", "unit", "reason"]
 
 
+class LeadForm(ActionForm):
+    """Art. 24: the lead among co-handling bodies, agreed or decided by the common superior."""
+
+    unit = forms.ModelChoiceField(label="牵头单位 lead unit", queryset=_units(), to_field_name="code")
+    decided_by = forms.CharField(
+        label="协商一致或决定的上级机关 decided by", max_length=100, help_text="如:协商一致 / 旗人民政府"
+    )
+    field_order = ["unit", "decided_by", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.case is not None:
+            self.fields["unit"].queryset = self.case.partner_units.order_by("code")
+
+
+class RouteForm(ActionForm):
+    """Art. 31: items 1–5 lead a claim into a legal procedure; item 6 is answered by a handling opinion."""
+
+    route = forms.ChoiceField(label="办理途径 route", choices=PetitionRoute.choices)
+    body = forms.CharField(label="办理机关(可选) body", required=False, max_length=100)
+    field_order = ["route", "body", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.case is not None and self.case.procedure == Procedure.MEDIATION:
+            # A failed mediation may be led into litigation or arbitration only.
+            keep = (PetitionRoute.LITIGATION, PetitionRoute.ARBITRATION)
+            self.fields["route"].choices = [(v, label) for v, label in PetitionRoute.choices if v in keep]
+
+
 class ExtendForm(_ReasonRequired):
     days = forms.IntegerField(label="延期天数(≤30)days", min_value=1, max_value=30)
-    field_order = ["days", "reason"]
+    approved_by = forms.CharField(label="批准人(机关负责人) approved by", max_length=50)
+    told_at = forms.DateField(label="告知信访人日期 told on", widget=_date_input())
+    field_order = ["days", "reason", "approved_by", "told_at"]
 
 
 class AgendaForm(ActionForm):
-    plan = forms.CharField(label="议事方案 plan", max_length=2000, widget=forms.Textarea({"rows": 2}))
+    plan = forms.CharField(label="议事方案 plan", max_length=2000, widget=_text_area())
     unit = forms.ModelChoiceField(label="责任单位 unit", queryset=_units(), to_field_name="code")
     person = forms.CharField(label="责任人 person", max_length=50)
-    deadline = forms.DateField(label="期限 deadline", widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = forms.DateField(label="期限 deadline", widget=_date_input())
     field_order = ["plan", "unit", "person", "deadline", "reason"]
 
 
-class ResolveForm(ActionForm):
-    method = forms.ChoiceField(label="化解方式 method", choices=ResolutionMethod.choices)
-    outcome = forms.CharField(label="化解结果 outcome", max_length=2000, widget=forms.Textarea({"rows": 2}))
-    field_order = ["method", "outcome", "reason"]
+class OpinionForm(ActionForm):
+    """Art. 32: support, explanation, or not supported — in writing."""
+
+    outcome = forms.ChoiceField(label="处理意见 outcome", choices=OpinionOutcome.choices)
+    text = forms.CharField(label="意见书内容 text", max_length=5000, widget=_text_area())
+    field_order = ["outcome", "text", "reason"]
 
 
-class EvaluateForm(ActionForm):
-    satisfaction = forms.ChoiceField(label="满意度 satisfaction", choices=Satisfaction.choices)
-    deputies_reviewed = forms.BooleanField(label="人大代表参与评事 deputies reviewed", required=False)
-    field_order = ["satisfaction", "deputies_reviewed", "reason"]
-
-
-class CloseForm(ActionForm):
-    pass
+class ServeForm(ActionForm):
+    served_at = forms.DateField(label="送达日期 served on", widget=_date_input())
+    method = forms.ChoiceField(label="送达方式 method", choices=ServiceMethod.choices)
+    field_order = ["served_at", "method", "reason"]
 
 
 class RequestReviewForm(ActionForm):
     pass
 
 
-class EscalateForm(_ReasonRequired):
+class ReviewDecisionForm(ActionForm):
+    outcome = forms.ChoiceField(label="复查/复核结论 outcome", choices=ReviewOutcome.choices)
+    text = forms.CharField(label="决定书内容 text", max_length=5000, widget=_text_area())
+    field_order = ["outcome", "text", "reason"]
+
+
+class SessionForm(ActionForm):
+    at = forms.DateField(label="调解日期(默认今天) on", required=False, widget=_date_input())
+    mediators = forms.CharField(label="调解员 mediators", required=False, max_length=200)
+    deputies_reviewed = forms.BooleanField(label="人大代表参与 deputies took part", required=False)
+    field_order = ["at", "mediators", "deputies_reviewed", "reason"]
+
+
+class AgreementForm(ActionForm):
+    text = forms.CharField(label="协议内容 text", max_length=5000, widget=_text_area())
+    agreement_at = forms.DateField(label="协议生效日期(默认今天) agreed on", required=False, widget=_date_input())
+    mediators = forms.CharField(label="调解员 mediators", required=False, max_length=200)
+    field_order = ["text", "agreement_at", "mediators", "reason"]
+
+
+class FailForm(_ReasonRequired):
+    pass
+
+
+class ConfirmForm(ActionForm):
+    """人民调解法 Art. 33: applied for within 30 days of the agreement."""
+
+    court = forms.CharField(label="法院 court", max_length=100)
+    number = forms.CharField(label="裁定书号 ruling number", max_length=60)
+    applied_at = forms.DateField(label="申请日期 applied on", widget=_date_input())
+    ruled_at = forms.DateField(label="裁定日期 ruled on", widget=_date_input())
+    field_order = ["court", "number", "applied_at", "ruled_at", "reason"]
+
+
+class ConvertForm(_ReasonRequired):
+    pass
+
+
+class PreMediateForm(ActionForm):
+    body = forms.CharField(label="办理机关(可选) body", required=False, max_length=100)
+    at = forms.DateField(label="开始日期(默认今天) on", required=False, widget=_date_input())
+    field_order = ["body", "at", "reason"]
+
+
+class FileForm(ActionForm):
+    body = forms.CharField(label="法院/仲裁委/机关(可选) body", required=False, max_length=100)
+    number = forms.CharField(label="案号 case number", max_length=60)
+    filed_at = forms.DateField(label="立案日期(默认今天) filed on", required=False, widget=_date_input())
+    field_order = ["body", "number", "filed_at", "reason"]
+
+
+class ConcludeForm(ActionForm):
+    outcome = forms.ChoiceField(label="结案方式 outcome", choices=LegalOutcome.choices)
+    number = forms.CharField(label="案号/文号(可选) number", required=False, max_length=60)
+    at = forms.DateField(label="结案日期(默认今天) on", required=False, widget=_date_input())
+    text = forms.CharField(label="结果 text", max_length=5000, widget=_text_area())
+    field_order = ["outcome", "number", "at", "text", "reason"]
+
+
+class FollowUpForm(ActionForm):
+    """回访 by someone other than the handler: the petitioner's answer, or that they could not be reached."""
+
+    satisfaction = forms.ChoiceField(
+        label="满意度 satisfaction", required=False, choices=[("", "(未答 no answer)"), *Satisfaction.choices]
+    )
+    unreachable = forms.BooleanField(label="未能联系到信访人 unreachable", required=False)
+    by = forms.CharField(label="回访人(非承办人) by", max_length=50)
+    method = forms.ChoiceField(label="回访方式 method", choices=FollowUp.Method.choices)
+    at = forms.DateField(label="回访日期(默认今天) on", required=False, widget=_date_input())
+    deputies_reviewed = forms.BooleanField(label="人大代表参与 deputies took part", required=False)
+    field_order = ["satisfaction", "unreachable", "by", "method", "at", "deputies_reviewed", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = "备注 note"
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("unreachable")) == bool(data.get("satisfaction")):
+            self.add_error(
+                "satisfaction",
+                "请填写满意度,或勾选“未能联系到信访人”(二选一) / give the answer or mark unreachable, not both",
+            )
+        return data
+
+
+class SuperviseForm(_ReasonRequired):
+    kind = forms.ChoiceField(label="督办方式 kind", choices=SupervisionAct.Kind.choices)
+    deadline = forms.DateField(label="限期 deadline", widget=_date_input())
+    field_order = ["kind", "reason", "deadline"]
+
+
+class CloseForm(ActionForm):
     pass
 
 
@@ -278,14 +502,27 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     "accept": AcceptForm,
     "reject": RejectForm,
     "transfer": TransferForm,
+    "object": ObjectForm,
     "assign": AssignForm,
+    "lead": LeadForm,
+    "route": RouteForm,
     "extend": ExtendForm,
     "put_on_agenda": AgendaForm,
-    "resolve": ResolveForm,
-    "evaluate": EvaluateForm,
-    "close": CloseForm,
+    "opinion": OpinionForm,
+    "serve": ServeForm,
     "request_review": RequestReviewForm,
-    "escalate": EscalateForm,
+    "review_decision": ReviewDecisionForm,
+    "session": SessionForm,
+    "agreement": AgreementForm,
+    "fail": FailForm,
+    "confirm": ConfirmForm,
+    "convert": ConvertForm,
+    "pre_mediate": PreMediateForm,
+    "file": FileForm,
+    "conclude": ConcludeForm,
+    "follow_up": FollowUpForm,
+    "supervise": SuperviseForm,
+    "close": CloseForm,
 }
 
 

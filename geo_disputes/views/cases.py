@@ -12,7 +12,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
@@ -30,12 +30,37 @@ from geo_disputes.forms import (
     filled_petitioners,
     show_intake_error,
 )
-from geo_disputes.models import Case, CaseParcel, Grid, MiningArea, Role, Township, Village
-from geo_disputes.models.cases import Category, Channel, MiningRelation, PetitionKind, Status, Tier
-from geo_disputes.services.access import can_act, parcel_holder, petitioner_view, staff_profile, visible_cases
+from geo_disputes.models import Case, CaseParcel, Grid, MiningArea, Role, SupervisionAct, Township, Village
+from geo_disputes.models.cases import (
+    AboveBanner,
+    Category,
+    Channel,
+    LegalOutcome,
+    MediationOutcome,
+    MiningRelation,
+    OpinionOutcome,
+    PetitionKind,
+    PetitionRoute,
+    Procedure,
+    ResolutionMethod,
+    ReviewOutcome,
+    Satisfaction,
+    ServiceMethod,
+    Status,
+    Tier,
+)
+from geo_disputes.services.access import (
+    can_act,
+    may_perform,
+    parcel_holder,
+    petitioner_view,
+    staff_profile,
+    visible_cases,
+)
 from geo_disputes.services.case_queries import CaseFilter, filter_cases
-from geo_disputes.services.clock import annotate_dues, due_dates, local_date
+from geo_disputes.services.clock import MAX_REVIEW_ROUNDS, annotate_dues, due_dates, local_date
 from geo_disputes.services.intake import IntakeError, open_case
+from geo_disputes.services.procedures import LEGAL_PROCEDURES
 from geo_disputes.services.routing import DEPARTMENTS
 from geo_disputes.services.workflow import StaleEditError, WorkflowError, allowed_actions, apply
 
@@ -47,20 +72,87 @@ NEXT_DUE_LABELS = {
     "accept_by": "受理告知期限(条例第23条,15日)",
     "conclude_by": "办结期限(条例第34条,60日+延期)",
     "review_decide_by": "复查决定期限(条例第35条,30日)",
+    "agenda_deadline": "联席会议议定期限",
 }
+# Every deadline the clock derives, in the order a matter meets them; the page lists those that apply.
+DEADLINE_ROWS = (
+    ("accept_by", "受理告知期限(条例第23条:本单位收到之日起15日)"),
+    ("object_by", "提出异议期限(条例第23条:收到转送之日起5个工作日)"),
+    ("conclude_by", "办结期限(条例第34条:受理之日起60日,可延期30日)"),
+    ("review_request_by", "申请复查/复核期限(条例第35条:送达之日起30日,信访人)"),
+    ("review_decide_by", "复查/复核决定期限(条例第35条:收到请求之日起30日)"),
+    ("confirm_apply_by", "申请司法确认期限(人民调解法第33条:协议生效之日起30日)"),
+    ("agenda_deadline", "联席会议议定期限"),
+)
+NOT_TIMED_TEXT = "本程序不适用信访时限 no petition clock"
 EVENT_LABELS = {
     **ACTION_LABELS,
     "report": "登记(说事) report",
-    "route": "分流 route",
+    "route": "分流 routing",
+    "procedure": "确定程序 procedure",
+    "migrate_procedure": "补录程序(系统升级) procedure assigned",
     "link_repeat": "关联重复信访 repeat",
     "group": "并入事项组 group",
 }
+ART31_ROUTE_LABEL = ACTION_LABELS["route"]
+# Codes shown in the history's changes, by field: their Chinese labels.
+CHOICE_LABELS = {
+    "status": dict(Status.choices),
+    "procedure": dict(Procedure.choices),
+    "tier": dict(Tier.choices),
+    "petition_route": dict(PetitionRoute.choices),
+    "route": dict(PetitionRoute.choices),
+    "led_into": dict(Procedure.choices),
+    "opinion_outcome": dict(OpinionOutcome.choices),
+    "served_method": dict(ServiceMethod.choices),
+    "review_outcome": dict(ReviewOutcome.choices),
+    "mediation_outcome": dict(MediationOutcome.choices),
+    "legal_outcome": dict(LegalOutcome.choices),
+    "resolution_method": dict(ResolutionMethod.choices),
+    "satisfaction": dict(Satisfaction.choices),
+    "answer": {**dict(Satisfaction.choices), "unreachable": "未能联系到信访人"},
+    "kind": dict(SupervisionAct.Kind.choices),
+}
+# Names in the history's changes that are not Case fields (the events' notes).
+NOTE_LABELS = {
+    "led_into": "导入程序",
+    "consent_by": "同意人",
+    "decided_by": "决定机关",
+    "lead": "牵头单位",
+    "reviewing_body": "复查机关",
+    "session": "调解",
+    "follow_up": "回访记录",
+    "answer": "回访结果",
+    "supervision": "督办记录",
+    "kind": "督办方式",
+    "missed": "所逾期限",
+    "ordered_by": "督办机关",
+    "repeat_of": "原事项",
+    "channel": "渠道",
+    "datum": "坐标系",
+    "village": "村",
+}
+# Chinese for the service's (English) refusals, by the field they name.
+REFUSALS = {
+    "action": "当前程序或状态下不能办理此项",
+    "days": "延期只能一次、不超过30日,且须在办结期限届满前批准(条例第34条)",
+    "deadline": "限期不能早于今天",
+    "by": "回访须由承办人以外的人员进行",
+    "satisfaction": "请填写满意度,或勾选未能联系到信访人(二选一)",
+    "applied_at": "司法确认须在协议生效之日起30日内申请(人民调解法第33条)",
+    "route": "请选择办理途径;已确定途径的事项不再重复分流",
+    "unit": "请核对单位",
+    "tier": "法院的裁判不按信访复查(诉访分离)",
+}
+DATE_REFUSAL = "日期不能晚于今天,也不能早于上一环节"
 
 
 def due_text(state: str, days_left: int | None) -> str:
-    """The next deadline in words for a badge: 逾期3天 / 今日到期 / 剩5天."""
+    """The next deadline in words for a badge: 逾期3天 / 今日到期 / 剩5天 / 本程序不适用信访时限."""
     if state == "done":
         return "—"
+    if state == "not_timed":
+        return NOT_TIMED_TEXT
     if days_left is None:
         return ""
     if days_left < 0:
@@ -105,10 +197,16 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 unit = case.unit.name if case.unit_id else "未找到责任单位 no unit"
                 messages.success(
                     request,
-                    f"已登记 {case.reference}:分流至{case.get_tier_display()} · {unit}。理由:{case.routing_reason}",
+                    f"已登记 {case.reference}:{case.get_procedure_display()}程序,分流至{case.get_tier_display()}"
+                    f" · {unit}。理由:{case.routing_reason}",
                 )
                 if case.repeat_of_id:
-                    messages.info(request, f"重复信访:已关联正在办理的 {case.repeat_of.reference},不重复计数")
+                    original = _visible_reference(request.user, case.repeat_of_id)
+                    of = f" {original}" if original else ""
+                    if case.status == Status.NOT_ACCEPTED:
+                        messages.warning(request, f"同一事项已经复核{of},不再受理:{case.not_accepted_reason}")
+                    else:
+                        messages.info(request, f"重复信访:已并入正在办理的原事项{of},不另计时限、不重复计数")
                 return redirect("case-detail", reference=case.reference)
         status = 400
     else:
@@ -294,7 +392,9 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
     if form_class is None:
         messages.error(request, f"未知操作 unknown action {action!r}")
         return redirect("case-detail", reference=case.reference)
-    form = form_class(request.POST, auto_id=f"id_{action}_%s")
+    if not may_perform(request.user, case, action):
+        raise PermissionDenied("督办由上级机关作出,不能督办本单位或法院 / supervision comes from above")
+    form = form_class(request.POST, case=case, auto_id=f"id_{action}_%s")
     if not form.is_valid():
         return _render_case(request, case, forms={action: form}, status=400)
     before = case.get_status_display()
@@ -303,14 +403,69 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
     except StaleEditError as exc:
         current = _visible_case(request.user, reference)
         # The user's entries come back, now against the version they can see on the page.
-        retry = form_class(initial={**form.cleaned_data, "version": current.version}, auto_id=f"id_{action}_%s")
+        retry = form_class(
+            initial={**form.cleaned_data, "version": current.version}, case=current, auto_id=f"id_{action}_%s"
+        )
         return _render_case(request, current, forms={action: retry}, stale=str(exc), status=409)
     except WorkflowError as exc:
         field = exc.field if exc.field in form.fields and exc.field not in ("action", "version") else None
-        form.add_error(field, str(exc))
+        form.add_error(field, refusal_text(exc))
         return _render_case(request, case, forms={action: form}, status=400)
     messages.success(request, f"{ACTION_LABELS[action]}:{before} → {case.get_status_display()}")
     return redirect("case-detail", reference=case.reference)
+
+
+def refusal_text(exc: WorkflowError) -> str:
+    """The service's refusal with a Chinese lead: "延期只能一次… / extend: …"."""
+    field = exc.field or ""
+    if field in REFUSALS:
+        lead = REFUSALS[field]
+    elif field.endswith("_at") or field == "at":
+        lead = DATE_REFUSAL
+    else:
+        lead = "未能办理,请核对"
+    return f"{lead} / {exc}"
+
+
+def offered_actions(user, case: Case) -> list[str]:
+    """The actions the case's track allows now, less those its own facts would refuse and those the user
+    may not take (supervision only from above) — so the page offers what can succeed."""
+    return [a for a in allowed_actions(case) if _applies(case, a) and may_perform(user, case, a)]
+
+
+def _applies(case: Case, action: str) -> bool:
+    petition = case.procedure == Procedure.PETITION
+    if action == "object":
+        return case.forwarded_by_id is not None
+    if action == "lead":
+        return case.partner_units.exists()
+    if action == "route":
+        return not (petition and case.petition_route)
+    if action == "extend":
+        return petition and case.accepted_at is not None and not case.extension_days and case.review_round == 0
+    if action == "opinion":
+        return case.petition_route == PetitionRoute.HANDLING_OPINION and case.review_round == 0
+    if action == "request_review":
+        return (
+            petition
+            and case.served_at is not None
+            and case.review_round < MAX_REVIEW_ROUNDS
+            and case.tier != Tier.MINING_COURT
+        )
+    if action == "review_decision":
+        return case.review_round > 0
+    if action == "confirm":
+        return case.agreement_at is not None and case.confirmation_ruled_at is None
+    if action == "pre_mediate":
+        return case.procedure in (Procedure.LITIGATION, Procedure.ARBITRATION)
+    return True
+
+
+def _visible_reference(user, case_id: int | None) -> str | None:
+    """A linked case's reference only when `user` may see it (a repeat never reveals its original)."""
+    if case_id is None:
+        return None
+    return visible_cases(user).filter(pk=case_id).values_list("reference", flat=True).first()
 
 
 def _render_case(request, case: Case, *, forms=None, stale: str = "", status: int = 200) -> HttpResponse:
@@ -320,16 +475,20 @@ def _render_case(request, case: Case, *, forms=None, stale: str = "", status: in
     forms = forms or {}
     actions = []
     if can_act(user, case):
-        for action in allowed_actions(case.status):
+        for action in offered_actions(user, case):
             form = forms.get(action) or ACTION_FORMS[action](
-                initial={"action": action, "version": case.version}, auto_id=f"id_{action}_%s"
+                initial={"action": action, "version": case.version}, case=case, auto_id=f"id_{action}_%s"
             )
             actions.append({"action": action, "label": ACTION_LABELS[action], "form": form, "open": action in forms})
+        for action, form in forms.items():  # a refused form stays in view even if the action is no longer offered
+            if action not in {a["action"] for a in actions}:
+                actions.append({"action": action, "label": ACTION_LABELS[action], "form": form, "open": True})
     profile = staff_profile(user)
     parcels = [
         {"parcel": cp.parcel, "source": cp.get_source_display(), "holder": parcel_holder(user, cp.parcel)}
         for cp in CaseParcel.objects.filter(case=case).select_related("parcel").order_by("parcel__code")
     ]
+    events = _events(case)
     context = {
         "case": case,
         "township": _area(Township, case.township_code, on),
@@ -339,12 +498,21 @@ def _render_case(request, case: Case, *, forms=None, stale: str = "", status: in
         "parcels": parcels,
         "partner_units": list(case.partner_units.order_by("code")),
         "departments": [DEPARTMENTS.get(code, code) for code in case.departments],
+        "repeat_of_reference": _visible_reference(user, case.repeat_of_id),
+        "above_banner": AboveBanner(case.above_banner).label if case.above_banner else "",
         "dues": dues,
+        "deadlines": _deadlines(case, dues),
         "next_due_label": NEXT_DUE_LABELS.get(dues.next_due_kind or "", ""),
         "due_text": due_text(dues.state, dues.days_left),
+        "petition_facts": _petition_facts(case),
+        "mediation_facts": _mediation_facts(case, events),
+        "legal_facts": _legal_facts(case),
+        "result_facts": _result_facts(case),
+        "supervision_acts": list(case.supervision_acts.select_related("unit").order_by("at", "id")),
+        "follow_ups": list(case.follow_ups.order_by("at", "id")),
         "petitioners": petitioner_view(user, case),
         "petitioners_withheld": profile is not None and profile.role == Role.PLANNER,
-        "events": _events(case),
+        "events": events,
         "actions": actions,
         "stale": stale,
         "stale_message": STALE_MESSAGE,
@@ -359,15 +527,129 @@ def _render_case(request, case: Case, *, forms=None, stale: str = "", status: in
     return render(request, "cases/detail.html", context, status=status)
 
 
+def _day(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d")
+    return value.isoformat()
+
+
+def _rows(*pairs) -> list[tuple[str, str]]:
+    """(label, text) rows, leaving out those with nothing to say."""
+    return [(label, str(value)) for label, value in pairs if value not in (None, "", 0, False)]
+
+
+def _deadlines(case: Case, dues) -> list[dict]:
+    """The deadlines that exist for this case, each with what already happened against it."""
+    notes = {
+        "accept_by": f"已受理 {_day(case.accepted_at)}" if case.accepted_at else "",
+        "conclude_by": (
+            f"已延期 {case.extension_days} 日(批准人 {case.extension_approved_by},"
+            f"告知 {_day(case.extension_told_at)}):{case.extension_reason}"
+            if case.extension_days
+            else ""
+        ),
+        "review_decide_by": f"第 {case.review_round} 轮" if case.review_round else "",
+        "confirm_apply_by": f"已申请 {_day(case.confirmation_applied_at)}" if case.confirmation_applied_at else "",
+        "agenda_deadline": (f"联席会议 {_day(case.agenda_date)} · {case.agenda_plan}" if case.agenda_date else ""),
+    }
+    return [
+        {"kind": kind, "label": label, "date": getattr(dues, kind), "note": notes.get(kind, "")}
+        for kind, label in DEADLINE_ROWS
+        if getattr(dues, kind) is not None
+    ]
+
+
+def _petition_facts(case: Case) -> list[tuple[str, str]]:
+    if not (case.procedure == Procedure.PETITION or case.petition_route or case.review_round or case.served_at):
+        return []
+    review = ""
+    if case.review_round:
+        step = "复查" if case.review_round == 1 else "复核"
+        review = f"第 {case.review_round} 轮({step}),申请于 {_day(case.review_requested_at)}"
+        if case.review_external:
+            review += ",由上级(市)人民政府办理"
+    return _rows(
+        ("办理途径(第31条)", case.get_petition_route_display()),
+        ("处理意见(第32条)", case.get_opinion_outcome_display()),
+        ("答复时间", _day(case.replied_at)),
+        (
+            "书面答复送达",
+            f"{_day(case.served_at)} · {case.get_served_method_display()}" if case.served_at else "",
+        ),
+        ("复查/复核", review),
+        (
+            "复查/复核结论",
+            f"{case.get_review_outcome_display()} · {_day(case.review_decided_at)}" if case.review_outcome else "",
+        ),
+        ("不予受理理由", case.not_accepted_reason),
+    )
+
+
+def _mediation_facts(case: Case, events: list[dict]) -> list[tuple[str, str]]:
+    sessions = [e for e in events if e["event"].action == "session"]
+    if not (case.procedure == Procedure.MEDIATION or case.mediators or case.mediation_outcome or sessions):
+        return []
+    session_lines = "; ".join(
+        f"{_day(e['event'].at)} {(e['event'].changes.get('session') or {}).get('mediators', '')}".strip()
+        for e in sessions
+    )
+    confirmation = ""
+    if case.confirmation_ruled_at:
+        confirmation = (
+            f"{case.confirmation_court} {case.confirmation_number},申请 {_day(case.confirmation_applied_at)},"
+            f"裁定 {_day(case.confirmation_ruled_at)}"
+        )
+    return _rows(
+        ("调解员", case.mediators),
+        (f"调解(共 {len(sessions)} 次)", session_lines),
+        ("调解结果", case.get_mediation_outcome_display()),
+        ("协议生效日期", _day(case.agreement_at)),
+        ("司法确认", confirmation),
+    )
+
+
+def _legal_facts(case: Case) -> list[tuple[str, str]]:
+    if not (case.procedure in LEGAL_PROCEDURES or case.legal_body or case.legal_number or case.filed_at):
+        return []
+    outcome = ""
+    if case.legal_outcome:
+        outcome = f"{case.get_legal_outcome_display()} · {_day(case.legal_outcome_at)}"
+    return _rows(
+        ("导入法定程序", _day(case.led_into_at)),
+        ("办理机关", case.legal_body),
+        ("案号/文号", case.legal_number),
+        ("诉前调解开始", _day(case.pre_mediation_at)),
+        ("立案/受理日期", _day(case.filed_at)),
+        ("结案", outcome),
+    )
+
+
+def _result_facts(case: Case) -> list[tuple[str, str]]:
+    return _rows(
+        ("化解方式", case.get_resolution_method_display()),
+        ("结果", case.outcome),
+        ("满意度(回访)", case.get_satisfaction_display()),
+        ("人大代表参与", "是" if case.deputies_reviewed else ""),
+    )
+
+
 def _area(model, code: str, on: dt.date):
     return model.objects.in_force(on).filter(code=code).first() if code else None
+
+
+def _event_label(e) -> str:
+    if e.action == "route" and ("petition_route" in e.changes or "led_into" in e.changes):
+        return ART31_ROUTE_LABEL  # the Art. 31 route, not intake's routing
+    return EVENT_LABELS.get(e.action, e.action)
 
 
 def _events(case: Case) -> list[dict]:
     return [
         {
             "event": e,
-            "label": EVENT_LABELS.get(e.action, e.action),
+            "label": _event_label(e),
             "from": STATUS_LABELS.get(e.from_status, e.from_status),
             "to": STATUS_LABELS.get(e.to_status, e.to_status),
             "who": e.actor.get_username() if e.actor_id else "系统 system",
@@ -377,8 +659,27 @@ def _events(case: Case) -> list[dict]:
     ]
 
 
+def _field_label(name: str) -> str:
+    if name in NOTE_LABELS:
+        return NOTE_LABELS[name]
+    try:
+        return str(Case._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
+def _shown(name: str, value) -> str:
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dict):
+        return " ".join(_shown(k, v) for k, v in value.items())
+    return str(CHOICE_LABELS.get(name, {}).get(value, value))
+
+
 def _change(name: str, value) -> str:
+    label = _field_label(name)
     if isinstance(value, list) and len(value) == 2:
-        old, new = ("—" if v in (None, "") else v for v in value)
-        return f"{name}: {old} → {new}"
-    return f"{name}: {value}"
+        return f"{label}: {_shown(name, value[0])} → {_shown(name, value[1])}"
+    return f"{label}: {_shown(name, value)}"

@@ -34,8 +34,6 @@ PERIOD_LABELS = {
     ReviewPeriod.MONTHLY: "本月(乡镇及以上每月理事)monthly review",
 }
 QUEUE_PAGE_SIZE = 100  # most urgent first; a committee's review rarely goes past the first page
-# Statuses after which an agenda deadline no longer binds anyone.
-AGENDA_DONE = (Status.RESOLVED, Status.EVALUATED, Status.CLOSED, Status.NOT_ACCEPTED)
 
 
 def _date_param(request: HttpRequest) -> tuple[QueueDateForm, dt.date | None]:
@@ -109,7 +107,8 @@ def agenda(request: HttpRequest) -> HttpResponse:
     rows = with_place_names(list(qs.select_related("unit").order_by("unit__code", "agenda_deadline", "received_at")))
     for case in rows:
         case.agenda_overdue = (
-            case.agenda_deadline is not None and case.agenda_deadline < today and case.status not in AGENDA_DONE
+            # the agreed deadline binds while the matter is on the agenda (as clock.next_due_kind)
+            case.agenda_deadline is not None and case.agenda_deadline < today and case.status == Status.ON_AGENDA
         )
     context = {
         "meeting": meeting,
