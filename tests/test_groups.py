@@ -23,7 +23,7 @@ def households():
         open_case(
             IntakeRequest(
                 category="land_occupation",
-                channel="visit",
+                channel="talk_room",
                 description="采矿排土占用草场",
                 lon=111.21,
                 lat=39.81 + i * 0.001,
@@ -49,7 +49,7 @@ def test_an_action_on_the_group_moves_every_member_or_none(households):
     apply_to_group(group, "accept")
     assert set(Case.objects.filter(group=group).values_list("status", flat=True)) == {"accepted"}
     with pytest.raises(WorkflowError):
-        apply_to_group(group, "resolve", method="mediation")  # no outcome given
+        apply_to_group(group, "agreement")  # no text of the agreement given
     assert set(Case.objects.filter(group=group).values_list("status", flat=True)) == {"accepted"}
 
 

@@ -13,8 +13,8 @@ killer), and pg_terminate_backend of its connection (the database going away mid
 What must hold, by fingerprints (counts + md5 of every row the command writes, minus timestamps and
 serial ids that a rolled-back transaction legitimately consumes):
 - import_areas and link_cases work in one transaction: killed, the data is exactly as before;
-- tick commits case by case (supervision.run_tick applies the workflow one case at a time, escalations
-  first, then the agenda): killed, every case stops between two of its steps, never inside one: its
+- tick commits case by case (supervision.run_tick records one supervision act and its event per case in
+  one transaction, and never changes the case): killed, every case stops between two of its steps, never inside one: its
   history is the first k events of the uninterrupted run's and its fields are exactly what those k
   events recorded (k = 0: as before; all: as after);
 - run to the end after the interrupts, the data equals one uninterrupted run's; a second run
@@ -374,7 +374,8 @@ def test_import_areas_killed_part_way_leaves_the_layer_as_before_and_a_rerun_equ
 
 _CASE_STATES = """
 SELECT c.reference, c.status, c.tier, coalesce(u.code, ''), c.responsible_person, c.agenda_date::text, c.version,
-       coalesce((SELECT json_agg(json_build_array(e.action, e.from_status, e.to_status, e.changes, e.reason, e.actor_id)
+       coalesce((SELECT json_agg(json_build_array(e.action, e.from_status, e.to_status, e.changes - 'supervision',
+                                                  e.reason, e.actor_id)
                                  ORDER BY e.id)
                  FROM geo_disputes_caseevent e WHERE e.case_id = c.id), '[]'::json)
 FROM geo_disputes_case c LEFT JOIN geo_disputes_unit u ON u.id = c.unit_id
@@ -382,7 +383,7 @@ ORDER BY c.reference
 """
 ROW = ("status", "tier", "unit", "responsible_person", "agenda_date", "version")
 TICK_CASES = 1_500
-ESCALATED_BEFORE_KILL = 100
+SUPERVISED_BEFORE_KILL = 100
 
 
 def case_states(db: Scratch) -> dict[str, tuple[dict, list]]:
@@ -393,24 +394,25 @@ def case_states(db: Scratch) -> dict[str, tuple[dict, list]]:
 def replayed(before: tuple[dict, list], events: list) -> dict:
     """The case's fields as `before`, then each event's recorded changes ({field: [old, new]}) applied in order."""
     row = dict(before[0])
-    for _action, _from, _to, changes, _reason, _actor in events:
+    for action, _from, _to, changes, _reason, _actor in events:
         for name, change in changes.items():
             if name not in row or name == "version":
                 continue  # notes such as the missed deadline are not fields
             old, new = change
             assert row[name] == (old if old is not None or name != "unit" else ""), (name, row[name], old)
             row[name] = new if new is not None or name != "unit" else ""  # no unit: '' in the fingerprint
-        row["version"] += 1
+        if action != "supervise":  # a supervision act leaves the case as it was, version included
+            row["version"] += 1
     return row
 
 
-def escalations(db: Scratch) -> int:
-    return db.query("SELECT count(*) FROM geo_disputes_caseevent WHERE action = 'escalate'")[0][0]
+def supervisions(db: Scratch) -> int:
+    return db.query("SELECT count(*) FROM geo_disputes_caseevent WHERE action = 'supervise'")[0][0]
 
 
 def test_tick_killed_part_way_leaves_each_case_between_two_steps_and_a_rerun_equals_one_run(base, scratches, tmp_path):
-    # Open cases received on 1 March and never accepted: overdue on TODAY at every tier. Village and
-    # township cases go up a tier; banner cases (and those that just arrived there) go on the agenda.
+    # Open petitions received on 1 March and never accepted: overdue on TODAY at every tier. Each gets one
+    # supervision act (and its event) where it is; nothing moves.
     spec = {
         "n": TICK_CASES,
         "tiers": ["village", "township", "banner"],
@@ -425,19 +427,20 @@ def test_tick_killed_part_way_leaves_each_case_between_two_steps_and_a_rerun_equ
     assert len(before) == TICK_CASES
 
     out = ref.manage("tick", "--today", TODAY).stdout
-    assert f"tick {TODAY}: {TICK_CASES * 2 // 3} escalated" in out, out[-300:]
+    assert f"tick {TODAY}: {TICK_CASES} supervised" in out, out[-300:]
     after = case_states(ref)
-    assert all(after[r] != before[r] for r in before), "every case should change in one run"
+    assert all(after[r] != before[r] for r in before), "every case should be supervised in one run"
+    assert all(after[r][0] == before[r][0] for r in before), "supervision moved a case"
     assert all(after[r][0] == replayed(before[r], after[r][1]) for r in before)  # the history explains the fields
     out = ref.manage("tick", "--today", TODAY).stdout
-    assert f"tick {TODAY}: 0 escalated, 0 listed" in out, out[-300:]
+    assert f"tick {TODAY}: 0 supervised" in out, out[-300:]
     assert case_states(ref) == after, "a second tick changed cases"
 
     seen = []
     for kind in ("sigkill", "terminate"):
         proc = hit.start(tmp_path / "tick.log", "tick", "--today", TODAY)
-        target = escalations(hit) + ESCALATED_BEFORE_KILL
-        waited = wait_for_writing(hit, proc, lambda db, target=target: escalations(db) >= target, f"tick ({kind})")
+        target = supervisions(hit) + SUPERVISED_BEFORE_KILL
+        waited = wait_for_writing(hit, proc, lambda db, target=target: supervisions(db) >= target, f"tick ({kind})")
         if kind == "sigkill":
             sigkill(hit, proc)
         else:
