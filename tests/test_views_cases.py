@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from geo_disputes.models import Banner, Case, CaseEvent, Party, PersonalDataAccess
-from geo_disputes.services.clock import local_today, next_joint_meeting
+from geo_disputes.services.clock import due_dates, local_today, next_joint_meeting
 from geo_disputes.services.coords import wgs84_to_gcj02
 from geo_disputes.services.workflow import apply
 
@@ -215,7 +215,7 @@ def test_list_filters_and_village_scope(world):
 
 def test_list_shows_a_red_badge_for_a_long_overdue_case(world):
     admin = client_for("banner_admin")
-    case = register(admin)
+    case = register(admin, channel="visit")  # a petition: the statutory clock runs
     Case.objects.filter(pk=case.pk).update(received_at=timezone.now() - dt.timedelta(days=30))
     body = text(admin.get("/cases/"))
     assert 'class="badge red overdue"' in body and "逾期15天" in body
@@ -260,21 +260,25 @@ def test_csv_export_has_a_bom_the_filtered_rows_and_no_petitioner_data(world):
 
 def test_case_page_says_why_this_tier_and_shows_the_deadlines_and_map(world):
     admin = client_for("banner_admin")
-    case = register(admin)
+    case = register(admin, channel="visit")  # a petition, answered by the township (the village helps)
     response = admin.get(f"/cases/{case.reference}/")
     body = text(response)
     assert response.status_code == 200
     assert "为何由此层级办理" in body and str(case.routing_rule) in body
     assert case.routing_reason.split(" / ")[0] in body
-    accept_by = (timezone.localdate(case.received_at) + dt.timedelta(days=15)).isoformat()
+    assert "<dt>程序</dt><dd>信访</dd>" in body
+    accept_by = due_dates(case).accept_by.isoformat()  # 15 days, ending on a working day
     assert accept_by in body and "受理告知期限" in body
+    assert [d["kind"] for d in response.context["deadlines"]] == ["accept_by"]  # only those that exist
+    assert "申请司法确认期限" not in body and "提出异议期限" not in body
     assert "双敖包村" in body and "魏家峁镇" in body and "150622106202JD00001" in body
     assert "李桂兰" in body  # the banner admin sees the parcel holder whole
     assert "/static/maps/vendor/leaflet/leaflet.js" in body and "/api/layers/parcels/" in body
     assert "https://" not in body and "http://" not in body  # no outside request
-    assert [a["action"] for a in response.context["actions"]] == ["accept", "reject", "transfer", "escalate"]
-    history = [e["event"].action for e in response.context["events"]]
-    assert history == ["report", "route"]
+    # The banner supervises from above; nothing here was forwarded, so there is nothing to object to.
+    assert [a["action"] for a in response.context["actions"]] == ["accept", "reject", "transfer", "supervise"]
+    history = [(e["event"].action, e["label"]) for e in response.context["events"]]
+    assert history == [("report", "登记(说事) report"), ("route", "分流 routing"), ("procedure", "确定程序 procedure")]
 
 
 def test_petitioners_masked_for_field_staff_unmasked_for_the_handling_officer(world):
@@ -312,28 +316,202 @@ def test_an_action_form_advances_the_case(world):
     assert case.status == "accepted" and case.responsible_person == "村支书张某" and case.accepted_at is not None
     followed = officer.get(f"/cases/{case.reference}/")
     assert any("已受理" in str(m) for m in followed.context["messages"])
-    assert [a["action"] for a in followed.context["actions"]] == [
-        "assign",
-        "extend",
-        "put_on_agenda",
-        "resolve",
-        "escalate",
-    ]
-    assert act(officer, case, "resolve", method="mediation", outcome="退还草地").status_code == 302
+    response = act(officer, case, "agreement", text="退还草地", agreement_at=local_today().isoformat())
+    assert response.status_code == 302
     case.refresh_from_db()
-    assert case.status == "resolved" and case.events.last().actor == officer.user
+    assert case.status == "resolved" and case.outcome == "退还草地" and case.events.last().actor == officer.user
+
+
+def test_the_mediation_page_offers_sessions_and_an_agreement_and_no_review(world):
+    case = register(client_for("banner_admin"))  # a claim told at the talk room: people's mediation
+    officer = client_for("village_officer", "150622106202")
+    first = officer.get(f"/cases/{case.reference}/")
+    assert "<dt>程序</dt><dd>人民调解</dd>" in text(first) and "本程序不适用信访时限" in text(first)
+    act(officer, case, "accept")
+    page = officer.get(f"/cases/{case.reference}/")
+    offered = [a["action"] for a in page.context["actions"]]
+    assert {"session", "agreement", "fail"} <= set(offered)
+    assert not {"request_review", "review_decision", "extend", "opinion", "serve", "supervise"} & set(offered)
+    body = text(page)
+    assert "调解 mediation session" in body and "达成协议 agreement" in body
+    assert "复查" not in body and "办结期限" not in body  # no petition clock, no review ladder
+
+    assert (
+        act(officer, case, "session", mediators="调解员李某、人大代表王某", deputies_reviewed="on").status_code == 302
+    )
+    agreed = local_today()
+    assert act(officer, case, "agreement", text="退还草地3亩", agreement_at=agreed.isoformat()).status_code == 302
+    page = officer.get(f"/cases/{case.reference}/")
+    body = text(page)
+    assert "调解员李某、人大代表王某" in body and "调解(共 1 次)" in body and "达成调解协议" in body
+    assert [d["kind"] for d in page.context["deadlines"]] == ["confirm_apply_by"]
+    case.refresh_from_db()
+    assert "申请司法确认期限" in body and due_dates(case).confirm_apply_by.isoformat() in body
+    assert "confirm" in [a["action"] for a in page.context["actions"]]
+
+    response = act(
+        officer,
+        case,
+        "confirm",
+        court="准格尔旗人民法院",
+        number="(2026)内0622民特1号",
+        applied_at=agreed.isoformat(),
+        ruled_at=agreed.isoformat(),
+    )
+    assert response.status_code == 302
+    body = text(officer.get(f"/cases/{case.reference}/"))
+    assert "司法确认" in body and "(2026)内0622民特1号" in body and "准格尔旗人民法院" in body
+
+
+def test_a_petition_page_offers_the_handling_opinion_only_after_the_route(world):
+    admin = client_for("banner_admin")
+    case = register(admin, channel="visit")
+    township = client_for("township_officer", "150622106")
+    act(township, case, "accept")
+    offered = [a["action"] for a in township.get(f"/cases/{case.reference}/").context["actions"]]
+    assert "route" in offered and "opinion" not in offered
+    act(township, case, "assign", person="乡镇干部李某")  # in handling, but not yet routed: still no opinion
+    offered = [a["action"] for a in township.get(f"/cases/{case.reference}/").context["actions"]]
+    assert "opinion" not in offered and "route" in offered
+
+    assert act(township, case, "route", route="handling_opinion").status_code == 302
+    page = township.get(f"/cases/{case.reference}/")
+    offered = [a["action"] for a in page.context["actions"]]
+    assert "opinion" in offered and "route" not in offered
+    assert "出具信访处理意见(第31条第6项)" in text(page) and "确定办理途径(第31条) route" in text(page)
+
+    assert act(township, case, "opinion", outcome="explain", text="依法解释补偿标准").status_code == 302
+    today = local_today().isoformat()
+    assert act(township, case, "serve", served_at=today, method="in_person").status_code == 302
+    page = township.get(f"/cases/{case.reference}/")
+    body = text(page)
+    assert "解释说明" in body and "直接送达" in body and "依法解释补偿标准" in body
+    assert "申请复查/复核期限" in body
+    offered = [a["action"] for a in page.context["actions"]]
+    assert {"request_review", "follow_up", "close"} <= set(offered)
+    assert act(township, case, "request_review", reason="对答复不服").status_code == 302
+    body = text(admin.get(f"/cases/{case.reference}/"))
+    assert "第 1 轮(复查)" in body and "复查/复核决定期限" in body
 
 
 def test_a_refused_action_shows_the_error_on_its_form_and_changes_nothing(world):
     admin = client_for("banner_admin")
-    case = register(admin)
+    case = register(admin, channel="visit")
     act(admin, case, "accept")
-    response = act(admin, case, "extend", days="31", reason="需鉴定")
+    response = act(admin, case, "extend", days="31", reason="需鉴定", approved_by="乡长", told_at="2026-01-01")
     assert response.status_code == 400
     [extend] = [a for a in response.context["actions"] if a["action"] == "extend"]
     assert "days" in extend["form"].errors and extend["open"]
     case.refresh_from_db()
     assert case.extension_days == 0
+
+
+def test_a_refusal_by_the_service_is_shown_in_chinese_and_english_next_to_its_field(world):
+    admin = client_for("banner_admin")
+    case = register(admin)
+    officer = client_for("village_officer", "150622106202")
+    act(officer, case, "accept", person="村支书张某")
+    act(officer, case, "agreement", text="退还草地")
+    case.refresh_from_db()
+    version, events = case.version, case.events.count()
+    response = act(officer, case, "follow_up", satisfaction="satisfied", by="村支书张某", method="phone")
+    assert response.status_code == 400
+    [form] = [a["form"] for a in response.context["actions"] if a["action"] == "follow_up"]
+    [message] = form.errors["by"]
+    assert message.startswith("回访须由承办人以外的人员进行 / follow_up:")
+    body = text(response)
+    field = body[body.index('id="field-follow_up-by"') :]
+    field = field[: field.index("</div>")]
+    assert "回访须由承办人以外的人员进行" in field and "handled the case" in field
+    case.refresh_from_db()
+    assert (case.version, case.events.count(), case.follow_ups.count()) == (version, events, 0)
+
+    # the form's own check: the answer, or unreachable — not both
+    both = act(officer, case, "follow_up", satisfaction="satisfied", unreachable="on", by="包片干部", method="visit")
+    assert both.status_code == 400 and "二选一" in text(both)
+
+
+def test_supervision_is_ordered_from_above_and_shown_with_the_follow_ups(world):
+    admin = client_for("banner_admin")
+    case = register(admin)
+    officer = client_for("village_officer", "150622106202")
+    assert "supervise" not in [a["action"] for a in officer.get(f"/cases/{case.reference}/").context["actions"]]
+    act(officer, case, "accept")
+    act(
+        officer,
+        case,
+        "put_on_agenda",
+        plan="三方调解",
+        unit="VC-150622106202",
+        person="村支书张某",
+        deadline=local_today().isoformat(),
+    )
+    deadline = (local_today() + dt.timedelta(days=7)).isoformat()
+    assert act(officer, case, "supervise", kind="urge", reason="自己督办自己", deadline=deadline).status_code == 403
+    response = act(admin, case, "supervise", kind="listed", reason="逾期未化解,限期报告", deadline=deadline)
+    assert response.status_code == 302
+    act(officer, case, "agreement", text="退还草地")
+    act(admin, case, "follow_up", unreachable="on", by="旗信访局赵某", method="phone")
+    act(
+        admin,
+        case,
+        "follow_up",
+        satisfaction="basically_satisfied",
+        by="旗信访局赵某",
+        method="visit",
+        reason="<b>回访</b>",
+    )
+    body = text(admin.get(f"/cases/{case.reference}/"))
+    records = body[body.index('id="supervision"') : body.index('id="history"')]
+    assert "督办记录" in records and "挂牌督办" in records and "双敖包村村委会" in records
+    assert (
+        "逾期未化解,限期报告" in records and deadline in records and "督办机关 " + admin.user.get_username() in records
+    )
+    assert "回访记录" in records and "未能联系到信访人" in records and "基本满意" in records and "上门回访" in records
+    assert "旗信访局赵某" in records and "&lt;b&gt;回访&lt;/b&gt;" in records and "<b>回访</b>" not in records
+    assert "满意度(回访)" in body
+
+
+def test_the_page_has_chinese_labels_for_every_action_field_deadline_and_event(world):
+    import re
+
+    from geo_disputes.forms import ACTION_FORMS, ACTION_LABELS
+    from geo_disputes.services.workflow import PARAMETERS
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert set(ACTION_FORMS) == set(PARAMETERS) == set(ACTION_LABELS)
+    for action, form_class in ACTION_FORMS.items():
+        form = form_class(initial={"action": action, "version": 1})
+        params = set(form.fields) - {"action", "version"}
+        assert params <= PARAMETERS[action], action  # the form posts only what the service takes
+        for name, field in form.fields.items():
+            if name not in ("action", "version"):
+                assert cjk.search(str(field.label)), (action, name)
+            for value, label in getattr(field, "choices", []):
+                assert value == "" or cjk.search(str(label)), (action, name, value)
+        assert cjk.search(ACTION_LABELS[action])
+
+    admin = client_for("banner_admin")
+    case = register(admin, channel="visit")
+    act(admin, case, "accept")
+    act(admin, case, "route", route="handling_opinion")
+    act(admin, case, "supervise", kind="summon", reason="约谈", deadline=local_today().isoformat())
+    act(admin, case, "opinion", outcome="support", text="予以支持")
+    act(admin, case, "serve", served_at=local_today().isoformat(), method="post")
+    act(admin, case, "follow_up", satisfaction="satisfied", by="回访员", method="sms")
+    body = text(admin.get(f"/cases/{case.reference}/"))
+    texts = re.findall(r"<(?:dt|summary|li id=\"due-[a-z_]+\")>(.*?)</(?:dt|summary|li)>", body, re.S)
+    texts += re.findall(r"<label[^>]*>(.*?)</label>", body, re.S)
+    assert len(texts) > 30
+    for snippet in texts:
+        plain = re.sub(r"<[^>]+>", "", snippet).strip()
+        assert not plain or cjk.search(plain), plain
+    history = body[body.index('id="history"') :]
+    for row in re.findall(r"<tr>\s*<td>.*?</tr>", history, re.S):
+        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+        assert cjk.search(cells[2]), cells[2]  # the action
+        for line in re.findall(r"<small>(.*?)</small>", cells[5]):
+            assert cjk.search(line.split(":")[0]), line  # each change names its field in Chinese
 
 
 def test_a_stale_form_is_refused_with_a_message_and_nothing_changes(world):
@@ -350,6 +528,40 @@ def test_a_stale_form_is_refused_with_a_message_and_nothing_changes(world):
     after = Case.objects.get(pk=case.pk)
     assert (after.status, after.version, after.not_accepted_reason) == ("accepted", case.version, "")
     assert after.events.count() == events
+
+
+def test_intake_chooses_the_procedure_the_forwarding_unit_and_the_representatives(world):
+    admin = client_for("banner_admin")
+    body = text(admin.get("/cases/new/"))
+    assert "按类型和渠道自动选择" in body and "转送/交办单位" in body and "越级/上级交办" in body
+    assert "petitioners-0-representative" in body and "代表" in body
+    rows = [(f"张{n}", "", "") for n in range(7)]
+    six = {f"petitioners-{n}-representative": "on" for n in range(6)}
+    refused = admin.post("/cases/new/", form_data(petitioners=rows, channel="visit", **six))
+    assert refused.status_code == 400 and "最多推选5名代表" in text(refused) and Case.objects.count() == 0
+
+    two = {f"petitioners-{n}-representative": "on" for n in (1, 3)}
+    case = register(
+        admin,
+        petitioners=rows,
+        channel="visit",
+        procedure="mediation",
+        forwarded_by="TC-150622106",
+        above_banner="city",
+        **two,
+    )
+    assert case.procedure == "mediation" and case.forwarded_by.code == "TC-150622106" and case.above_banner == "city"
+    assert sorted(case.petitioners.filter(representative=True).values_list("name", flat=True)) == ["张1", "张3"]
+    page = admin.get(f"/cases/{case.reference}/")
+    body = text(page)
+    assert "<dt>程序</dt><dd>人民调解</dd>" in body and "赴市" in body and "转送/交办单位" in body
+
+    petition = register(admin, petitioners=(("赵六", "", ""),), channel="letter", forwarded_by="BL-150622")
+    page = admin.get(f"/cases/{petition.reference}/")
+    assert "object" in [a["action"] for a in page.context["actions"]]
+    assert "提出异议期限" in text(page)
+    bad = admin.post("/cases/new/", form_data(procedure="lottery"))
+    assert bad.status_code == 400 and list(bad.context["form"].errors) == ["procedure"]
 
 
 def test_field_staff_see_no_action_forms_and_cannot_post_one(world):
