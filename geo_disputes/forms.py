@@ -141,9 +141,18 @@ class IntakeForm(forms.Form):
 class PetitionerForm(forms.Form):
     """One petitioner row; a row left empty is skipped."""
 
-    name = forms.CharField(label="姓名 name", max_length=50, required=False)
-    phone = forms.CharField(label="电话 phone", max_length=20, required=False)
-    id_number = forms.CharField(label="身份证号 ID number", max_length=18, required=False)
+    name = forms.CharField(
+        label="姓名 name", max_length=50, required=False, widget=forms.TextInput({"placeholder": "姓名 name"})
+    )
+    phone = forms.CharField(
+        label="电话 phone", max_length=20, required=False, widget=forms.TextInput({"placeholder": "电话 phone"})
+    )
+    id_number = forms.CharField(
+        label="身份证号 ID number",
+        max_length=18,
+        required=False,
+        widget=forms.TextInput({"placeholder": "身份证号 ID number"}),
+    )
     representative = forms.BooleanField(label="代表 representative", required=False)
 
     def clean(self):

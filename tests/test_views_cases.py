@@ -327,6 +327,7 @@ def test_the_mediation_page_offers_sessions_and_an_agreement_and_no_review(world
     officer = client_for("village_officer", "150622106202")
     first = officer.get(f"/cases/{case.reference}/")
     assert "<dt>程序</dt><dd>人民调解</dd>" in text(first) and "本程序不适用信访时限" in text(first)
+    assert "本程序不适用信访时限" in text(officer.get("/cases/"))  # the list's badge: no petition clock
     act(officer, case, "accept")
     page = officer.get(f"/cases/{case.reference}/")
     offered = [a["action"] for a in page.context["actions"]]

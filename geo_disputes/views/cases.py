@@ -132,6 +132,8 @@ NOTE_LABELS = {
     "datum": "坐标系",
     "village": "村",
 }
+# Event notes that are internal row ids (the records themselves are listed on the page).
+HIDDEN_CHANGES = {"status", "supervision", "follow_up"}
 # Chinese for the service's (English) refusals, by the field they name.
 REFUSALS = {
     "action": "当前程序或状态下不能办理此项",
@@ -653,7 +655,7 @@ def _events(case: Case) -> list[dict]:
             "from": STATUS_LABELS.get(e.from_status, e.from_status),
             "to": STATUS_LABELS.get(e.to_status, e.to_status),
             "who": e.actor.get_username() if e.actor_id else "系统 system",
-            "changes": [_change(k, v) for k, v in e.changes.items() if k != "status"],
+            "changes": [_change(k, v) for k, v in e.changes.items() if k not in HIDDEN_CHANGES],
         }
         for e in case.events.select_related("actor", "rule").order_by("at", "id")
     ]
@@ -675,6 +677,11 @@ def _shown(name: str, value) -> str:
         return "是" if value else "否"
     if isinstance(value, dict):
         return " ".join(_shown(k, v) for k, v in value.items())
+    if isinstance(value, str) and len(value) > 10 and value[4:5] == "-" and value[10:11] == "T":
+        try:  # a moment stored as ISO 8601: shown in the banner's local time
+            return timezone.localtime(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            pass
     return str(CHOICE_LABELS.get(name, {}).get(value, value))
 
 
