@@ -395,6 +395,44 @@ def test_a_petition_page_offers_the_handling_opinion_only_after_the_route(world)
     assert "第 1 轮(复查)" in body and "复查/复核决定期限" in body
 
 
+def test_a_court_case_page_records_filing_and_conclusion_and_has_no_petition_clock(world):
+    admin = client_for("banner_admin")
+    case = register(admin, channel="visit", procedure="litigation", petitioners=(("赵六", "", ""),))
+    page = admin.get(f"/cases/{case.reference}/")
+    offered = [a["action"] for a in page.context["actions"]]
+    assert {"pre_mediate", "file", "conclude"} <= set(offered)
+    assert not {"accept", "supervise", "extend", "request_review", "opinion"} & set(offered)  # 诉访分离
+    assert page.context["deadlines"] == [] and "本程序不适用信访时限" in text(page)
+    today = local_today().isoformat()
+    assert (
+        act(
+            admin, case, "file", body="准格尔旗人民法院矿区法庭", number="(2026)内0622民初88号", filed_at=today
+        ).status_code
+        == 302
+    )
+    assert act(admin, case, "conclude", outcome="mediated", at=today, text="调解结案,赔偿2万元").status_code == 302
+    body = text(admin.get(f"/cases/{case.reference}/"))
+    legal = body[body.index('id="legal"') : body.index('id="result"')]
+    assert "(2026)内0622民初88号" in legal and "准格尔旗人民法院矿区法庭" in legal and "调解结案" in legal
+    assert "调解结案,赔偿2万元" in body
+
+
+def test_a_failed_mediation_can_be_led_into_litigation_or_arbitration_only(world):
+    case = register(client_for("banner_admin"))
+    officer = client_for("village_officer", "150622106202")
+    act(officer, case, "accept")
+    assert act(officer, case, "fail", reason="双方分歧大").status_code == 302
+    page = officer.get(f"/cases/{case.reference}/")
+    [route] = [a["form"] for a in page.context["actions"] if a["action"] == "route"]
+    assert [v for v, _ in route.fields["route"].choices] == ["litigation", "arbitration"]
+    assert {"convert", "close", "follow_up"} <= {a["action"] for a in page.context["actions"]}
+    assert act(officer, case, "route", route="party_appeal").status_code == 400  # not a choice here
+    assert act(officer, case, "route", route="arbitration", body="旗劳动人事争议仲裁委").status_code == 302
+    case.refresh_from_db()
+    assert (case.procedure, case.status) == ("arbitration", "led_into")
+    assert "确定办理途径(第31条) route" in text(officer.get(f"/cases/{case.reference}/"))
+
+
 def test_a_refused_action_shows_the_error_on_its_form_and_changes_nothing(world):
     admin = client_for("banner_admin")
     case = register(admin, channel="visit")
