@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from geo_disputes.models import Case, Grid, MiningArea, Parcel, Township, Unit, Village
-from geo_disputes.services.access import parcel_holder, petitioner_view, visible_cases
+from geo_disputes.services.access import may_perform, parcel_holder, petitioner_view, visible_reference
 from geo_disputes.services.clock import due_dates, local_date
 from geo_disputes.services.locate import Location
 from geo_disputes.services.workflow import allowed_actions
@@ -198,10 +198,10 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
             for f in case.follow_ups.order_by("at", "id")
         ],
         "group": {"id": case.group_id, "title": case.group.title} if case.group_id else None,
-        "repeat_of": _visible_reference(case.repeat_of_id, user),
+        "repeat_of": visible_reference(user, case.repeat_of_id),
         "petitioners": petitioner_view(user, case) if personal else None,
         "version": case.version,
-        "allowed_actions": allowed_actions(case),
+        "allowed_actions": [a for a in allowed_actions(case) if may_perform(user, case, a)],
     }
     if history:
         body["history"] = [
@@ -218,13 +218,6 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
             for e in case.events.select_related("actor", "rule").order_by("at", "id")
         ]
     return body
-
-
-def _visible_reference(case_id: int | None, user) -> str | None:
-    """The reference of a linked case only when `user` may see that case (a repeat never reveals its original)."""
-    if case_id is None:
-        return None
-    return visible_cases(user).filter(pk=case_id).values_list("reference", flat=True).first()
 
 
 def unit_ref(unit: Unit | None) -> dict | None:

@@ -122,6 +122,13 @@ def can_act(user, case: Case | None) -> bool:
     return True
 
 
+def visible_reference(user, case_id: int | None) -> str | None:
+    """A linked case's reference only when `user` may see that case (a repeat never reveals its original)."""
+    if case_id is None:
+        return None
+    return visible_cases(user).filter(pk=case_id).values_list("reference", flat=True).first()
+
+
 def can_supervise(user, case: Case) -> bool:
     """Whether `user` may order a supervision act (督办…) against the unit holding `case` (条例 Chapter 5).
 

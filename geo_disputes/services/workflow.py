@@ -264,9 +264,41 @@ class _Context:
 
 
 def allowed_actions(case: Case) -> list[str]:
-    """The actions the case's track allows from its status, in the table's order."""
+    """The actions the case's track allows from its status and its own facts permit, in the table's order.
+
+    The facts filter (`_applies`) mirrors the refusals of the effects, so a client is offered only what
+    can succeed; the effects still check, with the reason.
+    """
     table = TRANSITIONS[track_of(case.procedure)]
-    return [action for (from_status, action) in table if from_status == case.status]
+    return [action for (from_status, action) in table if from_status == case.status and _applies(case, action)]
+
+
+def _applies(case: Case, action: str) -> bool:
+    petition = case.procedure == Procedure.PETITION
+    if action == A.OBJECT:
+        return case.forwarded_by_id is not None
+    if action == A.LEAD:
+        return case.partner_units.exists()
+    if action == A.ROUTE:
+        return not (petition and case.petition_route)
+    if action == A.EXTEND:
+        return petition and case.accepted_at is not None and not case.extension_days and case.review_round == 0
+    if action == A.OPINION:
+        return case.petition_route == PetitionRoute.HANDLING_OPINION and case.review_round == 0
+    if action == A.REQUEST_REVIEW:
+        return (
+            petition
+            and case.served_at is not None
+            and case.review_round < MAX_REVIEW_ROUNDS
+            and case.tier != Tier.MINING_COURT
+        )
+    if action == A.REVIEW_DECISION:
+        return case.review_round > 0
+    if action == A.CONFIRM:
+        return case.agreement_at is not None and case.confirmation_ruled_at is None
+    if action == A.PRE_MEDIATE:
+        return case.procedure in (Procedure.LITIGATION, Procedure.ARBITRATION)
+    return True
 
 
 def apply(
@@ -535,7 +567,7 @@ def _transfer(case: Case, params: dict[str, Any], context: _Context) -> None:
     _hand_over(case, unit, context)
 
 
-def _object(case: Case, params: dict[str, Any], context: _Context) -> None:
+def _object(case: Case, params: dict[str, Any], context: _Context) -> dict[str, Any]:
     """Art. 23: a matter outside the remit goes back to the forwarding body, with its consent, in 5 working days."""
     if case.forwarded_by_id is None:
         raise WorkflowError(
@@ -691,7 +723,7 @@ def _serve(case: Case, params: dict[str, Any], context: _Context) -> None:
     case.served_method = _choice(params, "method", A.SERVE, ServiceMethod)
 
 
-def _request_review(case: Case, params: dict[str, Any], context: _Context) -> None:
+def _request_review(case: Case, params: dict[str, Any], context: _Context) -> dict[str, Any]:
     """Arts. 35–36: within 30 days of service, to the body above; a satisfied answer takes no right away."""
     _require_petition(case, A.REQUEST_REVIEW)
     if case.review_round >= MAX_REVIEW_ROUNDS:

@@ -56,9 +56,10 @@ from geo_disputes.services.access import (
     petitioner_view,
     staff_profile,
     visible_cases,
+    visible_reference,
 )
 from geo_disputes.services.case_queries import CaseFilter, filter_cases
-from geo_disputes.services.clock import MAX_REVIEW_ROUNDS, annotate_dues, due_dates, local_date
+from geo_disputes.services.clock import annotate_dues, due_dates, local_date
 from geo_disputes.services.intake import IntakeError, open_case
 from geo_disputes.services.procedures import LEGAL_PROCEDURES
 from geo_disputes.services.routing import DEPARTMENTS
@@ -203,7 +204,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     f" · {unit}。理由:{case.routing_reason}",
                 )
                 if case.repeat_of_id:
-                    original = _visible_reference(request.user, case.repeat_of_id)
+                    original = visible_reference(request.user, case.repeat_of_id)
                     of = f" {original}" if original else ""
                     if case.status == Status.NOT_ACCEPTED:
                         messages.warning(request, f"同一事项已经复核{of},不再受理:{case.not_accepted_reason}")
@@ -432,42 +433,7 @@ def refusal_text(exc: WorkflowError) -> str:
 def offered_actions(user, case: Case) -> list[str]:
     """The actions the case's track allows now, less those its own facts would refuse and those the user
     may not take (supervision only from above) — so the page offers what can succeed."""
-    return [a for a in allowed_actions(case) if _applies(case, a) and may_perform(user, case, a)]
-
-
-def _applies(case: Case, action: str) -> bool:
-    petition = case.procedure == Procedure.PETITION
-    if action == "object":
-        return case.forwarded_by_id is not None
-    if action == "lead":
-        return case.partner_units.exists()
-    if action == "route":
-        return not (petition and case.petition_route)
-    if action == "extend":
-        return petition and case.accepted_at is not None and not case.extension_days and case.review_round == 0
-    if action == "opinion":
-        return case.petition_route == PetitionRoute.HANDLING_OPINION and case.review_round == 0
-    if action == "request_review":
-        return (
-            petition
-            and case.served_at is not None
-            and case.review_round < MAX_REVIEW_ROUNDS
-            and case.tier != Tier.MINING_COURT
-        )
-    if action == "review_decision":
-        return case.review_round > 0
-    if action == "confirm":
-        return case.agreement_at is not None and case.confirmation_ruled_at is None
-    if action == "pre_mediate":
-        return case.procedure in (Procedure.LITIGATION, Procedure.ARBITRATION)
-    return True
-
-
-def _visible_reference(user, case_id: int | None) -> str | None:
-    """A linked case's reference only when `user` may see it (a repeat never reveals its original)."""
-    if case_id is None:
-        return None
-    return visible_cases(user).filter(pk=case_id).values_list("reference", flat=True).first()
+    return [a for a in allowed_actions(case) if may_perform(user, case, a)]
 
 
 def _render_case(request, case: Case, *, forms=None, stale: str = "", status: int = 200) -> HttpResponse:
@@ -500,7 +466,7 @@ def _render_case(request, case: Case, *, forms=None, stale: str = "", status: in
         "parcels": parcels,
         "partner_units": list(case.partner_units.order_by("code")),
         "departments": [DEPARTMENTS.get(code, code) for code in case.departments],
-        "repeat_of_reference": _visible_reference(user, case.repeat_of_id),
+        "repeat_of_reference": visible_reference(user, case.repeat_of_id),
         "above_banner": AboveBanner(case.above_banner).label if case.above_banner else "",
         "dues": dues,
         "deadlines": _deadlines(case, dues),
