@@ -31,7 +31,7 @@ from django.db import connection  # noqa: E402
 from bench import database, peers  # noqa: E402
 from bench.measure import alternate, timed  # noqa: E402
 from geo_disputes.models import Case  # noqa: E402
-from geo_disputes.services import clusters, hotspots  # noqa: E402
+from geo_disputes.services.analysis import clusters, hotspots  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

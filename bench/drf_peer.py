@@ -14,9 +14,9 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geo_disputes.api.case_input import case_filter
 from geo_disputes.models import Case
-from geo_disputes.services.access import visible_cases
-from geo_disputes.services.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
-from geo_disputes.services.clock import annotate_dues
+from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
+from geo_disputes.services.cases.clock import annotate_dues
 from geo_disputes.services.geojson import MAX_PAGE_SIZE
 
 ANNOTATED = ("category_label", "status_label", "tier_label", "unit_name", "next_due", "due_state", "supervision")

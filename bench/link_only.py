@@ -5,7 +5,7 @@
 
 Times, alternating and best of `repeat`: our link_cases() from unlinked cases, our re-link with nothing
 changed, and the peer end to end (read_postgis + sjoin + write-back); with --compare-ref, also the
-link_cases() of services/linking.py at that git commit (on today's schema), from unlinked cases.
+link_cases() of services/areas/linking.py at that git commit (on today's schema), from unlinked cases.
 Cases are loaded once per size. Checks that both sides stored the same answers.
 """
 
@@ -28,14 +28,14 @@ def main() -> None:
     parser.add_argument("--parcels", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--skip-peer", action="store_true")
-    parser.add_argument("--compare-ref", help="git commit whose services/linking.py is timed as well")
+    parser.add_argument("--compare-ref", help="git commit whose services/areas/linking.py is timed as well")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     django.setup()
 
     from django.db import connection, transaction
 
-    from geo_disputes.services.linking import link_cases
+    from geo_disputes.services.areas.linking import link_cases
 
     from . import database, peers
     from .database import vacuum_analyze
@@ -82,7 +82,7 @@ def main() -> None:
 
     def earlier_link_cases(ref: str):
         source = subprocess.run(
-            ["git", "show", f"{ref}:geo_disputes/services/linking.py"], capture_output=True, text=True, check=True
+            ["git", "show", f"{ref}:geo_disputes/services/areas/linking.py"], capture_output=True, text=True, check=True
         ).stdout
         path = Path(tempfile.mkdtemp()) / "linking_at_ref.py"
         path.write_text(source)

@@ -38,12 +38,12 @@ load average of 4.
 
 Each was measured before and after on the same data (the figures in the tables are the after).
 
-- **locate() in one SQL statement** (services/locate.py, commit 47152a6). It ran 7 ORM queries and
+- **locate() in one SQL statement** (services/areas/locate.py, commit 47152a6). It ran 7 ORM queries and
   turned whole polygons into GEOS objects nobody read (pyinstrument); now the banner test and every
   layer are sub-selects of one statement answered as JSON, the areas built as model instances without
   their geometry (deferred). At 100k parcels p95 **15.2 → 2.2 ms** (a load average of ~2.5, 2,000
   points, same answers for all). The tie rule is unchanged and a test holds the query count at one.
-- **Bulk linking: areas probe the cases, writes only what changed** (services/linking.py, commit
+- **Bulk linking: areas probe the cases, writes only what changed** (services/areas/linking.py, commit
   9f80969). The context of every case goes into a temp table first: for all cases each area polygon
   probes the cases' GiST index (one polygon tested against its cases one after another, and the areas
   split between parallel workers), so the layers cost grids 3.3 → 0.9 s, parcels 2.5 → 1.8 s at 100k;
@@ -68,12 +68,12 @@ Each was measured before and after on the same data (the figures in the tables a
 - **JIT off on every connection** (geo_disputes/settings.py). Our statements are short look-ups and
   windows over at most 10⁵–10⁶ rows; compiling cost more than it saved (~130 ms on the DBSCAN window
   at 100k, DBSCAN at 10k 120 → 31 ms together with the next fix).
-- **DBSCAN and hot spots take the incidents as SQL, not as an id array** (services/clusters.py,
-  services/hotspots.py). The filtered, scoped cases go in as the compiled queryset; before, Python listed
+- **DBSCAN and hot spots take the incidents as SQL, not as an id array** (services/analysis/clusters.py,
+  services/analysis/hotspots.py). The filtered, scoped cases go in as the compiled queryset; before, Python listed
   every id and sent them back as one array parameter, which hot spots searched linearly per row (14 of
   17 s at 100k). Clusters' hulls, counts and members come from one GROUP BY. DBSCAN at 10k **53 → 32 ms**
   (scikit-learn 89–95 ms), at 100k 1.2 → 1.0 s (1.3 s).
-- **Hot spots within a memory budget** (services/hotspots.py). Cell pairs are found once at the largest
+- **Hot spots within a memory budget** (services/analysis/hotspots.py). Cell pairs are found once at the largest
   band, held as int32 sorted by length (each Moran step a prefix, no copies), Gi* summed pair by pair;
   points read by binary COPY straight into numpy. At most `MAX_PAIRS` = 4M pairs, counted before any is
   held, else a clear 422. Whole banner at 100k cases 13–18 s / 475 MB → **5 s / 310 MB**; at 1M 17 s /

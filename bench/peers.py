@@ -315,7 +315,7 @@ class PeerHotSpots:
 def esda_hot_spots(cases, area) -> PeerHotSpots:
     """Gi* hot spots with PySAL on the same hexagon counts our path bins in PostGIS.
 
-    Steps 1–3 of services.hotspots (incidents, ArcGIS cell size bounded by its cell cap, hexagon counts)
+    Steps 1–3 of services.analysis.hotspots (incidents, ArcGIS cell size bounded by its cell cap, hexagon counts)
     are the product's own binning, so both sides analyse identical cells; the band (incremental spatial
     autocorrelation with esda.Moran over the same candidate distances), Gi* (esda.G_Local, star) and
     FDR (esda.fdr) are PySAL's.
@@ -324,7 +324,7 @@ def esda_hot_spots(cases, area) -> PeerHotSpots:
     from libpysal.weights import DistanceBand
     from scipy.spatial import cKDTree
 
-    from geo_disputes.services import hotspots as hs
+    from geo_disputes.services.analysis import hotspots as hs
 
     table, code, on = hs._area_table(area)
     incidents = hs.distinct_matters(cases).order_by()

@@ -3,7 +3,7 @@
     BENCH_DB_NAME=gd_bench_planner .venv/bin/python -m bench.planner_first_view [--load 100k] [--runs 3]
 
 Runs on its own database (BENCH_DB_NAME, default `gd_bench_planner`; bench.settings). `--load N` replaces
-the cases by N synthetic ones (bench.database.load_cases) and links them (services.linking.link_cases);
+the cases by N synthetic ones (bench.database.load_cases) and links them (services.areas.linking.link_cases);
 without it the cases already there are measured. Each run opens /maps/planner/ as a planner in a fresh
 context (bench.browser.measure: 1280×800, requests leaving 127.0.0.1 aborted and counted); "ready" is the
 later of the load event and the last response (network idle); "interactive" the later of the load event
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     database.migrate()
     database.prepare_areas(0)
     if args.load:
-        from geo_disputes.services.linking import link_cases
+        from geo_disputes.services.areas.linking import link_cases
 
         database.load_cases(parse_size(args.load))
         link_cases()

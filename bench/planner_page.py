@@ -4,7 +4,7 @@
 
 Runs on its own database (BENCH_DB_NAME, default here `gd_bench_planner`; bench.settings). For each
 size the cases are replaced (bench.database.load_cases: synthetic cases by COPY), linked to their
-township/village/grid (services.linking.link_cases, so the village rates have something to count)
+township/village/grid (services.areas.linking.link_cases, so the village rates have something to count)
 and analysed. Then:
 
 * ours — the HTML of /maps/planner/ as a planner gets it. It holds no case: cases arrive by box from
@@ -122,7 +122,7 @@ def measure(sizes: list[int], runs: int = 3, log=print) -> list[dict]:
     from django.test import Client
 
     from fixtures.synthetic_large import format_size
-    from geo_disputes.services.linking import link_cases
+    from geo_disputes.services.areas.linking import link_cases
 
     from . import database
     from .server import Server

@@ -17,8 +17,8 @@ import numpy as np
 from django.db import connection, transaction
 
 from geo_disputes.models import Case
-from geo_disputes.services.linking import link_cases
-from geo_disputes.services.locate import locate
+from geo_disputes.services.areas.linking import link_cases
+from geo_disputes.services.areas.locate import locate
 
 from . import peers
 from .database import vacuum_analyze
@@ -218,7 +218,7 @@ def bulk_linking(ctx: Context, repeat: int = 1) -> Result:
     res.checks["relink_changed"] = changed
     res.checks["peer_s"] = peer_total
     if met == "no" and ctx.profile_dir is not None and ctx.size <= 100_000:
-        from geo_disputes.services import linking
+        from geo_disputes.services.areas import linking
 
         name = _explain(ctx, "explain-link", linking._CONTEXT_ALL_SQL, {})
         res.rows[0].notes.append(f"EXPLAIN ANALYZE of the look-up statement (all cases): profiles/{name}")
@@ -430,11 +430,12 @@ def _available_memory() -> int:
 
 
 def dbscan(ctx: Context, repeat: int = 3) -> Result:
-    """services.clusters (ST_ClusterDBSCAN per county) vs scikit-learn DBSCAN (EPSG:4546, kd-tree, fetch included)."""
+    """services.analysis.clusters (ST_ClusterDBSCAN per county) vs scikit-learn DBSCAN (EPSG:4546, kd-tree, fetch
+    included)."""
     try:
-        from geo_disputes.services import clusters
+        from geo_disputes.services.analysis import clusters
     except ImportError:
-        return Result([_unavailable("DBSCAN clusters", ctx, "services/clusters.py")])
+        return Result([_unavailable("DBSCAN clusters", ctx, "services/analysis/clusters.py")])
     res = Result()
     params = clusters.ClusterParams()
     n, mean_neighbours = peers.neighbourhood_estimate(params.eps_m)
@@ -505,11 +506,11 @@ def dbscan(ctx: Context, repeat: int = 3) -> Result:
 
 
 def hot_spots(ctx: Context, repeat: int = 1, banner: bool = True) -> Result:
-    """services.hotspots (numpy/scipy Gi*) vs PySAL esda G_Local(star) + fdr on the same hexagon counts."""
+    """services.analysis.hotspots (numpy/scipy Gi*) vs PySAL esda G_Local(star) + fdr on the same hexagon counts."""
     try:
-        from geo_disputes.services import hotspots
+        from geo_disputes.services.analysis import hotspots
     except ImportError:
-        return Result([_unavailable("hot spots (Gi*)", ctx, "services/hotspots.py")])
+        return Result([_unavailable("hot spots (Gi*)", ctx, "services/analysis/hotspots.py")])
     res = Result()
     target = f"≤ {HOTSPOT_TIME_TARGET:g}× time; identical classes"
     if ctx.size > GUARDED_ABOVE:
@@ -587,7 +588,7 @@ def hot_spots(ctx: Context, repeat: int = 1, banner: bool = True) -> Result:
 
 def _hot_spots_guarded(ctx: Context, target: str, banner: bool) -> Result:
     """Our hot spots only (the peer is not run at this size), each in a capped child process."""
-    from geo_disputes.services import hotspots
+    from geo_disputes.services.analysis import hotspots
 
     res = Result()
     limit = int(min(6 << 30, 0.25 * _available_memory() or 6 << 30))
@@ -623,7 +624,7 @@ def _capped(fn: Callable[[], object], limit: int, seconds: float) -> tuple[str, 
     def child(conn) -> None:
         from django.db.utils import OperationalError
 
-        from geo_disputes.services.hotspots import HotSpotRefused
+        from geo_disputes.services.analysis.hotspots import HotSpotRefused
 
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         started = time.perf_counter()

@@ -38,8 +38,8 @@ from geo_disputes.models import (
 )
 from geo_disputes.models.areas import METRIC_SRID, SQUARE_METRES_PER_MU
 from geo_disputes.models.cases import Category, GroupProposal
-from geo_disputes.services.access import ScopeError, mask_id, mask_name, mask_phone, validate_scope
-from geo_disputes.services.routing import DEPARTMENTS, rule_snapshot
+from geo_disputes.services.cases.access import ScopeError, mask_id, mask_name, mask_phone, validate_scope
+from geo_disputes.services.cases.routing import DEPARTMENTS, rule_snapshot
 
 
 def geometry_summary(geom: GEOSGeometry | None) -> str:

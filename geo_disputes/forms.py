@@ -21,15 +21,15 @@ from geo_disputes.models.cases import (
     Status,
     Tier,
 )
-from geo_disputes.services.case_queries import OPEN, CaseFilter
-from geo_disputes.services.intake import (
+from geo_disputes.services.cases.case_queries import OPEN, CaseFilter
+from geo_disputes.services.cases.intake import (
     MAX_DESCRIPTION,
     MAX_REPRESENTATIVES,
     IntakeError,
     IntakeRequest,
     Petitioner,
 )
-from geo_disputes.services.routing import DEPARTMENTS
+from geo_disputes.services.cases.routing import DEPARTMENTS
 
 MAX_PETITIONER_ROWS = 20  # a group visit sends at most 5 representatives (Art. 20); households go in a case group
 

@@ -152,7 +152,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # LOGIN_THROTTLE_FAILURES failed logins for one username, or from one address, lock both for
-# LOGIN_THROTTLE_LOCKOUT_SECONDS (accounts and admin login; geo_disputes.services.login_throttle).
+# LOGIN_THROTTLE_LOCKOUT_SECONDS (accounts and admin login; geo_disputes.services.ops.login_throttle).
 LOGIN_THROTTLE_FAILURES = int(os.environ.get("LOGIN_THROTTLE_FAILURES", "5"))
 LOGIN_THROTTLE_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_THROTTLE_LOCKOUT_MINUTES", "15")) * 60
 

@@ -6,7 +6,7 @@ from django.urls import include, path
 from geo_disputes.views import accounts, dashboard, report
 from geo_disputes.views.home import home
 
-# The admin login is throttled like /accounts/login/ (geo_disputes.services.login_throttle).
+# The admin login is throttled like /accounts/login/ (geo_disputes.services.ops.login_throttle).
 admin.site.login_form = accounts.AdminLoginForm
 
 urlpatterns = [

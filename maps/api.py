@@ -1,7 +1,7 @@
 """GET /maps/features/mining-parcels/?bbox=&on=&page=&page_size= — the court map's parcel layer.
 
 Same shape as /api/layers/<layer>/ (a FeatureCollection with count/next/previous, built by
-PostGIS) so the map's loader treats both alike; only the selection differs (services/mining_parcels.py).
+PostGIS) so the map's loader treats both alike; only the selection differs (services/areas/mining_parcels.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 
 from geo_disputes.api import params
 from geo_disputes.api.paging import with_paging
+from geo_disputes.services.areas.mining_parcels import mining_parcels
 from geo_disputes.services.geojson import MAX_PAGE_SIZE, Page
-from geo_disputes.services.mining_parcels import mining_parcels
 
 PAGE_SIZE = 2000
 

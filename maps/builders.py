@@ -15,8 +15,8 @@ from folium.plugins import Fullscreen, HeatMap, MarkerCluster
 
 from geo_disputes.models import MiningArea, Parcel, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
-from geo_disputes.services.case_points import POINTS_MAX
-from geo_disputes.services.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS
+from geo_disputes.services.analysis.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS
+from geo_disputes.services.cases.case_points import POINTS_MAX
 
 from .assets import use_vendored
 from .basemap import tile_sources
@@ -41,7 +41,7 @@ PARCEL_MIN_ZOOM = 14  # parcels are fields and yards
 
 # Cases on the planner's map come by box from /api/case-points/: single points (markers, clustered in the
 # browser) when the view holds at most POINTS_MAX cases, else counts per grid cell counted by PostgreSQL
-# (services.case_points). The heat map draws the same points, or the cells weighted by their counts.
+# (services.cases.case_points). The heat map draws the same points, or the cells weighted by their counts.
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from django import forms
 
 from geo_disputes.models.cases import Category, Status, Tier
-from geo_disputes.services.case_queries import OPEN
-from geo_disputes.services.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS, EPS_RANGE_M, MIN_POINTS_RANGE
-from geo_disputes.services.coords import Datum
+from geo_disputes.services.analysis.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS, EPS_RANGE_M, MIN_POINTS_RANGE
+from geo_disputes.services.areas.coords import Datum
+from geo_disputes.services.cases.case_queries import OPEN
 
 DATUM_CHOICES = [
     (Datum.WGS84.value, "WGS84（GPS 原始坐标）"),

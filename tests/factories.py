@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from geo_disputes.models import Banner, Case, Grid, MiningArea, Parcel, Party, Township, Village
 from geo_disputes.models.cases import Category, Channel, Tier
-from geo_disputes.services.references import next_reference
+from geo_disputes.services.cases.references import next_reference
 
 
 def box(minx: float, miny: float, maxx: float, maxy: float) -> MultiPolygon:
@@ -234,7 +234,7 @@ def stored_context(case: Case) -> tuple:
 
 
 def located_context(loc) -> tuple:
-    """The same fields as `stored_context`, from a services.locate.Location."""
+    """The same fields as `stored_context`, from a services.areas.locate.Location."""
     mining = loc.mining_area
     return (
         loc.township.code if loc.township else "",

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from geo_disputes.models import Case, Grid, PersonalDataAccess, StaffProfile, Unit
-from geo_disputes.services.access import (
+from geo_disputes.services.cases.access import (
     can_act,
     can_see_pii,
     mask_id,
@@ -20,7 +20,7 @@ from geo_disputes.services.access import (
     petitioner_view,
     visible_cases,
 )
-from geo_disputes.services.demo_staff import create_demo_staff
+from geo_disputes.services.ops.demo_staff import create_demo_staff
 from tests.factories import CaseFactory, ParcelFactory, PartyFactory, StaffFactory, UserFactory, box, seed_places
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from geo_disputes.models import Banner, Case, CaseEvent, PersonalDataAccess
-from geo_disputes.services.coords import wgs84_to_gcj02
+from geo_disputes.services.areas.coords import wgs84_to_gcj02
 
 from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, intake_body, seed_places
 
@@ -312,7 +312,7 @@ def test_neighbours_close_at_the_village_with_the_deputies(world):
 
 def test_forty_one_households_close_together_at_the_street_committee(world):
     from geo_disputes.models import Case as CaseModel
-    from geo_disputes.services.groups import apply_to_group, form_group
+    from geo_disputes.services.cases.groups import apply_to_group, form_group
 
     admin = client_for("banner_admin")
     references = [

@@ -7,7 +7,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from geo_disputes.models import Banner
-from geo_disputes.services.coords import wgs84_to_gcj02
+from geo_disputes.services.areas.coords import wgs84_to_gcj02
 
 from .factories import GridFactory, MiningAreaFactory, ParcelFactory, TownshipFactory, VillageFactory, box
 

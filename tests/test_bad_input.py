@@ -32,8 +32,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from geo_disputes.models import Banner, Case, CaseGroup, Party, Unit
-from geo_disputes.services.backup import connection_args
-from geo_disputes.services.proposals import proposals
+from geo_disputes.services.cases.proposals import proposals
+from geo_disputes.services.ops.backup import connection_args
 
 from .factories import CaseFactory, MiningAreaFactory, ParcelFactory, StaffFactory, box, intake_body, seed_places
 

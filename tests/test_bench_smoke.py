@@ -19,7 +19,7 @@ from bench import workloads
 from bench.run import bench_users
 from fixtures import synthetic_large
 from geo_disputes.models import Case, Parcel
-from geo_disputes.services.linking import link_cases
+from geo_disputes.services.areas.linking import link_cases
 
 N = 2_000
 
@@ -124,8 +124,8 @@ def test_map_page_peer_embeds_every_case(small):
 
 def test_generated_statuses_lie_on_each_procedures_track():
     from geo_disputes.models.cases import Status
-    from geo_disputes.services.procedures import Track, track_of
-    from geo_disputes.services.workflow import TRANSITIONS
+    from geo_disputes.services.cases.procedures import Track, track_of
+    from geo_disputes.services.cases.workflow import TRANSITIONS
 
     def statuses(track: Track) -> set[str]:
         table = TRANSITIONS[track]

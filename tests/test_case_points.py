@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from geo_disputes.services.case_points import POINT_FIELDS, cell_size, view_zoom
+from geo_disputes.services.cases.case_points import POINT_FIELDS, cell_size, view_zoom
 
 from .browser.scene import build_cases, build_scene
 from .factories import PartyFactory, as_role

@@ -9,8 +9,8 @@ import pytest
 
 from geo_disputes.models import Case, Unit
 from geo_disputes.models.cases import Procedure, Satisfaction, Status, Tier
-from geo_disputes.services import workflow
-from geo_disputes.services.clock import (
+from geo_disputes.services.cases import workflow
+from geo_disputes.services.cases.clock import (
     STATUTE_TZ,
     DueKind,
     DueState,

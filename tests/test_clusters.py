@@ -20,7 +20,7 @@ from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score
 
 from geo_disputes.models import Case
-from geo_disputes.services.clusters import ClusterParameterError, ClusterParams, clusters, dbscan_labels
+from geo_disputes.services.analysis.clusters import ClusterParameterError, ClusterParams, clusters, dbscan_labels
 
 from .factories import CaseFactory, StaffFactory
 

@@ -5,7 +5,7 @@ import math
 import pytest
 from pyproj import Geod
 
-from geo_disputes.services.coords import Datum, DatumError, gcj02_to_wgs84, parse_datum, to_wgs84, wgs84_to_gcj02
+from geo_disputes.services.areas.coords import Datum, DatumError, gcj02_to_wgs84, parse_datum, to_wgs84, wgs84_to_gcj02
 
 GEOD = Geod(ellps="WGS84")
 HAERWUSU = (111.258, 39.731)

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils.html import escape
 
 from geo_disputes.models import Unit
-from geo_disputes.services import stats
-from geo_disputes.services.clock import STATUTE_TZ
+from geo_disputes.services.analysis import stats
+from geo_disputes.services.cases.clock import STATUTE_TZ
 from tests.factories import CaseFactory, StaffFactory, seed_places
 
 pytestmark = pytest.mark.django_db

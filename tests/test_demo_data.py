@@ -39,7 +39,7 @@ from geo_disputes.models import (
     Village,
 )
 from geo_disputes.models.cases import LegalOutcome, MediationOutcome, Procedure, Status
-from geo_disputes.services.clock import (
+from geo_disputes.services.cases.clock import (
     OPEN_STATUSES,
     DueKind,
     DueState,
@@ -49,9 +49,9 @@ from geo_disputes.services.clock import (
     local_date,
     period_end,
 )
-from geo_disputes.services.procedures import LEGAL_PROCEDURES, Track, track_of
-from geo_disputes.services.supervision import run_tick
-from geo_disputes.services.workflow import TRANSITIONS, Action
+from geo_disputes.services.cases.procedures import LEGAL_PROCEDURES, Track, track_of
+from geo_disputes.services.cases.supervision import run_tick
+from geo_disputes.services.cases.workflow import TRANSITIONS, Action
 
 SEED_VILLAGES = {
     "150622106202": ("双敖包村", "150622106"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from geo_disputes.models import Banner, Case
-from geo_disputes.services.groups import apply_to_group, form_group
-from geo_disputes.services.intake import IntakeRequest, Petitioner, open_case
-from geo_disputes.services.workflow import WorkflowError
+from geo_disputes.services.cases.groups import apply_to_group, form_group
+from geo_disputes.services.cases.intake import IntakeRequest, Petitioner, open_case
+from geo_disputes.services.cases.workflow import WorkflowError
 
 from .factories import MiningAreaFactory, box, seed_places
 

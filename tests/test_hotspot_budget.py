@@ -11,8 +11,8 @@ from django.db import connection
 from scipy.spatial import cKDTree
 
 from geo_disputes.models import Banner, Case
-from geo_disputes.services import hotspots
-from geo_disputes.services.hotspots import HotSpotRefused, gi_star_z, hot_spots, moran_i, moran_i_pairs
+from geo_disputes.services.analysis import hotspots
+from geo_disputes.services.analysis.hotspots import HotSpotRefused, gi_star_z, hot_spots, moran_i, moran_i_pairs
 
 from .factories import CaseFactory, StaffFactory, box
 

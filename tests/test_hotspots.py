@@ -12,8 +12,8 @@ from esda.smoothing import Empirical_Bayes
 from libpysal.weights import DistanceBand
 
 from geo_disputes.models import Banner, Case, Village
-from geo_disputes.services import hotspots
-from geo_disputes.services.hotspots import (
+from geo_disputes.services.analysis import hotspots
+from geo_disputes.services.analysis.hotspots import (
     BAND_TOLERANCE_M,
     HotSpotRefused,
     empirical_bayes,
@@ -245,7 +245,7 @@ def test_village_rates_and_api(banner, api_client):
 
 def test_a_very_fine_grid_is_coarsened_to_the_cell_cap(banner, monkeypatch):
     """Many close incidents make ArcGIS's rule ask for a huge grid; the answer stays bounded and says so."""
-    import geo_disputes.services.hotspots as module
+    import geo_disputes.services.analysis.hotspots as module
 
     rng = np.random.default_rng(11)
     lons, lats = rng.uniform(BOX[0], BOX[2], 60), rng.uniform(BOX[1], BOX[3], 60)

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from geo_disputes.models import Banner, Parcel, Village
-from geo_disputes.services.coords import wgs84_to_gcj02
+from geo_disputes.services.areas.coords import wgs84_to_gcj02
 
 from .factories import VillageFactory, box
 

@@ -196,7 +196,7 @@ import datetime as dt, random
 from django.contrib.gis.geos import Point
 from django.db import connection
 from geo_disputes.models import Case, Unit
-from geo_disputes.services.clock import STATUTE_TZ
+from geo_disputes.services.cases.clock import STATUTE_TZ
 spec = {spec!r}
 rng = random.Random(6)
 units = {{u.code: u for u in Unit.objects.all()}}

@@ -15,8 +15,8 @@ from django.db import connection
 from django.utils import timezone
 
 from geo_disputes.models import Case, CaseParcel, Grid, Parcel
-from geo_disputes.services.linking import link_cases
-from geo_disputes.services.locate import OutsideBanner, locate
+from geo_disputes.services.areas.linking import link_cases
+from geo_disputes.services.areas.locate import OutsideBanner, locate
 
 from .factories import (
     GridFactory,

@@ -11,9 +11,9 @@ from django.contrib.gis.geos import Point
 from django.utils import timezone
 
 from geo_disputes.models import Banner, Case, CaseParcel, Parcel
-from geo_disputes.services.coords import wgs84_to_gcj02
-from geo_disputes.services.linking import link_cases
-from geo_disputes.services.locate import OutsideBanner, locate
+from geo_disputes.services.areas.coords import wgs84_to_gcj02
+from geo_disputes.services.areas.linking import link_cases
+from geo_disputes.services.areas.locate import OutsideBanner, locate
 
 from .factories import (
     GridFactory,

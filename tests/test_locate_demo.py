@@ -8,9 +8,9 @@ from django.db import connection
 from django.utils import timezone
 
 from geo_disputes.models import Case, Village
-from geo_disputes.services.coords import wgs84_to_gcj02
-from geo_disputes.services.linking import link_cases
-from geo_disputes.services.locate import OutsideBanner, locate
+from geo_disputes.services.areas.coords import wgs84_to_gcj02
+from geo_disputes.services.areas.linking import link_cases
+from geo_disputes.services.areas.locate import OutsideBanner, locate
 
 pytestmark = pytest.mark.django_db
 

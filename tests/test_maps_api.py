@@ -120,7 +120,7 @@ def test_the_analysis_layers_take_the_planner_s_status_and_tier_filters(scene, c
 
 def test_a_village_officer_s_map_requests_return_only_their_village(scene, cases):
     """Every case layer of the planner and court maps goes through /api/cases/ or the analysis
-    APIs, all narrowed by services.access.visible_cases: a village officer sees their village only."""
+    APIs, all narrowed by services.cases.access.visible_cases: a village officer sees their village only."""
     officer = as_role("village_officer", scene.village.code)
     own = {c.reference for c in cases.all if c.village_code == scene.village.code}
     whole = "110.0,39.0,112.0,40.5"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from geo_disputes.models import Banner, Case, FollowUp
-from geo_disputes.services.clock import local_today
+from geo_disputes.services.cases.clock import local_today
 
 from .factories import (
     MiningAreaFactory,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup, CaseParcel
 from geo_disputes.models.cases import GroupProposal
-from geo_disputes.services.proposals import ProposalError, confirm, proposals, reject, visible_proposals
+from geo_disputes.services.cases.proposals import ProposalError, confirm, proposals, reject, visible_proposals
 
 from .factories import CaseFactory, ParcelFactory, PartyFactory, StaffFactory
 

@@ -10,8 +10,8 @@ import pytest
 from django.db import connection, transaction
 
 from geo_disputes.models import Case
-from geo_disputes.services.clock import STATUTE_TZ
-from geo_disputes.services.references import ReferenceNumberError, next_reference
+from geo_disputes.services.cases.clock import STATUTE_TZ
+from geo_disputes.services.cases.references import ReferenceNumberError, next_reference
 from tests.factories import CaseFactory
 
 

@@ -12,9 +12,9 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from geo_disputes.models import Case, CaseGroup, Unit
-from geo_disputes.services import report as reports
-from geo_disputes.services.clock import STATUTE_TZ, local_today
-from geo_disputes.services.workflow import record_supervision
+from geo_disputes.services.analysis import report as reports
+from geo_disputes.services.cases.clock import STATUTE_TZ, local_today
+from geo_disputes.services.cases.workflow import record_supervision
 from geo_disputes.views.report import XLSX_TYPE
 from tests.factories import CaseFactory, PartyFactory, StaffFactory, seed_places
 

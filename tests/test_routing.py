@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from geo_disputes.models import CaseEvent, CaseGroup, CaseParcel, RoutingRule, RoutingRuleChange, Township, Unit
-from geo_disputes.services.routing import RoutingInput, route, route_case, routing_input
+from geo_disputes.services.cases.routing import RoutingInput, route, route_case, routing_input
 from tests.factories import CaseFactory, ParcelFactory, PartyFactory, box, seed_places
 
 pytestmark = pytest.mark.django_db

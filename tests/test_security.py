@@ -36,7 +36,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from geo_disputes.models import CaseEvent, LoginFailure, PersonalDataAccess, RoutingRule, RoutingRuleChange
-from geo_disputes.services import login_throttle
+from geo_disputes.services.ops import login_throttle
 from tests.factories import CaseFactory, ParcelFactory, UnitFactory
 
 ROOT = Path(settings.BASE_DIR)

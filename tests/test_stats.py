@@ -1,5 +1,5 @@
-"""services.stats and /api/stats/: every indicator checked exactly on a known set of cases, each
-definition on small hand-built sets driven through services.workflow (where the right answer is
+"""services.analysis.stats and /api/stats/: every indicator checked exactly on a known set of cases, each
+definition on small hand-built sets driven through services.cases.workflow (where the right answer is
 known), the counting rules (a case group once, repeats not at all), scope and parameters."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from geo_disputes.models import CaseGroup, FollowUp, Unit
-from geo_disputes.services import stats, workflow
-from geo_disputes.services.clock import STATUTE_TZ
-from geo_disputes.services.workflow import record_supervision
+from geo_disputes.services.analysis import stats
+from geo_disputes.services.cases import workflow
+from geo_disputes.services.cases.clock import STATUTE_TZ
+from geo_disputes.services.cases.workflow import record_supervision
 from tests.factories import CaseFactory, StaffFactory, UserFactory, seed_places
 
 pytestmark = pytest.mark.django_db

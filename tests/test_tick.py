@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from geo_disputes.models import Case, CaseEvent, SupervisionAct, Unit
 from geo_disputes.models.cases import Procedure, Status, Tier
-from geo_disputes.services.clock import STATUTE_TZ
-from geo_disputes.services.supervision import run_tick
+from geo_disputes.services.cases.clock import STATUTE_TZ
+from geo_disputes.services.cases.supervision import run_tick
 from tests.factories import CaseFactory, StaffFactory, as_role
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django.test import Client
 from django.utils import timezone
 
 from geo_disputes.models import Banner, Case, CaseEvent, Party, PersonalDataAccess
-from geo_disputes.services.clock import due_dates, local_today, next_joint_meeting
-from geo_disputes.services.coords import wgs84_to_gcj02
-from geo_disputes.services.workflow import apply
+from geo_disputes.services.areas.coords import wgs84_to_gcj02
+from geo_disputes.services.cases.clock import due_dates, local_today, next_joint_meeting
+from geo_disputes.services.cases.workflow import apply
 
 from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, seed_places
 
@@ -515,7 +515,7 @@ def test_the_page_has_chinese_labels_for_every_action_field_deadline_and_event(w
     import re
 
     from geo_disputes.forms import ACTION_FORMS, ACTION_LABELS
-    from geo_disputes.services.workflow import PARAMETERS
+    from geo_disputes.services.cases.workflow import PARAMETERS
 
     cjk = re.compile(r"[\u4e00-\u9fff]")
     assert set(ACTION_FORMS) == set(PARAMETERS) == set(ACTION_LABELS)

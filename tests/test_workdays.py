@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from geo_disputes.services.workdays import (
+from geo_disputes.services.cases.workdays import (
     add_working_days,
     is_provisional,
     is_working_day,

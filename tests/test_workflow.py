@@ -10,8 +10,8 @@ from django.db import connection
 
 from geo_disputes.models import Case, CaseEvent, Unit
 from geo_disputes.models.cases import Procedure, Satisfaction, Status, Tier
-from geo_disputes.services.clock import STATUTE_TZ, DueKind, due_dates
-from geo_disputes.services.workflow import (
+from geo_disputes.services.cases.clock import STATUTE_TZ, DueKind, due_dates
+from geo_disputes.services.cases.workflow import (
     PARAMETERS,
     TRANSITIONS,
     StaleEditError,

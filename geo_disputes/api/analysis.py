@@ -5,7 +5,7 @@ GET /api/village-rates/?category=&status=&tier=&since=&until=&output=geojson
 GET /api/clusters/?eps_m=&min_points=&members=&category=&status=&tier=&since=&until=&township=
 GET /api/group-proposals/ · POST /api/group-proposals/<id>/confirm/ · POST /api/group-proposals/<id>/reject/
 
-Every count is of the cases the user may see (services.access.visible_cases); a village officer's
+Every count is of the cases the user may see (services.cases.access.visible_cases); a village officer's
 hot spots are of their village's cases, a planner's of all (aggregates only: no names anywhere here).
 """
 
@@ -23,9 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_disputes.models import Village
-from geo_disputes.services.access import staff_profile, visible_cases
-from geo_disputes.services.case_queries import CaseFilter, filter_cases
-from geo_disputes.services.clusters import (
+from geo_disputes.services.analysis.clusters import (
     DEFAULT_EPS_M,
     DEFAULT_MIN_POINTS,
     EPS_RANGE_M,
@@ -35,8 +33,17 @@ from geo_disputes.services.clusters import (
     ClusterParams,
     clusters,
 )
-from geo_disputes.services.hotspots import FDR_ALPHAS, HotSpotRefused, StudyArea, hot_spots, village_rates
-from geo_disputes.services.proposals import REASONS, ProposalError, confirm, proposal_cases, reject, visible_proposals
+from geo_disputes.services.analysis.hotspots import FDR_ALPHAS, HotSpotRefused, StudyArea, hot_spots, village_rates
+from geo_disputes.services.cases.access import staff_profile, visible_cases
+from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
+from geo_disputes.services.cases.proposals import (
+    REASONS,
+    ProposalError,
+    confirm,
+    proposal_cases,
+    reject,
+    visible_proposals,
+)
 
 from . import params
 from .case_input import case_filter

@@ -6,8 +6,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
-from geo_disputes.services.case_queries import CHOICES, OPEN, CaseFilter
-from geo_disputes.services.intake import IntakeRequest, Petitioner
+from geo_disputes.services.cases.case_queries import CHOICES, OPEN, CaseFilter
+from geo_disputes.services.cases.intake import IntakeRequest, Petitioner
 
 from . import params
 

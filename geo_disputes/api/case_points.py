@@ -1,7 +1,7 @@
 """Case points for maps: GET /api/case-points/?bbox=&zoom=&max_points=&<the filters of /api/cases/>.
 
 The cases of /api/cases/ (same scope, same filters) as compact arrays for markers and heat, or as
-counts per grid cell when the view holds more than `max_points` (services.case_points says how).
+counts per grid cell when the view holds more than `max_points` (services.cases.case_points says how).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from geo_disputes.services.case_points import POINTS_MAX, case_points
+from geo_disputes.services.cases.case_points import POINTS_MAX, case_points
 
 from . import params
 from .case_input import case_filter

@@ -1,7 +1,7 @@
 """Cases API: GeoJSON list + intake, detail, and workflow transitions.
 
 GET/POST /api/cases/ · GET /api/cases/<reference>/ · POST /api/cases/<reference>/transitions/
-Visibility always goes through services.access.visible_cases; out-of-scope detail is a 404.
+Visibility always goes through services.cases.access.visible_cases; out-of-scope detail is a 404.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_disputes.models import Case
-from geo_disputes.services.access import can_act, may_perform, visible_cases
-from geo_disputes.services.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
-from geo_disputes.services.clock import annotate_dues
+from geo_disputes.services.cases.access import can_act, may_perform, visible_cases
+from geo_disputes.services.cases.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
+from geo_disputes.services.cases.clock import annotate_dues
+from geo_disputes.services.cases.intake import IntakeError, open_case
+from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, apply
 from geo_disputes.services.geojson import COUNT_LIMIT, MAX_PAGE_SIZE, Page, queryset_feature_collection
-from geo_disputes.services.intake import IntakeError, open_case
-from geo_disputes.services.workflow import StaleEditError, WorkflowError, apply
 
 from . import params
 from .case_input import case_filter, intake_request

@@ -7,8 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo_disputes.services.coords import DatumError, parse_datum
-from geo_disputes.services.locate import Location, OutsideBanner, locate
+from geo_disputes.services.areas.coords import DatumError, parse_datum
+from geo_disputes.services.areas.locate import Location, OutsideBanner, locate
 
 from . import params
 from .representations import location_dict

@@ -18,9 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_disputes.models import Parcel, Role
-from geo_disputes.services.access import staff_profile
-from geo_disputes.services.coords import Datum
-from geo_disputes.services.locate import OutsideBanner, locate
+from geo_disputes.services.areas.coords import Datum
+from geo_disputes.services.areas.locate import OutsideBanner, locate
+from geo_disputes.services.cases.access import staff_profile
 
 from . import params
 from .representations import location_dict, parcel_dict
@@ -60,7 +60,7 @@ HOLDER_MAX_RESULTS = 20
 def holder_search_scope(user) -> str | None:
     """The parcel-code prefix within which `user` may look parcels up by holder ("" = the whole
     banner), or None when the role may not: only those who see holders unmasked may search by them
-    (services.access.parcel_holder: the banner admin, and township/village officers in their area)."""
+    (services.cases.access.parcel_holder: the banner admin, and township/village officers in their area)."""
     if user is None or not user.is_authenticated:
         return None
     if user.is_superuser:

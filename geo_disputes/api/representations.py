@@ -7,10 +7,10 @@ import datetime as dt
 from django.utils import timezone
 
 from geo_disputes.models import Case, Grid, MiningArea, Parcel, Township, Unit, Village
-from geo_disputes.services.access import may_perform, parcel_holder, petitioner_view, visible_reference
-from geo_disputes.services.clock import due_dates, local_date
-from geo_disputes.services.locate import Location
-from geo_disputes.services.workflow import allowed_actions
+from geo_disputes.services.areas.locate import Location
+from geo_disputes.services.cases.access import may_perform, parcel_holder, petitioner_view, visible_reference
+from geo_disputes.services.cases.clock import due_dates, local_date
+from geo_disputes.services.cases.workflow import allowed_actions
 
 
 def location_dict(loc: Location, user) -> dict:

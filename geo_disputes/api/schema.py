@@ -28,9 +28,9 @@ from geo_disputes.models.cases import (
     Status,
     Tier,
 )
+from geo_disputes.services.cases.routing import DEPARTMENTS
+from geo_disputes.services.cases.workflow import Action
 from geo_disputes.services.geojson import LAYERS
-from geo_disputes.services.routing import DEPARTMENTS
-from geo_disputes.services.workflow import Action
 
 Q = OpenApiParameter.QUERY
 PATH = OpenApiParameter.PATH

@@ -1,10 +1,10 @@
 """GET /api/stats/?since=&until=&township=&village= — the dashboard's indicators as JSON.
 
-Every number comes from services.stats over the cases the caller may see (a village officer's
+Every number comes from services.analysis.stats over the cases the caller may see (a village officer's
 statistics are of their village). Parameters: `since`/`until` (YYYY-MM-DD, Asia/Shanghai days on
 the received date, inclusive; default the twelve months ending today), `township` (9-digit code),
 `village` (12-digit code). A bad parameter is a 400 naming it. The response carries `definitions`:
-each indicator's definition (services.stats.DEFINITIONS), the API's documentation of its fields.
+each indicator's definition (services.analysis.stats.DEFINITIONS), the API's documentation of its fields.
 Shares and rates are fractions 0..1 (null when there is nothing to divide by); `counts` holds
 every numerator and denominator.
 """
@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo_disputes.services import stats
+from geo_disputes.services.analysis import stats
 
 from . import params
 

@@ -4,7 +4,7 @@
   read it for the clock's SQL path: ``gd_roll_working(d)`` (the first working day on or after d,
   民法典 Art. 203) and ``gd_add_working(d, n)`` (the n-th working day after d, 条例 Art. 23).
 * SupervisionAct and FollowUp join the append-only audit tables (same trigger as 0003).
-* Every stored case gets a procedure by the rules of services.procedures (an accusation →
+* Every stored case gets a procedure by the rules of services.cases.procedures (an accusation →
   discipline; the mining court → litigation; a claim told at a talk room, to a grid agent or at a
   deputies' station → mediation; else petition), its holder's own receipt (the last transfer,
   escalation or joint-meeting hand-over in its history), and a repeat petition its own status.
@@ -69,7 +69,7 @@ RULE_PROCEDURES = {30: "litigation", 45: "mediation", 10: "petition"}
 
 
 def sync_calendar(apps, schema_editor):
-    from geo_disputes.services.workdays import sync_calendar as sync
+    from geo_disputes.services.cases.workdays import sync_calendar as sync
 
     sync(schema_editor.connection)
 

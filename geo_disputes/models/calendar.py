@@ -1,7 +1,7 @@
 """The working-day calendar the statutory clock counts in, as a table SQL can read.
 
 Filled from the `chinesecalendar` library (the State Council's yearly holiday arrangements,
-make-up working days included) by services.workdays.sync_calendar; the Python clock reads the
+make-up working days included) by services.cases.workdays.sync_calendar; the Python clock reads the
 library directly, and a test holds the two equal.
 
 Unmanaged: the table is created by migration 0008, so Django's flush (the test suite's

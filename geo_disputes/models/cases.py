@@ -443,7 +443,7 @@ class FollowUp(models.Model):
 
 
 class GroupProposal(models.Model):
-    """A person's decision on a proposed case group (services.proposals): confirmed or rejected.
+    """A person's decision on a proposed case group (services.cases.proposals): confirmed or rejected.
 
     Proposals themselves are computed from the open cases whenever they are listed; only the
     decisions are stored, keyed by the signature of the proposed member set, so a set once

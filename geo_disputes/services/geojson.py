@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
 
-from .layers import LAYERS as AREA_LAYERS
-from .layers import Layer as AreaLayer
-from .sql import compiled
+from geo_disputes.services.areas.layers import LAYERS as AREA_LAYERS
+from geo_disputes.services.areas.layers import Layer as AreaLayer
+from geo_disputes.services.sql import compiled
 
 
 @dataclass(frozen=True)

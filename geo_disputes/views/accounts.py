@@ -11,7 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.urls import path
 
-from geo_disputes.services import login_throttle
+from geo_disputes.services.ops import login_throttle
 
 
 class ThrottledLoginMixin:

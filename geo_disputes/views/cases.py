@@ -49,7 +49,7 @@ from geo_disputes.models.cases import (
     Status,
     Tier,
 )
-from geo_disputes.services.access import (
+from geo_disputes.services.cases.access import (
     can_act,
     may_perform,
     parcel_holder,
@@ -58,12 +58,12 @@ from geo_disputes.services.access import (
     visible_cases,
     visible_reference,
 )
-from geo_disputes.services.case_queries import CaseFilter, filter_cases
-from geo_disputes.services.clock import annotate_dues, due_dates, local_date
-from geo_disputes.services.intake import IntakeError, open_case
-from geo_disputes.services.procedures import LEGAL_PROCEDURES
-from geo_disputes.services.routing import DEPARTMENTS
-from geo_disputes.services.workflow import StaleEditError, WorkflowError, allowed_actions, apply
+from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
+from geo_disputes.services.cases.clock import annotate_dues, due_dates, local_date
+from geo_disputes.services.cases.intake import IntakeError, open_case
+from geo_disputes.services.cases.procedures import LEGAL_PROCEDURES
+from geo_disputes.services.cases.routing import DEPARTMENTS
+from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, allowed_actions, apply
 
 PAGE_SIZE = 50
 STALE_MESSAGE = "此事项已被他人修改,请刷新 / changed by someone else, reload"
@@ -183,7 +183,7 @@ def with_place_names(rows: list[Case]) -> list[Case]:
 
 @login_required
 def case_new(request: HttpRequest) -> HttpResponse:
-    """村民说事: the intake form → services.intake.open_case, errors on the field they name."""
+    """村民说事: the intake form → services.cases.intake.open_case, errors on the field they name."""
     if not can_act(request.user, None):
         raise PermissionDenied("当前角色不能登记事项 / your role cannot register cases")
     status = 200

@@ -1,6 +1,6 @@
-"""/dashboard/: the indicators of services.stats for a period and area, numbers beside charts.
+"""/dashboard/: the indicators of services.analysis.stats for a period and area, numbers beside charts.
 
-Thin: the form parses, services.stats validates and counts (the same function behind /api/stats/
+Thin: the form parses, services.analysis.stats validates and counts (the same function behind /api/stats/
 and the monthly report), and the view only arranges the numbers as cards and chart series.
 Charts are drawn by the vendored Chart.js (static/vendor/chartjs), so the page makes no external request.
 """
@@ -16,8 +16,8 @@ from django.shortcuts import render
 
 from geo_disputes.models import Township, Village
 from geo_disputes.models.cases import Procedure, Satisfaction, Status, Tier
-from geo_disputes.services import stats
-from geo_disputes.services.report import percent, signed_percent
+from geo_disputes.services.analysis import stats
+from geo_disputes.services.analysis.report import percent, signed_percent
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIER_LABELS = {**dict(Tier.choices), stats.UNROUTED: "未分流"}

@@ -14,8 +14,8 @@ from django.shortcuts import redirect, render
 from geo_disputes.forms import QueueDateForm
 from geo_disputes.models import Case, Unit
 from geo_disputes.models.cases import Status
-from geo_disputes.services.access import staff_profile, visible_cases
-from geo_disputes.services.clock import (
+from geo_disputes.services.cases.access import staff_profile, visible_cases
+from geo_disputes.services.cases.clock import (
     OPEN_STATUSES,
     ReviewPeriod,
     annotate_dues,
@@ -25,7 +25,7 @@ from geo_disputes.services.clock import (
     review_queue_period,
     unit_queue,
 )
-from geo_disputes.services.units import tier_of_unit
+from geo_disputes.services.cases.units import tier_of_unit
 
 from .cases import NEXT_DUE_LABELS, with_place_names
 

@@ -1,7 +1,7 @@
 """The monthly joint-meeting report: printable page, CSV (UTF-8 with BOM) and XLSX.
 
 /report/monthly/?month=YYYY-MM · /report/monthly.csv?month= · /report/monthly.xlsx?month=
-Thin: services.report builds the report (over access.visible_cases, numbers from services.stats)
+Thin: services.analysis.report builds the report (over access.visible_cases, numbers from services.analysis.stats)
 and writes both files; these views parse the month and attach the right headers.
 """
 
@@ -11,8 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
-from geo_disputes.services import report as reports
-from geo_disputes.services import stats
+from geo_disputes.services.analysis import report as reports
+from geo_disputes.services.analysis import stats
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

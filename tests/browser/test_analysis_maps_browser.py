@@ -14,7 +14,7 @@ import math
 
 import pytest
 
-from geo_disputes.services.clock import OPEN_STATUSES
+from geo_disputes.services.cases.clock import OPEN_STATUSES
 from tests.factories import StaffFactory
 
 from .scene import TARGET, build_cases, build_scene

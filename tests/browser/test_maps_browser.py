@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from geo_disputes.services.coords import wgs84_to_gcj02
+from geo_disputes.services.areas.coords import wgs84_to_gcj02
 
 from .scene import TARGET, build_scene
 

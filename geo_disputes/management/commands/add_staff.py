@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from geo_disputes.models import Role
-from geo_disputes.services.staff import upsert_staff
+from geo_disputes.services.ops.staff import upsert_staff
 
 
 class Command(BaseCommand):

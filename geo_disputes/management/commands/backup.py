@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from geo_disputes.services.backup import BackupError, backup
+from geo_disputes.services.ops.backup import BackupError, backup
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
-from geo_disputes.services.exports import AreaExportError, export_layer
-from geo_disputes.services.layers import LAYERS
+from geo_disputes.services.analysis.exports import AreaExportError, export_layer
+from geo_disputes.services.areas.layers import LAYERS
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
-from geo_disputes.services.imports import AreaImportError, ImportReport, import_layer
-from geo_disputes.services.layers import LAYERS
+from geo_disputes.services.areas.imports import AreaImportError, ImportReport, import_layer
+from geo_disputes.services.areas.layers import LAYERS
 
 
 class Command(BaseCommand):

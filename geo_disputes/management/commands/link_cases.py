@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from geo_disputes.models import Case
-from geo_disputes.services.linking import link_cases
+from geo_disputes.services.areas.linking import link_cases
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from geo_disputes.services.clock import local_today
-from geo_disputes.services.supervision import run_tick
+from geo_disputes.services.cases.clock import local_today
+from geo_disputes.services.cases.supervision import run_tick
 
 
 class Command(BaseCommand):

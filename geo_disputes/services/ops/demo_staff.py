@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from geo_disputes.models import Grid, Role
-
-from .staff import upsert_staff
+from geo_disputes.services.ops.staff import upsert_staff
 
 # (username, role, scope): the seed's 友谊街道 (苏计沟村's 41 cracked houses), 双敖包村 (grassland
 # occupied) and the first grid of 不拉村 (the agent who restored the water supply).

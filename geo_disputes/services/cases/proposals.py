@@ -6,7 +6,7 @@ Two open cases of the same category are linked when they are
   * from the same petitioner — the same ID number, or the same name and phone.
 Linked cases form a proposal by connected components (A near B, B near C: one proposal), so a
 proposal is a candidate, never an automatic merge: a person confirms it (the cases become one
-CaseGroup, routed by the group's scale, services.groups) or rejects it.
+CaseGroup, routed by the group's scale, services.cases.groups) or rejects it.
 
 What is left out: closed cases (their matter is concluded; regrouping would re-route them) and
 repeat petitions (`repeat_of` set: already linked to their original and counted once, Art. 19 ¶3).
@@ -30,11 +30,10 @@ from django.db.models import QuerySet
 from geo_disputes.models import Case, CaseEvent, CaseGroup
 from geo_disputes.models.areas import METRIC_SRID
 from geo_disputes.models.cases import Category, GroupProposal
-
-from .access import can_act, visible_cases
-from .clock import OPEN_STATUSES
-from .groups import form_group
-from .routing import route_case
+from geo_disputes.services.cases.access import can_act, visible_cases
+from geo_disputes.services.cases.clock import OPEN_STATUSES
+from geo_disputes.services.cases.groups import form_group
+from geo_disputes.services.cases.routing import route_case
 
 DEFAULT_EPS_M = 300.0
 DEFAULT_DAYS = 30

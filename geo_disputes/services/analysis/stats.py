@@ -22,7 +22,7 @@ of concluded matters, the share concluded at village or township level, the mini
 given on its own; 矛盾不上交 = matters that went above the banner (`Case.above_banner`).
 
 **Stages** (`stage_rows`): the on-time rate judges each statutory stage of a petition against its
-own deadline (services.clock), derived in SQL from the history (CaseEvent): acceptance (Art. 23:
+own deadline (services.cases.clock), derived in SQL from the history (CaseEvent): acceptance (Art. 23:
 15 days from each holder's own receipt, so a transfer starts a new stage for the receiving unit),
 conclusion (Art. 34: 60 days from acceptance + extension) and a review decided inside the banner
 (Arts. 35–36: 30 days from the request). An event's moment is the fact it set (accepted_at,
@@ -56,8 +56,8 @@ from geo_disputes.models.cases import (
     Status,
     Tier,
 )
-from geo_disputes.services.access import ScopeError, scope_kind, visible_cases
-from geo_disputes.services.clock import (
+from geo_disputes.services.cases.access import ScopeError, scope_kind, visible_cases
+from geo_disputes.services.cases.clock import (
     ACCEPTANCE_DAYS,
     AWAITING_ACCEPTANCE,
     CONCLUSION_DAYS,

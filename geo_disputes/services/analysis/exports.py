@@ -20,8 +20,7 @@ from pathlib import Path
 from django.db import connection
 
 from geo_disputes.models import PersonalDataAccess
-
-from .layers import Layer, UnknownLayer, get_layer
+from geo_disputes.services.areas.layers import Layer, UnknownLayer, get_layer
 
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
 COORDINATE_DECIMALS = 7  # about 1 cm

@@ -10,7 +10,7 @@ The arrangement comes from `chinesecalendar` (maintained; checked against the pu
 2026 notices in tests/test_workdays.py). A year the library does not know yet (the notice comes out
 each November) is counted provisionally: weekends off, plus the fixed-date holidays of the 2024
 national holiday rules (1 Jan, 1–2 May, 1–3 Oct); lunar holidays and make-up days are then missing.
-`sync_calendar` writes the same answers into CalendarDay for the SQL path of services.clock.
+`sync_calendar` writes the same answers into CalendarDay for the SQL path of services.cases.clock.
 """
 
 from __future__ import annotations

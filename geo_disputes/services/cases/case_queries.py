@@ -12,9 +12,10 @@ from django.db.models.functions import Coalesce, Left
 
 from geo_disputes.models import Case
 from geo_disputes.models.cases import CaseParcel, Category, Channel, PetitionKind, Status, Tier
-
-from .access import _MINING_RELATED as MINING_RELATED  # the mining court's subject, defined once
-from .clock import OPEN_STATUSES
+from geo_disputes.services.cases.access import (
+    _MINING_RELATED as MINING_RELATED,  # the mining court's subject, defined once
+)
+from geo_disputes.services.cases.clock import OPEN_STATUSES
 
 # The pseudo-status "open" selects every status the clock still runs for.
 OPEN = "open"

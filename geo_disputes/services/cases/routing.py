@@ -4,7 +4,7 @@ The first active rule (by order) whose every condition holds decides; a blank co
 matches anything. The decision names the rule and the conditions that matched, so the case
 page can say *why this tier* (FixMyStreet #4457: never leave people unsure who decided).
 A petition accusing a unit is never handed to that unit (信访工作条例 Art. 30): it goes one
-tier up, and the reason says so. The procedure is chosen next (services.procedures, at intake);
+tier up, and the reason says so. The procedure is chosen next (services.cases.procedures, at intake);
 a rule may name one. Routing decides who holds a matter when it arrives; afterwards only an explicit
 transfer, assignment, joint-meeting decision or review request moves it — never lateness.
 """
@@ -24,8 +24,7 @@ from django.utils import timezone
 from geo_disputes.models import Case, CaseEvent, CaseParcel, RoutingRule, Unit, Village
 from geo_disputes.models.cases import Category, MiningRelation, Tier
 from geo_disputes.models.routing import MiningCondition
-
-from .units import tier_above, unit_for_tier
+from geo_disputes.services.cases.units import tier_above, unit_for_tier
 
 # Banner departments a case may involve; each is the unit `BD-<code>` (the integrated centre's
 # residents, the mining court's partners and the petitions bureau).

@@ -50,7 +50,7 @@ from geo_disputes.models.cases import (
     Status,
     Tier,
 )
-from geo_disputes.services.clock import (
+from geo_disputes.services.cases.clock import (
     CONCLUSION_DAYS,
     MAX_EXTENSION_DAYS,
     MAX_REVIEW_ROUNDS,
@@ -60,8 +60,8 @@ from geo_disputes.services.clock import (
     local_date,
     period_end,
 )
-from geo_disputes.services.procedures import LED_INTO, Track, track_of
-from geo_disputes.services.units import tier_above, tier_of_unit, unit_for_tier
+from geo_disputes.services.cases.procedures import LED_INTO, Track, track_of
+from geo_disputes.services.cases.units import tier_above, tier_of_unit, unit_for_tier
 
 
 class Action(StrEnum):

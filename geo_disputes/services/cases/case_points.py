@@ -17,11 +17,10 @@ from django.db import connection, transaction
 from django.db.models import F, FloatField, Func
 
 from geo_disputes.models.cases import Category, Status
-
-from .access import visible_cases
-from .case_queries import CaseFilter, filter_cases
-from .geojson import count_up_to
-from .sql import compiled, local_setting
+from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
+from geo_disputes.services.geojson import count_up_to
+from geo_disputes.services.sql import compiled, local_setting
 
 POINTS_MAX = 5000  # more cases than this in a view → grid cells
 CELL_PX = 48  # a cell's side in screen pixels at the requested zoom (Web Mercator tiles of 256 px)

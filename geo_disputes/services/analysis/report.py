@@ -4,10 +4,10 @@ For month M (`YYYY-MM`) the report is judged on `as_of` = the last day of M, or 
 the current month. Case states are the current ones (the database keeps the state, and the
 history only as events), so the report is meant to be produced at, or just before, the meeting.
 
-1. 概况 — the month's indicators from services.stats (cases received in M).
+1. 概况 — the month's indicators from services.analysis.stats (cases received in M).
 2. 重点事项 — open key matters: banner tier, legacy (历史遗留) or a case group; a group is one line.
 3. 逾期和临期 — open matters past their next statutory deadline on `as_of`, or due within
-   clock.DUE_SOON_DAYS, per responsible unit, with the deadline (services.clock).
+   clock.DUE_SOON_DAYS, per responsible unit, with the deadline (services.cases.clock).
 4. 责任单位排名 — units ranked (stats.unit_performance) over the matters received in the twelve
    months ending on `as_of`: a unit's OWN late matters (it held the matter when its own deadline
    passed; a matter handed to it already late starts its own 15 days and is not its fault) plus the
@@ -34,9 +34,9 @@ from openpyxl.utils import get_column_letter
 
 from geo_disputes.models import Case, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
-from geo_disputes.services import stats
-from geo_disputes.services.access import visible_cases
-from geo_disputes.services.clock import OPEN_STATUSES, STATUTE_TZ, DueState, annotate_dues, local_today
+from geo_disputes.services.analysis import stats
+from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.clock import OPEN_STATUSES, STATUTE_TZ, DueState, annotate_dues, local_today
 
 CSV_BOM = "\ufeff"
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")

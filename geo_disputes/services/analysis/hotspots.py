@@ -62,8 +62,7 @@ from scipy.stats import norm
 
 from geo_disputes.models import Banner, Case, Grid, Township, Village
 from geo_disputes.models.areas import METRIC_SRID
-
-from .sql import compiled
+from geo_disputes.services.sql import compiled
 
 MIN_INCIDENTS = 30
 MIN_CELLS = 30

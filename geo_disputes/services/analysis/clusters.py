@@ -31,9 +31,8 @@ from django.db.models import QuerySet
 
 from geo_disputes.models import Case
 from geo_disputes.models.areas import METRIC_SRID
-
-from .hotspots import distinct_matters
-from .sql import compiled
+from geo_disputes.services.analysis.hotspots import distinct_matters
+from geo_disputes.services.sql import compiled
 
 DEFAULT_EPS_M = 500.0
 DEFAULT_MIN_POINTS = 5

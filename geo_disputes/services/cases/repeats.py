@@ -10,7 +10,7 @@ Same place alone is not enough: 41 neighbours with cracked houses are 41 petitio
   `repeat`): the petitioner's new words are kept on record, and the original's holder answers.
 * After re-review (复核) the same request is not accepted again (Art. 36): the new case is recorded as
   not accepted, linked to the final one.
-What the caller is told about the original is decided by services.access, never here.
+What the caller is told about the original is decided by services.cases.access, never here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from geo_disputes.models import Case, CaseParcel
 from geo_disputes.models.cases import Status
-from geo_disputes.services.clock import MAX_REVIEW_ROUNDS, OPEN_STATUSES
+from geo_disputes.services.cases.clock import MAX_REVIEW_ROUNDS, OPEN_STATUSES
 
 SAME_PLACE_M = 500
 

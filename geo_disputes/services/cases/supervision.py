@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 
 from geo_disputes.models import Case, CaseEvent, SupervisionAct, Unit
 from geo_disputes.models.cases import Procedure, Status, Tier
-from geo_disputes.services.clock import (
+from geo_disputes.services.cases.clock import (
     DEADLINE_LABELS,
     OPEN_STATUSES,
     STATUTE_TZ,
@@ -34,8 +34,8 @@ from geo_disputes.services.clock import (
     annotate_dues,
     deadline_key,
 )
-from geo_disputes.services.workdays import sync_calendar
-from geo_disputes.services.workflow import record_supervision
+from geo_disputes.services.cases.workdays import sync_calendar
+from geo_disputes.services.cases.workflow import record_supervision
 
 K = SupervisionAct.Kind
 LADDER: tuple[str, ...] = (K.URGE, K.SUMMON, K.NOTICE, K.LISTED)

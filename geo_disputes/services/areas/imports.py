@@ -28,9 +28,8 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
 from geo_disputes.models import Banner
-
-from .coords import Datum, DatumError, gcj02_to_wgs84, parse_datum
-from .layers import Layer, UnknownLayer, get_layer
+from geo_disputes.services.areas.coords import Datum, DatumError, gcj02_to_wgs84, parse_datum
+from geo_disputes.services.areas.layers import Layer, UnknownLayer, get_layer
 
 Progress = Callable[[int, int], None]
 

@@ -1,6 +1,6 @@
 """ "Where is this?" — one point → township, village, grid, mining areas, parcels.
 
-The same answer backs case intake, the field lookup and bulk linking (services/linking.py
+The same answer backs case intake, the field lookup and bulk linking (services/areas/linking.py
 implements the same rules in one set-based UPDATE; a test holds them equal).
 
 Tie rule on shared borders: boundaries are closed sets (ST_Covers), so a point exactly on
@@ -29,8 +29,7 @@ from django.db import connection
 from django.db.models import Model
 
 from geo_disputes.models import Banner, Grid, MiningArea, Parcel, Township, Village
-
-from .coords import Datum, parse_datum, to_wgs84
+from geo_disputes.services.areas.coords import Datum, parse_datum, to_wgs84
 
 
 class OutsideBanner(LookupError):
@@ -125,7 +124,7 @@ def _is_geometry(f) -> bool:
 _TOWNSHIP, _VILLAGE, _GRID, _MINING, _PARCEL = (_Layer(m) for m in (Township, Village, Grid, MiningArea, Parcel))
 
 # In force on `on`: valid_from <= on <= valid_to (open-ended when NULL), as AreaQuerySet.in_force, written as a
-# range test so the planner uses the GiST index on geom alone (see services/linking.py for the measured why).
+# range test so the planner uses the GiST index on geom alone (see services/areas/linking.py for the measured why).
 _IN_FORCE = "daterange({a}.valid_from, {a}.valid_to, '[]') @> %(on)s::date"
 
 

@@ -2,7 +2,7 @@
 
 One function for the form, the API and the demo loader: validate, locate (datum-aware),
 number, store petitioners (a group visit: at most 5 representatives, Art. 20), attach parcels,
-route, choose the procedure (services.procedures), detect a repeat petition (Art. 19 ¶3) or a
+route, choose the procedure (services.cases.procedures), detect a repeat petition (Art. 19 ¶3) or a
 matter already re-reviewed (Art. 36), and write the history — in one transaction, so a refused
 intake leaves nothing behind.
 
@@ -23,20 +23,19 @@ from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup, CaseParcel, Parcel, Party, Unit
 from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status, Tier
-
-from .clock import local_date
-from .coords import Datum, DatumError, parse_datum
-from .locate import OutsideBanner, locate
-from .procedures import choose_procedure
-from .references import next_reference
-from .repeats import find_original
-from .routing import DEPARTMENTS, route_case
-from .units import unit_for_tier
+from geo_disputes.services.areas.coords import Datum, DatumError, parse_datum
+from geo_disputes.services.areas.locate import OutsideBanner, locate
+from geo_disputes.services.cases.clock import local_date
+from geo_disputes.services.cases.procedures import choose_procedure
+from geo_disputes.services.cases.references import next_reference
+from geo_disputes.services.cases.repeats import find_original
+from geo_disputes.services.cases.routing import DEPARTMENTS, route_case
+from geo_disputes.services.cases.units import unit_for_tier
 
 MAX_DESCRIPTION = 5000
 MAX_PETITIONERS = 200
 MAX_REPRESENTATIVES = 5  # 条例 Art. 20: a group visit sends at most 5 representatives
-EARLIEST_YEAR = 1901  # as services.stats: year 1 overflows time-zone arithmetic, and no record is older
+EARLIEST_YEAR = 1901  # as services.analysis.stats: year 1 overflows time-zone arithmetic, and no record is older
 
 
 class IntakeError(ValueError):
@@ -277,7 +276,7 @@ def _representatives(req: IntakeRequest) -> set[int]:
 
 
 def _choose_procedure(case: Case, requested: str) -> None:
-    """Set the procedure (services.procedures) and say why, in the case's routing reason and history.
+    """Set the procedure (services.cases.procedures) and say why, in the case's routing reason and history.
 
     A petition routed to a village goes to its township: the village committee helps (代办), but a
     written handling opinion comes from a government body (乡镇人民政府), not a self-governing committee.

@@ -8,7 +8,7 @@ A joint-meeting deadline (议事) binds whatever the procedure. A repeat petitio
 
 Counting (民法典 Arts. 201, 203): the day a fact happens is day 0 and a deadline is a date whose
 whole day still counts; when the last day is a rest day the period ends on the next working day
-(services.workdays: the State Council's holidays and make-up working days). So:
+(services.cases.workdays: the State Council's holidays and make-up working days). So:
 * acceptance: 15 days from **the holder's own receipt** — a transfer or an assignment starts the
   receiving body's own 15 days (Art. 23); a forwarded or assigned matter may be objected to within
   5 working days of that receipt (`object_by`);
@@ -37,8 +37,8 @@ from django.utils import timezone
 
 from geo_disputes.models import Case, Unit
 from geo_disputes.models.cases import Procedure, Status, Tier
-from geo_disputes.services.units import tier_of_unit
-from geo_disputes.services.workdays import add_working_days, roll_to_working_day
+from geo_disputes.services.cases.units import tier_of_unit
+from geo_disputes.services.cases.workdays import add_working_days, roll_to_working_day
 
 STATUTE_TZ = ZoneInfo("Asia/Shanghai")
 

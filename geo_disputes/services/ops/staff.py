@@ -1,6 +1,6 @@
 """Staff accounts: a user with a role, a scope and a unit, created or updated idempotently.
 
-Scope codes must fit the role (services/access.py decides which kinds) and, when that area
+Scope codes must fit the role (services/cases/access.py decides which kinds) and, when that area
 layer has been loaded, name an area in force — so a typo cannot give someone an empty or
 wrong view. Officers default to their own committee's unit, which the accused-unit rule and
 "the responsible unit's officer" check rely on.
@@ -16,9 +16,8 @@ from django.db import transaction
 
 from geo_disputes.models import Grid, Role, StaffProfile, Township, Unit, Village
 from geo_disputes.models.cases import Tier
-
-from .access import validate_scope
-from .units import unit_for_tier
+from geo_disputes.services.cases.access import validate_scope
+from geo_disputes.services.cases.units import unit_for_tier
 
 _LAYERS = {"township": Township, "village": Village, "grid": Grid}
 

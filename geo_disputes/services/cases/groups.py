@@ -14,9 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup
-
-from .routing import route_case
-from .workflow import apply
+from geo_disputes.services.cases.routing import route_case
+from geo_disputes.services.cases.workflow import apply
 
 
 def form_group(title: str, cases: list[Case], actor=None, at: dt.datetime | None = None) -> CaseGroup:

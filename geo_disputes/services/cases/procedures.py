@@ -36,7 +36,7 @@ LED_INTO: dict[str, str] = {
 
 
 class Track(StrEnum):
-    """The three sets of transitions (services.workflow): one per kind of procedure."""
+    """The three sets of transitions (services.cases.workflow): one per kind of procedure."""
 
     PETITION = "petition"
     MEDIATION = "mediation"

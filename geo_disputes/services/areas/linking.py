@@ -2,7 +2,7 @@
 
 Two statements in one transaction. The first works out each case's context once, into a temp table
 (township, village, grid, mining area + relation, and the point's parcels), judged by the boundaries
-in force on the day the case was received (Asia/Shanghai) with the tie rule of services/locate.py
+in force on the day the case was received (Asia/Shanghai) with the tie rule of services/areas/locate.py
 (closed boundaries, smallest code wins; mining areas the point is inside before zones). The second
 writes only what differs: stale point parcels deleted, missing ones inserted, and the case rows whose
 codes differ, whose point parcels changed or that were never linked updated. An interrupted run leaves
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
-from .sql import local_setting
+from geo_disputes.services.sql import local_setting
 
 # In force on the case's day: valid_from <= day <= valid_to (open-ended when NULL), written as a range
 # test so the planner cannot AND the (code, valid_from) unique index into the GiST look-up — with a

@@ -1,0 +1,1 @@
+"""Analysis: hot spots, clusters, the indicators of the dashboard and the monthly report, exports."""

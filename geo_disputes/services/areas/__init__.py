@@ -1,0 +1,1 @@
+"""Places: where a point is (locate), bulk linking of cases to places, area imports, datums, layers."""

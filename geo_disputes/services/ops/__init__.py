@@ -1,0 +1,1 @@
+"""Operations: backup and restore, staff logins, login throttling."""
