@@ -66,7 +66,7 @@ def test_grassland_occupied_goes_to_the_village_and_closes_there(world):
     act(village, ref, "accept", version=case["version"])
     act(village, ref, "assign", person="村支书张某")
     act(village, ref, "agreement", text="退还草地,签订调解协议")
-    act(village, ref, "follow_up", by="镇司法所回访员", method="visit", satisfaction="satisfied")
+    act(client_for("banner_admin"), ref, "follow_up", by="镇司法所回访员", method="visit", satisfaction="satisfied")
     closed = act(village, ref, "close")
     assert closed["status"] == "closed" and closed["tier"] == "village"
     assert [h["action"] for h in closed["history"]] == [
@@ -265,7 +265,7 @@ def close_out(client: APIClient, reference: str, outcome: str) -> dict:
     act(client, reference, "accept")
     act(client, reference, "assign", person="承办人")
     act(client, reference, "agreement", text=outcome)
-    act(client, reference, "follow_up", by="回访员", method="phone", satisfaction="satisfied")
+    act(client_for("banner_admin"), reference, "follow_up", by="回访员", method="phone", satisfaction="satisfied")
     return act(client, reference, "close")
 
 
@@ -284,7 +284,7 @@ def test_land_swap_closes_at_the_mining_court(world):
     ref = case["reference"]
     act(court, ref, "file", number="(2026)内0622民初1号")
     act(court, ref, "conclude", outcome="mediated", text="现场调解,当场化解")
-    act(court, ref, "follow_up", by="回访员", method="phone", satisfaction="satisfied")
+    act(client_for("banner_admin"), ref, "follow_up", by="回访员", method="phone", satisfaction="satisfied")
     closed = act(court, ref, "close")
     assert (closed["status"], closed["tier"], closed["legal"]["number"]) == (
         "closed",

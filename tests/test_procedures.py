@@ -53,6 +53,13 @@ def admin() -> APIClient:
     return client
 
 
+def follower() -> APIClient:
+    """Someone other than the handler, who records the follow-up (回访由非承办人进行)."""
+    client = APIClient()
+    client.force_authenticate(StaffFactory(role="banner_admin").user)
+    return client
+
+
 def post(client: APIClient, **overrides) -> dict:
     response = client.post("/api/cases/", intake_body(**overrides), format="json")
     assert response.status_code == 201, response.json()
@@ -88,7 +95,7 @@ def test_grassland_told_at_the_talk_room_is_mediated_in_the_village_with_no_peti
     assert case["status"] == "resolved" and case["mediation"]["outcome"] == "agreement"
     assert case["due"]["confirm_apply_by"] is not None
     assert "request_review" not in case["allowed_actions"] and "escalate" not in case["allowed_actions"]
-    case = act(admin, ref, "follow_up", by="镇司法所 回访员", method="phone", satisfaction="satisfied")
+    case = act(follower(), ref, "follow_up", by="镇司法所 回访员", method="phone", satisfaction="satisfied")
     assert case["satisfaction"] == "satisfied" and case["follow_ups"][0]["by"] == "镇司法所 回访员"
     assert act(admin, ref, "close")["status"] == "closed"
 
@@ -197,7 +204,7 @@ def test_a_petition_is_answered_served_reviewed_re_reviewed_and_then_not_accepte
     served = local_today()
     assert dt.date.fromisoformat(case["due"]["review_request_by"]) >= served + dt.timedelta(days=30)
     # A satisfied answer on the follow-up takes no right away.
-    act(admin, ref, "follow_up", by="旗信访局回访员", method="phone", satisfaction="basically_satisfied")
+    act(follower(), ref, "follow_up", by="旗信访局回访员", method="phone", satisfaction="basically_satisfied")
     case = act(admin, ref, "request_review", reason="不服处理意见")
     assert (case["status"], case["tier"], case["unit"]["code"]) == ("review_requested", "banner", "BL-150622")
     assert case["due"]["next_due_kind"] == "review_decide_by"
@@ -288,9 +295,9 @@ def test_follow_up_is_not_typed_by_the_handler_and_can_record_an_unreachable_pet
     ref = case["reference"]
     act(admin, ref, "accept", person="张主任")
     act(admin, ref, "agreement", text="退还草地")
-    answer = refused(admin, ref, "follow_up", by="张主任", method="phone", satisfaction="satisfied")
+    answer = refused(follower(), ref, "follow_up", by="张主任", method="phone", satisfaction="satisfied")
     assert "by" in answer
-    case = act(admin, ref, "follow_up", by="镇综治中心", method="phone", unreachable=True)
+    case = act(follower(), ref, "follow_up", by="镇综治中心", method="phone", unreachable=True)
     assert case["follow_ups"][0]["unreachable"] is True and case["satisfaction"] == ""
     assert FollowUp.objects.filter(case__reference=ref).count() == 1
     assert refused(admin, ref, "evaluate", satisfaction="satisfied")
@@ -325,3 +332,41 @@ def test_a_one_household_petition_by_letter_is_answered_by_the_township_with_the
     assert "乡镇人民政府" in case["routing_reason"]
     told = post(admin, channel="talk_room", petitioners=[])
     assert (told["procedure"], told["tier"]) == ("mediation", "village")
+
+
+def test_an_accusation_is_held_by_the_discipline_commission_not_a_committee_of_the_area(world, admin):
+    UnitFactory(code="BD-discipline", name="旗纪委监委", kind="banner_department")
+    case = post(admin, kind="accusation", channel="letter", accused_unit="TC-150622106", description="举报镇干部")
+    assert (case["procedure"], case["unit"]["code"], case["tier"]) == ("discipline", "BD-discipline", "banner")
+    village = APIClient()
+    village.force_authenticate(StaffFactory(role="village_officer", scope_code="150622106202").user)
+    seen = village.get(f"/api/cases/{case['reference']}/")
+    assert seen.status_code == 404 or all(p["masked"] for p in seen.json()["petitioners"])
+
+
+def test_the_person_who_recorded_the_outcome_cannot_record_the_follow_up(world, admin):
+    ref = post(admin)["reference"]
+    act(admin, ref, "accept")
+    act(admin, ref, "agreement", text="退还草地")
+    answer = refused(admin, ref, "follow_up", by="另一人", method="phone", satisfaction="satisfied")
+    assert "回访由非承办人进行" in answer["by"]
+    colleague = APIClient()
+    colleague.force_authenticate(StaffFactory(role="banner_admin").user)
+    assert act(colleague, ref, "follow_up", by="旗信访局回访员", method="phone", satisfaction="satisfied")
+
+
+@pytest.mark.parametrize(
+    "action, params, field",
+    [
+        ("supervise", {"kind": "urge", "reason": "x", "deadline": "9999-12-31"}, "deadline"),
+        ("supervise", {"kind": "urge", "reason": "理" * 2001, "deadline": "2027-03-31"}, "reason"),
+        ("session", {"at": "9999-12-31T23:00:00-10:00"}, "at"),
+    ],
+)
+def test_far_dates_and_huge_texts_are_refused_naming_the_field(world, admin, action, params, field):
+    ref = post(admin, channel="letter")["reference"]
+    if action == "session":
+        ref = post(admin, petitioners=[])["reference"]
+        act(admin, ref, "accept")
+    answer = refused(admin, ref, action, **params)
+    assert field in answer

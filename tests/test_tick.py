@@ -189,7 +189,12 @@ def test_a_supervisor_may_order_supervision_by_hand_and_the_case_stays_put(units
     officer = StaffFactory(role="township_officer", scope_code=TOWNSHIP).user
     client = APIClient()
     client.force_authenticate(officer)
-    body = {"action": "supervise", "kind": "summon", "reason": "约谈村支书,限期受理", "deadline": "2099-01-01"}
+    body = {
+        "action": "supervise",
+        "kind": "summon",
+        "reason": "约谈村支书,限期受理",
+        "deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+    }
     shown = client.post(f"/api/cases/{case.reference}/transitions/", body, format="json").json()
     assert (shown["tier"], shown["unit"]["code"], shown["status"]) == ("village", f"VC-{VILLAGE}", "reported")
     assert shown["supervision"][0]["kind"] == "summon"
@@ -212,7 +217,12 @@ def test_the_command_prints_what_it_did_and_refuses_a_bad_date(units):
 def test_only_a_superior_may_order_supervision(units):
     village_case = case_at(Tier.VILLAGE, units, received_at=days_before(TUESDAY, 20))
     township_case = case_at(Tier.TOWNSHIP, units, received_at=days_before(TUESDAY, 20))
-    body = {"action": "supervise", "kind": "urge", "reason": "限期", "deadline": "2099-01-01"}
+    body = {
+        "action": "supervise",
+        "kind": "urge",
+        "reason": "限期",
+        "deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+    }
 
     def post(role: str, scope: str, case: Case) -> int:
         client = APIClient()

@@ -21,7 +21,8 @@ from geo_disputes.services.cases.workflow import (
 )
 from tests.factories import CaseFactory
 
-TOWNSHIP, VILLAGE = "150622106", "150622106202"  # 友谊街道, 苏计沟村
+TOWNSHIP, VILLAGE = "150622106", "150622106202"
+SOON = dt.date.today() + dt.timedelta(days=60)  # a deadline within the year ahead  # 友谊街道, 苏计沟村
 
 
 def ladder() -> dict[str, Unit]:
@@ -62,7 +63,12 @@ def test_a_petition_walks_from_telling_to_closing_with_a_written_opinion_served(
         ("assign", {"person": "网格员王某"}, Status.IN_HANDLING),
         (
             "put_on_agenda",
-            {"plan": "现场勘界后调解", "unit": f"TC-{TOWNSHIP}", "person": "街道书记张某", "deadline": "2099-01-31"},
+            {
+                "plan": "现场勘界后调解",
+                "unit": f"TC-{TOWNSHIP}",
+                "person": "街道书记张某",
+                "deadline": SOON.isoformat(),
+            },
             Status.ON_AGENDA,
         ),
         ("opinion", {"outcome": "support", "text": "退还草场8亩"}, Status.RESOLVED),
@@ -71,14 +77,15 @@ def test_a_petition_walks_from_telling_to_closing_with_a_written_opinion_served(
         ("close", {}, Status.CLOSED),
     ]
     for action, params, expected in steps:
-        case = apply(case, action, secretary, case.version, **params)
+        actor = None if action == "follow_up" else secretary  # someone else follows it up
+        case = apply(case, action, actor, case.version, **params)
         assert case.status == expected, action
 
     case.refresh_from_db()
     assert case.version == 1 + len(steps)
     assert case.accepted_at is not None and case.replied_at >= case.accepted_at
     assert (case.tier, case.unit.code, case.responsible_person) == (Tier.TOWNSHIP, f"TC-{TOWNSHIP}", "街道书记张某")
-    assert (case.agenda_plan, case.agenda_deadline) == ("现场勘界后调解", dt.date(2099, 1, 31))
+    assert (case.agenda_plan, case.agenda_deadline) == ("现场勘界后调解", SOON)
     assert (case.resolution_method, case.opinion_outcome, case.satisfaction) == (
         "handling_opinion",
         "support",
@@ -95,7 +102,7 @@ def test_a_petition_walks_from_telling_to_closing_with_a_written_opinion_served(
         ("follow_up", "served", "served"),
         ("close", "served", "closed"),
     ]
-    assert all(e.actor == secretary for e in events)
+    assert all(e.actor == secretary for e in events if e.action != "follow_up")
     assert events[3].changes["unit"] == [f"VC-{VILLAGE}", f"TC-{TOWNSHIP}"]
     assert events[4].changes["resolution_method"] == ["", "handling_opinion"]
     assert due_dates(case).state == "done"
@@ -286,7 +293,7 @@ def test_nothing_moves_a_case_up_a_tier_because_it_is_late(units, secretary):
     late = village_case(received_at=dt.datetime(2025, 1, 2, tzinfo=STATUTE_TZ))
     with pytest.raises(WorkflowError, match="unknown action 'escalate'"):
         apply(late, "escalate", secretary, late.version, reason="逾期")
-    late = apply(late, "supervise", secretary, late.version, kind="urge", reason="限期受理", deadline="2099-01-01")
+    late = apply(late, "supervise", secretary, late.version, kind="urge", reason="限期受理", deadline=SOON.isoformat())
     assert (late.tier, late.unit.code) == (Tier.VILLAGE, f"VC-{VILLAGE}")
 
 

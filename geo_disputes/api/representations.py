@@ -8,7 +8,13 @@ from django.utils import timezone
 
 from geo_disputes.models import Case, Grid, MiningArea, Parcel, Township, Unit, Village
 from geo_disputes.services.areas.locate import Location
-from geo_disputes.services.cases.access import may_perform, parcel_holder, petitioner_view, visible_reference
+from geo_disputes.services.cases.access import (
+    may_perform,
+    parcel_holder,
+    petitioner_view,
+    visible_changes,
+    visible_reference,
+)
 from geo_disputes.services.cases.clock import due_dates, local_date
 from geo_disputes.services.cases.workflow import allowed_actions
 
@@ -211,7 +217,7 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
                 "action": e.action,
                 "from": e.from_status,
                 "to": e.to_status,
-                "changes": e.changes,
+                "changes": visible_changes(user, e.changes),
                 "reason": e.reason,
                 "rule": str(e.rule) if e.rule_id else "",
             }

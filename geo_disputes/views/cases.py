@@ -35,6 +35,7 @@ from geo_disputes.models.cases import (
     AboveBanner,
     Category,
     Channel,
+    Datum,
     LegalOutcome,
     MediationOutcome,
     MiningRelation,
@@ -56,6 +57,7 @@ from geo_disputes.services.cases.access import (
     petitioner_view,
     staff_profile,
     visible_cases,
+    visible_changes,
     visible_reference,
 )
 from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
@@ -113,6 +115,9 @@ CHOICE_LABELS = {
     "satisfaction": dict(Satisfaction.choices),
     "answer": {**dict(Satisfaction.choices), "unreachable": "未能联系到信访人"},
     "kind": dict(SupervisionAct.Kind.choices),
+    "channel": dict(Channel.choices),
+    "datum": dict(Datum.choices),
+    "category": dict(Category.choices),
 }
 # Names in the history's changes that are not Case fields (the events' notes).
 NOTE_LABELS = {
@@ -456,7 +461,7 @@ def _render_case(request, case: Case, *, forms=None, stale: str = "", status: in
         {"parcel": cp.parcel, "source": cp.get_source_display(), "holder": parcel_holder(user, cp.parcel)}
         for cp in CaseParcel.objects.filter(case=case).select_related("parcel").order_by("parcel__code")
     ]
-    events = _events(case)
+    events = _events(case, user)
     context = {
         "case": case,
         "township": _area(Township, case.township_code, on),
@@ -613,7 +618,7 @@ def _event_label(e) -> str:
     return EVENT_LABELS.get(e.action, e.action)
 
 
-def _events(case: Case) -> list[dict]:
+def _events(case: Case, user) -> list[dict]:
     return [
         {
             "event": e,
@@ -621,7 +626,7 @@ def _events(case: Case) -> list[dict]:
             "from": STATUS_LABELS.get(e.from_status, e.from_status),
             "to": STATUS_LABELS.get(e.to_status, e.to_status),
             "who": e.actor.get_username() if e.actor_id else "系统 system",
-            "changes": [_change(k, v) for k, v in e.changes.items() if k not in HIDDEN_CHANGES],
+            "changes": [_change(k, v) for k, v in visible_changes(user, e.changes).items() if k not in HIDDEN_CHANGES],
         }
         for e in case.events.select_related("actor", "rule").order_by("at", "id")
     ]

@@ -129,6 +129,14 @@ def visible_reference(user, case_id: int | None) -> str | None:
     return visible_cases(user).filter(pk=case_id).values_list("reference", flat=True).first()
 
 
+def visible_changes(user, changes: dict) -> dict:
+    """A history entry's changes as `user` may read them: a linked case's reference only if they may see it."""
+    reference = changes.get("repeat_of")
+    if not isinstance(reference, str) or visible_cases(user).filter(reference=reference).exists():
+        return changes
+    return {**changes, "repeat_of": "(不在您的辖区 / outside your scope)"}
+
+
 def can_supervise(user, case: Case) -> bool:
     """Whether `user` may order a supervision act (督办…) against the unit holding `case` (条例 Chapter 5).
 

@@ -22,15 +22,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup, CaseParcel, Parcel, Party, Unit
-from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status, Tier
+from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status
 from geo_disputes.services.areas.coords import Datum, DatumError, parse_datum
 from geo_disputes.services.areas.locate import OutsideBanner, locate
 from geo_disputes.services.cases.clock import local_date
-from geo_disputes.services.cases.procedures import choose_procedure
+from geo_disputes.services.cases.procedures import choose_procedure, holder_for
 from geo_disputes.services.cases.references import next_reference
 from geo_disputes.services.cases.repeats import find_original
 from geo_disputes.services.cases.routing import DEPARTMENTS, route_case
-from geo_disputes.services.cases.units import unit_for_tier
+from geo_disputes.services.cases.units import tier_of_unit
 
 MAX_DESCRIPTION = 5000
 MAX_PETITIONERS = 200
@@ -270,7 +270,7 @@ def _representatives(req: IntakeRequest) -> set[int]:
     flagged = {i for i, p in enumerate(req.petitioners) if p.representative}
     if flagged or any(p.representative is False for p in req.petitioners):
         return flagged
-    if req.channel == Channel.VISIT:
+    if req.channel == Channel.VISIT and len(req.petitioners) > 1:  # a group visit: its first five speak for it
         return set(range(min(len(req.petitioners), MAX_REPRESENTATIVES)))
     return set()
 
@@ -287,19 +287,15 @@ def _choose_procedure(case: Case, requested: str) -> None:
     )
     case.procedure = procedure
     changes: dict = {"procedure": procedure}
-    if procedure == Procedure.PETITION and case.tier == Tier.VILLAGE:
-        township = unit_for_tier(Tier.TOWNSHIP, case.township_code, case.village_code)
-        if township is not None:
-            changes["tier"] = [case.tier, Tier.TOWNSHIP]
-            changes["unit"] = [case.unit.code if case.unit_id else "", township.code]
-            case.tier, case.unit, case.responsible_person = Tier.TOWNSHIP, township, township.head_name
-            why += "; 信访事项由乡镇人民政府办理,村委会协助 / a petition is answered by the township, the village helps"
+    holder = holder_for(case, procedure)
+    if holder is not None:
+        unit, because = holder
+        changes["tier"] = [case.tier, tier_of_unit(unit)]
+        changes["unit"] = [case.unit.code if case.unit_id else "", unit.code]
+        case.tier, case.unit, case.responsible_person = tier_of_unit(unit), unit, unit.head_name
+        why += f"; {because}"
     case.routing_reason = f"{case.routing_reason}; 程序 procedure: {Procedure(procedure).label}({why})"
     case.save(update_fields=["procedure", "routing_reason", "tier", "unit", "responsible_person"])
-    if procedure == Procedure.DISCIPLINE:
-        discipline = Unit.objects.filter(code="BD-discipline").first()
-        if discipline is not None:
-            case.partner_units.add(discipline)
     CaseEvent.objects.create(
         case=case,
         at=_event_time(case),

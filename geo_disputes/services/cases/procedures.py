@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from geo_disputes.models import Case, Unit
 from geo_disputes.models.cases import Channel, PetitionKind, PetitionRoute, Procedure, Tier
+from geo_disputes.services.cases.units import unit_for_tier
 
 MEDIATION_CHANNELS = frozenset({Channel.TALK_ROOM, Channel.GRID_AGENT, Channel.DEPUTY_STATION})
 LEGAL_PROCEDURES = frozenset(
@@ -66,3 +68,28 @@ def choose_procedure(
     if kind == PetitionKind.CLAIM and channel in MEDIATION_CHANNELS:
         return Procedure.MEDIATION, "说事室/代办/代表站的求决事项:人民调解 / told at a talk room: people's mediation"
     return Procedure.PETITION, "信访事项:适用信访工作条例时限 / petition: the Regulations' clocks"
+
+
+DISCIPLINE_UNIT = "BD-discipline"
+
+
+def holder_for(case: Case, procedure: str) -> tuple[Unit, str] | None:
+    """The body that must hold a matter of `procedure` when routing put it elsewhere, and why; None if it may stay.
+
+    * An accusation goes to the discipline commission (纪委监委, 条例 Art. 22), never to a committee
+      of the area it accuses or one below it.
+    * A petition is answered by a government body: one routed to a village committee goes to the
+      township (乡镇人民政府); the committee helps as the petitioner's agent.
+    """
+    if procedure == Procedure.DISCIPLINE:
+        unit = Unit.objects.filter(code=DISCIPLINE_UNIT).first()
+        if unit is not None and case.unit_id != unit.pk:
+            return unit, "检举控告由纪委监委办理(条例第22条) / accusations are handled by the discipline commission"
+    if procedure == Procedure.PETITION and case.tier == Tier.VILLAGE:
+        unit = unit_for_tier(Tier.TOWNSHIP, case.township_code, case.village_code)
+        if unit is not None:
+            return (
+                unit,
+                "信访事项由乡镇人民政府办理,村委会协助 / a petition is answered by the township, the village helps",
+            )
+    return None

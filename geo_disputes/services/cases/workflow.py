@@ -60,7 +60,7 @@ from geo_disputes.services.cases.clock import (
     local_date,
     period_end,
 )
-from geo_disputes.services.cases.procedures import LED_INTO, Track, track_of
+from geo_disputes.services.cases.procedures import LED_INTO, Track, holder_for, track_of
 from geo_disputes.services.cases.units import tier_above, tier_of_unit, unit_for_tier
 
 
@@ -394,13 +394,13 @@ def _snapshot(case: Case) -> dict[str, Any]:
 
 # Parameter readers: each names the field it refuses, so the API can answer 400 with it.
 
-# Text parameters and the longest value each may have (None: free text). A list, a number or a NUL
+# Text parameters and the longest value each may have. A list, a number or a NUL
 # character is refused before any reader str()-s it into the case or its history (issue 6).
 TEXT_PARAMETERS: dict[str, int | None] = {
     "person": Case._meta.get_field("responsible_person").max_length,
-    "reason": None,
-    "plan": None,
-    "text": None,
+    "reason": 2000,
+    "plan": 2000,
+    "text": 5000,
     "unit": Unit._meta.get_field("code").max_length,
     "by": FollowUp._meta.get_field("by").max_length,
     "approved_by": Case._meta.get_field("extension_approved_by").max_length,
@@ -469,13 +469,29 @@ def _date(params: dict[str, Any], name: str, action: str, default: dt.date | Non
     if value in (None, "") and default is not None:
         return default
     if isinstance(value, dt.datetime):
-        return local_date(value)
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise WorkflowError(f"{action} needs '{name}' as a date (YYYY-MM-DD); got {value!r}", name) from exc
+        day = local_date(value)
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise WorkflowError(f"{action} needs '{name}' as a date (YYYY-MM-DD); got {value!r}", name) from exc
+    if not 1901 <= day.year <= 2200:
+        raise WorkflowError(f"{action}: '{name}' {day} is not a plausible date", name)
+    return day
+
+
+MAX_DEADLINE_DAYS = 366  # a supervision or joint-meeting deadline is set within a year, not for 9999
+
+
+def _deadline(params: dict[str, Any], action: str, context: _Context) -> dt.date:
+    deadline = _date(params, "deadline", action)
+    if deadline < context.today:
+        raise WorkflowError(f"{action}: the deadline {deadline} is already past", "deadline")
+    if (deadline - context.today).days > MAX_DEADLINE_DAYS:
+        raise WorkflowError(f"{action}: the deadline {deadline} is more than a year away", "deadline")
+    return deadline
 
 
 def _moment(params: dict[str, Any], name: str, action: str, default: dt.datetime | None = None) -> dt.datetime:
@@ -494,10 +510,10 @@ def _moment(params: dict[str, Any], name: str, action: str, default: dt.datetime
             raise WorkflowError(
                 f"{action} needs '{name}' as a date or date-time (ISO 8601); got {value!r}", name
             ) from exc
+    if not 1901 <= moment.year <= 2200:
+        raise WorkflowError(f"{action}: '{name}' {value!r} is not a plausible date", name)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=STATUTE_TZ)
-    if not dt.datetime(1901, 1, 1, tzinfo=STATUTE_TZ) <= moment:
-        raise WorkflowError(f"{action}: '{name}' {value!r} is not a plausible date", name)
     return moment
 
 
@@ -688,9 +704,7 @@ def _put_on_agenda(case: Case, params: dict[str, Any], context: _Context) -> Non
     case.agenda_plan = _text(params, "plan", A.PUT_ON_AGENDA, "the plan the joint meeting agreed")
     unit = _unit(params, "unit", A.PUT_ON_AGENDA)
     person = _text(params, "person", A.PUT_ON_AGENDA, "the named person responsible")
-    deadline = _date(params, "deadline", A.PUT_ON_AGENDA)
-    if deadline < context.today:
-        raise WorkflowError(f"put_on_agenda: the deadline {deadline} is already past", "deadline")
+    deadline = _deadline(params, A.PUT_ON_AGENDA, context)
     _hand_to_unit(case, unit)
     case.responsible_person = person
     case.agenda_deadline = deadline
@@ -836,6 +850,10 @@ def _convert(case: Case, params: dict[str, Any], context: _Context) -> None:
     case.procedure = Procedure.PETITION
     case.holder_received_at = context.now
     case.accepted_at = None
+    holder = holder_for(case, Procedure.PETITION)
+    if holder is not None:  # a village committee mediated; the township answers the petition
+        _hand_to_unit(case, holder[0])
+        case.responsible_person = holder[0].head_name
 
 
 def _pre_mediate(case: Case, params: dict[str, Any], context: _Context) -> None:
@@ -890,6 +908,11 @@ def _follow_up(case: Case, params: dict[str, Any], context: _Context) -> dict[st
         raise WorkflowError(
             f"follow_up: {by} handled the case; the follow-up is made by someone else (回访由非承办人进行)", "by"
         )
+    if _concluded_by(case, context.actor):
+        raise WorkflowError(
+            "follow_up: you recorded this case's outcome; someone else follows it up (回访由非承办人进行)",
+            "by",
+        )
     method = _choice(params, "method", A.FOLLOW_UP, FollowUp.Method)
     unreachable = params.get("unreachable", False)
     if not isinstance(unreachable, bool):
@@ -918,13 +941,22 @@ def _follow_up(case: Case, params: dict[str, Any], context: _Context) -> dict[st
     return {"follow_up": record.pk, "answer": satisfaction or "unreachable"}
 
 
+_CONCLUDING = (A.OPINION, A.REVIEW_DECISION, A.AGREEMENT, A.CONCLUDE, A.FAIL)
+
+
+def _concluded_by(case: Case, actor: AbstractBaseUser | None) -> bool:
+    """Whether `actor` (a logged-in user) recorded the case's last outcome: then they are its handler."""
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    last = case.events.filter(action__in=_CONCLUDING).order_by("-at", "-id").first()
+    return last is not None and last.actor_id == actor.pk
+
+
 def _supervise(case: Case, params: dict[str, Any], context: _Context) -> dict[str, Any]:
     """A superior's supervision act (督办/约谈/通报/挂牌督办) against the holder; the case stays with it."""
     kind = _choice(params, "kind", A.SUPERVISE, SupervisionAct.Kind)
     reason = _text(params, "reason", A.SUPERVISE, "what the unit must do, and why")
-    deadline = _date(params, "deadline", A.SUPERVISE)
-    if deadline < context.today:
-        raise WorkflowError(f"supervise: the deadline {deadline} is already past", "deadline")
+    deadline = _deadline(params, A.SUPERVISE, context)
     act = record_supervision(case, kind=kind, reason=reason, deadline=deadline, at=context.now, actor=context.actor)
     return {"supervision": act.pk, "kind": kind}
 
