@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from geo_disputes.models import Unit
 from geo_disputes.services.cases.workflow import apply
@@ -33,7 +32,11 @@ def test_working_pages_fit_a_390_px_phone(page_for, live_server, scene, django_u
     admin = django_user_model.objects.create_superuser("phone-admin", password="pw-for-tests-only")
     unit = Unit.objects.create(code="VC-150622106202", name="双敖包村村委会", kind="village_committee")
     case = CaseFactory(
-        unit=unit, tier="village", township_code="150622106", village_code="150622106202", description="邻" * 400,
+        unit=unit,
+        tier="village",
+        township_code="150622106",
+        village_code="150622106202",
+        description="邻" * 400,
         responsible_person="Zhang-Wei-Township-Petitions-Officer-On-Duty",
     )
     deadline = (dt.date.today() + dt.timedelta(days=30)).isoformat()
