@@ -370,3 +370,30 @@ def test_far_dates_and_huge_texts_are_refused_naming_the_field(world, admin, act
         act(admin, ref, "accept")
     answer = refused(admin, ref, action, **params)
     assert field in answer
+
+
+def test_a_repeat_registered_by_someone_who_cannot_see_the_original_reveals_nothing_and_goes_to_its_holder(
+    world, admin
+):
+    original = post(
+        admin, category="utilities", channel="letter", lon=BULA[0], lat=BULA[1], petitioners=[dict(PETITIONER)]
+    )
+    agent = APIClient()
+    agent.force_authenticate(StaffFactory(role="grid_worker", scope_code="150622101206-001").user)
+    assert agent.get(f"/api/cases/{original['reference']}/").status_code == 404
+    in_grid = (110.805, 39.605)
+    body = intake_body(
+        category="utilities", channel="grid_agent", lon=in_grid[0], lat=in_grid[1], petitioners=[dict(PETITIONER)]
+    )
+    answer = agent.post("/api/cases/", body, format="json")
+    assert answer.status_code == 201
+    shown = answer.json()
+    # Exactly what a new matter of a person with no other matter looks like.
+    assert (shown["status"], shown["repeat_of"]) == ("reported", None)
+    assert original["reference"] not in answer.content.decode()
+    detail = agent.get(f"/api/cases/{shown['reference']}/")
+    assert "link_repeat" not in {h["action"] for h in detail.json()["history"]}
+    assert original["reference"] not in detail.content.decode()
+    held = admin.get(f"/api/cases/{original['reference']}/").json()
+    [note] = [h for h in held["history"] if h["action"] == "possible_repeat"]
+    assert note["changes"]["case"] == shown["reference"]

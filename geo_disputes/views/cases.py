@@ -95,6 +95,7 @@ EVENT_LABELS = {
     "procedure": "确定程序 procedure",
     "migrate_procedure": "补录程序(系统升级) procedure assigned",
     "link_repeat": "关联重复信访 repeat",
+    "possible_repeat": "疑似重复登记,请核实并案 possible repeat",
     "group": "并入事项组 group",
 }
 ART31_ROUTE_LABEL = ACTION_LABELS["route"]
@@ -121,6 +122,8 @@ CHOICE_LABELS = {
 }
 # Names in the history's changes that are not Case fields (the events' notes).
 NOTE_LABELS = {
+    "case": "新登记事项",
+    "final": "原事项已复核",
     "led_into": "导入程序",
     "consent_by": "同意人",
     "decided_by": "决定机关",

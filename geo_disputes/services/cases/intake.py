@@ -25,6 +25,7 @@ from geo_disputes.models import Case, CaseEvent, CaseGroup, CaseParcel, Parcel, 
 from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status
 from geo_disputes.services.areas.coords import Datum, DatumError, parse_datum
 from geo_disputes.services.areas.locate import OutsideBanner, locate
+from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import local_date
 from geo_disputes.services.cases.procedures import choose_procedure, holder_for
 from geo_disputes.services.cases.references import next_reference
@@ -309,9 +310,28 @@ def _choose_procedure(case: Case, requested: str) -> None:
 
 
 def _link_repeat(case: Case) -> None:
-    """Link a repeat to its open original (no clock of its own), or refuse a matter already re-reviewed."""
+    """Link a repeat to its open original (no clock of its own), or refuse a matter already re-reviewed.
+
+    Only when the person registering may see the original: otherwise the answer itself (a `repeat`, a
+    refusal) would tell them that this person has a matter elsewhere — perhaps an accusation against
+    their own unit (Art. 30). Then the new case goes on as any other, and the match is handed to those
+    who hold the original: a `possible_repeat` note in the original's history names the new case.
+    """
     original, final = find_original(case)
     if original is None:
+        return
+    if case.created_by is not None and not visible_cases(case.created_by).filter(pk=original.pk).exists():
+        CaseEvent.objects.create(
+            case=original,
+            at=_event_time(case),
+            actor=None,
+            action="possible_repeat",
+            from_status=original.status,
+            to_status=original.status,
+            changes={"case": case.reference, "final": final},
+            reason="同一信访人就同一事项另行登记,请核实并案(条例第19条、第36条) / "
+            "the same person registered the same matter elsewhere: check and link",
+        )
         return
     before = case.status
     case.repeat_of = original
