@@ -397,3 +397,9 @@ def test_a_repeat_registered_by_someone_who_cannot_see_the_original_reveals_noth
     held = admin.get(f"/api/cases/{original['reference']}/").json()
     [note] = [h for h in held["history"] if h["action"] == "possible_repeat"]
     assert note["changes"]["case"] == shown["reference"]
+
+
+def test_a_refusal_through_the_api_says_why_in_chinese_and_english(world, admin):
+    ref = post(admin, channel="letter")["reference"]
+    answer = refused(admin, ref, "supervise", kind="urge", reason="x", deadline="2001-01-01")
+    assert answer["deadline"].startswith("限期不能早于今天") and "already past" in answer["deadline"]

@@ -65,7 +65,7 @@ from geo_disputes.services.cases.clock import annotate_dues, due_dates, local_da
 from geo_disputes.services.cases.intake import IntakeError, open_case
 from geo_disputes.services.cases.procedures import LEGAL_PROCEDURES
 from geo_disputes.services.cases.routing import DEPARTMENTS
-from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, allowed_actions, apply
+from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, allowed_actions, apply, refusal_text
 
 PAGE_SIZE = 50
 STALE_MESSAGE = "此事项已被他人修改,请刷新 / changed by someone else, reload"
@@ -143,19 +143,6 @@ NOTE_LABELS = {
 }
 # Event notes that are internal row ids (the records themselves are listed on the page).
 HIDDEN_CHANGES = {"status", "supervision", "follow_up"}
-# Chinese for the service's (English) refusals, by the field they name.
-REFUSALS = {
-    "action": "当前程序或状态下不能办理此项",
-    "days": "延期只能一次、不超过30日,且须在办结期限届满前批准(条例第34条)",
-    "deadline": "限期不能早于今天",
-    "by": "回访须由承办人以外的人员进行",
-    "satisfaction": "请填写满意度,或勾选未能联系到信访人(二选一)",
-    "applied_at": "司法确认须在协议生效之日起30日内申请(人民调解法第33条)",
-    "route": "请选择办理途径;已确定途径的事项不再重复分流",
-    "unit": "请核对单位",
-    "tier": "法院的裁判不按信访复查(诉访分离)",
-}
-DATE_REFUSAL = "日期不能晚于今天,也不能早于上一环节"
 
 
 def due_text(state: str, days_left: int | None) -> str:
@@ -424,18 +411,6 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
         return _render_case(request, case, forms={action: form}, status=400)
     messages.success(request, f"{ACTION_LABELS[action]}:{before} → {case.get_status_display()}")
     return redirect("case-detail", reference=case.reference)
-
-
-def refusal_text(exc: WorkflowError) -> str:
-    """The service's refusal with a Chinese lead: "延期只能一次… / extend: …"."""
-    field = exc.field or ""
-    if field in REFUSALS:
-        lead = REFUSALS[field]
-    elif field.endswith("_at") or field == "at":
-        lead = DATE_REFUSAL
-    else:
-        lead = "未能办理,请核对"
-    return f"{lead} / {exc}"
 
 
 def offered_actions(user, case: Case) -> list[str]:

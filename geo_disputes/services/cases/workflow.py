@@ -252,6 +252,33 @@ class WorkflowError(ValueError):
         self.field = field
 
 
+# Chinese for the (English) refusals, by the field they name: the pages and the API say both.
+REFUSALS = {
+    "action": "当前程序或状态下不能办理此项",
+    "days": "延期只能一次、不超过30日,且须在办结期限届满前批准(条例第34条)",
+    "deadline": "限期不能早于今天,也不能超过一年",
+    "by": "回访须由承办人以外的人员进行",
+    "satisfaction": "请填写满意度,或勾选未能联系到信访人(二选一)",
+    "applied_at": "司法确认须在协议生效之日起30日内申请(人民调解法第33条)",
+    "route": "请选择办理途径;已确定途径的事项不再重复分流",
+    "unit": "请核对单位",
+    "tier": "法院的裁判不按信访复查(诉访分离)",
+}
+DATE_REFUSAL = "日期不能晚于今天,也不能早于上一环节"
+
+
+def refusal_text(exc: WorkflowError) -> str:
+    """The refusal with a Chinese lead: "延期只能一次… / extend: …"."""
+    field = exc.field or ""
+    if field in REFUSALS:
+        lead = REFUSALS[field]
+    elif field.endswith("_at") or field == "at":
+        lead = DATE_REFUSAL
+    else:
+        lead = "未能办理,请核对"
+    return f"{lead} / {exc}"
+
+
 class StaleEditError(Exception):
     """The case changed since the caller loaded it; nothing was written."""
 
