@@ -194,7 +194,6 @@ def test_a_petition_is_answered_served_reviewed_re_reviewed_and_then_not_accepte
     assert case["due"]["accept_by"] and case["due"]["next_due_kind"] == "accept_by"
     ref = case["reference"]
     act(admin, ref, "accept")
-    assert refused(admin, ref, "opinion", outcome="explain", text="…")  # route first (Art. 31)
     case = act(admin, ref, "route", route="handling_opinion")
     assert case["due"]["conclude_by"] and case["due"]["next_due_kind"] == "conclude_by"
     case = act(admin, ref, "opinion", outcome="not_support", text="经核查,调整符合村规民约,不予支持。")
@@ -403,3 +402,28 @@ def test_a_refusal_through_the_api_says_why_in_chinese_and_english(world, admin)
     ref = post(admin, channel="letter")["reference"]
     answer = refused(admin, ref, "supervise", kind="urge", reason="x", deadline="2001-01-01")
     assert answer["deadline"].startswith("限期不能早于今天") and "already past" in answer["deadline"]
+
+
+def test_an_opinion_right_after_acceptance_records_the_art_31_item_6_route_and_a_led_matter_gets_none(world, admin):
+    ref = post(admin, channel="letter")["reference"]
+    act(admin, ref, "accept")
+    case = act(admin, ref, "opinion", outcome="explain", text="依据政策解释说明")
+    assert (case["status"], case["petition"]["route"], case["petition"]["opinion"]) == (
+        "resolved",
+        "handling_opinion",
+        "explain",
+    )
+    led = post(admin, channel="letter", category="land_contract", households_affected=2)["reference"]
+    act(admin, led, "accept")
+    act(admin, led, "route", route="litigation")
+    assert "opinion" not in act(admin, led, "file", number="(2026)内0622民初9号")["allowed_actions"]
+
+
+def test_a_review_decision_needs_only_its_outcome(world, admin):
+    ref = post(admin, channel="letter")["reference"]
+    act(admin, ref, "accept")
+    act(admin, ref, "opinion", outcome="not_support", text="不予支持")
+    act(admin, ref, "serve", served_at=today(), method="in_person")
+    act(admin, ref, "request_review")
+    case = act(admin, ref, "review_decision", outcome="revoke")
+    assert (case["petition"]["review_outcome"], case["outcome"]) == ("revoke", "撤销")

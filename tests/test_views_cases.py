@@ -364,16 +364,20 @@ def test_the_mediation_page_offers_sessions_and_an_agreement_and_no_review(world
     assert "司法确认" in body and "(2026)内0622民特1号" in body and "准格尔旗人民法院" in body
 
 
-def test_a_petition_page_offers_the_handling_opinion_only_after_the_route(world):
+def test_a_petition_page_offers_the_handling_opinion_until_the_matter_is_led_elsewhere(world):
     admin = client_for("banner_admin")
-    case = register(admin, channel="visit")
+    led = register(admin, channel="visit")
     township = client_for("township_officer", "150622106")
+    act(township, led, "accept")
+    assert act(township, led, "route", route="arbitration").status_code == 302  # Art. 31 item 2: no opinion
+    offered = [a["action"] for a in township.get(f"/cases/{led.reference}/").context["actions"]]
+    assert "opinion" not in offered and "route" not in offered
+
+    case = register(admin, channel="visit", petitioners=[])
     act(township, case, "accept")
     offered = [a["action"] for a in township.get(f"/cases/{case.reference}/").context["actions"]]
-    assert "route" in offered and "opinion" not in offered
-    act(township, case, "assign", person="乡镇干部李某")  # in handling, but not yet routed: still no opinion
-    offered = [a["action"] for a in township.get(f"/cases/{case.reference}/").context["actions"]]
-    assert "opinion" not in offered and "route" in offered
+    assert "route" in offered and "opinion" in offered  # an opinion records the item-6 route itself
+    act(township, case, "assign", person="乡镇干部李某")
 
     assert act(township, case, "route", route="handling_opinion").status_code == 302
     page = township.get(f"/cases/{case.reference}/")

@@ -236,7 +236,7 @@ def test_illegal_transitions_are_refused_naming_the_status_and_the_allowed_actio
         ),
         (Status.ACCEPTED, "extend", {"days": 10}, "reason", "extend needs 'reason'"),
         (Status.ACCEPTED, "route", {"route": "prayer"}, "route", "one of: litigation"),
-        (Status.IN_HANDLING, "opinion", {"outcome": "maybe", "text": "x"}, "action", "route .* first"),
+        (Status.IN_HANDLING, "opinion", {"outcome": "maybe", "text": "x"}, "outcome", "one of: support"),
         (Status.ACCEPTED, "put_on_agenda", {"plan": "p", "unit": "BL-150622", "person": "李某"}, "deadline", "date"),
         (Status.ACCEPTED, "assign", {}, "person", "assign needs 'person'"),
         (Status.SERVED, "follow_up", {"by": "回访员", "method": "phone"}, "satisfaction", "either 'satisfaction'"),

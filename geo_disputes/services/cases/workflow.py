@@ -114,6 +114,7 @@ PETITION: dict[tuple[str, str], str] = {
     **{(s, A.EXTEND): s for s in (S.ACCEPTED, S.IN_HANDLING, S.ON_AGENDA)},
     **{(s, A.PUT_ON_AGENDA): S.ON_AGENDA for s in (S.ACCEPTED, S.IN_HANDLING, S.REVIEW_REQUESTED)},
     # Art. 32–34: the written handling opinion, then its service on the petitioner.
+    (S.ACCEPTED, A.OPINION): S.RESOLVED,
     (S.IN_HANDLING, A.OPINION): S.RESOLVED,
     (S.ON_AGENDA, A.OPINION): S.RESOLVED,
     (S.RESOLVED, A.SERVE): S.SERVED,
@@ -311,7 +312,7 @@ def _applies(case: Case, action: str) -> bool:
     if action == A.EXTEND:
         return petition and case.accepted_at is not None and not case.extension_days and case.review_round == 0
     if action == A.OPINION:
-        return case.petition_route == PetitionRoute.HANDLING_OPINION and case.review_round == 0
+        return case.petition_route in ("", PetitionRoute.HANDLING_OPINION) and case.review_round == 0
     if action == A.REQUEST_REVIEW:
         return (
             petition
@@ -742,12 +743,13 @@ def _opinion(case: Case, params: dict[str, Any], context: _Context) -> None:
     """Art. 32: the written handling opinion — support, explanation, or not supported."""
     if case.review_round > 0:
         raise WorkflowError("opinion: a review is answered by review_decision", "action")
-    if case.petition_route != PetitionRoute.HANDLING_OPINION:
+    if case.petition_route not in ("", PetitionRoute.HANDLING_OPINION):
         raise WorkflowError(
-            f"opinion: route {case.reference} first; only a matter under Art. 31 item 6 (route=handling_opinion) "
+            f"opinion: {case.reference} was led into {case.petition_route} (Art. 31); only a matter under item 6 "
             "is answered by a handling opinion",
             "action",
         )
+    case.petition_route = PetitionRoute.HANDLING_OPINION  # an opinion is the Art. 31(6) decision, recorded as such
     case.opinion_outcome = _choice(params, "outcome", A.OPINION, OpinionOutcome)
     case.outcome = _text(params, "text", A.OPINION, "the opinion as written to the petitioner (条例 Art. 32)")
     case.resolution_method = ResolutionMethod.HANDLING_OPINION
@@ -802,7 +804,7 @@ def _review_decision(case: Case, params: dict[str, Any], context: _Context) -> N
     if case.review_round == 0:
         raise WorkflowError(f"review_decision: no review of {case.reference} was requested", "action")
     case.review_outcome = _choice(params, "outcome", A.REVIEW_DECISION, ReviewOutcome)
-    case.outcome = _text(params, "text", A.REVIEW_DECISION, "the review decision as written to the petitioner")
+    case.outcome = _optional_text(params, "text") or ReviewOutcome(case.review_outcome).label
     case.review_decided_at = context.now
     case.replied_at = context.now
 
