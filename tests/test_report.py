@@ -250,3 +250,21 @@ def test_login_required():
     for path in ("/report/monthly/", "/report/monthly.csv", "/report/monthly.xlsx"):
         response = Client().get(path)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], path
+
+
+def test_text_that_looks_like_a_formula_is_text_in_every_export(meeting):
+    """A typed group title, person or plan never becomes a live formula in the CSV or the XLSX (issue 12 item 3)."""
+    CaseGroup.objects.update(title='=HYPERLINK("http://evil.example","点我")')
+    Case.objects.filter(reference="LEGACY").update(responsible_person="+1+2", agenda_plan="@SUM(1)")
+    report = build()
+
+    body = reports.report_csv(report).decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(body)) for cell in row]
+    assert '\'=HYPERLINK("http://evil.example","点我")' in cells and "'+1+2" in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")]
+
+    book = load_workbook(io.BytesIO(reports.report_xlsx(report)))
+    values = [c.value for sheet in book for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert '\'=HYPERLINK("http://evil.example","点我")' in values
+    assert not [v for v in values if v[:1] in ("=", "+", "@")]
+    assert book["概况"].title == "概况" and book["单位排名"].freeze_panes == "A3"

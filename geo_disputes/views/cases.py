@@ -50,6 +50,7 @@ from geo_disputes.models.cases import (
     Status,
     Tier,
 )
+from geo_disputes.services.analysis.spreadsheet import safe_row
 from geo_disputes.services.cases.access import (
     can_act,
     may_perform,
@@ -348,14 +349,7 @@ def _csv_lines(qs: QuerySet[Case], townships: dict, villages: dict):
             c.due_state,
             c.supervision,
         ]
-        yield writer.writerow([_cell(v) for v in row])
-
-
-def _cell(value):
-    """Text starting like a formula is prefixed with ' so a spreadsheet shows it as text (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+        yield writer.writerow(safe_row(row))
 
 
 # Case page and actions ------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from openpyxl.utils import get_column_letter
 from geo_disputes.models import Case, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis import stats
+from geo_disputes.services.analysis.spreadsheet import safe_row
 from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import OPEN_STATUSES, STATUTE_TZ, DueState, annotate_dues, local_today
 
@@ -358,7 +359,7 @@ def report_csv(report: MonthlyReport) -> bytes:
     """The report as one CSV, UTF-8 with a BOM so Excel opens the Chinese correctly; sections separated by titles."""
     out = io.StringIO()
     out.write(CSV_BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = _SafeWriter(csv.writer(out, lineterminator="\r\n"))
     for line in header_lines(report):
         writer.writerow([line])
     writer.writerow([])
@@ -382,7 +383,7 @@ def report_csv(report: MonthlyReport) -> bytes:
 def report_xlsx(report: MonthlyReport) -> bytes:
     """The report as an Excel workbook: 概况, 重点事项, 逾期临期, 单位排名 (dates as dates, rates as percents)."""
     book = Workbook()
-    sheet = book.active
+    sheet = _SafeSheet(book.active)
     sheet.title = "概况"
     for line in header_lines(report):
         sheet.append([line])
@@ -394,14 +395,14 @@ def report_xlsx(report: MonthlyReport) -> bytes:
     sheet.column_dimensions["B"].width = 60
 
     for (title, rows), name in zip(_case_sections(report), ("重点事项", "逾期临期"), strict=True):
-        sheet = book.create_sheet(name)
+        sheet = _SafeSheet(book.create_sheet(name))
         sheet.append([title])
         sheet.append([label for _, label in CASE_COLUMNS])
         for row in rows:
             sheet.append([row.get(column) if row.get(column) is not None else "" for column, _ in CASE_COLUMNS])
         _style_table(sheet, CASE_COLUMNS, date_columns={"received", "deadline", "agenda_date", "agenda_deadline"})
 
-    sheet = book.create_sheet("单位排名")
+    sheet = _SafeSheet(book.create_sheet("单位排名"))
     sheet.append(["责任单位排名(自身超期事项+督办次数,由多到少,约谈通报依据)"])
     sheet.append([label for _, label in RANKING_COLUMNS])
     for unit in report.ranking:
@@ -414,6 +415,39 @@ def report_xlsx(report: MonthlyReport) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+class _SafeWriter:
+    """A csv writer whose every cell goes through spreadsheet.safe_cell."""
+
+    def __init__(self, writer) -> None:
+        self._writer = writer
+
+    def writerow(self, row) -> None:
+        self._writer.writerow(safe_row(row))
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+class _SafeSheet:
+    """An openpyxl sheet whose appended cells go through spreadsheet.safe_cell; the rest is the sheet's own."""
+
+    def __init__(self, sheet) -> None:
+        object.__setattr__(self, "_sheet", sheet)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._sheet, name, value)  # title, freeze_panes …: the sheet's own
+
+    def append(self, row) -> None:
+        self._sheet.append(safe_row(row))
+
+    def __getattr__(self, name: str):
+        return getattr(self._sheet, name)
+
+    def __getitem__(self, key):
+        return self._sheet[key]
 
 
 def _case_sections(report: MonthlyReport) -> list[tuple[str, list[dict[str, Any]]]]:
