@@ -44,12 +44,6 @@ def find_original(case: Case) -> tuple[Case | None, bool]:
     return (candidates[0], False) if candidates else (None, False)
 
 
-def find_repeat_of(case: Case) -> Case | None:
-    """The earliest open matter this one repeats, or None. The original itself is never a repeat."""
-    original, final = find_original(case)
-    return None if final else original
-
-
 def _same_person_same_matter(case: Case) -> QuerySet[Case] | None:
     same_person = Q()
     for party in case.petitioners.all():

@@ -74,8 +74,8 @@ def next_step(case: Case, missed: str, today: dt.date) -> str | None:
     return LADDER[min(position + 1, len(LADDER) - 1)]
 
 
-def supervising_body(case: Case) -> str:
-    """The code and name of the body above the holder, which orders the supervision."""
+def supervising_body(case: Case, names: dict[str, str] | None = None) -> str:
+    """The code and name of the body above the holder, which orders the supervision (`names`: a run's cache)."""
     unit = case.unit
     banner = settings.BANNER_CODE
     if unit.kind == Unit.Kind.VILLAGE_COMMITTEE and case.township_code:
@@ -84,8 +84,11 @@ def supervising_body(case: Case) -> str:
         code = f"BL-{banner}"
     else:
         code = "BD-petitions"
-    above = Unit.objects.filter(code=code).first()
-    return f"{code} {above.name}" if above else code
+    names = {} if names is None else names
+    if code not in names:
+        above = Unit.objects.filter(code=code).first()
+        names[code] = f"{code} {above.name}" if above else code
+    return names[code]
 
 
 def run_tick(today: dt.date) -> TickReport:
@@ -93,6 +96,7 @@ def run_tick(today: dt.date) -> TickReport:
     _sync_calendar_once_a_day()
     report = TickReport(today=today)
     now = dt.datetime.combine(today, dt.time(1, 0), tzinfo=STATUTE_TZ)
+    names: dict[str, str] = {}  # supervising bodies' names, looked up once per run
     for case in list(overdue_cases(today)):
         if case.unit is None:
             report.skipped.append(f"{case.reference}: no responsible unit to supervise")
@@ -111,7 +115,7 @@ def run_tick(today: dt.date) -> TickReport:
                 reason=reason,
                 deadline=deadline,
                 at=now,
-                ordered_by=supervising_body(locked),
+                ordered_by=supervising_body(locked, names),
                 missed=missed,
             )
             CaseEvent.objects.create(

@@ -19,8 +19,10 @@ import datetime as dt
 from functools import lru_cache
 
 import chinese_calendar
+from chinese_calendar.constants import holidays as _HOLIDAYS
 
 FIRST_YEAR = 2004  # the library's first year; nothing older is ever counted
+KNOWN_YEARS = frozenset(day.year for day in _HOLIDAYS)  # the years whose notice the installed library holds
 LAST_YEAR = 2040  # the table reaches this far (provisionally beyond the library)
 MAX_SEARCH_DAYS = 40  # longer than any run of rest days (Spring Festival: 9 days)
 
@@ -98,7 +100,5 @@ def sync_calendar(connection=None) -> int:
 
 @lru_cache(maxsize=20000)
 def _known(day: dt.date) -> bool | None:
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return None
+    """The official answer for `day`, or None for a year the library has no notice for."""
+    return chinese_calendar.is_workday(day) if day.year in KNOWN_YEARS else None

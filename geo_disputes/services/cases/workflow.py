@@ -627,12 +627,8 @@ def _object(case: Case, params: dict[str, Any], context: _Context) -> dict[str, 
         )
     _text(params, "reason", A.OBJECT, "why the matter is outside this body's remit")
     consent = _text(params, "consent_by", A.OBJECT, "who at the forwarding body agreed (条例 Art. 23)")
-    back_to = case.forwarded_by
+    _hand_over(case, case.forwarded_by, context)  # back to the forwarding body, its own 15 days from now
     case.forwarded_by = None
-    _hand_to_unit(case, back_to)
-    case.responsible_person = back_to.head_name
-    case.holder_received_at = context.now
-    case.accepted_at = None
     case.objected_at = context.now
     return {"consent_by": consent}
 
