@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.contrib.gis.geos import GEOSGeometry
 
 from geo_disputes.models import (
+    AccusedPerson,
     Banner,
     CalendarDay,
     Case,
@@ -28,6 +29,7 @@ from geo_disputes.models import (
     Parcel,
     Party,
     PersonalDataAccess,
+    Recusal,
     RoutingRule,
     RoutingRuleChange,
     StaffProfile,
@@ -204,6 +206,38 @@ class CaseEventInline(admin.TabularInline):
         return False
 
 
+class AccusedPersonInline(admin.TabularInline):
+    """The officials an accusation names (条例 Art. 30): recorded at intake, never edited afterwards."""
+
+    model = AccusedPerson
+    extra = 0
+    fields = ("name", "position", "unit", "user")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RecusalInline(admin.TabularInline):
+    """Who is kept off the case (回避); recorded on the case page or at intake, kept for the record."""
+
+    model = Recusal
+    extra = 0
+    fields = ("username", "ground", "reason", "recorded_by", "at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdmin):
     list_display = ("reference", "category", "tier", "unit", "status", "township_code", "village_code", "received_at")
@@ -213,7 +247,7 @@ class CaseAdmin(ReadOnlyAdmin):
     date_hierarchy = "received_at"
     exclude = ("location",)
     readonly_fields = ("position",)
-    inlines = (PetitionerInline, CaseEventInline)
+    inlines = (PetitionerInline, AccusedPersonInline, RecusalInline, CaseEventInline)
 
     @admin.display(description="位置(WGS84)")
     def position(self, obj: Case) -> str:

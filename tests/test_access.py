@@ -85,13 +85,13 @@ ROLE_SCOPE_SEES = [
     ("planner", "", ALL),
     ("field_staff", "", ALL),
     ("field_staff", SHAGEDU, ALL - {"SUJIGOU"}),
-    ("field_staff", BULA, {"BULA-WATER", "BULA-YARD", "ACCUSE"}),
+    ("field_staff", BULA, {"BULA-WATER", "BULA-YARD"}),  # bound to the accused village: withheld
     ("township_officer", YOUYI, {"SUJIGOU"}),
     ("township_officer", SHAGEDU, ALL - {"SUJIGOU"}),
     ("township_officer", "", set()),
     ("village_officer", BULA, {"BULA-WATER", "BULA-YARD"}),  # the accusation against its committee is withheld
     ("village_officer", SHAGEDU_VILLAGE, {"SWAP"}),
-    ("grid_worker", BULA_GRID_1, {"BULA-WATER", "ACCUSE"}),  # the agent who carried the accusation sees it
+    ("grid_worker", BULA_GRID_1, {"BULA-WATER"}),  # works in the accused village: withheld (Art. 30)
     ("grid_worker", BULA_GRID_2, {"BULA-YARD"}),
     ("mining_court", "", {"SUJIGOU", "SWAP"}),
 ]
@@ -165,7 +165,7 @@ PII_BY_ROLE = [
     ("township_officer", SHAGEDU, "BULA-WATER", False),  # supervises; the village handles it
     ("township_officer", SHAGEDU, "ACCUSE", True),
     ("grid_worker", BULA_GRID_1, "BULA-WATER", True),  # the household's agent
-    ("grid_worker", BULA_GRID_1, "ACCUSE", True),
+    ("grid_worker", BULA_GRID_1, "ACCUSE", False),  # works in the accused village (Art. 30)
     ("mining_court", "", "SWAP", True),
     ("mining_court", "", "SUJIGOU", False),  # mining-related, but the street committee's case
     ("planner", "", "BULA-WATER", False),

@@ -270,11 +270,23 @@ def close_out(client: APIClient, reference: str, outcome: str) -> dict:
 
 
 def test_water_fees_close_at_the_village_through_the_agent(world):
+    """The agent carries the matter in and records what happened; the village committee decides it."""
     agent = client_for("grid_worker", "150622101206-001")
     in_grid = (110.805, 39.605)  # inside 不拉村's grid -001, the agent's own grid
     case = intake(agent, category="utilities", channel="grid_agent", lon=in_grid[0], lat=in_grid[1]).json()
     assert case["grid"]["code"] == "150622101206-001"
-    closed = close_out(agent, case["reference"], "先恢复供水,欠费分期按月缴清")
+    assert case["allowed_actions"] == []  # an agent never decides acceptance (issue 12, item 4)
+    ref = case["reference"]
+    refused = agent.post(f"/api/cases/{ref}/transitions/", {"action": "accept"}, format="json")
+    assert refused.status_code == 403 and "承办层级" in refused.json()["detail"]
+    village = client_for("village_officer", "150622101206")
+    act(village, ref, "accept")
+    assert agent.get(f"/api/cases/{ref}/").json()["allowed_actions"] == ["session"]  # it records what happened
+    act(agent, ref, "session", at=timezone.now().isoformat(), mediators="网格员 李四")
+    act(village, ref, "assign", person="承办人")
+    act(village, ref, "agreement", text="先恢复供水,欠费分期按月缴清")
+    act(client_for("banner_admin"), ref, "follow_up", by="回访员", method="phone", satisfaction="satisfied")
+    closed = act(village, ref, "close")
     assert (closed["status"], closed["tier"], closed["unit"]["code"]) == ("closed", "village", "VC-150622101206")
 
 

@@ -174,8 +174,13 @@ def test_a_land_swap_at_the_mining_court_is_settled_by_pre_litigation_mediation_
     assert case["due"]["accept_by"] is None and case["due"]["conclude_by"] is None
     assert not {"escalate", "request_review", "supervise", "extend"} & set(case["allowed_actions"])
     ref = case["reference"]
-    act(admin, ref, "pre_mediate", body="矿区法庭 会同自然资源局")
-    case = act(admin, ref, "conclude", outcome="mediated", number="(2026)内0622民诉前调1号", text="现场调解,当场化解")
+    # The court's matter is the court's alone (诉访分离): the banner admin may look, not decide.
+    answer = admin.post(f"/api/cases/{ref}/transitions/", {"action": "pre_mediate"}, format="json")
+    assert answer.status_code == 403
+    court = APIClient()
+    court.force_authenticate(StaffFactory(role="mining_court").user)
+    act(court, ref, "pre_mediate", body="矿区法庭 会同自然资源局")
+    case = act(court, ref, "conclude", outcome="mediated", number="(2026)内0622民诉前调1号", text="现场调解,当场化解")
     assert (case["status"], case["resolution_method"], case["tier"]) == ("resolved", "mediation", "mining_court")
     assert "request_review" not in case["allowed_actions"]
     refused(admin, ref, "request_review")

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_disputes.models import Case
-from geo_disputes.services.cases.access import can_act, may_perform, visible_cases
+from geo_disputes.services.cases.access import can_act, refusal, visible_cases
 from geo_disputes.services.cases.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
 from geo_disputes.services.cases.clock import annotate_dues
 from geo_disputes.services.cases.intake import IntakeError, open_case
@@ -72,10 +72,9 @@ class CaseTransitionView(APIView):
         action = data.pop("action", None)
         if not isinstance(action, str) or not action:
             raise ValidationError({"action": "required"})
-        if not may_perform(request.user, case, action):
-            raise PermissionDenied(
-                "supervision is ordered from above: the banner, or a township over its villages / 督办由上级作出"
-            )
+        refused = refusal(request.user, case, action)
+        if refused:
+            raise PermissionDenied(refused)
         version = data.pop("version", None)
         if version is None:
             version = case.version  # clients that do not track versions act on what is current

@@ -5,10 +5,12 @@ from .audit import PersonalDataAccess
 from .calendar import CalendarDay
 from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
 from .org import Role, StaffProfile, Unit
+from .recusal import AccusedPerson, Recusal
 from .routing import RoutingRule, RoutingRuleChange
 from .security import LoginFailure
 
 __all__ = [
+    "AccusedPerson",
     "Area",
     "Banner",
     "Case",
@@ -23,6 +25,7 @@ __all__ = [
     "Parcel",
     "Party",
     "PersonalDataAccess",
+    "Recusal",
     "Role",
     "RoutingRule",
     "RoutingRuleChange",

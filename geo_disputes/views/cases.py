@@ -56,6 +56,7 @@ from geo_disputes.services.cases.access import (
     may_perform,
     parcel_holder,
     petitioner_view,
+    refusal,
     staff_profile,
     visible_cases,
     visible_changes,
@@ -384,8 +385,9 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
     if form_class is None:
         messages.error(request, f"未知操作 unknown action {action!r}")
         return redirect("case-detail", reference=case.reference)
-    if not may_perform(request.user, case, action):
-        raise PermissionDenied("督办由上级机关作出,不能督办本单位或法院 / supervision comes from above")
+    refused = refusal(request.user, case, action)
+    if refused:
+        raise PermissionDenied(refused)
     form = form_class(request.POST, case=case, auto_id=f"id_{action}_%s")
     if not form.is_valid():
         return _render_case(request, case, forms={action: form}, status=400)

@@ -4,11 +4,15 @@ Scope is geographic (banner, a township, a village, a grid) or, for the mining c
 (mining-related cases). Petitioner names, phones and ID numbers are masked unless the role needs
 them (PIPL; 信访工作条例 Art. 46); planners see none; every unmasked view is recorded.
 
-Accused-unit rule (Art. 30 ¶3): staff of the unit a petition accuses — their profile's unit is
-the accused unit, or they are the township/village officer whose scope is its area (the
-village officer of an accused village committee) — do not see the case at all, not even with
-masked names: the description of an accusation identifies the petitioner in a village of a few
-hundred households. Routing sends such a case one tier up for the same reason.
+Accused-side rule (Art. 30 ¶3, Art. 28): nobody on the accused side of an accusation — the accused
+unit's staff, everyone whose scope lies inside an accused committee's area (officers, grid workers,
+field staff), accused persons with an account, anyone recused — sees the case at all, not even
+with masked names: the description of an accusation identifies the petitioner in a village of a
+few hundred households. `services.cases.recusal` defines that side; the hand-overs keep to it too.
+
+Deciding (item 4 of the hardening round): acceptance, rejection, transfers and outcomes are decided
+by the holder's tier or above; lower tiers and grid workers only record facts (a session held, a
+reply served, a follow-up, a review asked for on the petitioner's behalf).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from django.db.models import Q, QuerySet
 from geo_disputes.models import Case, Parcel, PersonalDataAccess, Role, StaffProfile
 from geo_disputes.models.cases import MiningRelation, Tier
 from geo_disputes.models.org import Unit
+from geo_disputes.services.cases.recusal import hidden_from
 
 # Two-character surnames kept whole when masking ("欧阳娜娜" → "欧阳某").
 COMPOUND_SURNAMES = frozenset(
@@ -45,8 +50,6 @@ _SCOPE_PATTERNS = {
     "grid": re.compile(r"\d{12}-[0-9A-Za-z]+"),  # 150622101206-001
 }
 _SCOPE_FIELDS = {"township": "township_code", "village": "village_code", "grid": "grid_code"}
-# Officers speak for the committee of their area: an accusation against it is against them.
-_COMMITTEE_ROLES = (Role.TOWNSHIP_OFFICER, Role.VILLAGE_OFFICER)
 _MINING_RELATED = (
     Q(mining_relation__in=[MiningRelation.INSIDE, MiningRelation.INFLUENCE_ZONE])
     | Q(tier=Tier.MINING_COURT)
@@ -71,9 +74,7 @@ def visible_cases(user, qs: QuerySet[Case] | None = None) -> QuerySet[Case]:
     seen = _role_filter(profile)
     if seen is None:
         return qs.none()
-    accused = _accused_filter(profile)
-    qs = qs.filter(seen)
-    return qs.exclude(accused) if accused is not None else qs
+    return qs.filter(seen).exclude(hidden_from(user, profile))
 
 
 def can_see_pii(user, case: Case) -> bool:
@@ -85,7 +86,7 @@ def can_see_pii(user, case: Case) -> bool:
     profile = staff_profile(user)
     if profile is None or profile.role in (Role.PLANNER, Role.FIELD_STAFF):
         return False
-    if is_accused(profile, case) or not visible_cases(user, Case.objects.filter(pk=case.pk)).exists():
+    if not visible_cases(user, Case.objects.filter(pk=case.pk)).exists():
         return False
     if profile.role in (Role.BANNER_ADMIN, Role.GRID_WORKER):
         return True  # the grid worker is the household's petition agent
@@ -156,11 +157,58 @@ def can_supervise(user, case: Case) -> bool:
     return False
 
 
+# Steps that record a fact rather than decide the matter: anyone acting on the case may take them —
+# the grid worker who delivered the reply, sat in on a session, called the petitioner back, or
+# passed on the petitioner's request for review (the request is the petitioner's, not the agent's).
+RECORDING_ACTIONS = frozenset({"serve", "session", "follow_up", "request_review"})
+# How high each tier stands, and the highest tier each role decides at (grid workers decide nothing).
+_TIER_RANK = {"": 1, Tier.VILLAGE: 1, Tier.TOWNSHIP: 2, Tier.BANNER: 3}
+_ROLE_RANK = {Role.VILLAGE_OFFICER: 1, Role.TOWNSHIP_OFFICER: 2, Role.BANNER_ADMIN: 3}
+
+
+def may_decide(user, case: Case) -> bool:
+    """Whether `user` decides for the body holding `case`: its tier or above (a court's cases: the court).
+
+    A township officer decides a village's or a township's matter, never a banner body's; a grid
+    worker, as the petitioner's agent, decides nothing; a court's matter is the court's alone (诉访分离).
+    """
+    if not can_act(user, case):
+        return False
+    if user.is_superuser:
+        return True
+    profile = staff_profile(user)
+    if _court_case(case):
+        return profile.role == Role.MINING_COURT
+    if profile.role == Role.MINING_COURT:
+        return False
+    return _ROLE_RANK.get(profile.role, 0) >= _TIER_RANK.get(case.tier, 3)
+
+
 def may_perform(user, case: Case, action: str) -> bool:
-    """Whether `user` may take workflow `action` on `case`: acting at all, and supervising only from above."""
+    """Whether `user` may take workflow `action` on `case`: recording a fact needs acting at all,
+    deciding needs the holder's tier or above, and supervision comes only from above."""
+    return refusal(user, case, action) is None
+
+
+def refusal(user, case: Case, action: str) -> str | None:
+    """Why `user` may not take `action` on `case` (Chinese, then English), or None when they may."""
     if action == "supervise":
-        return can_supervise(user, case)
-    return can_act(user, case)
+        if can_supervise(user, case):
+            return None
+        return (
+            "督办由上级机关作出,不能督办本单位或法院 / "
+            "supervision is ordered from above, never of one's own unit or a court"
+        )
+    if not can_act(user, case):
+        return "当前角色无权办理此事项 / your role cannot act on this case"
+    if action in RECORDING_ACTIONS or may_decide(user, case):
+        return None
+    tier = Tier(case.tier).label if case.tier in Tier.values else case.tier
+    return (
+        f"此事项由{tier}办理,受理、不予受理、转送和处理结果由承办层级或上级决定 / "
+        f"this matter is held at the {case.tier or 'unrouted'} tier: acceptance, rejection, transfers and "
+        "outcomes are decided by the holder's tier or above"
+    )
 
 
 def petitioner_view(user, case: Case, purpose: str = "查看信访人 view petitioners") -> list[dict]:
@@ -272,13 +320,8 @@ def staff_profile(user) -> StaffProfile | None:
 
 
 def is_accused(profile: StaffProfile, case: Case) -> bool:
-    """Whether `profile` belongs to the unit `case` accuses: by unit, or as the officer of its area."""
-    if case.accused_unit_id is None:
-        return False
-    if profile.unit_id is not None and profile.unit_id == case.accused_unit_id:
-        return True
-    area = case.accused_unit.area_code
-    return profile.role in _COMMITTEE_ROLES and bool(area) and area == profile.scope_code
+    """Whether `profile`'s account stands on the accused side of `case` (services.cases.recusal)."""
+    return Case.objects.filter(pk=case.pk).filter(hidden_from(profile.user, profile)).exists()
 
 
 def _role_filter(profile: StaffProfile) -> Q | None:
@@ -298,21 +341,6 @@ def _role_filter(profile: StaffProfile) -> Q | None:
             return None
         return Q(**{_SCOPE_FIELDS[kind]: scope}) if kind else Q()
     return None
-
-
-def _accused_filter(profile: StaffProfile) -> Q | None:
-    """Cases accusing the profile's own unit or the unit of its area (Art. 30): never shown."""
-    conditions = []
-    if profile.unit_id is not None:
-        conditions.append(Q(accused_unit_id=profile.unit_id))
-    if profile.role in _COMMITTEE_ROLES and profile.scope_code:
-        conditions.append(Q(accused_unit__area_code=profile.scope_code))
-    if not conditions:
-        return None
-    combined = conditions[0]
-    for extra in conditions[1:]:
-        combined |= extra
-    return combined
 
 
 def _handles(profile: StaffProfile, case: Case) -> bool:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from geo_disputes.models import Case, CaseEvent, CaseParcel, RoutingRule, Unit, Village
 from geo_disputes.models.cases import Category, MiningRelation, Tier
 from geo_disputes.models.routing import MiningCondition
+from geo_disputes.services.cases.recusal import unit_on_accused_side
 from geo_disputes.services.cases.units import tier_above, unit_for_tier
 
 # Banner departments a case may involve; each is the unit `BD-<code>` (the integrated centre's
@@ -172,7 +173,8 @@ def record_routing(case: Case, decision: RoutingDecision, actor=None, at: dt.dat
     case.routing_reason = decision.reason
     case.version += 1
     case.save(update_fields=["tier", "unit", "routing_rule", "routing_reason", "version", "updated_at"])
-    case.partner_units.set(decision.partner_units)
+    # A department the accusation names (or one inside an accused committee's area) never co-handles it.
+    case.partner_units.set([u for u in decision.partner_units if not unit_on_accused_side(case, u)])
     after = {"tier": decision.tier, "unit": decision.unit.code if decision.unit else ""}
     return CaseEvent.objects.create(
         case=case,

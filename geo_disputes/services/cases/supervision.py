@@ -34,6 +34,7 @@ from geo_disputes.services.cases.clock import (
     annotate_dues,
     deadline_key,
 )
+from geo_disputes.services.cases.recusal import unit_on_accused_side
 from geo_disputes.services.cases.workdays import sync_calendar
 from geo_disputes.services.cases.workflow import record_supervision
 
@@ -75,20 +76,30 @@ def next_step(case: Case, missed: str, today: dt.date) -> str | None:
 
 
 def supervising_body(case: Case, names: dict[str, str] | None = None) -> str:
-    """The code and name of the body above the holder, which orders the supervision (`names`: a run's cache)."""
+    """The code and name of the body above the holder, which orders the supervision (`names`: a run's cache).
+
+    A body on the accused side of an accusation never supervises it (回避): the next one up does.
+    """
+    names = {} if names is None else names
+    accusation = case.accused_unit_id is not None or case.accused_persons.exists()
+    for code in _bodies_above(case):
+        above = Unit.objects.filter(code=code).first() if accusation or code not in names else None
+        if code not in names:
+            names[code] = f"{code} {above.name}" if above else code
+        if not (accusation and unit_on_accused_side(case, above)):
+            return names[code]
+    return "上级(市)人民政府 / the city government"
+
+
+def _bodies_above(case: Case) -> list[str]:
+    """The supervising bodies of the holder, nearest first: township → petitions bureau → banner leadership."""
     unit = case.unit
     banner = settings.BANNER_CODE
     if unit.kind == Unit.Kind.VILLAGE_COMMITTEE and case.township_code:
-        code = f"TC-{case.township_code}"
-    elif unit.code == "BD-petitions" or unit.kind == Unit.Kind.BANNER_LEADERSHIP:
-        code = f"BL-{banner}"
-    else:
-        code = "BD-petitions"
-    names = {} if names is None else names
-    if code not in names:
-        above = Unit.objects.filter(code=code).first()
-        names[code] = f"{code} {above.name}" if above else code
-    return names[code]
+        return [f"TC-{case.township_code}", "BD-petitions", f"BL-{banner}"]
+    if unit.code == "BD-petitions" or unit.kind == Unit.Kind.BANNER_LEADERSHIP:
+        return [f"BL-{banner}"]
+    return ["BD-petitions", f"BL-{banner}"]
 
 
 def run_tick(today: dt.date) -> TickReport:

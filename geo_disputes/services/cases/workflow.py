@@ -61,6 +61,7 @@ from geo_disputes.services.cases.clock import (
     period_end,
 )
 from geo_disputes.services.cases.procedures import LED_INTO, Track, holder_for, track_of
+from geo_disputes.services.cases.recusal import names_accused, unit_on_accused_side
 from geo_disputes.services.cases.units import tier_above, tier_of_unit, unit_for_tier
 
 
@@ -567,18 +568,36 @@ def _whole_number(value: Any) -> int | None:
 
 def _hand_over(case: Case, unit: Unit, context: _Context) -> None:
     """A transfer or assignment (转送/交办): the receiving body's own 15 days start at its receipt (Art. 23)."""
-    case.forwarded_by = case.unit
-    case.unit = unit
-    case.tier = tier_of_unit(unit)
-    case.responsible_person = unit.head_name
+    previous = case.unit
+    _hand_to_unit(case, unit)
+    case.forwarded_by = previous
     case.holder_received_at = context.now
     case.accepted_at = None
     case.status = Status.TRANSFERRED
 
 
-def _hand_to_unit(case: Case, unit: Unit) -> None:
+def _hand_to_unit(case: Case, unit: Unit, field: str = "unit") -> None:
+    """Every change of holder comes here: never to the accused side of an accusation (条例 Arts. 28, 30)."""
+    if unit_on_accused_side(case, unit):
+        raise WorkflowError(
+            f"{unit.code} 为被检举控告方或其辖区单位,须回避,不得承办 / {unit.code} is on the accused side of "
+            f"{case.reference} and must recuse itself: an accusation never goes to the accused (条例 Arts. 28, 30)",
+            field,
+        )
     case.unit = unit
     case.tier = tier_of_unit(unit)
+    _make_responsible(case, unit.head_name, field)
+
+
+def _make_responsible(case: Case, person: str, field: str = "person") -> None:
+    """Name the person responsible — never an accused person or the head of an accused unit (回避)."""
+    if names_accused(case, person):
+        raise WorkflowError(
+            f"{person} 为被检举控告人或被检举控告单位负责人,须回避 / {person} is accused or heads the accused unit "
+            "and must recuse themselves (条例 Arts. 28, 30)",
+            field,
+        )
+    case.responsible_person = person
 
 
 def _require_petition(case: Case, action: str) -> None:
@@ -594,7 +613,7 @@ Effect = Callable[[Case, dict[str, Any], _Context], dict[str, Any] | None]
 def _accept(case: Case, params: dict[str, Any], context: _Context) -> None:
     case.accepted_at = context.now
     if params.get("person"):
-        case.responsible_person = str(params["person"]).strip()
+        _make_responsible(case, str(params["person"]).strip())
 
 
 def _reject(case: Case, params: dict[str, Any], context: _Context) -> None:
@@ -642,7 +661,7 @@ def _assign(case: Case, params: dict[str, Any], context: _Context) -> None:
                 _hand_over(case, unit, context)  # 交办: the receiving body accepts within its own 15 days
             else:
                 _hand_to_unit(case, unit)
-    case.responsible_person = person
+    _make_responsible(case, person)
 
 
 def _lead(case: Case, params: dict[str, Any], context: _Context) -> dict[str, Any]:
@@ -659,7 +678,6 @@ def _lead(case: Case, params: dict[str, Any], context: _Context) -> dict[str, An
         raise WorkflowError(f"lead: {unit.code} does not handle {case.reference}; co-handling bodies: {codes}", "unit")
     previous = case.unit
     _hand_to_unit(case, unit)
-    case.responsible_person = unit.head_name
     case.partner_units.remove(unit)
     if previous is not None:
         case.partner_units.add(previous)
@@ -730,7 +748,7 @@ def _put_on_agenda(case: Case, params: dict[str, Any], context: _Context) -> Non
     person = _text(params, "person", A.PUT_ON_AGENDA, "the named person responsible")
     deadline = _deadline(params, A.PUT_ON_AGENDA, context)
     _hand_to_unit(case, unit)
-    case.responsible_person = person
+    _make_responsible(case, person)
     case.agenda_deadline = deadline
     case.agenda_date = context.today
 
@@ -789,11 +807,19 @@ def _request_review(case: Case, params: dict[str, Any], context: _Context) -> di
         # The banner's body is reviewed by the city government: outside this system, recorded here.
         case.review_external = True
         return {"reviewing_body": "上级(市)人民政府 / the city government"}
+    reviewer = unit_for_tier(above, case.township_code, case.village_code)
+    while reviewer is not None and unit_on_accused_side(case, reviewer) and tier_above(above):
+        above = tier_above(above)  # the body above an accused reviewer reviews instead (回避)
+        reviewer = unit_for_tier(above, case.township_code, case.village_code)
+    if reviewer is not None and unit_on_accused_side(case, reviewer):
+        case.review_external = True  # the banner itself is accused: the city reviews
+        return {"reviewing_body": "上级(市)人民政府 / the city government"}
     case.review_external = False
-    case.tier = above
-    case.unit = unit_for_tier(above, case.township_code, case.village_code)
-    case.responsible_person = case.unit.head_name if case.unit else ""
-    return {"reviewing_body": case.unit.code if case.unit else above}
+    if reviewer is None:
+        case.tier, case.unit, case.responsible_person = above, None, ""
+        return {"reviewing_body": above}
+    _hand_to_unit(case, reviewer, "action")
+    return {"reviewing_body": reviewer.code}
 
 
 def _review_decision(case: Case, params: dict[str, Any], context: _Context) -> None:
@@ -877,8 +903,7 @@ def _convert(case: Case, params: dict[str, Any], context: _Context) -> None:
     case.accepted_at = None
     holder = holder_for(case, Procedure.PETITION)
     if holder is not None:  # a village committee mediated; the township answers the petition
-        _hand_to_unit(case, holder[0])
-        case.responsible_person = holder[0].head_name
+        _hand_to_unit(case, holder[0], "action")
 
 
 def _pre_mediate(case: Case, params: dict[str, Any], context: _Context) -> None:

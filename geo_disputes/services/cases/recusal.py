@@ -1,0 +1,103 @@
+"""The accused side of an accusation (条例 Arts. 28, 30 ¶3): who must never see, hold or be handed it.
+
+A **unit** is on the accused side when it is the accused unit or the unit of an accused person, or
+a committee inside the area of an accused committee (a village committee inside an accused
+township: the village branch works under the township committee's leadership). Banner bodies have
+the whole banner as their area, so only committees carry an area here — an accused department does
+not put every unit of the banner on its side.
+
+A **staff account** is on the accused side when its unit is, when its scope lies inside the area of
+an accused committee (the village's officers, the grid workers of its grids, field staff bound to
+it), when it is an accused person's account, or when it was recused (回避). The one filter,
+`hidden_from`, is what `access.visible_cases` excludes, so every list, page, map layer, export,
+proposal and search obeys it; the hand-over checks (`unit_on_accused_side`, `names_accused`) keep
+transfer, assignment, the agenda, review, leads and the daily supervision away from that side.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from geo_disputes.models import AccusedPerson, Case, Recusal, StaffProfile, Unit
+
+# Units whose area is a place: an accusation against one reaches everyone working inside it.
+COMMITTEES = (Unit.Kind.VILLAGE_COMMITTEE, Unit.Kind.TOWNSHIP_COMMITTEE)
+
+
+def scope_prefixes(code: str) -> set[str]:
+    """The township, village and own codes a scope or area code lies inside ("150622101206-001" → 3 codes)."""
+    code = (code or "").strip()
+    if not code:
+        return set()
+    return {code[:n] for n in (9, 12) if len(code) >= n} | {code}
+
+
+def hidden_from(user, profile: StaffProfile | None) -> Q:
+    """The cases `user` (with `profile`) must never see: the accused side of each accusation, and recusals."""
+    hidden = Q(recusals__user_id=user.pk) | Q(accused_persons__user_id=user.pk)
+    if profile is None:
+        return hidden
+    if profile.unit_id is not None:
+        hidden |= Q(accused_unit_id=profile.unit_id) | Q(accused_persons__unit_id=profile.unit_id)
+    inside = scope_prefixes(profile.scope_code)
+    if profile.unit_id is not None and profile.unit.kind in COMMITTEES:
+        inside |= scope_prefixes(profile.unit.area_code)
+    if inside:
+        hidden |= Q(accused_unit__kind__in=COMMITTEES, accused_unit__area_code__in=inside)
+        hidden |= Q(accused_persons__unit__kind__in=COMMITTEES, accused_persons__unit__area_code__in=inside)
+    return hidden
+
+
+def accused_units(case: Case) -> list[Unit]:
+    """The accused unit and the units of the accused persons, once each."""
+    units = {case.accused_unit_id: case.accused_unit} if case.accused_unit_id else {}
+    for person in case.accused_persons.select_related("unit").exclude(unit=None):
+        units.setdefault(person.unit_id, person.unit)
+    return list(units.values())
+
+
+def unit_on_accused_side(case: Case, unit: Unit | None) -> bool:
+    """Whether handing `case` to `unit` (or sharing it with it) would reach the accused side."""
+    if unit is None:
+        return False
+    for accused in accused_units(case):
+        if unit.pk == accused.pk:
+            return True
+        if accused.kind in COMMITTEES and accused.area_code and unit.area_code.startswith(accused.area_code):
+            return True
+    return False
+
+
+def names_accused(case: Case, person: str) -> bool:
+    """Whether a responsible person's name is an accused person's or the head of an accused unit."""
+    person = (person or "").strip()
+    if not person:
+        return False
+    heads = {u.head_name.strip() for u in accused_units(case) if u.head_name}
+    names = set(case.accused_persons.values_list("name", flat=True))
+    return person in heads | {n.strip() for n in names}
+
+
+def recuse(case: Case, user, ground: str, reason: str = "", recorded_by=None) -> Recusal:
+    """Keep `user` off `case` from now on (idempotent: a second recusal of the same person keeps the first)."""
+    try:
+        with transaction.atomic():
+            return Recusal.objects.create(
+                case=case,
+                user=user,
+                username=user.get_username(),
+                ground=ground,
+                reason=reason,
+                recorded_by=recorded_by if getattr(recorded_by, "is_authenticated", False) else None,
+            )
+    except IntegrityError:
+        return Recusal.objects.get(case=case, user=user)
+
+
+def name_accused(case: Case, name: str, position: str = "", unit: Unit | None = None, user=None) -> AccusedPerson:
+    """Record an official the accusation names; one with an account is recused at once (Art. 30)."""
+    person = AccusedPerson.objects.create(case=case, name=name, position=position, unit=unit, user=user)
+    if user is not None:
+        recuse(case, user, Recusal.Ground.ACCUSED)
+    return person
