@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
 from geo_disputes.services.cases.case_queries import CHOICES, OPEN, CaseFilter
-from geo_disputes.services.cases.intake import IntakeRequest, Petitioner
+from geo_disputes.services.cases.intake import AccusedPersonInput, IntakeRequest, Petitioner
 
 from . import params
 
@@ -60,6 +60,7 @@ def intake_request(data) -> IntakeRequest:
         "petitioners",
         "received_at",
         "accused_unit",
+        "accused_persons",
         "group",
         "procedure",
         "forwarded_by",
@@ -90,11 +91,37 @@ def intake_request(data) -> IntakeRequest:
         petitioners=[_petitioner(p, i) for i, p in enumerate(petitioners)],
         received_at=_received_at(data),
         accused_unit_code=_text(data, "accused_unit", ""),
+        accused_persons=_accused_persons(data.get("accused_persons", [])),
         group_id=_integer(data, "group", None),
         procedure=_text(data, "procedure", ""),
         forwarded_by_code=_text(data, "forwarded_by", ""),
         above_banner=_text(data, "above_banner", ""),
     )
+
+
+def _accused_persons(value) -> list[AccusedPersonInput]:
+    """[{name, position, unit, user}] → AccusedPersonInput; texts only, the intake service checks the rest."""
+    if not isinstance(value, list) or not all(isinstance(p, dict) for p in value):
+        raise ValidationError({"accused_persons": "expected a list of {name, position, unit, user}"})
+    people = []
+    for i, p in enumerate(value):
+        unknown = sorted(set(p) - {"name", "position", "unit", "user"})
+        if unknown:
+            raise ValidationError(
+                {f"accused_persons[{i}].{unknown[0]}": "unknown field; fields: name, position, unit, user"}
+            )
+        texts = {}
+        for key in ("name", "position", "unit", "user"):
+            item = p.get(key, "")
+            if not isinstance(item, str):
+                raise ValidationError({f"accused_persons[{i}].{key}": "must be text / 应为文本"})
+            texts[key] = item
+        people.append(
+            AccusedPersonInput(
+                name=texts["name"], position=texts["position"], unit_code=texts["unit"], username=texts["user"]
+            )
+        )
+    return people
 
 
 def _choice(query, name: str, extra: tuple[str, ...] = ()) -> str | None:

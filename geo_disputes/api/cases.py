@@ -1,6 +1,7 @@
 """Cases API: GeoJSON list + intake, detail, and workflow transitions.
 
-GET/POST /api/cases/ · GET /api/cases/<reference>/ · POST /api/cases/<reference>/transitions/
+GET/POST /api/cases/ · GET /api/cases/<reference>/ · POST /api/cases/<reference>/transitions/ ·
+POST /api/cases/<reference>/recusals/ (回避)
 Visibility always goes through services.cases.access.visible_cases; out-of-scope detail is a 404.
 """
 
@@ -14,17 +15,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_disputes.models import Case
-from geo_disputes.services.cases.access import can_act, refusal, visible_cases
+from geo_disputes.services.cases.access import can_act, may_recuse, refusal, visible_cases
 from geo_disputes.services.cases.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
 from geo_disputes.services.cases.clock import annotate_dues
 from geo_disputes.services.cases.intake import IntakeError, open_case
+from geo_disputes.services.cases.recusal import RecusalError, record_recusal
 from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, apply, refusal_text
 from geo_disputes.services.geojson import COUNT_LIMIT, MAX_PAGE_SIZE, Page, queryset_feature_collection
 
 from . import params
 from .case_input import case_filter, intake_request
 from .paging import with_paging
-from .representations import case_dict
+from .representations import case_dict, receipt_dict
 
 
 class CaseListView(APIView):
@@ -52,6 +54,8 @@ class CaseListView(APIView):
             case = open_case(intake_request(request.data), actor=request.user)
         except IntakeError as exc:
             raise ValidationError({exc.field: exc.message}) from None
+        if not visible_cases(request.user).filter(pk=case.pk).exists():
+            return Response(receipt_dict(case), status=status.HTTP_201_CREATED)
         return Response(case_dict(case, request.user), status=status.HTTP_201_CREATED)
 
 
@@ -87,6 +91,34 @@ class CaseTransitionView(APIView):
         except StaleEditError as exc:
             return Response({"detail": str(exc), "version": Case.objects.get(pk=case.pk).version}, status=409)
         return Response(case_dict(case, request.user, history=True))
+
+
+class CaseRecusalView(APIView):
+    def post(self, request: Request, reference: str) -> Response:
+        case = _visible_case(request, reference)
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            raise ValidationError({"user": "expected a JSON object {user, ground, reason}"})
+        unknown = sorted(set(data) - {"user", "ground", "reason"})
+        if unknown:
+            raise ValidationError({unknown[0]: "unknown field; fields: user, ground, reason"})
+        texts = {k: data.get(k, "") for k in ("user", "ground", "reason")}
+        for key, value in texts.items():
+            if not isinstance(value, str):
+                raise ValidationError({key: "must be text / 应为文本"})
+        if not may_recuse(request.user, case, texts["user"]):
+            raise PermissionDenied(
+                "本人可申请回避;决定他人回避须由承办层级或上级作出 / you may recuse yourself; "
+                "recusing others is decided by the holder's tier or above"
+            )
+        try:
+            recusal = record_recusal(case, request.user, texts["user"], texts["ground"], texts["reason"])
+        except RecusalError as exc:
+            raise ValidationError({exc.field: exc.message}) from None
+        return Response(
+            {"case": case.reference, "user": recusal.username, "ground": recusal.ground, "at": recusal.at.isoformat()},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 def _visible_case(request: Request, reference: str) -> Case:

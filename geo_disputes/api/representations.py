@@ -237,3 +237,15 @@ def _iso(value) -> str | None:
     if isinstance(value, dt.datetime):
         value = timezone.localtime(value)
     return value.isoformat()
+
+
+def receipt_dict(case: Case) -> dict:
+    """What the person who registered a case gets when they may not see it (they stand on the accused side, or
+    were recused): the reference to hand the petitioner, and nothing of the matter or who holds it (条例 Art. 30)."""
+    return {
+        "reference": case.reference,
+        "received_at": _iso(case.received_at),
+        "visible": False,
+        "detail": "已登记,由有权机关办理;您不在此事项的经办范围 / registered; it is handled by a body with "
+        "authority and is outside what you may see",
+    }

@@ -139,6 +139,22 @@ INTAKE = {
         "petitioners": {"type": "array", "items": PETITIONER},
         "received_at": {"type": "string", "format": "date-time"},
         "accused_unit": {"type": "string", "description": "code of the unit the petition accuses"},
+        "accused_persons": {
+            "type": "array",
+            "maxItems": 20,
+            "description": "officials an accusation names; one with a staff account is recused at once (Art. 30)",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "maxLength": 50},
+                    "position": {"type": "string", "maxLength": 100},
+                    "unit": {"type": "string", "description": "code of the official's unit"},
+                    "user": {"type": "string", "description": "the official's staff account (username)"},
+                },
+            },
+        },
         "group": {"type": "integer", "description": "id of the case group this petition joins"},
         "procedure": {
             "type": "string",
@@ -153,6 +169,17 @@ INTAKE = {
         "above_banner": {"type": "string", "enum": AboveBanner.values, "description": "赴市/赴区/进京/上级交办"},
     },
 }
+RECUSAL = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["user", "ground", "reason"],
+    "properties": {
+        "user": {"type": "string", "description": "username of the staff account to keep off the case"},
+        "ground": {"type": "string", "enum": ["accused", "interest"]},
+        "reason": {"type": "string", "maxLength": 500},
+    },
+}
+
 TRANSITION = {
     "type": "object",
     "required": ["action"],
@@ -320,6 +347,14 @@ CONTRACT = {
             parameters=[OpenApiParameter("reference", OpenApiTypes.STR, PATH)],
             request={"application/json": TRANSITION},
             responses={200: OBJECT, 400: PROBLEM, 404: OBJECT, 409: OBJECT, **DENIED},
+        )
+    ),
+    "CaseRecusalView": extend_schema_view(
+        post=extend_schema(
+            summary="Recuse a staff account from a case (回避, Art. 28): oneself, or anyone when one decides the case",
+            parameters=[OpenApiParameter("reference", OpenApiTypes.STR, PATH)],
+            request={"application/json": RECUSAL},
+            responses={201: OBJECT, 400: PROBLEM, 404: OBJECT, **DENIED},
         )
     ),
     "StatsView": extend_schema_view(

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import analysis
 from .case_points import CasePointsView
-from .cases import CaseDetailView, CaseListView, CaseTransitionView
+from .cases import CaseDetailView, CaseListView, CaseRecusalView, CaseTransitionView
 from .layers import LayerView
 from .locate import LocateView
 from .parcels import ParcelSearchView, ParcelView
@@ -24,6 +24,7 @@ document(
             CasePointsView,
             CaseDetailView,
             CaseTransitionView,
+            CaseRecusalView,
             StatsView,
             analysis.HotSpotView,
             analysis.VillageRateView,
@@ -46,6 +47,7 @@ urlpatterns = [
     path("case-points/", CasePointsView.as_view(), name="api-case-points"),
     path("cases/<str:reference>/", CaseDetailView.as_view(), name="api-case"),
     path("cases/<str:reference>/transitions/", CaseTransitionView.as_view(), name="api-case-transitions"),
+    path("cases/<str:reference>/recusals/", CaseRecusalView.as_view(), name="api-case-recusals"),
     path("stats/", StatsView.as_view(), name="api-stats"),
     path("hotspots/", analysis.HotSpotView.as_view(), name="api-hotspots"),
     path("village-rates/", analysis.VillageRateView.as_view(), name="api-village-rates"),

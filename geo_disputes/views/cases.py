@@ -30,7 +30,7 @@ from geo_disputes.forms import (
     filled_petitioners,
     show_intake_error,
 )
-from geo_disputes.models import Case, CaseParcel, Grid, MiningArea, Role, SupervisionAct, Township, Village
+from geo_disputes.models import Case, CaseParcel, Grid, MiningArea, Recusal, Role, SupervisionAct, Township, Village
 from geo_disputes.models.cases import (
     AboveBanner,
     Category,
@@ -52,8 +52,10 @@ from geo_disputes.models.cases import (
 )
 from geo_disputes.services.analysis.spreadsheet import safe_row
 from geo_disputes.services.cases.access import (
+    accused_persons_view,
     can_act,
     may_perform,
+    may_recuse,
     parcel_holder,
     petitioner_view,
     refusal,
@@ -66,6 +68,7 @@ from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
 from geo_disputes.services.cases.clock import annotate_dues, due_dates, local_date
 from geo_disputes.services.cases.intake import IntakeError, open_case
 from geo_disputes.services.cases.procedures import LEGAL_PROCEDURES
+from geo_disputes.services.cases.recusal import RecusalError, record_recusal
 from geo_disputes.services.cases.routing import DEPARTMENTS
 from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, allowed_actions, apply, refusal_text
 
@@ -194,6 +197,10 @@ def case_new(request: HttpRequest) -> HttpResponse:
             except IntakeError as exc:
                 show_intake_error(exc, form, formset, rows)
             else:
+                if not visible_cases(request.user).filter(pk=case.pk).exists():
+                    # The registrar stands on the accused side (or was recused): a receipt, nothing more (Art. 30).
+                    messages.success(request, f"已登记 {case.reference},由有权机关办理;您不在此事项的经办范围。")
+                    return redirect("case-list")
                 unit = case.unit.name if case.unit_id else "未找到责任单位 no unit"
                 messages.success(
                     request,
@@ -409,13 +416,37 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect("case-detail", reference=case.reference)
 
 
+@login_required
+@require_POST
+def case_recusal(request: HttpRequest, reference: str) -> HttpResponse:
+    """回避 from the case page: oneself, or — for the holder's tier — someone else (条例 Art. 28)."""
+    case = _visible_case(request.user, reference)
+    username = request.POST.get("user", "")
+    if not may_recuse(request.user, case, username):
+        raise PermissionDenied(
+            "本人可申请回避;决定他人回避须由承办层级或上级作出 / recusing others is the holder's decision"
+        )
+    try:
+        recusal = record_recusal(
+            case, request.user, username, request.POST.get("ground", ""), request.POST.get("reason", "")
+        )
+    except RecusalError as exc:
+        return _render_case(request, case, recusal_error=f"{exc.field}: {exc.message}", status=400)
+    messages.success(request, f"已记录回避:{recusal.username}({recusal.get_ground_display()})")
+    if not visible_cases(request.user).filter(pk=case.pk).exists():
+        return redirect("case-list")  # one who recused themselves no longer sees the case
+    return redirect("case-detail", reference=case.reference)
+
+
 def offered_actions(user, case: Case) -> list[str]:
     """The actions the case's track allows now, less those its own facts would refuse and those the user
     may not take (supervision only from above) — so the page offers what can succeed."""
     return [a for a in allowed_actions(case) if may_perform(user, case, a)]
 
 
-def _render_case(request, case: Case, *, forms=None, stale: str = "", status: int = 200) -> HttpResponse:
+def _render_case(
+    request, case: Case, *, forms=None, stale: str = "", status: int = 200, recusal_error: str = ""
+) -> HttpResponse:
     user = request.user
     on = local_date(case.received_at)
     dues = due_dates(case)
@@ -458,6 +489,9 @@ def _render_case(request, case: Case, *, forms=None, stale: str = "", status: in
         "supervision_acts": list(case.supervision_acts.select_related("unit").order_by("at", "id")),
         "follow_ups": list(case.follow_ups.order_by("at", "id")),
         "petitioners": petitioner_view(user, case),
+        "accused_persons": accused_persons_view(user, case),
+        "recusal_grounds": Recusal.Ground.choices,
+        "recusal_error": recusal_error,
         "petitioners_withheld": profile is not None and profile.role == Role.PLANNER,
         "events": events,
         "actions": actions,

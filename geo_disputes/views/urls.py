@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/export.csv", cases.case_export, name="case-export"),
     path("cases/<str:reference>/", cases.case_detail, name="case-detail"),
     path("cases/<str:reference>/actions/", cases.case_action, name="case-action"),
+    path("cases/<str:reference>/recusal/", cases.case_recusal, name="case-recusal"),
     path("queues/", queues.my_queue, name="queue-mine"),
     path("queues/<str:unit_code>/", queues.unit_queue_page, name="queue-unit"),
     path("agenda/", queues.agenda, name="agenda"),

@@ -184,6 +184,13 @@ def may_decide(user, case: Case) -> bool:
     return _ROLE_RANK.get(profile.role, 0) >= _TIER_RANK.get(case.tier, 3)
 
 
+def may_recuse(user, case: Case, username: str) -> bool:
+    """Anyone who sees a case may recuse themselves (Art. 28); recusing someone else is the holder's decision."""
+    if not visible_cases(user, Case.objects.filter(pk=case.pk)).exists():
+        return False
+    return (username or "").strip() == user.get_username() or may_decide(user, case)
+
+
 def may_perform(user, case: Case, action: str) -> bool:
     """Whether `user` may take workflow `action` on `case`: recording a fact needs acting at all,
     deciding needs the holder's tier or above, and supervision comes only from above."""
@@ -237,6 +244,13 @@ def petitioner_view(user, case: Case, purpose: str = "查看信访人 view petit
         }
         for p in parties
     ]
+
+
+def accused_persons_view(user, case: Case) -> list:
+    """The officials an accusation names, for those who handle it (the same roles that see petitioners whole)."""
+    if not can_see_pii(user, case):
+        return []
+    return list(case.accused_persons.select_related("unit"))
 
 
 def parcel_holder(user, parcel: Parcel, purpose: str = "查看地块承包户 view parcel holder") -> str:

@@ -18,6 +18,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,6 +29,7 @@ from geo_disputes.services.areas.locate import OutsideBanner, locate
 from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import local_date
 from geo_disputes.services.cases.procedures import choose_procedure, holder_for
+from geo_disputes.services.cases.recusal import name_accused
 from geo_disputes.services.cases.references import next_reference
 from geo_disputes.services.cases.repeats import find_original
 from geo_disputes.services.cases.routing import DEPARTMENTS, route_case
@@ -35,6 +37,7 @@ from geo_disputes.services.cases.units import tier_of_unit
 
 MAX_DESCRIPTION = 5000
 MAX_PETITIONERS = 200
+MAX_ACCUSED_PERSONS = 20
 MAX_REPRESENTATIVES = 5  # 条例 Art. 20: a group visit sends at most 5 representatives
 EARLIEST_YEAR = 1901  # as services.analysis.stats: year 1 overflows time-zone arithmetic, and no record is older
 
@@ -46,6 +49,16 @@ class IntakeError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+@dataclass
+class AccusedPersonInput:
+    """An official an accusation names: a name, and where known the post, unit code and staff account."""
+
+    name: str
+    position: str = ""
+    unit_code: str = ""
+    username: str = ""
 
 
 @dataclass
@@ -73,6 +86,7 @@ class IntakeRequest:
     petitioners: list[Petitioner] = field(default_factory=list)
     received_at: dt.datetime | None = None
     accused_unit_code: str = ""
+    accused_persons: list[AccusedPersonInput] = field(default_factory=list)
     group_id: int | None = None
     procedure: str = ""
     forwarded_by_code: str = ""
@@ -91,6 +105,7 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
         except OutsideBanner as exc:
             raise IntakeError("lon", str(exc)) from None
         accused = _accused_unit(req.accused_unit_code)
+        named = _accused_persons(req)
         forwarded_by = _forwarding_unit(req.forwarded_by_code)
         group = _group(req.group_id)
         mining = loc.mining_area
@@ -127,6 +142,8 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
         )
         if named_parcel is not None and named_parcel not in loc.parcels:
             CaseParcel.objects.create(case=case, parcel=named_parcel, source=CaseParcel.Source.NAMED)
+        for name, position, unit, user in named:  # before routing: no co-handler may stand on the accused side
+            name_accused(case, name, position, unit, user)
         representatives = _representatives(req)
         Party.objects.bulk_create(
             [
@@ -250,6 +267,29 @@ def _accused_unit(code: str) -> Unit | None:
     if unit is None:
         raise IntakeError("accused_unit", f"no unit with code {code!r}")
     return unit
+
+
+def _accused_persons(req: IntakeRequest) -> list[tuple[str, str, Unit | None, object]]:
+    """The accused persons as (name, post, unit, account); only an accusation names any (条例 Art. 30)."""
+    if req.accused_persons and req.kind != PetitionKind.ACCUSATION:
+        raise IntakeError("accused_persons", "only an accusation (kind: accusation) names accused persons")
+    if len(req.accused_persons) > MAX_ACCUSED_PERSONS:
+        raise IntakeError("accused_persons", f"at most {MAX_ACCUSED_PERSONS}")
+    people = []
+    for i, p in enumerate(req.accused_persons):
+        where = f"accused_persons[{i}]"
+        if not p.name.strip() or len(p.name) > 50:
+            raise IntakeError(f"{where}.name", "required, at most 50 characters / 姓名必填,不超过50字")
+        if len(p.position) > 100:
+            raise IntakeError(f"{where}.position", "at most 100 characters / 职务不超过100字")
+        unit = Unit.objects.filter(code=p.unit_code).first() if p.unit_code else None
+        if p.unit_code and unit is None:
+            raise IntakeError(f"{where}.unit", f"no unit with code {p.unit_code!r}")
+        user = get_user_model().objects.filter(username=p.username).first() if p.username else None
+        if p.username and user is None:
+            raise IntakeError(f"{where}.user", f"no staff account {p.username!r}")
+        people.append((p.name.strip(), p.position.strip(), unit, user))
+    return people
 
 
 def _event_time(case: Case) -> dt.datetime:

@@ -16,10 +16,11 @@ transfer, assignment, the agenda, review, leads and the daily supervision away f
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from geo_disputes.models import AccusedPerson, Case, Recusal, StaffProfile, Unit
+from geo_disputes.models import AccusedPerson, Case, CaseEvent, Recusal, StaffProfile, Unit
 
 # Units whose area is a place: an accusation against one reaches everyone working inside it.
 COMMITTEES = (Unit.Kind.VILLAGE_COMMITTEE, Unit.Kind.TOWNSHIP_COMMITTEE)
@@ -101,3 +102,39 @@ def name_accused(case: Case, name: str, position: str = "", unit: Unit | None = 
     if user is not None:
         recuse(case, user, Recusal.Ground.ACCUSED)
     return person
+
+
+class RecusalError(ValueError):
+    """A recusal that cannot be recorded; `field` names the offending input."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def record_recusal(case: Case, actor, username: str, ground: str, reason: str) -> Recusal:
+    """Recuse the staff account `username` from `case` and say so in the history (条例 Art. 28).
+
+    Who may do it is the caller's question (access.may_recuse); this checks the input and writes.
+    """
+    user = get_user_model().objects.filter(username=(username or "").strip()).first()
+    if user is None:
+        raise RecusalError("user", f"no staff account {username!r} / 无此账号")
+    if ground not in Recusal.Ground.values:
+        raise RecusalError("ground", f"use one of: {', '.join(Recusal.Ground.values)}")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise RecusalError("reason", "required, at most 500 characters / 须说明回避事由,不超过500字")
+    with transaction.atomic():
+        recusal = recuse(case, user, ground, reason, actor)
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            action="recuse",
+            from_status=case.status,
+            to_status=case.status,
+            changes={"recused": user.get_username(), "ground": ground},
+            reason=reason,
+        )
+    return recusal
