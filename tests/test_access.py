@@ -16,6 +16,8 @@ from geo_disputes.services.cases.access import (
     mask_id,
     mask_name,
     mask_phone,
+    may_decide,
+    may_perform,
     parcel_holder,
     petitioner_view,
     visible_cases,
@@ -345,3 +347,62 @@ def test_demo_staff_one_per_role_and_safe_to_run_twice(banner):
     assert grid_worker.check_password("demo-password-1")
     township = StaffProfile.objects.get(role="township_officer")
     assert (township.scope_code, township.unit.code) == (YOUYI, f"TC-{YOUYI}")
+
+
+# Deciding (issue 12, item 4): the holder's tier or above decides; lower tiers and agents record facts.
+
+
+def _banner_tier_case_in_bula(banner) -> Case:
+    return CaseFactory(
+        reference="BANNER-TIER",
+        township_code=SHAGEDU,
+        village_code=BULA,
+        grid_code=BULA_GRID_1,
+        tier="banner",
+        unit=banner["BL-150622"],
+        procedure="petition",
+    )
+
+
+DECIDERS = [
+    ("township_officer", SHAGEDU, "BANNER-TIER", False),  # a banner body's matter in the township's area
+    ("grid_worker", BULA_GRID_1, "BANNER-TIER", False),
+    ("grid_worker", BULA_GRID_1, "BULA-WATER", False),  # the agent of a village matter decides nothing
+    ("village_officer", BULA, "BULA-WATER", True),
+    ("township_officer", SHAGEDU, "BULA-WATER", True),  # above the holder
+    ("township_officer", YOUYI, "SUJIGOU", True),
+    ("banner_admin", "", "BANNER-TIER", True),
+    ("banner_admin", "", "SWAP", False),  # a court's matter is the court's (诉访分离)
+    ("mining_court", "", "SWAP", True),
+]
+
+
+@pytest.mark.parametrize(("role", "scope", "reference", "decides"), DECIDERS)
+def test_only_the_holders_tier_or_above_decides(banner, role, scope, reference, decides):
+    _banner_tier_case_in_bula(banner)
+    case = Case.objects.get(reference=reference)
+    user = staff(role, scope)
+    assert may_decide(user, case) is decides
+    assert may_perform(user, case, "reject") is decides
+    assert may_perform(user, case, "serve") is can_act(user, case)  # recording a fact needs acting at all
+
+
+def test_a_township_officer_cannot_reject_a_banner_tier_case_through_the_api_or_the_page(banner):
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    case = _banner_tier_case_in_bula(banner)
+    officer = staff("township_officer", SHAGEDU)
+    api = APIClient()
+    api.force_authenticate(officer)
+    answer = api.post(
+        f"/api/cases/{case.reference}/transitions/", {"action": "reject", "reason": "不属实"}, format="json"
+    )
+    assert answer.status_code == 403 and "承办层级" in answer.json()["detail"]
+    assert "reject" not in api.get(f"/api/cases/{case.reference}/").json()["allowed_actions"]
+    page = Client()
+    page.force_login(officer)
+    body = {"action": "reject", "version": case.version, "reason": "不属实"}
+    assert page.post(f"/cases/{case.reference}/actions/", body).status_code == 403
+    case.refresh_from_db()
+    assert case.status == "reported" and not case.events.filter(action="reject").exists()

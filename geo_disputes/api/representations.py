@@ -9,6 +9,7 @@ from django.utils import timezone
 from geo_disputes.models import Case, Grid, MiningArea, Parcel, Township, Unit, Village
 from geo_disputes.services.areas.locate import Location
 from geo_disputes.services.cases.access import (
+    accused_persons_view,
     may_perform,
     parcel_holder,
     petitioner_view,
@@ -205,6 +206,10 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
         ],
         "group": {"id": case.group_id, "title": case.group.title} if case.group_id else None,
         "repeat_of": visible_reference(user, case.repeat_of_id),
+        "accused_persons": [
+            {"name": p.name, "position": p.position, "unit": p.unit.code if p.unit_id else ""}
+            for p in accused_persons_view(user, case)
+        ],
         "petitioners": petitioner_view(user, case) if personal else None,
         "version": case.version,
         "allowed_actions": [a for a in allowed_actions(case) if may_perform(user, case, a)],

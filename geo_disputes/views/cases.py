@@ -102,10 +102,12 @@ EVENT_LABELS = {
     "link_repeat": "关联重复信访 repeat",
     "possible_repeat": "疑似重复登记,请核实并案 possible repeat",
     "group": "并入事项组 group",
+    "recuse": "回避 recusal",
 }
 ART31_ROUTE_LABEL = ACTION_LABELS["route"]
 # Codes shown in the history's changes, by field: their Chinese labels.
 CHOICE_LABELS = {
+    "ground": dict(Recusal.Ground.choices),
     "status": dict(Status.choices),
     "procedure": dict(Procedure.choices),
     "tier": dict(Tier.choices),
@@ -128,6 +130,8 @@ CHOICE_LABELS = {
 # Names in the history's changes that are not Case fields (the events' notes).
 NOTE_LABELS = {
     "case": "新登记事项",
+    "recused": "回避人员",
+    "ground": "回避事由",
     "final": "原事项已复核",
     "led_into": "导入程序",
     "consent_by": "同意人",
