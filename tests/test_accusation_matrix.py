@@ -1,0 +1,180 @@
+"""Nothing of an accusation reaches the accused side, on any surface (条例 Art. 30 ¶3; issue 12).
+
+Two accusations: one against 不拉村's committee naming its director (who has an account, here with
+a banner-wide role), one against the banner energy bureau, which the routing rule would have made a
+co-handler. Every account on the accused side — the village's officer, the grid worker of its grid,
+field staff bound to it by scope or by unit, the director himself, a township officer who recused
+himself, the energy bureau's staff — walks every surface a user or client program touches: lists,
+details, pages, the CSV export, map pages, case points, clusters, hot spots, group proposals, stats,
+the dashboard, the monthly report, queues and agenda, and the intake answer of a repeat by the same
+petitioner. None may carry the accusation's reference, text, position, petitioner or accused name.
+A banner admin outside it sees the accusations on the same surfaces, so the test can fail.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from geo_disputes.models import Banner, Unit
+from geo_disputes.services.cases.recusal import record_recusal
+from tests.factories import StaffFactory, UnitFactory, box, intake_body, seed_places
+
+pytestmark = pytest.mark.django_db
+
+SHAGEDU, BULA = "150622101", "150622101206"
+SPOT = (110.8071234, 39.6051234)  # in 不拉村's grid -001; its digits mark the point in any answer
+BUREAU_SPOT = (110.8233456, 39.6433456)  # elsewhere in 不拉村
+ACCUSER = {"name": "赵举报", "phone": "13700001111", "id_number": "150622198203040015"}
+BUREAU_ACCUSER = {"name": "钱检举", "phone": "13700002222", "id_number": "150622198203040031"}
+# What would identify each accusation: its text, accuser, accused person, phone and point.
+MARKERS = {
+    "village": ("MARKVC", "赵举报", "李主任", "13700001111", "110.80712"),
+    "bureau": ("MARKBD", "钱检举", "13700002222", "110.82334"),
+}
+
+SURFACES = [
+    "/api/cases/?page_size=500",
+    "/api/case-points/",
+    "/api/clusters/?min_points=2",
+    "/api/hotspots/",
+    "/api/group-proposals/",
+    "/api/stats/",
+    "/cases/",
+    "/cases/export.csv",
+    "/dashboard/",
+    "/report/monthly/",
+    "/report/monthly.csv",
+    "/queues/",
+    "/agenda/",
+    "/maps/field/",
+    "/maps/court/",
+    "/maps/planner/",
+]
+
+
+@pytest.fixture
+def accusations(django_user_model):
+    Banner.objects.create(code="150622", name="准格尔旗", geom=box(110.1, 39.27, 111.5, 40.32))
+    seed_places()
+    UnitFactory(code="BD-discipline", name="旗纪委监委", kind="banner_department", area_code="150622")
+    director = StaffFactory(role="banner_admin").user
+    admin = APIClient()
+    admin.force_authenticate(StaffFactory(role="banner_admin").user)
+    common = dict(category="land_occupation", lon=SPOT[0], lat=SPOT[1], petitioners=[dict(ACCUSER)], channel="letter")
+    village = admin.post(
+        "/api/cases/",
+        intake_body(
+            **common,
+            kind="accusation",
+            description="检举MARKVC 村委会主任私自出租集体草场",
+            accused_unit=f"VC-{BULA}",
+            accused_persons=[{"name": "李主任", "position": "村委会主任", "user": director.username}],
+        ),
+        format="json",
+    ).json()
+    bureau = admin.post(
+        "/api/cases/",
+        intake_body(
+            **{**common, "lon": BUREAU_SPOT[0], "lat": BUREAU_SPOT[1], "petitioners": [dict(BUREAU_ACCUSER)]},
+            kind="accusation",
+            description="检举MARKBD 能源局工作人员违规审批",
+            accused_unit="BD-energy",
+            departments=["energy"],
+        ),
+        format="json",
+    ).json()
+    # Two ordinary matters at the same spot, so clusters and group proposals have something to show.
+    for text in ("草场边界纠纷", "草场边界纠纷,邻户又来反映"):
+        plain = dict(common, petitioners=[], description=text, lon=110.8075, lat=39.6055)
+        assert admin.post("/api/cases/", intake_body(**plain), format="json").status_code == 201
+    recused = StaffFactory(role="township_officer", scope_code=SHAGEDU).user
+    from geo_disputes.models import Case
+
+    record_recusal(Case.objects.get(reference=village["reference"]), recused, recused.username, "interest", "亲属")
+    return {"village": village["reference"], "bureau": bureau["reference"], "director": director, "recused": recused}
+
+
+def _accused_side(accusations) -> dict[str, tuple[object, str]]:
+    """Each account on the accused side, with the accusation (key) it must never see."""
+    vc, energy = (Unit.objects.get(code=c) for c in (f"VC-{BULA}", "BD-energy"))
+    village, bureau = "village", "bureau"
+    return {
+        "village_officer": (StaffFactory(role="village_officer", scope_code=BULA).user, village),
+        "grid_worker": (StaffFactory(role="grid_worker", scope_code=f"{BULA}-001").user, village),
+        "field_staff_by_scope": (StaffFactory(role="field_staff", scope_code=BULA).user, village),
+        "field_staff_by_unit": (StaffFactory(role="field_staff", unit=vc).user, village),
+        "accused_director": (accusations["director"], village),
+        "recused_township_officer": (accusations["recused"], village),
+        "energy_bureau_admin": (StaffFactory(role="banner_admin", unit=energy).user, bureau),
+        "energy_bureau_field_staff": (StaffFactory(role="field_staff", unit=energy).user, bureau),
+    }
+
+
+SIDES = [
+    "village_officer",
+    "grid_worker",
+    "field_staff_by_scope",
+    "field_staff_by_unit",
+    "accused_director",
+    "recused_township_officer",
+    "energy_bureau_admin",
+    "energy_bureau_field_staff",
+]
+
+
+def _get(user, url: str) -> tuple[int, str]:
+    client = Client()
+    client.force_login(user)
+    response = client.get(url)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, body.decode("utf-8", errors="replace")
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_no_surface_carries_the_accusation_to_the_accused_side(accusations, side):
+    user, which = _accused_side(accusations)[side]
+    reference = accusations[which]
+    for url in SURFACES:
+        status, body = _get(user, url)
+        assert status < 500, (side, url, status)
+        leaked = [m for m in (reference, *MARKERS[which]) if m in body]
+        assert not leaked, (side, url, leaked)
+    for url in (f"/api/cases/{reference}/", f"/cases/{reference}/"):
+        assert _get(user, url)[0] == 404, (side, url)
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_a_repeat_by_the_accuser_tells_the_accused_side_nothing(accusations, side):
+    """The duplicate check (same ID number) links the repeat silently: no reference of the original comes back."""
+    user, which = _accused_side(accusations)[side]
+    reference = accusations[which]
+    accuser = ACCUSER if which == "village" else BUREAU_ACCUSER
+    api = APIClient()
+    api.force_authenticate(user)
+    body = intake_body(
+        category="land_occupation",
+        lon=SPOT[0],
+        lat=SPOT[1],
+        petitioners=[dict(accuser)],
+        description="又来反映草场的事",
+    )
+    answer = api.post("/api/cases/", body, format="json")
+    assert answer.status_code in (201, 403), answer.content  # planners and the like cannot register at all
+    text = answer.content.decode()  # the caller's own new case, its petitioner included; nothing of the original
+    assert reference not in text and MARKERS[which][0] not in text and "李主任" not in text
+
+
+def test_the_same_surfaces_show_the_accusations_to_the_banner_outside_them(accusations):
+    """The control: without it the test above could pass because a surface shows nothing at all."""
+    admin = StaffFactory(role="banner_admin").user
+    for url in ("/api/cases/?page_size=500", "/cases/", "/cases/export.csv"):
+        status, body = _get(admin, url)
+        assert status == 200 and accusations["village"] in body and accusations["bureau"] in body, url
+    status, body = _get(admin, "/api/case-points/")
+    assert status == 200 and "110.80712" in body
+    status, body = _get(admin, "/api/clusters/?min_points=2")
+    assert status == 200 and accusations["village"] in body
+    for reference in (accusations["village"], accusations["bureau"]):
+        assert _get(admin, f"/cases/{reference}/")[0] == 200
