@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
+from geo_disputes.form_fields import DateField, IntegerField
 from geo_disputes.models import Case, FollowUp, SupervisionAct, Township, Unit, Village
 from geo_disputes.models.cases import (
     AboveBanner,
@@ -80,7 +81,7 @@ class IntakeForm(forms.Form):
         label="定位精度(米) accuracy", required=False, min_value=0, widget=forms.NumberInput(attrs={"step": "any"})
     )
     parcel_code = forms.CharField(label="或地块编码 or parcel code", required=False, max_length=60)
-    households_affected = forms.IntegerField(label="涉及户数 households", min_value=0, max_value=100000, initial=1)
+    households_affected = IntegerField(label="涉及户数 households", min_value=0, max_value=100000, initial=1)
     departments = forms.MultipleChoiceField(
         label="协同部门 departments",
         required=False,
@@ -237,8 +238,8 @@ class CaseFilterForm(forms.Form):
     tier = forms.ChoiceField(label="层级", required=False, choices=[("", "全部层级"), *Tier.choices])
     township = forms.ChoiceField(label="苏木乡镇", required=False)
     village = forms.ChoiceField(label="嘎查村", required=False)
-    since = forms.DateField(label="登记自", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="登记至", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = DateField(label="登记自", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = DateField(label="登记至", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -303,7 +304,7 @@ def _text_area():
 
 class ActionForm(forms.Form):
     action = forms.CharField(widget=forms.HiddenInput)
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = IntegerField(widget=forms.HiddenInput, min_value=1)
     reason = forms.CharField(label="理由 reason", required=False, max_length=2000, widget=_text_area())
 
     def __init__(self, *args, case: Case | None = None, **kwargs):
@@ -379,9 +380,9 @@ class RouteForm(ActionForm):
 
 
 class ExtendForm(_ReasonRequired):
-    days = forms.IntegerField(label="延期天数(≤30)days", min_value=1, max_value=30)
+    days = IntegerField(label="延期天数(≤30)days", min_value=1, max_value=30)
     approved_by = forms.CharField(label="批准人(机关负责人) approved by", max_length=50)
-    told_at = forms.DateField(label="告知信访人日期 told on", widget=_date_input())
+    told_at = DateField(label="告知信访人日期 told on", widget=_date_input())
     field_order = ["days", "reason", "approved_by", "told_at"]
 
 
@@ -389,7 +390,7 @@ class AgendaForm(ActionForm):
     plan = forms.CharField(label="议事方案 plan", max_length=2000, widget=_text_area())
     unit = forms.ModelChoiceField(label="责任单位 unit", queryset=_units(), to_field_name="code")
     person = forms.CharField(label="责任人 person", max_length=50)
-    deadline = forms.DateField(label="期限 deadline", widget=_date_input())
+    deadline = DateField(label="期限 deadline", widget=_date_input())
     field_order = ["plan", "unit", "person", "deadline", "reason"]
 
 
@@ -402,7 +403,7 @@ class OpinionForm(ActionForm):
 
 
 class ServeForm(ActionForm):
-    served_at = forms.DateField(label="送达日期 served on", widget=_date_input())
+    served_at = DateField(label="送达日期 served on", widget=_date_input())
     method = forms.ChoiceField(label="送达方式 method", choices=ServiceMethod.choices)
     field_order = ["served_at", "method", "reason"]
 
@@ -418,7 +419,7 @@ class ReviewDecisionForm(ActionForm):
 
 
 class SessionForm(ActionForm):
-    at = forms.DateField(label="调解日期(默认今天) on", required=False, widget=_date_input())
+    at = DateField(label="调解日期(默认今天) on", required=False, widget=_date_input())
     mediators = forms.CharField(label="调解员 mediators", required=False, max_length=200)
     deputies_reviewed = forms.BooleanField(label="人大代表参与 deputies took part", required=False)
     field_order = ["at", "mediators", "deputies_reviewed", "reason"]
@@ -426,7 +427,7 @@ class SessionForm(ActionForm):
 
 class AgreementForm(ActionForm):
     text = forms.CharField(label="协议内容 text", max_length=5000, widget=_text_area())
-    agreement_at = forms.DateField(label="协议生效日期(默认今天) agreed on", required=False, widget=_date_input())
+    agreement_at = DateField(label="协议生效日期(默认今天) agreed on", required=False, widget=_date_input())
     mediators = forms.CharField(label="调解员 mediators", required=False, max_length=200)
     field_order = ["text", "agreement_at", "mediators", "reason"]
 
@@ -440,8 +441,8 @@ class ConfirmForm(ActionForm):
 
     court = forms.CharField(label="法院 court", max_length=100)
     number = forms.CharField(label="裁定书号 ruling number", max_length=60)
-    applied_at = forms.DateField(label="申请日期 applied on", widget=_date_input())
-    ruled_at = forms.DateField(label="裁定日期 ruled on", widget=_date_input())
+    applied_at = DateField(label="申请日期 applied on", widget=_date_input())
+    ruled_at = DateField(label="裁定日期 ruled on", widget=_date_input())
     field_order = ["court", "number", "applied_at", "ruled_at", "reason"]
 
 
@@ -451,21 +452,21 @@ class ConvertForm(_ReasonRequired):
 
 class PreMediateForm(ActionForm):
     body = forms.CharField(label="办理机关(可选) body", required=False, max_length=100)
-    at = forms.DateField(label="开始日期(默认今天) on", required=False, widget=_date_input())
+    at = DateField(label="开始日期(默认今天) on", required=False, widget=_date_input())
     field_order = ["body", "at", "reason"]
 
 
 class FileForm(ActionForm):
     body = forms.CharField(label="法院/仲裁委/机关(可选) body", required=False, max_length=100)
     number = forms.CharField(label="案号 case number", max_length=60)
-    filed_at = forms.DateField(label="立案日期(默认今天) filed on", required=False, widget=_date_input())
+    filed_at = DateField(label="立案日期(默认今天) filed on", required=False, widget=_date_input())
     field_order = ["body", "number", "filed_at", "reason"]
 
 
 class ConcludeForm(ActionForm):
     outcome = forms.ChoiceField(label="结案方式 outcome", choices=LegalOutcome.choices)
     number = forms.CharField(label="案号/文号(可选) number", required=False, max_length=60)
-    at = forms.DateField(label="结案日期(默认今天) on", required=False, widget=_date_input())
+    at = DateField(label="结案日期(默认今天) on", required=False, widget=_date_input())
     text = forms.CharField(label="结果 text", max_length=5000, widget=_text_area())
     field_order = ["outcome", "number", "at", "text", "reason"]
 
@@ -479,7 +480,7 @@ class FollowUpForm(ActionForm):
     unreachable = forms.BooleanField(label="未能联系到信访人 unreachable", required=False)
     by = forms.CharField(label="回访人(非承办人) by", max_length=50)
     method = forms.ChoiceField(label="回访方式 method", choices=FollowUp.Method.choices)
-    at = forms.DateField(label="回访日期(默认今天) on", required=False, widget=_date_input())
+    at = DateField(label="回访日期(默认今天) on", required=False, widget=_date_input())
     deputies_reviewed = forms.BooleanField(label="人大代表参与 deputies took part", required=False)
     field_order = ["satisfaction", "unreachable", "by", "method", "at", "deputies_reviewed", "reason"]
 
@@ -499,7 +500,7 @@ class FollowUpForm(ActionForm):
 
 class SuperviseForm(_ReasonRequired):
     kind = forms.ChoiceField(label="督办方式 kind", choices=SupervisionAct.Kind.choices)
-    deadline = forms.DateField(label="限期 deadline", widget=_date_input())
+    deadline = DateField(label="限期 deadline", widget=_date_input())
     field_order = ["kind", "reason", "deadline"]
 
 
@@ -536,4 +537,4 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 
 
 class QueueDateForm(forms.Form):
-    date = forms.DateField(label="日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = DateField(label="日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -1,4 +1,4 @@
-"""A database outage becomes a clean 503, and the next request reconnects by itself.
+"""A database outage becomes a clean 503, and the next request reconnects by itself; a path with a NUL is a 400.
 
 While PostgreSQL restarts or is unreachable, a request that touches the database raises
 OperationalError or InterfaceError. Instead of a 500 (with a traceback in debug), the client gets
@@ -49,3 +49,21 @@ class DatabaseUnavailableMiddleware:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         response["Cache-Control"] = "no-store"
         return response
+
+
+NUL_PATH_DETAIL = "路径含有 NUL 字符 / the path contains a NUL character (%00)"
+
+
+class NulInPathMiddleware:
+    """A URL path with %00 is refused (400) before any view: a NUL reaches no database lookup
+    (PostgreSQL refuses it in a string literal: a 500), whichever route, API or page, it would match."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" not in request.path:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return JsonResponse({"path": NUL_PATH_DETAIL}, status=400)
+        return HttpResponse(NUL_PATH_DETAIL, status=400, content_type="text/plain; charset=utf-8")

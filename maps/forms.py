@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django import forms
 
+from geo_disputes.form_fields import DateField, IntegerField
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS, EPS_RANGE_M, MIN_POINTS_RANGE
 from geo_disputes.services.areas.coords import Datum
@@ -45,8 +46,8 @@ class CaseMapFilterForm(forms.Form):
     """Category and period: what both the court and the planner filter by."""
 
     category = forms.ChoiceField(label="类别", choices=ALL + Category.choices, required=False)
-    since = forms.DateField(label="登记自", required=False, widget=DATE)
-    until = forms.DateField(label="登记至", required=False, widget=DATE)
+    since = DateField(label="登记自", required=False, widget=DATE)
+    until = DateField(label="登记至", required=False, widget=DATE)
 
 
 class CourtFilterForm(CaseMapFilterForm):
@@ -69,7 +70,7 @@ class PlannerFilterForm(CaseMapFilterForm):
         max_value=EPS_RANGE_M[1],
         initial=DEFAULT_EPS_M,
     )
-    min_points = forms.IntegerField(
+    min_points = IntegerField(
         label="最少事项数 minPts",
         required=False,
         min_value=MIN_POINTS_RANGE[0],

@@ -80,7 +80,16 @@ MINIMUM = {
     "add_staff": 8,
     "restore": 6,
     "tick / link_cases": 4,
+    "GET /api/case-points/ and /maps/features/mining-parcels/": 6,
+    "paths with %00": 7,
+    "GET /queues/, /agenda/": 6,
+    "GET HTML pages (fuzz)": 100,
+    "DELETE a user who edited a routing rule": 1,
 }
+
+# Digits Python's int() reads (or str.isdigit() passes) that are not ASCII: fullwidth, Arabic-Indic, superscript.
+NON_ASCII_DIGITS = ["１２", "٣", "²"]
+CALENDAR_ENDS = ["0001-01-01", "9999-12-31"]
 
 INJECTIONS = [
     "' OR 1=1 --",
@@ -340,6 +349,18 @@ _CASE_RAW = [
     ("minus-infinity-token", Raw(_json_text().replace('"lon": 111.05', '"lon": -Infinity')), None, "JSON parse error"),
     ("number-5000-digits", Raw(_json_text().replace('"lon": 111.05', '"lon": 1' + "0" * 5000)), None, "JSON parse"),
     ("number-1e400", Raw(_json_text().replace('"lat": 39.55', '"lat": 1e400')), "lat", None),
+    ("households-1e400", Raw(_json_text(households_affected="N").replace('"N"', "1e400")), "households_affected", None),
+    ("accuracy-minus-1e400", Raw(_json_text(accuracy_m="N").replace('"N"', "-1e400")), "accuracy_m", None),
+    ("description-surrogate", Raw(_json_text(description="S").replace('"S"', '"草地\\ud800"')), "description", None),
+    ("accused-unit-surrogate", Raw(_json_text(accused_unit="S").replace('"S"', '"\\udfff"')), "accused_unit", None),
+    ("forwarded-by-surrogate", Raw(_json_text(forwarded_by="S").replace('"S"', '"\\ud800"')), "forwarded_by", None),
+    (
+        "petitioner-name-lone-surrogate",
+        Raw(_json_text(petitioners=petitioner(name="S")).replace('"S"', '"王\\ud800"')),
+        "petitioners[0].name",
+        None,
+    ),
+    ("key-lone-surrogate", Raw(_json_text()[:-1] + ', "\\ud800": 1}'), "non_field_errors", None),
     ("deeply-nested", Raw('{"petitioners": ' + "[" * 100_000 + "]" * 100_000 + "}"), None, "JSON parse error"),
     ("json-array", Raw("[]"), "non_field_errors", None),
     ("json-array-of-case", Raw("[" + _json_text() + "]"), "non_field_errors", None),
@@ -492,6 +513,12 @@ _TRANSITIONS = [
     ("action-review-of-unanswered", "reported", {"action": "request_review"}, "action"),
     ("unknown-parameter", "accepted", {"action": "assign", "person": "李某", "priority": "high"}, "priority"),
     ("parameter-of-another-action", "reported", {"action": "accept", "days": 10}, "days"),
+    ("now-is-not-a-parameter", "accepted", {"action": "assign", "person": "李某", "now": "2020-01-01"}, "now"),
+    ("actor-is-not-a-parameter", "accepted", {"action": "assign", "person": "李某", "actor": 1}, "actor"),
+    ("case-is-not-a-parameter", "accepted", {"action": "assign", "person": "李某", "case": 1}, "case"),
+    ("agenda-deadline-year-1", "accepted", {**AGENDA, "deadline": "0001-01-01"}, "deadline"),
+    ("agenda-deadline-9999", "accepted", {**AGENDA, "deadline": "9999-12-31"}, "deadline"),
+    ("assign-unit-with-slash", "accepted", {"action": "assign", "person": "李某", "unit": "BD/water"}, "unit"),
     ("assign-person-missing", "accepted", {"action": "assign"}, "person"),
     ("assign-person-blank", "accepted", {"action": "assign", "person": "   "}, "person"),
     ("assign-person-list", "accepted", {"action": "assign", "person": ["李某"]}, "person"),
@@ -558,6 +585,9 @@ _TRANSITION_RAW = [
     ("json-array", '["assign"]', "action", None),
     ("json-string", '"assign"', "action", None),
     ("nan-token", '{"action": "extend", "days": NaN, "reason": "x"}', None, "JSON parse error"),
+    ("days-1e400", '{"action": "extend", "days": 1e400, "reason": "x", "approved_by": "y"}', "days", None),
+    ("person-lone-surrogate", '{"action": "assign", "person": "\\ud800"}', "person", None),
+    ("reason-lone-surrogate", '{"action": "assign", "person": "x", "reason": "\\udc00"}', "reason", None),
     ("unknown-reference", None, None, "no case"),
     ("injection-reference", None, None, "no case"),
 ]
@@ -625,6 +655,10 @@ _PROPOSALS = [
     ("title-nul", "confirm", "REAL", {"title": "同一\x00事件"}, 400, "title"),
     ("note-nul", "reject", "REAL", {"note": "不\x00是"}, 400, "note"),
     ("malformed-json", "confirm", "REAL", "{", 400, "JSON parse error"),
+    ("title-lone-surrogate", "confirm", "REAL", '{"title": "\\ud800"}', 400, "title"),
+    ("note-lone-surrogate", "reject", "REAL", '{"note": "\\ud800"}', 400, "note"),
+    ("title-201", "confirm", "REAL", {"title": "同" * 201}, 400, "title"),
+    ("note-2001", "reject", "REAL", {"note": "不" * 2001}, 400, "note"),
 ]
 PROPOSAL_INPUTS = table("POST /api/group-proposals/<id>/confirm|reject/", _PROPOSALS)
 
@@ -687,15 +721,17 @@ _CASE_FILTERS = (
     + [(name, v) for name in ("category", "status", "tier") for v in ("' OR 1=1 --", "土地", LONG, "closed;")]
     + [(name, v) for name in _CODE_FILTERS for v in ("' OR 1=1 --", "1);DROP TABLE x;--", "1" * 41, "村'--")]
     + [(name, v) for name in ("since", "until") for v in ("2024-02-30", "' OR 1=1 --", "yesterday", "2024-1-1x")]
-    + [("page", v) for v in ("0", "-1", "1e3", "' OR 1=1 --", "1.0")]
-    + [("page_size", v) for v in ("0", "abc", "-5", "1.5")]
+    + [("page", v) for v in ("0", "-1", "1e3", "' OR 1=1 --", "1.0", *NON_ASCII_DIGITS)]
+    + [("page_size", v) for v in ("0", "abc", "-5", "1.5", *NON_ASCII_DIGITS)]
+    + [(name, v) for name in ("since", "until") for v in CALENDAR_ENDS]
     + [("mining", v) for v in ("maybe", "' OR 1=1 --", "2")]
 )
 _LAYER_FILTERS = (
     [("bbox", v) for v in _BBOX_BAD]
     + [("on", v) for v in ("2024-02-30", "' OR 1=1 --", "today", "2024/01/01")]
-    + [("page", v) for v in ("0", "x", "-1")]
-    + [("page_size", v) for v in ("0", "' OR 1=1 --")]
+    + [("page", v) for v in ("0", "x", "-1", *NON_ASCII_DIGITS)]
+    + [("page_size", v) for v in ("0", "' OR 1=1 --", *NON_ASCII_DIGITS)]
+    + [("on", v) for v in CALENDAR_ENDS]
 )
 _STATS_FILTERS = (
     [(name, v) for name in ("since", "until") for v in ("2024-02-30", "' OR 1=1 --", "0001-01-01", "9999-12-31")]
@@ -710,7 +746,7 @@ _ANALYSIS_FILTERS = (
 _CLUSTER_FILTERS = (
     _ANALYSIS_FILTERS
     + [("eps_m", v) for v in ("NaN", "inf", "-1", "0", "1e9", "abc", "' OR 1=1 --", "1" * 400)]
-    + [("min_points", v) for v in ("0", "-1", "1.5", "1e9", "' OR 1=1 --", "9" * 30)]
+    + [("min_points", v) for v in ("0", "-1", "1.5", "1e9", "' OR 1=1 --", "9" * 30, *NON_ASCII_DIGITS)]
 )
 _LOCATE_FILTERS = (
     [("lon", v) for v in ("NaN", "inf", "-Infinity", "1e400", "abc", "' OR 1=1 --", "181", "", LONG, "111,05")]
@@ -813,6 +849,180 @@ def test_the_get_controls_answer_200(world):
     ]:
         response = api.get(path, params)
         assert response.status_code == 200, (path, response.content[:300])
+
+
+_POINT_INTEGERS = [
+    (f"{path.split('/')[-2]}-{name}-{value}", path, {name: value}, name)
+    for path, name in (("/api/case-points/", "max_points"), ("/maps/features/mining-parcels/", "page"))
+    for value in NON_ASCII_DIGITS
+]
+POINT_INTEGER_INPUTS = table("GET /api/case-points/ and /maps/features/mining-parcels/", _POINT_INTEGERS)
+
+
+@pytest.mark.parametrize(("path", "params", "field"), POINT_INTEGER_INPUTS)
+def test_integer_parameters_take_ascii_digits_only(world, path, params, field):
+    """ "１２", "٣" are numbers to int(); "²" passes str.isdigit() and then fails int(): each a 400."""
+    before = fingerprint()
+    response = world["api"].get(path, params)
+    assert_4xx_naming(response, field)
+    assert not changed(before, fingerprint())
+
+
+NUL_PATHS = table(
+    "paths with %00",
+    [
+        ("case-page", "GET", "/cases/GD%00/"),
+        ("case-action", "POST", "/cases/GD%00/actions/"),
+        ("queue", "GET", "/queues/VC%00/"),
+        ("api-case", "GET", "/api/cases/GD%00/"),
+        ("api-transitions", "POST", "/api/cases/GD%00/transitions/"),
+        ("api-parcel", "GET", "/api/parcels/150622%00/"),
+        ("api-proposal", "POST", "/api/group-proposals/a%00/confirm/"),
+    ],
+)
+
+
+@pytest.mark.parametrize(("method", "path"), NUL_PATHS)
+def test_a_nul_in_a_path_is_a_400_before_any_lookup(world, method, path):
+    before = fingerprint()
+    response = world["web"].generic(method, path)
+    assert response.status_code == 400, response.content[:300]
+    assert "NUL" in response.content.decode()
+    if path.startswith("/api/"):
+        assert_4xx_naming(response, "path")
+    assert not changed(before, fingerprint())
+
+
+QUEUE_INPUTS = table(
+    "GET /queues/, /agenda/",
+    [
+        *((f"agenda-{day}", "/agenda/", {"date": day}, "date") for day in CALENDAR_ENDS),
+        *((f"queue-{day}", "/queues/VC-150622106202/", {"date": day}, "date") for day in CALENDAR_ENDS),
+        ("pick-unit-with-slash", "/queues/", {"unit": "BD/water"}, "unit"),
+        ("pick-unit-nul", "/queues/", {"unit": "BD\x00"}, "unit"),
+    ],
+)
+
+
+@pytest.mark.parametrize(("path", "params", "field"), QUEUE_INPUTS)
+def test_queues_and_agenda_refuse_calendar_ends_and_bad_units(world, path, params, field):
+    """9999-12-31 has no following week and 0001-01-01 no previous meeting: a 400 on the form, not an overflow."""
+    before = fingerprint()
+    response = world["web"].get(path, params)
+    assert response.status_code == 400, response.content[:300]
+    if field == "date":
+        assert response.context["form"].errors["date"], response.context["form"].errors
+        assert "1901" in response.content.decode()
+    else:
+        assert "unit" in response.content.decode()
+    assert not changed(before, fingerprint())
+
+
+def test_the_queue_and_agenda_controls_answer_200(world):
+    web = world["web"]
+    for path, params in [
+        ("/agenda/", {"date": "2200-12-31"}),
+        ("/agenda/", {"date": "1901-01-01"}),
+        ("/queues/VC-150622106202/", {"date": "2200-12-31"}),
+    ]:
+        assert web.get(path, params).status_code == 200, (path, params)
+    assert web.get("/queues/", {"unit": "VC-150622106202"}).status_code == 302
+
+
+# --- every HTML page's GET parameters, fuzzed ------------------------------------------------------------------------
+
+# The HTML pages that read query parameters and the parameters each reads (its form's fields and `page`).
+PAGE_PARAMETERS = {
+    "case-list": ["page", "since", "until", "category", "status", "tier", "township", "village", "grid", "q"],
+    "case-new": ["lon", "lat", "datum", "parcel_code", "village"],
+    "case-export": ["since", "until", "category", "status", "township"],
+    "queue-mine": ["unit"],
+    "queue-unit": ["date", "page"],
+    "agenda": ["date"],
+    "dashboard": ["since", "until", "township", "village"],
+    "report-monthly": ["month"],
+    "report-monthly-csv": ["month"],
+    "report-monthly-xlsx": ["month"],
+    "maps-field": ["lon", "lat", "datum", "code", "holder"],
+    "maps-court": ["mining_area", "category", "since", "until"],
+    "maps-planner": ["category", "status", "tier", "township", "since", "until", "eps_m", "min_points"],
+}
+PAGE_ARGS = {"queue-unit": {"unit_code": "VC-150622106202"}}
+# Percent-encoded as a browser or a script would send them: the server decodes them itself.
+HOSTILE_QUERY_VALUES = [
+    "%EF%BC%91%EF%BC%92",  # fullwidth １２
+    "%D9%A3",  # Arabic-Indic ٣
+    "%C2%B2",  # superscript ²
+    "9" * 400,
+    "1e400",
+    "-1e400",
+    "%00",
+    "a%00b",
+    "%ED%A0%80",  # a lone surrogate as (invalid) UTF-8
+    "%FF%FE",
+    "x" * 5000,
+    "%E7%A0%81" * 2000,
+    *CALENDAR_ENDS,
+    "0000-00-00",
+    "2024-02-30",
+    "BD%2Fwater",
+]
+BAD_INPUTS["GET HTML pages (fuzz)"] += sum(map(len, PAGE_PARAMETERS.values())) * len(HOSTILE_QUERY_VALUES)
+
+
+def test_the_fuzzed_pages_are_every_html_page_with_a_form():
+    """Every named page outside /api/, /admin/ and /accounts/ either reads no query parameters or is fuzzed below."""
+    from django.urls import get_resolver
+
+    names = {name for name in get_resolver().reverse_dict if isinstance(name, str)}
+    without_parameters = {"home", "case-detail", "case-action", "maps-mining-parcels"}
+    html = {n for n in names if not n.startswith(("api-", "admin", "login", "logout", "password"))}
+    assert html - without_parameters == set(PAGE_PARAMETERS), html - without_parameters ^ set(PAGE_PARAMETERS)
+
+
+@pytest.mark.parametrize("page", sorted(PAGE_PARAMETERS))
+def test_html_pages_never_answer_500_to_hostile_query_parameters(world, page):
+    from django.urls import reverse
+
+    path = reverse(page, kwargs=PAGE_ARGS.get(page))
+    before = fingerprint()
+    failures = []
+    for name in PAGE_PARAMETERS[page]:
+        for value in HOSTILE_QUERY_VALUES:
+            response = world["web"].get(f"{path}?{name}={value}")
+            if response.status_code >= 500:
+                failures.append((name, value[:20], response.status_code))
+    assert not failures, failures
+    assert not changed(before, fingerprint())
+
+
+# --- deleting a user who edited a routing rule ------------------------------------------------------------------------
+
+
+def test_deleting_a_user_who_edited_a_routing_rule_is_refused_and_the_log_still_names_them(world):
+    """The change log is append-only; nulling its actor was a 500 from the trigger. The admin now says the
+    user cannot be deleted (protected records), and the record still names its editor."""
+    from django.contrib.auth import get_user_model
+
+    from geo_disputes.models import RoutingRule, RoutingRuleChange
+
+    editor = StaffFactory(role="banner_admin").user
+    rule = RoutingRule.objects.create(order=999, name="测试规则", tier="village")
+    RoutingRuleChange.objects.create(rule=rule, actor=editor, action="change", snapshot={"id": rule.pk})
+    superuser = get_user_model().objects.create_superuser("root_wta", password=None)
+    web = Client()
+    web.force_login(superuser)
+    before = fingerprint()
+    url = f"/admin/auth/user/{editor.pk}/delete/"
+    response = web.post(url, {"post": "yes"})
+    assert response.status_code < 500, response.status_code
+    assert "分流规则变更记录" in response.content.decode() or "routing" in response.content.decode().lower()
+    assert get_user_model().objects.filter(pk=editor.pk).exists()
+    assert RoutingRuleChange.objects.get(rule=rule).actor == editor
+    assert not changed(before, fingerprint())
+
+
+BAD_INPUTS["DELETE a user who edited a routing rule"] += 1
 
 
 # --- the intake form (/cases/new/) ----------------------------------------------------------------------------------

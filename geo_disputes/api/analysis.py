@@ -230,14 +230,11 @@ def _proposal_dict(p) -> dict:
 
 
 def _integer(query, name: str, default: int, low: int, high: int) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationError(
-            {name: f"expected an integer between {low} and {high} / 应为 {low}–{high} 的整数: {raw!r}"}
-        )
-    return int(raw)
+    """An integer in [low, high] (ASCII digits, through params.integer); beyond `high` is refused, not clipped."""
+    value = params.integer(query, name, default=default, low=low)
+    if value > high:
+        raise ValidationError({name: f"应为 {low}–{high} 的整数 / expected an integer between {low} and {high}"})
+    return value
 
 
 def _collection(head: dict, features_json: str) -> HttpResponse:

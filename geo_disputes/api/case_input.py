@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
+from geo_disputes.models.bounds import text_problem
 from geo_disputes.services.cases.case_queries import CHOICES, OPEN, CaseFilter
 from geo_disputes.services.cases.intake import AccusedPersonInput, IntakeRequest, Petitioner
 
@@ -149,8 +150,9 @@ def _text(data: dict, name: str, default: str | None = None) -> str:
         value = default if default is not None else ""
     if not isinstance(value, str):
         raise ValidationError({name: "expected a string"})
-    if "\x00" in value:
-        raise ValidationError({name: "contains a NUL character"})
+    problem = text_problem(value)
+    if problem:
+        raise ValidationError({name: problem})
     return value
 
 
@@ -209,8 +211,9 @@ def _petitioner(item: dict, index: int) -> Petitioner:
             value = ""
         if not isinstance(value, str):
             raise ValidationError({f"petitioners[{index}].{key}": "expected a string"})
-        if "\x00" in value:
-            raise ValidationError({f"petitioners[{index}].{key}": "contains a NUL character"})
+        problem = text_problem(value)
+        if problem:
+            raise ValidationError({f"petitioners[{index}].{key}": problem})
         values[key] = value
     return Petitioner(**values, representative=representative)
 

@@ -20,7 +20,7 @@ from geo_disputes.services.cases.case_queries import CASE_LIST_PROPERTIES, filte
 from geo_disputes.services.cases.clock import annotate_dues
 from geo_disputes.services.cases.intake import IntakeError, open_case
 from geo_disputes.services.cases.recusal import RecusalError, record_recusal
-from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, apply, refusal_text
+from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, perform, refusal_text
 from geo_disputes.services.geojson import COUNT_LIMIT, MAX_PAGE_SIZE, Page, queryset_feature_collection
 
 from . import params
@@ -85,7 +85,7 @@ class CaseTransitionView(APIView):
         elif isinstance(version, bool) or not isinstance(version, int):
             raise ValidationError({"version": "must be an integer"})
         try:
-            case = apply(case, action, request.user, version, **data)
+            case = perform(case, action, request.user, version, data)
         except WorkflowError as exc:
             raise ValidationError({exc.field or "action": refusal_text(exc)}) from None
         except StaleEditError as exc:

@@ -7,6 +7,8 @@ import math
 
 from rest_framework.exceptions import ValidationError
 
+from geo_disputes.models.bounds import ascii_integer, date_range_message, plausible_date
+
 
 def number(params, name: str, *, low: float, high: float, required: bool = True) -> float | None:
     """A finite float within [low, high]."""
@@ -52,22 +54,33 @@ def bbox(params, name: str = "bbox") -> tuple[float, float, float, float] | None
 
 
 def date(params, name: str) -> dt.date | None:
+    """A YYYY-MM-DD date within bounds.EARLIEST_YEAR..LATEST_YEAR, or None when absent."""
     raw = params.get(name)
     if raw is None or raw == "":
         return None
     try:
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
-        raise ValidationError({name: f"expected YYYY-MM-DD / 日期格式应为 YYYY-MM-DD: {raw!r}"}) from None
+        raise ValidationError({name: f"日期格式应为 YYYY-MM-DD / expected YYYY-MM-DD: {raw!r}"}) from None
+    if not plausible_date(day):
+        raise ValidationError({name: date_range_message(name)})
+    return day
 
 
-def positive_int(params, name: str, default: int, maximum: int) -> int:
+def integer(params, name: str, *, default: int, low: int, high: int | None = None) -> int:
+    """ASCII digits only (not "１２", "٣" or "²"), at least `low`; above `high` it is clipped to `high`."""
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationError({name: f"expected a positive integer / 应为正整数: {raw!r}"})
-    return min(int(raw), maximum)
+    value = ascii_integer(raw)
+    if value is None or value < low:
+        raise ValidationError({name: f"应为不小于 {low} 的整数(阿拉伯数字)/ expected an integer ≥ {low}: {raw!r}"})
+    return value if high is None else min(value, high)
+
+
+def positive_int(params, name: str, default: int, maximum: int) -> int:
+    """A page number or size: 1 or more, at most `maximum` (larger values are clipped)."""
+    return integer(params, name, default=default, low=1, high=maximum)
 
 
 def choice(params, name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -11,6 +11,8 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.utils import timezone
 
+from .bounds import REASON_MAX, TEXT_MAX, max_text, validate_plausible_date
+
 
 class Category(models.TextChoices):
     LAND_OCCUPATION = "land_occupation", "草场/土地侵占"
@@ -185,7 +187,7 @@ class Case(models.Model):
     above_banner = models.CharField(
         "越级/上级交办", max_length=30, choices=AboveBanner.choices, blank=True, default="", db_default=""
     )
-    description = models.TextField("事项描述")
+    description = models.TextField("事项描述", validators=[max_text(TEXT_MAX)])
 
     location = models.PointField("位置(WGS84)", srid=4326)
     datum = models.CharField("采集坐标系", max_length=10, choices=Datum.choices, default=Datum.WGS84)
@@ -222,12 +224,14 @@ class Case(models.Model):
     status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.REPORTED)
 
     # Facts the statutory clock is derived from.
-    received_at = models.DateTimeField("登记时间", db_index=True)
-    accepted_at = models.DateTimeField("受理时间", null=True, blank=True)
+    received_at = models.DateTimeField("登记时间", db_index=True, validators=[validate_plausible_date])
+    accepted_at = models.DateTimeField("受理时间", null=True, blank=True, validators=[validate_plausible_date])
     extension_days = models.PositiveSmallIntegerField("延期天数", default=0)
-    extension_reason = models.TextField("延期理由", blank=True)
-    replied_at = models.DateTimeField("答复时间", null=True, blank=True)
-    review_requested_at = models.DateTimeField("申请复查时间", null=True, blank=True)
+    extension_reason = models.TextField("延期理由", blank=True, validators=[max_text(REASON_MAX)])
+    replied_at = models.DateTimeField("答复时间", null=True, blank=True, validators=[validate_plausible_date])
+    review_requested_at = models.DateTimeField(
+        "申请复查时间", null=True, blank=True, validators=[validate_plausible_date]
+    )
     review_round = models.PositiveSmallIntegerField("复查轮次", default=0)
     # The holder's own receipt: a forwarded or assigned matter starts the receiving body's 15 days (Art. 23).
     holder_received_at = models.DateTimeField("本单位收到时间", null=True, blank=True)
@@ -247,45 +251,53 @@ class Case(models.Model):
         "处理意见", max_length=20, choices=OpinionOutcome.choices, blank=True, default="", db_default=""
     )
     extension_approved_by = models.CharField("延期批准人", max_length=50, blank=True, default="", db_default="")
-    extension_told_at = models.DateField("延期告知信访人日期", null=True, blank=True)
-    served_at = models.DateTimeField("书面答复送达时间", null=True, blank=True)
+    extension_told_at = models.DateField(
+        "延期告知信访人日期", null=True, blank=True, validators=[validate_plausible_date]
+    )
+    served_at = models.DateTimeField("书面答复送达时间", null=True, blank=True, validators=[validate_plausible_date])
     served_method = models.CharField(
         "送达方式", max_length=20, choices=ServiceMethod.choices, blank=True, default="", db_default=""
     )
     review_outcome = models.CharField(
         "复查/复核结论", max_length=20, choices=ReviewOutcome.choices, blank=True, default="", db_default=""
     )
-    review_decided_at = models.DateTimeField("复查/复核决定时间", null=True, blank=True)
+    review_decided_at = models.DateTimeField(
+        "复查/复核决定时间", null=True, blank=True, validators=[validate_plausible_date]
+    )
     review_external = models.BooleanField("由旗以上机关复查/复核", default=False, db_default=False)
     # People's mediation (人民调解法): mediators, outcome, agreement, judicial confirmation (Art. 33).
     mediators = models.CharField("调解员", max_length=200, blank=True, default="", db_default="")
     mediation_outcome = models.CharField(
         "调解结果", max_length=20, choices=MediationOutcome.choices, blank=True, default="", db_default=""
     )
-    agreement_at = models.DateField("调解协议生效日期", null=True, blank=True)
-    confirmation_applied_at = models.DateField("申请司法确认日期", null=True, blank=True)
+    agreement_at = models.DateField("调解协议生效日期", null=True, blank=True, validators=[validate_plausible_date])
+    confirmation_applied_at = models.DateField(
+        "申请司法确认日期", null=True, blank=True, validators=[validate_plausible_date]
+    )
     confirmation_court = models.CharField("司法确认法院", max_length=100, blank=True, default="", db_default="")
     confirmation_number = models.CharField("司法确认裁定书号", max_length=60, blank=True, default="", db_default="")
-    confirmation_ruled_at = models.DateField("司法确认裁定日期", null=True, blank=True)
+    confirmation_ruled_at = models.DateField(
+        "司法确认裁定日期", null=True, blank=True, validators=[validate_plausible_date]
+    )
     # Courts, arbitration, administrative and discipline procedures: facts only, no petition clock.
     legal_body = models.CharField("办理机关", max_length=100, blank=True, default="", db_default="")
     legal_number = models.CharField("案号/文号", max_length=60, blank=True, default="", db_default="")
     led_into_at = models.DateTimeField("导入法定程序时间", null=True, blank=True)
-    pre_mediation_at = models.DateField("诉前调解开始日期", null=True, blank=True)
-    filed_at = models.DateField("立案/受理日期", null=True, blank=True)
+    pre_mediation_at = models.DateField("诉前调解开始日期", null=True, blank=True, validators=[validate_plausible_date])
+    filed_at = models.DateField("立案/受理日期", null=True, blank=True, validators=[validate_plausible_date])
     legal_outcome = models.CharField(
         "结案方式", max_length=20, choices=LegalOutcome.choices, blank=True, default="", db_default=""
     )
-    legal_outcome_at = models.DateField("结案日期", null=True, blank=True)
-    agenda_date = models.DateField("联席会议日期", null=True, blank=True)
-    agenda_plan = models.TextField("议事方案", blank=True)
-    agenda_deadline = models.DateField("议定期限", null=True, blank=True)
+    legal_outcome_at = models.DateField("结案日期", null=True, blank=True, validators=[validate_plausible_date])
+    agenda_date = models.DateField("联席会议日期", null=True, blank=True, validators=[validate_plausible_date])
+    agenda_plan = models.TextField("议事方案", blank=True, validators=[max_text(REASON_MAX)])
+    agenda_deadline = models.DateField("议定期限", null=True, blank=True, validators=[validate_plausible_date])
 
     resolution_method = models.CharField("化解方式", max_length=30, choices=ResolutionMethod.choices, blank=True)
-    outcome = models.TextField("化解结果", blank=True)
+    outcome = models.TextField("化解结果", blank=True, validators=[max_text(TEXT_MAX)])
     satisfaction = models.CharField("满意度", max_length=30, choices=Satisfaction.choices, blank=True)
     deputies_reviewed = models.BooleanField("人大代表参与评事", default=False)
-    not_accepted_reason = models.TextField("不予受理理由", blank=True)
+    not_accepted_reason = models.TextField("不予受理理由", blank=True, validators=[max_text(REASON_MAX)])
     accused_unit = models.ForeignKey(
         "geo_disputes.Unit",
         null=True,
@@ -365,7 +377,7 @@ class CaseEvent(models.Model):
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
     changes = models.JSONField("变更", default=dict, blank=True)
-    reason = models.TextField("理由", blank=True)
+    reason = models.TextField("理由", blank=True, validators=[max_text(REASON_MAX)])
     rule = models.ForeignKey("geo_disputes.RoutingRule", null=True, blank=True, on_delete=models.PROTECT)
 
     class Meta:
@@ -406,8 +418,8 @@ class SupervisionAct(models.Model):
     ordered_by = models.CharField("督办机关/人员", max_length=100)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     at = models.DateTimeField("时间", db_index=True)
-    deadline = models.DateField("限期")
-    reason = models.TextField("理由")
+    deadline = models.DateField("限期", validators=[validate_plausible_date])
+    reason = models.TextField("理由", validators=[max_text(REASON_MAX)])
     missed = models.CharField("所逾期限", max_length=40, blank=True)
 
     class Meta:
@@ -429,12 +441,12 @@ class FollowUp(models.Model):
         ONLINE = "online", "网上回访"
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="follow_ups")
-    at = models.DateTimeField("回访时间")
+    at = models.DateTimeField("回访时间", validators=[validate_plausible_date])
     by = models.CharField("回访人", max_length=50)
     method = models.CharField("回访方式", max_length=20, choices=Method.choices)
     satisfaction = models.CharField("满意度", max_length=30, choices=Satisfaction.choices, blank=True)
     unreachable = models.BooleanField("未能联系到信访人", default=False)
-    note = models.TextField("备注", blank=True)
+    note = models.TextField("备注", blank=True, validators=[max_text(REASON_MAX)])
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
 
     class Meta:
@@ -462,7 +474,7 @@ class GroupProposal(models.Model):
     group = models.ForeignKey(
         CaseGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals", verbose_name="事项组"
     )
-    note = models.TextField("说明", blank=True)
+    note = models.TextField("说明", blank=True, validators=[max_text(REASON_MAX)])
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     decided_at = models.DateTimeField("决定时间", auto_now_add=True)
 

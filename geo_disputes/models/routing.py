@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 
+from .bounds import REASON_MAX, max_text
 from .cases import Category, Procedure, Tier
 
 
@@ -43,7 +44,7 @@ class RoutingRule(models.Model):
         "程序(空=按类型和渠道)", max_length=20, choices=Procedure.choices, blank=True, default="", db_default=""
     )
     partner_departments = ArrayField(models.CharField(max_length=40), default=list, blank=True, verbose_name="协同部门")
-    explanation = models.TextField("依据说明", blank=True)
+    explanation = models.TextField("依据说明", blank=True, validators=[max_text(REASON_MAX)])
 
     class Meta:
         ordering = ["order", "id"]
@@ -58,7 +59,9 @@ class RoutingRuleChange(models.Model):
 
     rule = models.ForeignKey(RoutingRule, null=True, on_delete=models.SET_NULL, related_name="changes")
     at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # PROTECT, as every audit record's actor: the log is append-only (a SET_NULL would be an UPDATE the
+    # trigger refuses, a 500) and must keep naming who edited; a departed editor is deactivated, not deleted.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     action = models.CharField(max_length=20)
     snapshot = models.JSONField(default=dict)
 

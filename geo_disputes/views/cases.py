@@ -70,7 +70,7 @@ from geo_disputes.services.cases.intake import IntakeError, open_case
 from geo_disputes.services.cases.procedures import LEGAL_PROCEDURES
 from geo_disputes.services.cases.recusal import RecusalError, record_recusal
 from geo_disputes.services.cases.routing import DEPARTMENTS
-from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, allowed_actions, apply, refusal_text
+from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, allowed_actions, perform, refusal_text
 
 PAGE_SIZE = 50
 STALE_MESSAGE = "此事项已被他人修改,请刷新 / changed by someone else, reload"
@@ -404,7 +404,7 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
         return _render_case(request, case, forms={action: form}, status=400)
     before = case.get_status_display()
     try:
-        case = apply(case, action, request.user, form.cleaned_data["version"], **form.params())
+        case = perform(case, action, request.user, form.cleaned_data["version"], form.params())
     except StaleEditError as exc:
         current = _visible_case(request.user, reference)
         # The user's entries come back, now against the version they can see on the page.

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from geo_disputes.form_fields import DateField
 from geo_disputes.models import Township, Village
 from geo_disputes.models.cases import Procedure, Satisfaction, Status, Tier
 from geo_disputes.services.analysis import stats
@@ -27,8 +28,8 @@ SATISFACTION_LABELS = dict(Satisfaction.choices)
 
 
 class DashboardForm(forms.Form):
-    since = forms.DateField(label="起始日期(登记)", required=False, widget=DATE_WIDGET)
-    until = forms.DateField(label="截止日期(登记)", required=False, widget=DATE_WIDGET)
+    since = DateField(label="起始日期(登记)", required=False, widget=DATE_WIDGET)
+    until = DateField(label="截止日期(登记)", required=False, widget=DATE_WIDGET)
     township = forms.ChoiceField(label="苏木乡镇(街道)", required=False)
     village = forms.ChoiceField(label="嘎查村(社区)", required=False)
 

@@ -8,11 +8,12 @@ import datetime as dt
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 
 from geo_disputes.forms import QueueDateForm
 from geo_disputes.models import Case, Unit
+from geo_disputes.models.bounds import text_problem
 from geo_disputes.models.cases import Status
 from geo_disputes.services.cases.access import staff_profile, visible_cases
 from geo_disputes.services.cases.clock import (
@@ -36,9 +37,15 @@ PERIOD_LABELS = {
 QUEUE_PAGE_SIZE = 100  # most urgent first; a committee's review rarely goes past the first page
 
 
-def _date_param(request: HttpRequest) -> tuple[QueueDateForm, dt.date | None]:
+def _date_param(request: HttpRequest) -> tuple[QueueDateForm, dt.date | None, int]:
+    """The `date` asked for (None: the default day) and the page's status: 400 when it was refused
+    (e.g. outside 1901–2200, where the period and meeting arithmetic would overflow), shown on the form."""
     form = QueueDateForm(request.GET or None)
-    return form, (form.cleaned_data.get("date") if form.is_valid() else None)
+    if not form.is_bound:
+        return form, None, 200
+    if not form.is_valid():
+        return form, None, 400
+    return form, form.cleaned_data.get("date"), 200
 
 
 @login_required
@@ -49,7 +56,13 @@ def my_queue(request: HttpRequest) -> HttpResponse:
         return redirect("queue-unit", unit_code=profile.unit.code)
     picked = request.GET.get("unit", "")
     if picked:
-        return redirect("queue-unit", unit_code=picked)
+        # a code with "/", a NUL or any unknown one is no unit (and no lookup is made with a NUL)
+        unit = None if text_problem(picked) else Unit.objects.filter(code=picked).first()
+        if unit is None:
+            return HttpResponseBadRequest(
+                f"unit: 无此单位 / no such unit: {picked[:60]!r}", content_type="text/plain; charset=utf-8"
+            )
+        return redirect("queue-unit", unit_code=unit.code)
     units = (
         visible_cases(request.user)
         .filter(status__in=OPEN_STATUSES, unit__isnull=False)
@@ -70,7 +83,7 @@ def unit_queue_page(request: HttpRequest, unit_code: str) -> HttpResponse:
     own = profile is not None and profile.unit_id == unit.pk
     if not own and not visible_cases(request.user, Case.objects.filter(unit=unit)).exists():
         raise Http404("该单位的事项不在您的辖区 / this unit's cases are outside your scope")
-    form, on = _date_param(request)
+    form, on, status = _date_param(request)
     on = on or local_today()
     period = review_queue_period(tier_of_unit(unit))
     start, end = review_period_bounds(period, on)
@@ -92,14 +105,14 @@ def unit_queue_page(request: HttpRequest, unit_code: str) -> HttpResponse:
         "due_in_period": qs.filter(due_in_period=True).count(),
         "form": form,
     }
-    return render(request, "cases/queue.html", context)
+    return render(request, "cases/queue.html", context, status=status)
 
 
 @login_required
 def agenda(request: HttpRequest) -> HttpResponse:
     """The joint meeting's agenda: cases listed for that meeting, and cases on the agenda (status
     on_agenda) since on or before it — grouped by responsible unit, with plan, person, deadline."""
-    form, meeting = _date_param(request)
+    form, meeting, status = _date_param(request)
     today = local_today()
     meeting = meeting or next_joint_meeting(today - dt.timedelta(days=1))  # today's meeting is still "next"
     listed = Q(agenda_date=meeting) | Q(status=Status.ON_AGENDA, agenda_date__lte=meeting)
@@ -120,7 +133,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
         "form": form,
         "today": today,
     }
-    return render(request, "cases/agenda.html", context)
+    return render(request, "cases/agenda.html", context, status=status)
 
 
 def _previous_meeting(meeting: dt.date) -> dt.date:

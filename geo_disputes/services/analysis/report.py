@@ -40,7 +40,7 @@ from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import OPEN_STATUSES, STATUTE_TZ, DueState, annotate_dues, local_today
 
 CSV_BOM = "\ufeff"
-MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
+MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits: \d also matches "１２"
 TITLE = "准格尔旗信访工作联席会议月报"
 
 DEADLINE_KIND_LABELS = {
@@ -144,7 +144,7 @@ def parse_month(raw: str | None, today: dt.date | None = None) -> dt.date:
     if not raw:
         return today.replace(day=1)
     match = MONTH_PATTERN.fullmatch(raw)
-    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < stats.MIN_YEAR:
+    if not match or not 1 <= int(match[2]) <= 12 or not stats.MIN_YEAR <= int(match[1]) <= stats.MAX_YEAR:
         raise ReportInputError("month", f"月份格式应为 YYYY-MM / month must be YYYY-MM: {raw!r}")
     month = dt.date(int(match[1]), int(match[2]), 1)
     if month > today.replace(day=1):

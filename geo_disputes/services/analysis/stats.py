@@ -45,6 +45,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, NullIf, TruncMonth
 
 from geo_disputes.models import Case, CaseEvent, FollowUp, SupervisionAct, Unit
+from geo_disputes.models.bounds import EARLIEST_YEAR, LATEST_YEAR
 from geo_disputes.models.cases import (
     AboveBanner,
     Channel,
@@ -77,7 +78,7 @@ ABOVE_BANNER_KINDS = tuple(value for value in AboveBanner.values if value)
 STAGES = ("accept", "conclude", "review")
 MAX_PERIOD_DAYS = 366 * 10
 DECIMALS = 6
-MIN_YEAR, MAX_YEAR = 1901, 9998  # the year before (and after) must exist for the comparisons
+MIN_YEAR, MAX_YEAR = EARLIEST_YEAR, LATEST_YEAR  # the dates users may give (models.bounds)
 UNROUTED = ""  # tier of a case not yet routed (still at the talk room)
 NO_UNIT_NAME = "未指定责任单位"
 

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup, CaseParcel, Parcel, Party, Unit
+from geo_disputes.models.bounds import NAME_MAX, TEXT_MAX, date_range_message, plausible_date
 from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status
 from geo_disputes.services.areas.coords import Datum, DatumError, parse_datum
 from geo_disputes.services.areas.locate import OutsideBanner, locate
@@ -35,11 +36,10 @@ from geo_disputes.services.cases.repeats import find_original
 from geo_disputes.services.cases.routing import DEPARTMENTS, route_case
 from geo_disputes.services.cases.units import tier_of_unit
 
-MAX_DESCRIPTION = 5000
+MAX_DESCRIPTION = TEXT_MAX
 MAX_PETITIONERS = 200
 MAX_ACCUSED_PERSONS = 20
 MAX_REPRESENTATIVES = 5  # 条例 Art. 20: a group visit sends at most 5 representatives
-EARLIEST_YEAR = 1901  # as services.analysis.stats: year 1 overflows time-zone arithmetic, and no record is older
 
 
 class IntakeError(ValueError):
@@ -181,7 +181,7 @@ def _validate(req: IntakeRequest) -> None:
     if not isinstance(req.description, str) or not req.description.strip():
         raise IntakeError("description", "required / 请填写事项描述")
     if len(req.description) > MAX_DESCRIPTION:
-        raise IntakeError("description", f"at most {MAX_DESCRIPTION} characters")
+        raise IntakeError("description", f"至多 {MAX_DESCRIPTION} 字 / at most {MAX_DESCRIPTION} characters")
     try:
         parse_datum(req.datum)
     except DatumError as exc:
@@ -202,8 +202,8 @@ def _validate(req: IntakeRequest) -> None:
         raise IntakeError("lon", "a location is required: lon/lat with datum, or parcel_code")
     if req.received_at is not None and req.received_at > timezone.now() + dt.timedelta(minutes=5):
         raise IntakeError("received_at", "cannot be in the future")
-    if req.received_at is not None and req.received_at.year < EARLIEST_YEAR:
-        raise IntakeError("received_at", f"before {EARLIEST_YEAR}: not a date a petition was received")
+    if req.received_at is not None and not plausible_date(req.received_at):
+        raise IntakeError("received_at", date_range_message("received_at"))
     if req.accuracy_m is not None and req.accuracy_m < 0:
         raise IntakeError("accuracy_m", "must not be negative")
     if isinstance(req.households_affected, bool) or not isinstance(req.households_affected, int):
@@ -230,8 +230,10 @@ def _validate(req: IntakeRequest) -> None:
     if len(req.petitioners) > MAX_PETITIONERS:
         raise IntakeError("petitioners", f"at most {MAX_PETITIONERS}; a group visit sends representatives")
     for i, p in enumerate(req.petitioners):
-        if not p.name or not p.name.strip() or len(p.name) > 50:
-            raise IntakeError(f"petitioners[{i}].name", "required, at most 50 characters")
+        if not p.name or not p.name.strip() or len(p.name) > NAME_MAX:
+            raise IntakeError(
+                f"petitioners[{i}].name", f"必填,至多 {NAME_MAX} 字 / required, at most {NAME_MAX} characters"
+            )
         if len(p.phone) > 20:
             raise IntakeError(f"petitioners[{i}].phone", "at most 20 characters")
         if p.id_number and not _valid_id_number(p.id_number):

@@ -29,6 +29,7 @@ from django.db.models import QuerySet
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup
 from geo_disputes.models.areas import METRIC_SRID
+from geo_disputes.models.bounds import REASON_MAX, TITLE_MAX, text_problem
 from geo_disputes.models.cases import Category, GroupProposal
 from geo_disputes.services.cases.access import can_act, visible_cases
 from geo_disputes.services.cases.clock import OPEN_STATUSES
@@ -163,7 +164,7 @@ def confirm(proposal_id: str, actor, title: str = "", note: str = "") -> CaseGro
         else:
             label = Category(proposal.category).label
             title = title.strip() or f"{label}:{proposal.references[0]} 等 {len(cases)} 件"
-            group = form_group(title[:200], cases, actor)
+            group = form_group(title, cases, actor)
         decision.group = group
         decision.save(update_fields=["group"])
     return group
@@ -199,10 +200,17 @@ def extend_group(group: CaseGroup, cases: list[Case], actor=None) -> CaseGroup:
     return group
 
 
+TEXT_LIMITS = {"title": TITLE_MAX, "note": REASON_MAX}
+
+
 def _check_text(**fields: str) -> None:
+    """Refuse (400, naming the field) text that cannot be stored or is too long; nothing is cut short."""
     for name, value in fields.items():
-        if "\x00" in value:
-            raise ProposalError(f"{name}: contains a NUL character / 含有 NUL 字符", 400)
+        problem = text_problem(value)
+        if problem:
+            raise ProposalError(f"{name}: {problem}", 400)
+        if len(value.strip()) > TEXT_LIMITS[name]:
+            raise ProposalError(f"{name}: 至多 {TEXT_LIMITS[name]} 字 / at most {TEXT_LIMITS[name]} characters", 400)
 
 
 def _actionable(proposal_id: str, actor) -> tuple[Proposal, list[Case]]:
@@ -229,7 +237,7 @@ def _record(proposal: Proposal, status: str, actor, note: str) -> GroupProposal:
                 category=proposal.category,
                 reasons=list(proposal.reasons),
                 status=status,
-                note=note[:2000],
+                note=note.strip(),
                 decided_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
     except IntegrityError:

@@ -37,6 +37,7 @@ from django.db.models import TextChoices
 from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, FollowUp, SupervisionAct, Unit
+from geo_disputes.models.bounds import REASON_MAX, TEXT_MAX, ascii_integer, plausible_date, text_problem
 from geo_disputes.models.cases import (
     LegalOutcome,
     MediationOutcome,
@@ -335,6 +336,7 @@ def apply(
     action: str,
     actor: AbstractBaseUser | None,
     expected_version: int,
+    /,
     *,
     now: dt.datetime | None = None,
     **params: Any,
@@ -343,8 +345,22 @@ def apply(
 
     `expected_version` is the version the actor saw; `now` (default: the current time) is
     when the action happens, for replays and tests. Raises WorkflowError or StaleEditError
-    and writes nothing when refused.
+    and writes nothing when refused. Code calls this; a request's parameters go to `perform`.
     """
+    return perform(case, action, actor, expected_version, params, now=now)
+
+
+def perform(
+    case: Case,
+    action: str,
+    actor: AbstractBaseUser | None,
+    expected_version: int,
+    params: dict[str, Any],
+    *,
+    now: dt.datetime | None = None,
+) -> Case:
+    """`apply` with the parameters as a dict: what a client sends never becomes a Python keyword argument,
+    so a body naming `now`, `actor` or `case` is an unknown parameter (400), not a TypeError or a replay."""
     action = _parse_action(action)
     unexpected = sorted(set(params) - PARAMETERS[action])
     if unexpected:
@@ -427,9 +443,9 @@ def _snapshot(case: Case) -> dict[str, Any]:
 # character is refused before any reader str()-s it into the case or its history (issue 6).
 TEXT_PARAMETERS: dict[str, int | None] = {
     "person": Case._meta.get_field("responsible_person").max_length,
-    "reason": 2000,
-    "plan": 2000,
-    "text": 5000,
+    "reason": REASON_MAX,
+    "plan": REASON_MAX,
+    "text": TEXT_MAX,
     "unit": Unit._meta.get_field("code").max_length,
     "by": FollowUp._meta.get_field("by").max_length,
     "approved_by": Case._meta.get_field("extension_approved_by").max_length,
@@ -451,8 +467,9 @@ def _check_text_parameters(action: str, params: dict[str, Any]) -> None:
             continue
         if not isinstance(value, str):
             raise WorkflowError(f"{action}: '{name}' must be text; got {type(value).__name__}", name)
-        if "\x00" in value:
-            raise WorkflowError(f"{action}: '{name}' contains a NUL character", name)
+        problem = text_problem(value)
+        if problem:
+            raise WorkflowError(f"{action}: '{name}' {problem}", name)
         if limit is not None and len(value.strip()) > limit:
             raise WorkflowError(f"{action}: '{name}' has at most {limit} characters; got {len(value.strip())}", name)
     for name in (*DATE_PARAMETERS, *MOMENT_PARAMETERS):
@@ -506,7 +523,7 @@ def _date(params: dict[str, Any], name: str, action: str, default: dt.date | Non
             day = dt.date.fromisoformat(str(value))
         except ValueError as exc:
             raise WorkflowError(f"{action} needs '{name}' as a date (YYYY-MM-DD); got {value!r}", name) from exc
-    if not 1901 <= day.year <= 2200:
+    if not plausible_date(day):
         raise WorkflowError(f"{action}: '{name}' {day} is not a plausible date", name)
     return day
 
@@ -539,7 +556,7 @@ def _moment(params: dict[str, Any], name: str, action: str, default: dt.datetime
             raise WorkflowError(
                 f"{action} needs '{name}' as a date or date-time (ISO 8601); got {value!r}", name
             ) from exc
-    if not 1901 <= moment.year <= 2200:
+    if not plausible_date(moment):
         raise WorkflowError(f"{action}: '{name}' {value!r} is not a plausible date", name)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=STATUTE_TZ)
@@ -562,8 +579,7 @@ def _whole_number(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() else None
+    return ascii_integer(str(value or ""))
 
 
 def _hand_over(case: Case, unit: Unit, context: _Context) -> None:
