@@ -26,6 +26,7 @@ from geo_disputes.services.cases.case_queries import OPEN, CaseFilter
 from geo_disputes.services.cases.intake import (
     MAX_DESCRIPTION,
     MAX_REPRESENTATIVES,
+    AccusedPersonInput,
     IntakeError,
     IntakeRequest,
     Petitioner,
@@ -96,6 +97,13 @@ class IntakeForm(forms.Form):
         required=False,
         empty_label="(无 none)",
     )
+    accused_persons = forms.CharField(
+        label="被检举控告人(可选) accused persons",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="每行一人:姓名,职务,单位代码,系统账号(后三项可省)。被检举控告人及其单位不会看到此事项。",
+    )
     procedure = forms.ChoiceField(
         label="程序 procedure",
         required=False,
@@ -133,10 +141,23 @@ class IntakeForm(forms.Form):
             legacy=data["legacy"],
             petitioners=petitioners,
             accused_unit_code=data["accused_unit"].code if data["accused_unit"] else "",
+            accused_persons=accused_person_lines(data.get("accused_persons") or ""),
             procedure=data["procedure"] or "",
             forwarded_by_code=data["forwarded_by"].code if data["forwarded_by"] else "",
             above_banner=data["above_banner"] or "",
         )
+
+
+def accused_person_lines(text: str) -> list[AccusedPersonInput]:
+    """One accused person per line, "name,post,unit code,username" (Chinese or ASCII commas; the tail optional)."""
+    people = []
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.replace("，", ",").split(",")]
+        if not any(parts):
+            continue
+        parts += [""] * (4 - len(parts))
+        people.append(AccusedPersonInput(name=parts[0], position=parts[1], unit_code=parts[2], username=parts[3]))
+    return people
 
 
 class PetitionerForm(forms.Form):
@@ -219,6 +240,11 @@ def show_intake_error(exc: IntakeError, form: IntakeForm, formset, rows: list[in
             return
     if field == "petitioners":
         formset._non_form_errors.append(exc.message)
+        return
+    if field.startswith("accused_persons"):  # "accused_persons[1].unit" → the box, naming the line
+        line = field[field.find("[") + 1 : field.find("]")] if "[" in field else ""
+        where = f"第{int(line) + 1}行 line {int(line) + 1} · {field.rsplit('.', 1)[-1]}: " if line.isdigit() else ""
+        form.add_error("accused_persons", f"{where}{exc.message}")
         return
     if field in _INTAKE_FIELDS:
         form.add_error(field, exc.message)

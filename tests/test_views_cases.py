@@ -679,3 +679,33 @@ def test_agenda_lists_on_agenda_cases_by_unit_with_overdue_flags(world):
     assert village.get("/agenda/").context["rows"] == []  # scope holds on the agenda too
     past = admin.get("/agenda/", {"date": "2020-01-06"})
     assert past.context["rows"] == [] and past.context["meeting"] == dt.date(2020, 1, 6)
+
+
+def test_the_intake_form_names_accused_persons_and_their_recusal(world):
+    """One accused official per line; an account named is recused at once, a bad line is named."""
+    director = StaffFactory(role="township_officer", scope_code="150622106").user
+    admin = client_for("banner_admin")
+    refused = admin.post(
+        "/cases/new/",
+        form_data(kind="accusation", accused_persons="李主任,村委会主任\n张会计,,VC-nowhere"),
+    )
+    assert refused.status_code == 400 and "第2行" in text(refused) and Case.objects.count() == 0
+    case = register(
+        admin,
+        kind="accusation",
+        accused_unit="VC-150622106202",
+        accused_persons=f"李主任，村委会主任，VC-150622106202，{director.username}",
+    )
+    person = case.accused_persons.get()
+    assert (person.name, person.position, person.unit.code, person.user) == (
+        "李主任",
+        "村委会主任",
+        "VC-150622106202",
+        director,
+    )
+    assert case.recusals.filter(user=director).exists()
+    page = client_for("banner_admin").get(f"/cases/{case.reference}/")
+    assert "被检举控告人" in text(page) and "李主任" in text(page)
+    officer = Client()
+    officer.force_login(director)
+    assert officer.get(f"/cases/{case.reference}/").status_code == 404
