@@ -139,7 +139,11 @@ INTAKE = {
         "petitioners": {"type": "array", "items": PETITIONER},
         "received_at": {"type": "string", "format": "date-time"},
         "accused_unit": {"type": "string", "description": "code of the unit the petition accuses"},
-        "group": {"type": "integer", "description": "id of the case group this petition joins"},
+        "group": {
+            "type": "integer",
+            "description": "id of the case group this petition joins: one in your scope, of the same category "
+            "(else 400 naming `group`, as for a missing one)",
+        },
         "procedure": {
             "type": "string",
             "enum": Procedure.values,
