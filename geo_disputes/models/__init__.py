@@ -4,6 +4,7 @@ from .areas import Area, Banner, Grid, MiningArea, Parcel, Township, Village
 from .audit import PersonalDataAccess
 from .calendar import CalendarDay
 from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
+from .idempotency import IdempotentRequest
 from .org import Role, StaffProfile, Unit
 from .routing import RoutingRule, RoutingRuleChange
 from .security import LoginFailure
@@ -18,6 +19,7 @@ __all__ = [
     "CalendarDay",
     "FollowUp",
     "Grid",
+    "IdempotentRequest",
     "LoginFailure",
     "MiningArea",
     "Parcel",
