@@ -123,6 +123,9 @@ class IntakeForm(forms.Form):
         help_text="同一事件多户信访的,填写已有事项组的编号;只能并入您辖区内、同一类别的事项组。",
     )
 
+    # A one-time token set when the form is shown: the same form sent twice registers one case.
+    submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
     def intake_request(self, petitioners: list[Petitioner]) -> IntakeRequest:
         data = self.cleaned_data
         return IntakeRequest(

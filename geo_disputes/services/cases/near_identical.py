@@ -60,7 +60,7 @@ def check_near_identical(case: Case, actor) -> list[NearIdentical]:
         if other.pk in seen:
             minutes = max(0, int((case.created_at - other.created_at).total_seconds() // 60))
             found.append(NearIdentical(other.reference, minutes))
-        elif other.pk != case.repeat_of_id:  # a repeat's original already got its possible_repeat note
+        elif not _noted_as_repeat(other, case):
             _note_for_holders(other, case)
     return found[:MAX_WARNINGS]
 
@@ -82,6 +82,11 @@ def _candidates(case: Case):
         .values("pk")
     )
     return Case.objects.filter(pk__in=matches).order_by("-created_at", "-pk")
+
+
+def _noted_as_repeat(earlier: Case, case: Case) -> bool:
+    """Whether intake already handed this match to the earlier case's holders (a `possible_repeat` note)."""
+    return CaseEvent.objects.filter(case=earlier, action="possible_repeat", changes__case=case.reference).exists()
 
 
 def _note_for_holders(earlier: Case, case: Case) -> None:

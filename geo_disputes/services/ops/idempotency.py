@@ -5,7 +5,7 @@ names its request with a key; `run_once` claims (user, key) by inserting its row
 the transaction that does the work. A concurrent send with the same key blocks on the unique index
 until the first commits, then finds the stored answer and replays it; if the first fails (an error
 answer, an exception) its row rolls back with its work and the next send does the work instead.
-Only successful answers are stored: a refused request leaves nothing behind, as before.
+Only answers below 400 are stored: a refused request leaves nothing behind, as before.
 
 Keys are per user: another user's key never replays this answer (it would show them someone
 else's case). The same key with another body (or another endpoint) is refused, not replayed.
@@ -71,7 +71,7 @@ def run_once(user, key: str, request_hash: str, work: Callable[[], Answer]) -> A
     """`work()` once per (user, key); a later or concurrent call with the same hash gets its answer again.
 
     `work` runs inside this transaction: its changes commit together with the stored answer, or
-    not at all. Answers of 300 and above are returned but not stored (their work rolls back).
+    not at all. Error answers (400 and above) are returned but not stored (their work rolls back).
     """
     with transaction.atomic():
         record = _claim(user, check_key(key), request_hash)
@@ -84,7 +84,7 @@ def run_once(user, key: str, request_hash: str, work: Callable[[], Answer]) -> A
                 )
             return Answer(record.status_code, record.response_body, replayed=True)
         answer = work()
-        if answer.status >= 300:
+        if answer.status >= 400:
             transaction.set_rollback(True)
             return answer
         record.status_code, record.response_body = answer.status, answer.body
