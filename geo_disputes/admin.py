@@ -24,6 +24,7 @@ from geo_disputes.models import (
     CaseParcel,
     FollowUp,
     Grid,
+    IdempotentRequest,
     LoginFailure,
     MiningArea,
     Parcel,
@@ -384,6 +385,19 @@ class LoginFailureAdmin(ReadOnlyAdmin):
 
     list_display = ("key", "failures", "last_failure_at")
     ordering = ("-last_failure_at",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(ReadOnlyAdmin):
+    """Stored first answers of Idempotency-Key requests; the answer itself (the caller's own view of a case,
+    perhaps with petitioners) is not shown here."""
+
+    list_display = ("user", "key", "status_code", "created_at", "expires_at")
+    fields = ("user", "key", "request_hash", "status_code", "created_at", "expires_at")
+    ordering = ("-created_at",)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser

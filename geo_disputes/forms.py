@@ -59,6 +59,7 @@ _INTAKE_FIELDS = {
     "procedure",
     "forwarded_by",
     "above_banner",
+    "group",
 }
 
 
@@ -124,6 +125,16 @@ class IntakeForm(forms.Form):
         choices=[("", "(无 none)"), *((v, label) for v, label in AboveBanner.choices if v)],
     )
 
+    group = forms.IntegerField(
+        label="并入事项组编号(可选) case group",
+        required=False,
+        min_value=1,
+        help_text="同一事件多户信访的,填写已有事项组的编号;只能并入您辖区内、同一类别的事项组。",
+    )
+
+    # A one-time token set when the form is shown: the same form sent twice registers one case.
+    submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
     def intake_request(self, petitioners: list[Petitioner]) -> IntakeRequest:
         data = self.cleaned_data
         return IntakeRequest(
@@ -145,6 +156,7 @@ class IntakeForm(forms.Form):
             procedure=data["procedure"] or "",
             forwarded_by_code=data["forwarded_by"].code if data["forwarded_by"] else "",
             above_banner=data["above_banner"] or "",
+            group_id=data["group"],
         )
 
 

@@ -194,3 +194,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Idempotency-Key on POSTs (services.ops.idempotency): how long a key's first answer is replayed.
+IDEMPOTENCY_HOURS = int(os.environ.get("IDEMPOTENCY_HOURS", "24"))
+# Near-identical intake warning (services.cases.near_identical): same category, this close, this recent.
+NEAR_IDENTICAL_MINUTES = int(os.environ.get("NEAR_IDENTICAL_MINUTES", "30"))
+NEAR_IDENTICAL_METRES = float(os.environ.get("NEAR_IDENTICAL_METRES", "50"))

@@ -19,12 +19,14 @@ from geo_disputes.services.cases.access import can_act, may_recuse, refusal, vis
 from geo_disputes.services.cases.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
 from geo_disputes.services.cases.clock import annotate_dues
 from geo_disputes.services.cases.intake import IntakeError, open_case
+from geo_disputes.services.cases.near_identical import check_near_identical
 from geo_disputes.services.cases.recusal import RecusalError, record_recusal
 from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, perform, refusal_text
 from geo_disputes.services.geojson import COUNT_LIMIT, MAX_PAGE_SIZE, Page, queryset_feature_collection
 
 from . import params
 from .case_input import case_filter, intake_request
+from .idempotency import idempotent
 from .paging import with_paging
 from .representations import case_dict, receipt_dict
 
@@ -50,13 +52,7 @@ class CaseListView(APIView):
     def post(self, request: Request) -> Response:
         if not can_act(request.user, None):
             raise PermissionDenied("your role cannot register cases / 当前角色不能登记事项")
-        try:
-            case = open_case(intake_request(request.data), actor=request.user)
-        except IntakeError as exc:
-            raise ValidationError({exc.field: exc.message}) from None
-        if not visible_cases(request.user).filter(pk=case.pk).exists():
-            return Response(receipt_dict(case), status=status.HTTP_201_CREATED)
-        return Response(case_dict(case, request.user), status=status.HTTP_201_CREATED)
+        return idempotent(request, lambda: _register(request))
 
 
 class CaseDetailView(APIView):
@@ -80,17 +76,34 @@ class CaseTransitionView(APIView):
         if refused:
             raise PermissionDenied(refused)
         version = data.pop("version", None)
-        if version is None:
-            version = case.version  # clients that do not track versions act on what is current
-        elif isinstance(version, bool) or not isinstance(version, int):
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
             raise ValidationError({"version": "must be an integer"})
-        try:
-            case = perform(case, action, request.user, version, data)
-        except WorkflowError as exc:
-            raise ValidationError({exc.field or "action": refusal_text(exc)}) from None
-        except StaleEditError as exc:
-            return Response({"detail": str(exc), "version": Case.objects.get(pk=case.pk).version}, status=409)
-        return Response(case_dict(case, request.user, history=True))
+        return idempotent(request, lambda: _transition(request, case, action, version, data))
+
+
+def _register(request: Request) -> Response:
+    """Intake, and a warning naming a near-identical case registered minutes before (if the caller may see it)."""
+    try:
+        case = open_case(intake_request(request.data), actor=request.user)
+    except IntakeError as exc:
+        raise ValidationError({exc.field: exc.message}) from None
+    if not visible_cases(request.user).filter(pk=case.pk).exists():
+        return Response(receipt_dict(case), status=status.HTTP_201_CREATED)  # the accused side gets a receipt
+    body = case_dict(case, request.user)
+    body["warnings"] = [match.as_warning() for match in check_near_identical(case, request.user)]
+    return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _transition(request: Request, case: Case, action: str, version: int | None, data: dict) -> Response:
+    if version is None:
+        version = case.version  # clients that do not track versions act on what is current
+    try:
+        case = perform(case, action, request.user, version, data)
+    except WorkflowError as exc:
+        raise ValidationError({exc.field or "action": refusal_text(exc)}) from None
+    except StaleEditError as exc:
+        return Response({"detail": str(exc), "version": Case.objects.get(pk=case.pk).version}, status=409)
+    return Response(case_dict(case, request.user, history=True))
 
 
 class CaseRecusalView(APIView):

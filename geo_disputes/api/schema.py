@@ -48,6 +48,13 @@ SINCE = _q("since", OpenApiTypes.DATE, "received on or after (Asia/Shanghai day)
 UNTIL = _q("until", OpenApiTypes.DATE, "received on or before (Asia/Shanghai day)")
 TOWNSHIP = _q("township", description="township code (9 digits)")
 VILLAGE = _q("village", description="village code (12 digits)")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="optional, 1–255 visible ASCII characters (e.g. a UUID): a retry with the same key and body gets "
+    "the first answer again (header `Idempotent-Replayed: true`), for 24 h; the same key with another body → 422",
+)
 CATEGORY = _q("category", enum=Category.values)
 
 CASE_FILTERS = [
@@ -155,7 +162,11 @@ INTAKE = {
                 },
             },
         },
-        "group": {"type": "integer", "description": "id of the case group this petition joins"},
+        "group": {
+            "type": "integer",
+            "description": "id of the case group this petition joins: one in your scope, of the same category "
+            "(else 400 naming `group`, as for a missing one)",
+        },
         "procedure": {
             "type": "string",
             "enum": Procedure.values,
@@ -298,8 +309,9 @@ CONTRACT = {
         ),
         post=extend_schema(
             summary="Intake (说事): record a case where it happens; it is located, numbered and routed",
+            parameters=[IDEMPOTENCY_KEY],
             request={"application/json": INTAKE},
-            responses={201: OBJECT, 400: PROBLEM, **DENIED},
+            responses={201: OBJECT, 400: PROBLEM, 422: OBJECT, **DENIED},
         ),
     ),
     "CasePointsView": extend_schema_view(
@@ -344,9 +356,9 @@ CONTRACT = {
     "CaseTransitionView": extend_schema_view(
         post=extend_schema(
             summary="Move a case along the five matters",
-            parameters=[OpenApiParameter("reference", OpenApiTypes.STR, PATH)],
+            parameters=[OpenApiParameter("reference", OpenApiTypes.STR, PATH), IDEMPOTENCY_KEY],
             request={"application/json": TRANSITION},
-            responses={200: OBJECT, 400: PROBLEM, 404: OBJECT, 409: OBJECT, **DENIED},
+            responses={200: OBJECT, 400: PROBLEM, 404: OBJECT, 409: OBJECT, 422: OBJECT, **DENIED},
         )
     ),
     "CaseRecusalView": extend_schema_view(

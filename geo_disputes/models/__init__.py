@@ -4,6 +4,7 @@ from .areas import Area, Banner, Grid, MiningArea, Parcel, Township, Village
 from .audit import PersonalDataAccess
 from .calendar import CalendarDay
 from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
+from .idempotency import IdempotentRequest
 from .org import Role, StaffProfile, Unit
 from .recusal import AccusedPerson, Recusal
 from .routing import RoutingRule, RoutingRuleChange
@@ -20,6 +21,7 @@ __all__ = [
     "CalendarDay",
     "FollowUp",
     "Grid",
+    "IdempotentRequest",
     "LoginFailure",
     "MiningArea",
     "Parcel",

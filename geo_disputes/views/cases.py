@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -67,13 +68,19 @@ from geo_disputes.services.cases.access import (
 from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
 from geo_disputes.services.cases.clock import annotate_dues, due_dates, local_date
 from geo_disputes.services.cases.intake import IntakeError, open_case
+from geo_disputes.services.cases.near_identical import check_near_identical, warning_text
 from geo_disputes.services.cases.procedures import LEGAL_PROCEDURES
 from geo_disputes.services.cases.recusal import RecusalError, record_recusal
 from geo_disputes.services.cases.routing import DEPARTMENTS
 from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, allowed_actions, perform, refusal_text
+from geo_disputes.services.ops.idempotency import Answer, IdempotencyError, fingerprint, run_once
 
 PAGE_SIZE = 50
 STALE_MESSAGE = "此事项已被他人修改,请刷新 / changed by someone else, reload"
+RESUBMITTED_CHANGED = (
+    "此登记表已提交过,内容又有改动;如需登记另一事项,请重新打开登记页 / "
+    "this form was already submitted and has since changed: open a new form for another case"
+)
 
 STATUS_LABELS = dict(Status.choices)
 NEXT_DUE_LABELS = {
@@ -101,6 +108,7 @@ EVENT_LABELS = {
     "migrate_procedure": "补录程序(系统升级) procedure assigned",
     "link_repeat": "关联重复信访 repeat",
     "possible_repeat": "疑似重复登记,请核实并案 possible repeat",
+    "possible_duplicate": "疑似重复提交(数分钟内同地同类),请核实 possible duplicate",
     "group": "并入事项组 group",
     "recuse": "回避 recusal",
 }
@@ -197,37 +205,75 @@ def case_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid() and formset.is_valid():
             petitioners, rows = filled_petitioners(formset)
             try:
-                case = open_case(form.intake_request(petitioners), actor=request.user)
+                answer = _register_once(request, form, petitioners)
             except IntakeError as exc:
                 show_intake_error(exc, form, formset, rows)
+            except IdempotencyError as exc:
+                form.add_error(None, RESUBMITTED_CHANGED if exc.status == 422 else exc.message)
             else:
-                if not visible_cases(request.user).filter(pk=case.pk).exists():
-                    # The registrar stands on the accused side (or was recused): a receipt, nothing more (Art. 30).
-                    messages.success(request, f"已登记 {case.reference},由有权机关办理;您不在此事项的经办范围。")
-                    return redirect("case-list")
-                unit = case.unit.name if case.unit_id else "未找到责任单位 no unit"
-                messages.success(
-                    request,
-                    f"已登记 {case.reference}:{case.get_procedure_display()}程序,分流至{case.get_tier_display()}"
-                    f" · {unit}。理由:{case.routing_reason}",
-                )
-                if case.repeat_of_id:
-                    original = visible_reference(request.user, case.repeat_of_id)
-                    of = f" {original}" if original else ""
-                    if case.status == Status.NOT_ACCEPTED:
-                        messages.warning(request, f"同一事项已经复核{of},不再受理:{case.not_accepted_reason}")
-                    else:
-                        messages.info(request, f"重复信访:已并入正在办理的原事项{of},不另计时限、不重复计数")
-                return redirect("case-detail", reference=case.reference)
+                if answer.replayed:
+                    messages.info(request, f"此表单已提交,未重复登记:{answer.body['reference']} / already registered")
+                else:
+                    for level, text in answer.body["messages"]:
+                        messages.add_message(request, level, text)
+                if answer.body.get("visible") is False:
+                    return redirect("case-list")  # the registrar may not see it (Art. 30): a receipt, nothing more
+                return redirect("case-detail", reference=answer.body["reference"])
         status = 400
     else:
-        form = IntakeForm(initial=_prefill(request.GET))
+        form = IntakeForm(initial={**_prefill(request.GET), "submission": uuid.uuid4().hex})
         formset = PetitionerFormSet(prefix="petitioners")
     config = {
         "villages": reverse("api-layer", args=["villages"]),
         "locate": reverse("api-locate"),
     }
     return render(request, "cases/new.html", {"form": form, "formset": formset, "map_config": config}, status=status)
+
+
+def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answer:
+    """Register the form's case once per one-time token (a double click or a resent form makes one case).
+
+    The token is the form's hidden `submission`; its first answer (the reference and the messages)
+    is kept like an API Idempotency-Key's (services.ops.idempotency). A form without one registers as before.
+    """
+
+    def register() -> Answer:
+        case = open_case(form.intake_request(petitioners), actor=request.user)
+        if not visible_cases(request.user).filter(pk=case.pk).exists():
+            # The registrar stands on the accused side (or was recused): a receipt, nothing more (Art. 30).
+            receipt = f"已登记 {case.reference},由有权机关办理;您不在此事项的经办范围。"
+            return Answer(
+                302, {"reference": case.reference, "messages": [(messages.SUCCESS, receipt)], "visible": False}
+            )
+        notes = _intake_messages(request.user, case)
+        notes += [(messages.WARNING, warning_text(m)) for m in check_near_identical(case, request.user)]
+        return Answer(302, {"reference": case.reference, "messages": notes})
+
+    token = form.cleaned_data.get("submission")
+    if not token:
+        return register()
+    body = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
+    return run_once(request.user, f"form:{token}", fingerprint("POST", request.path, body), register)
+
+
+def _intake_messages(user, case: Case) -> list[tuple[int, str]]:
+    """What the page tells the person who registered `case` (a repeat's original only if they may see it)."""
+    unit = case.unit.name if case.unit_id else "未找到责任单位 no unit"
+    notes = [
+        (
+            messages.SUCCESS,
+            f"已登记 {case.reference}:{case.get_procedure_display()}程序,分流至{case.get_tier_display()}"
+            f" · {unit}。理由:{case.routing_reason}",
+        )
+    ]
+    if case.repeat_of_id:
+        original = visible_reference(user, case.repeat_of_id)
+        of = f" {original}" if original else ""
+        if case.status == Status.NOT_ACCEPTED:
+            notes.append((messages.WARNING, f"同一事项已经复核{of},不再受理:{case.not_accepted_reason}"))
+        else:
+            notes.append((messages.INFO, f"重复信访:已并入正在办理的原事项{of},不另计时限、不重复计数"))
+    return notes
 
 
 def _prefill(query) -> dict:

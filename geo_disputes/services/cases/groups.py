@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, CaseGroup
+from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.routing import route_case
 from geo_disputes.services.cases.workflow import apply
 
@@ -43,6 +44,21 @@ def form_group(title: str, cases: list[Case], actor=None, at: dt.datetime | None
                 reason=f"并入事项组「{title}」/ joined case group",
             )
             route_case(case, actor, at)
+    return group
+
+
+def visible_group(user, group_id: int) -> CaseGroup | None:
+    """The group `group_id` when `user` may see one of its cases, else None — exactly as if it did not exist.
+
+    A group has no scope of its own: its title and members are known only through its cases, so a
+    group none of whose cases the caller may see must not be joined, named or told apart from a
+    missing one. `user=None` is the system itself (demo loader, commands).
+    """
+    group = CaseGroup.objects.filter(pk=group_id).first()
+    if group is None or user is None:
+        return group
+    if not visible_cases(user, Case.objects.filter(group_id=group_id)).exists():
+        return None
     return group
 
 

@@ -29,6 +29,7 @@ from geo_disputes.services.areas.coords import Datum, DatumError, parse_datum
 from geo_disputes.services.areas.locate import OutsideBanner, locate
 from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import local_date
+from geo_disputes.services.cases.groups import visible_group
 from geo_disputes.services.cases.procedures import choose_procedure, holder_for
 from geo_disputes.services.cases.recusal import name_accused
 from geo_disputes.services.cases.references import next_reference
@@ -107,7 +108,7 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
         accused = _accused_unit(req.accused_unit_code)
         named = _accused_persons(req)
         forwarded_by = _forwarding_unit(req.forwarded_by_code)
-        group = _group(req.group_id)
+        group = _group(req.group_id, req.category, actor)
         mining = loc.mining_area
         case = Case.objects.create(
             reference=next_reference(local_date(received_at).year),
@@ -399,10 +400,21 @@ def _link_repeat(case: Case) -> None:
     )
 
 
-def _group(group_id: int | None) -> CaseGroup | None:
+def _group(group_id: int | None, category: str, actor) -> CaseGroup | None:
+    """The group the new case joins: one the actor may see (else answered as missing) and of its category.
+
+    Joining re-routes the case by the group's scale, so a group out of scope or of another matter
+    would send the case elsewhere; the answer never echoes the title of a group the actor cannot see.
+    """
     if group_id is None:
         return None
-    group = CaseGroup.objects.filter(pk=group_id).first()
+    group = visible_group(actor, group_id)
     if group is None:
-        raise IntakeError("group", f"no case group {group_id}")
+        raise IntakeError("group", f"no case group {group_id} / 无此事项组")
+    if group.category != category:
+        raise IntakeError(
+            "group",
+            f"case group {group_id} is of category {group.category!r}, not {category!r}: a group is one matter "
+            "/ 事项组类别不同,不能并入",
+        )
     return group

@@ -157,10 +157,11 @@ def confirm(proposal_id: str, actor, title: str = "", note: str = "") -> CaseGro
     """Group the proposal's cases as one event (or add them to the group it extends); recorded."""
     _check_text(title=title, note=note)
     proposal, cases = _actionable(proposal_id, actor)
+    joined = _group_to_extend(proposal)
     with transaction.atomic():
         decision = _record(proposal, GroupProposal.Status.CONFIRMED, actor, note)
-        if proposal.extends_group is not None:
-            group = extend_group(CaseGroup.objects.get(pk=proposal.extends_group), cases, actor)
+        if joined is not None:
+            group = extend_group(joined, cases, actor)
         else:
             label = Category(proposal.category).label
             title = title.strip() or f"{label}:{proposal.references[0]} 等 {len(cases)} 件"
@@ -227,6 +228,22 @@ def _actionable(proposal_id: str, actor) -> tuple[Proposal, list[Case]]:
     if not all(can_act(actor, case) for case in cases):
         raise ProposalError("您无权办理其中部分事项 / you may not act on every case of this proposal", 403)
     return proposal, cases
+
+
+def _group_to_extend(proposal: Proposal) -> CaseGroup | None:
+    """The group a proposal extends, refused (409) when it holds another matter than the proposal's cases.
+
+    Such a group comes from a case that joined a group of another category (intake once let it):
+    extending it would mix two matters, so the person is told instead of the server failing.
+    """
+    if proposal.extends_group is None:
+        return None
+    group = CaseGroup.objects.filter(pk=proposal.extends_group).first()
+    if group is None or group.category != proposal.category:
+        raise ProposalError(
+            "事项组与建议中的事项类别不同,不能并入 / the group holds another category than these cases", 409
+        )
+    return group
 
 
 def _record(proposal: Proposal, status: str, actor, note: str) -> GroupProposal:

@@ -1,0 +1,30 @@
+"""Answers to POSTs sent with an `Idempotency-Key`, kept so a retry gets the first answer again."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+
+
+class IdempotentRequest(models.Model):
+    """One user's key: the hash of the request it was first sent with, and the answer it got.
+
+    Keyed by user and key (a unique constraint), so concurrent sends of one key serialise on the
+    index and another user's key never replays this answer. The answer is the caller's own, as their
+    role saw it; it expires (IDEMPOTENCY_HOURS) and is deleted with the user.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "幂等请求"
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key} → {self.status_code}"
