@@ -77,6 +77,8 @@ def form_data(petitioners=((NAME, PHONE, ID_NUMBER),), **overrides) -> dict:
 def register(client: Client, **overrides) -> Case:
     response = client.post("/cases/new/", form_data(**overrides))
     assert response.status_code == 302, response.context and _errors(response)
+    if response["Location"] == "/cases/":  # registered outside the registrar's own scope: back to the list
+        return Case.objects.latest("id")
     return Case.objects.get(reference=response["Location"].strip("/").split("/")[-1])
 
 

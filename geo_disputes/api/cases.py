@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_disputes.models import Case
-from geo_disputes.services.cases.access import can_act, may_recuse, refusal, visible_cases
+from geo_disputes.services.cases.access import can_act, kept_from, may_recuse, refusal, visible_cases
 from geo_disputes.services.cases.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
 from geo_disputes.services.cases.clock import annotate_dues
 from geo_disputes.services.cases.intake import IntakeError, open_case
@@ -87,7 +87,7 @@ def _register(request: Request) -> Response:
         case = open_case(intake_request(request.data), actor=request.user)
     except IntakeError as exc:
         raise ValidationError({exc.field: exc.message}) from None
-    if not visible_cases(request.user).filter(pk=case.pk).exists():
+    if kept_from(request.user, case):
         return Response(receipt_dict(case), status=status.HTTP_201_CREATED)  # the accused side gets a receipt
     body = case_dict(case, request.user)
     body["warnings"] = [match.as_warning() for match in check_near_identical(case, request.user)]

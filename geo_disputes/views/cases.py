@@ -55,6 +55,7 @@ from geo_disputes.services.analysis.spreadsheet import safe_row
 from geo_disputes.services.cases.access import (
     accused_persons_view,
     can_act,
+    kept_from,
     may_perform,
     may_recuse,
     parcel_holder,
@@ -217,7 +218,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     for level, text in answer.body["messages"]:
                         messages.add_message(request, level, text)
                 if answer.body.get("visible") is False:
-                    return redirect("case-list")  # the registrar may not see it (Art. 30): a receipt, nothing more
+                    return redirect("case-list")  # the registrar may not open it: out of scope, or the accused side
                 return redirect("case-detail", reference=answer.body["reference"])
         status = 400
     else:
@@ -239,7 +240,7 @@ def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answe
 
     def register() -> Answer:
         case = open_case(form.intake_request(petitioners), actor=request.user)
-        if not visible_cases(request.user).filter(pk=case.pk).exists():
+        if kept_from(request.user, case):
             # The registrar stands on the accused side (or was recused): a receipt, nothing more (Art. 30).
             receipt = f"已登记 {case.reference},由有权机关办理;您不在此事项的经办范围。"
             return Answer(
@@ -247,7 +248,8 @@ def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answe
             )
         notes = _intake_messages(request.user, case)
         notes += [(messages.WARNING, warning_text(m)) for m in check_near_identical(case, request.user)]
-        return Answer(302, {"reference": case.reference, "messages": notes})
+        visible = visible_cases(request.user).filter(pk=case.pk).exists()  # registered outside one's own scope
+        return Answer(302, {"reference": case.reference, "messages": notes, "visible": visible})
 
     token = form.cleaned_data.get("submission")
     if not token:

@@ -333,6 +333,14 @@ def staff_profile(user) -> StaffProfile | None:
         return None
 
 
+def kept_from(user, case: Case) -> bool:
+    """Whether `user` stands on the accused side of `case` or was recused: then even the person who registered it
+    gets a receipt and nothing of the matter (out of scope alone, a registrar still sees what they registered)."""
+    if user is None or not user.is_authenticated or user.is_superuser:
+        return False
+    return Case.objects.filter(pk=case.pk).filter(hidden_from(user, staff_profile(user))).exists()
+
+
 def is_accused(profile: StaffProfile, case: Case) -> bool:
     """Whether `profile`'s account stands on the accused side of `case` (services.cases.recusal)."""
     return Case.objects.filter(pk=case.pk).filter(hidden_from(profile.user, profile)).exists()
