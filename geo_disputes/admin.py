@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.contrib.gis.geos import GEOSGeometry
 
 from geo_disputes.models import (
+    ApiToken,
     Banner,
     CalendarDay,
     Case,
@@ -346,10 +347,23 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
 
 @admin.register(LoginFailure)
 class LoginFailureAdmin(ReadOnlyAdmin):
-    """Failed-login counts (usernames hashed); deleting a row lifts that username's or address's lock early."""
+    """Failed-login counts (usernames hashed); deleting a row lifts that address's, pair's or account's limit early."""
 
-    list_display = ("key", "failures", "last_failure_at")
+    list_display = ("key", "failures", "last_failure_at", "last_success_at")
     ordering = ("-last_failure_at",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """API tokens (hashes only; issued by `manage.py api_token`, which shows the secret once); delete to revoke."""
+
+    list_display = ("prefix", "user", "name", "created_at", "expires_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "name", "prefix")
+    exclude = ("digest",)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser

@@ -620,13 +620,13 @@ _OUTAGE_FIXTURE = """
 import json
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
-from rest_framework.authtoken.models import Token
+from geo_disputes.services.ops import tokens
 user = get_user_model().objects.create_superuser("outage", password=None)
 session = SessionStore()
 session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
                 HASH_SESSION_KEY: user.get_session_auth_hash()})
 session.create()
-print(json.dumps({"token": Token.objects.create(user=user).key, "session": session.session_key}))
+print(json.dumps({"token": tokens.issue(user)[1], "session": session.session_key}))
 """
 
 

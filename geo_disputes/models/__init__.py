@@ -6,9 +6,10 @@ from .calendar import CalendarDay
 from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
 from .org import Role, StaffProfile, Unit
 from .routing import RoutingRule, RoutingRuleChange
-from .security import LoginFailure
+from .security import ApiToken, LoginFailure
 
 __all__ = [
+    "ApiToken",
     "Area",
     "Banner",
     "Case",
