@@ -7,6 +7,7 @@ be used to try secrets, and a 401 says whether the token is unknown or expired.
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -38,3 +39,19 @@ class HashedTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class HashedTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema (/api/schema/) describes the token header."""
+
+    target_class = HashedTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'Token authentication: `Authorization: Token <secret>` ("Token" prefix required); '
+            "`manage.py api_token USERNAME` issues one.",
+        }
