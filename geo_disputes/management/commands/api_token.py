@@ -34,8 +34,13 @@ class Command(BaseCommand):
         if list_tokens:
             now = timezone.now()
             for token in ApiToken.objects.filter(user=user):
-                state = "expired" if token.expires_at <= now else f"expires {token.expires_at:%Y-%m-%d %H:%M}"
-                self.stdout.write(f"{token.prefix}…  {token.name or '-'}  created {token.created_at:%Y-%m-%d}  {state}")
+                state = (
+                    "expired"
+                    if token.expires_at <= now
+                    else f"expires {timezone.localtime(token.expires_at):%Y-%m-%d %H:%M}"
+                )
+                created = timezone.localtime(token.created_at)
+                self.stdout.write(f"{token.prefix}…  {token.name or '-'}  created {created:%Y-%m-%d}  {state}")
             return
         if revoke:
             self.stdout.write(f"revoked {tokens.revoke_all(user)} token(s) of {username}")
@@ -45,5 +50,7 @@ class Command(BaseCommand):
         if not user.is_active:
             raise CommandError(f"{username!r} is inactive: a token would not work")
         token, secret = tokens.issue(user, name=name, days=days)
-        self.stdout.write(f"token for {username}, valid until {token.expires_at:%Y-%m-%d %H:%M} (shown once):")
+        self.stdout.write(
+            f"token for {username}, valid until {timezone.localtime(token.expires_at):%Y-%m-%d %H:%M} (shown once):"
+        )
         self.stdout.write(secret)
