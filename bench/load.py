@@ -45,20 +45,21 @@ CONCURRENCY = (1, 4, 16, 32)
 WINDOW_DEG = 0.1
 POINTS = 5000
 
-# Run by `manage.py shell` on the configured database: the loadtest user and token (created once),
+# Run by `manage.py shell` on the configured database: the loadtest user (created once) and a fresh token,
 # what the database holds, and points inside the banner outline.
 _SETUP = """
 import json, random
 import shapely
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from geo_disputes.services.ops import tokens
 from geo_disputes.models import Banner, Case, Parcel, StaffProfile, Village
 user, _ = get_user_model().objects.get_or_create(username="loadtest", defaults={{"is_active": True}})
 if user.has_usable_password():
     user.set_unusable_password()
     user.save(update_fields=["password"])
 StaffProfile.objects.get_or_create(user=user, defaults={{"role": "planner", "scope_code": ""}})
-token, _ = Token.objects.get_or_create(user=user)
+tokens.revoke_all(user)  # only a hash is stored: a fresh token each run
+_, token = tokens.issue(user, name="loadtest")
 banner = Banner.objects.in_force().first()
 assert banner is not None, "no banner outline in the database: run `make run` (load_demo) first"
 outline = shapely.from_wkb(bytes(banner.geom.wkb))
@@ -71,7 +72,7 @@ while len(points) < {points}:
     if outline.contains(shapely.Point(x, y)):
         points.append((round(x, 6), round(y, 6)))
 print(json.dumps({{
-    "token": token.key, "points": points, "bounds": [x0, y0, x1, y1],
+    "token": token, "points": points, "bounds": [x0, y0, x1, y1],
     "cases": Case.objects.count(), "villages": Village.objects.in_force().count(),
     "parcels": Parcel.objects.in_force().count(),
 }}))
@@ -118,7 +119,7 @@ def _app_env() -> dict[str, str]:
 
 
 def setup(points: int = POINTS) -> dict:
-    """Create the loadtest user and token if missing; return them with points inside the banner."""
+    """Create the loadtest user if missing, issue it a fresh token; return them with points inside the banner."""
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", _SETUP.format(points=points)],
         cwd=ROOT,

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
 from fixtures.synthetic_large import format_size
 from geo_disputes.models import Role, StaffProfile
+from geo_disputes.services.ops import tokens
 
 from . import database, report, workloads
 from .measure import machine
@@ -40,8 +40,8 @@ def bench_users():
             user.save()
         StaffProfile.objects.update_or_create(user=user, defaults={"role": role, "scope_code": ""})
         made.append(user)
-    token, _ = Token.objects.get_or_create(user=made[1])
-    return made[0], made[1], token.key
+    tokens.revoke_all(made[1])  # only a hash is stored: issue a fresh token each run
+    return made[0], made[1], tokens.issue(made[1], name="bench")[1]
 
 
 def log(message: str) -> None:

@@ -16,6 +16,7 @@ from django.contrib.gis.geos import GEOSGeometry
 
 from geo_disputes.models import (
     AccusedPerson,
+    ApiToken,
     Banner,
     CalendarDay,
     Case,
@@ -381,9 +382,9 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
 
 @admin.register(LoginFailure)
 class LoginFailureAdmin(ReadOnlyAdmin):
-    """Failed-login counts (usernames hashed); deleting a row lifts that username's or address's lock early."""
+    """Failed-login counts (usernames hashed); deleting a row lifts that address's, pair's or account's limit early."""
 
-    list_display = ("key", "failures", "last_failure_at")
+    list_display = ("key", "failures", "last_failure_at", "last_success_at")
     ordering = ("-last_failure_at",)
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -398,6 +399,16 @@ class IdempotentRequestAdmin(ReadOnlyAdmin):
     list_display = ("user", "key", "status_code", "created_at", "expires_at")
     fields = ("user", "key", "request_hash", "status_code", "created_at", "expires_at")
     ordering = ("-created_at",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """API tokens (hashes only; issued by `manage.py api_token`, which shows the secret once); delete to revoke."""
+
+    list_display = ("prefix", "user", "name", "created_at", "expires_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "name", "prefix")
+    exclude = ("digest",)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class GeoDisputesConfig(AppConfig):
     name = "geo_disputes"
     verbose_name = "矛盾纠纷地图"
+
+    def ready(self) -> None:
+        from geo_disputes.services.ops import tokens
+
+        tokens.connect_signals()  # a password change revokes the user's API tokens

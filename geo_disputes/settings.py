@@ -35,7 +35,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
-    "rest_framework.authtoken",
     "rest_framework_gis",
     "geo_disputes",
     "maps",
@@ -114,8 +113,9 @@ LOGIN_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an API client without a valid token gets 401 with `WWW-Authenticate: Token`.
+        "geo_disputes.api.auth.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -128,8 +128,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "geo_disputes.api.parsing.exception_handler",
 }
 
-# Anonymous API requests are throttled (per client address, in each process's cache). Every endpoint
-# also needs a login, so this bounds what an unauthenticated client can make the server do.
+# Anonymous API requests are throttled (per client address, in each process's cache) — but DRF checks
+# permissions before throttles, so this acts only on a view open to anonymous requests (none today):
+# elsewhere an unauthenticated request gets 401 first. What an outsider can repeat, bad API tokens, is
+# throttled per address in the token authentication (LOGIN_THROTTLE_* below).
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": os.environ.get("DRF_ANON_THROTTLE_RATE", "120/minute")}
 
@@ -152,10 +154,23 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# LOGIN_THROTTLE_FAILURES failed logins for one username, or from one address, lock both for
-# LOGIN_THROTTLE_LOCKOUT_SECONDS (accounts and admin login; geo_disputes.services.ops.login_throttle).
+# Login throttling (accounts and admin login; geo_disputes.services.ops.login_throttle):
+# - LOGIN_THROTTLE_FAILURES failed logins for one username *from one address* lock that username at
+#   that address for LOGIN_THROTTLE_LOCKOUT_SECONDS after the last failure; its success there clears it;
+# - LOGIN_THROTTLE_ADDRESS_FAILURES failures from one address (any usernames) lock the address as
+#   long; no success clears it (a sprayer's own account does not reset it);
+# - past LOGIN_THROTTLE_FAILURES failures for a username from anywhere, attempts from an address it has
+#   not logged in from within LOGIN_THROTTLE_KNOWN_ADDRESS_DAYS wait 1, 2, 4 … s (at most the lockout)
+#   after its last failure; from a known address its owner is never delayed or locked by others;
+# - LOGIN_THROTTLE_ADDRESS_FAILURES bad API tokens from one address refuse its tokens (429) as long.
 LOGIN_THROTTLE_FAILURES = int(os.environ.get("LOGIN_THROTTLE_FAILURES", "5"))
+LOGIN_THROTTLE_ADDRESS_FAILURES = int(os.environ.get("LOGIN_THROTTLE_ADDRESS_FAILURES", "20"))
 LOGIN_THROTTLE_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_THROTTLE_LOCKOUT_MINUTES", "15")) * 60
+LOGIN_THROTTLE_KNOWN_ADDRESS_DAYS = int(os.environ.get("LOGIN_THROTTLE_KNOWN_ADDRESS_DAYS", "30"))
+
+# API tokens (geo_disputes.services.ops.tokens): stored as SHA-256 of a random secret shown once,
+# valid API_TOKEN_DAYS from creation, all of a user's revoked when their password changes.
+API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "30"))
 
 # GDAL 3.6 (Debian 12) is older than Django 5.2 supports officially (gis.W001). Every
 # GDAL call we make (OGR reading, SRS transforms) is covered by tests on this version.

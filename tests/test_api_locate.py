@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from geo_disputes.models import Banner
 from geo_disputes.services.areas.coords import wgs84_to_gcj02
+from geo_disputes.services.ops import tokens
 
 from .factories import GridFactory, MiningAreaFactory, ParcelFactory, TownshipFactory, VillageFactory, box
 
@@ -41,7 +41,7 @@ def test_anonymous_is_refused(api_client, areas):
 def test_token_authentication(areas, django_user_model):
     user = django_user_model.objects.create_user("field1", password="pw-for-tests-only")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.issue(user)[1]}")
     assert client.get("/api/locate/", {"lon": 111.0025, "lat": 39.5525}).status_code == 200
 
 

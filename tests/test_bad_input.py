@@ -58,7 +58,7 @@ TABLES = [
     "geo_disputes_unit",
     "geo_disputes_staffprofile",
     "auth_user",
-    "authtoken_token",
+    "geo_disputes_apitoken",
 ]
 
 BAD_INPUTS: Counter[str] = Counter()

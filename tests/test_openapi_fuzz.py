@@ -17,10 +17,10 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
 from geo_disputes.models import Banner
+from geo_disputes.services.ops import tokens
 
 from .factories import ParcelFactory, StaffFactory, box, seed_places
 
@@ -54,7 +54,7 @@ def _world() -> str:
     seed_places()
     ParcelFactory(code="150622106202JD00001", geom=box(111.04, 39.54, 111.06, 39.56))
     admin = StaffFactory(role="banner_admin").user
-    return Token.objects.create(user=admin).key
+    return tokens.issue(admin)[1]
 
 
 def test_the_schema_documents_every_api_route():

@@ -8,10 +8,11 @@ from .idempotency import IdempotentRequest
 from .org import Role, StaffProfile, Unit
 from .recusal import AccusedPerson, Recusal
 from .routing import RoutingRule, RoutingRuleChange
-from .security import LoginFailure
+from .security import ApiToken, LoginFailure
 
 __all__ = [
     "AccusedPerson",
+    "ApiToken",
     "Area",
     "Banner",
     "Case",

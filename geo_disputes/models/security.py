@@ -1,22 +1,52 @@
-"""Failed logins counted per username and per client address (login throttling)."""
+"""Login throttling counts and hashed API tokens."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.gis.db import models
+from django.utils import timezone
 
 
 class LoginFailure(models.Model):
-    """Failures for one key ("user:<sha256>" or "ip:<address>") since the window last started.
+    """Failures for one key since its window last started, and the pair's last success.
 
-    Kept in the database so every worker process of the server sees the same count.
+    Keys: "ip:<address>" (password failures from an address), "api:<address>" (bad API tokens from
+    an address), "user:<sha256>" (an account, from anywhere) and "pair:<sha256>" (an account at one
+    address; `last_success_at` marks an address the account logged in from). Kept in the database
+    so every worker process of the server sees the same count.
     """
 
     key = models.CharField(max_length=80, unique=True)
     failures = models.PositiveIntegerField(default=0)
-    last_failure_at = models.DateTimeField()
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "登录失败计数"
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failures}"
+
+
+class ApiToken(models.Model):
+    """An API token: only the SHA-256 of its random secret is stored; the secret is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        max_length=8, editable=False, help_text="the secret's first characters, to tell tokens apart"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "API 令牌"
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()

@@ -15,13 +15,16 @@ from geo_disputes.services.ops import login_throttle
 
 
 class ThrottledLoginMixin:
-    """Refuse a locked username or address before checking the password; count failures; clear on success."""
+    """Refuse a throttled attempt before checking the password; count failures; note successes.
+
+    The rules (per address, per account at an address, per account) are in login_throttle.
+    """
 
     def clean(self):
         username = self.cleaned_data.get("username")
         ip = login_throttle.client_ip(self.request)
-        if login_throttle.is_locked(username, ip):
-            raise ValidationError(login_throttle.lockout_message(), code="locked")
+        if refusal := login_throttle.refusal(username, ip):
+            raise ValidationError(refusal.message(), code="locked")
         try:
             cleaned = super().clean()
         except ValidationError:
