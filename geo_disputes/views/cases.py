@@ -60,6 +60,7 @@ from geo_disputes.services.cases.access import (
     parcel_holder,
     petitioner_view,
     staff_profile,
+    text_as_seen,
     visible_cases,
     visible_changes,
     visible_reference,
@@ -293,13 +294,16 @@ CSV_HEADERS = [
 @login_required
 def case_export(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV (UTF-8 with BOM, for Excel). No petitioner data and no free text:
-    a description can name people, so it stays on the case page, behind access.petitioner rules."""
+    a description can name people, so it stays on the case page, behind access.petitioner rules. The
+    responsible person only for the cases the user handles (access.text_as_seen)."""
     form = CaseFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return HttpResponseBadRequest(
             f"筛选条件有误 / invalid filter: {form.errors.as_text()}", content_type="text/plain"
         )
-    qs = _filtered(request.user, form.case_filter())
+    qs = _filtered(request.user, form.case_filter()).annotate(
+        person_shown=text_as_seen(request.user, "responsible_person")
+    )
     townships = dict(Township.objects.in_force().values_list("code", "name"))
     villages = dict(Village.objects.in_force().values_list("code", "name"))
     filename = f"cases-{timezone.localdate():%Y%m%d}.csv"
@@ -336,7 +340,7 @@ def _csv_lines(qs: QuerySet[Case], townships: dict, villages: dict):
             labels["tier"].get(c.tier, c.tier),
             c.unit.name if c.unit_id else "",
             c.unit.code if c.unit_id else "",
-            c.responsible_person,
+            c.person_shown,
             townships.get(c.township_code, ""),
             c.township_code,
             villages.get(c.village_code, ""),

@@ -20,7 +20,7 @@ from django.contrib.gis.db.models import PointField
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import BooleanField, Expression, F, Func, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Expression, F, Func, Q, QuerySet, TextField, Value, When
 from django.db.models import Case as SqlCase
 
 from geo_disputes.models import Case, Parcel, PersonalDataAccess, Role, StaffProfile
@@ -472,6 +472,13 @@ def location_as_seen(user, field: str = "location") -> Expression:
     """A case queryset's point as `user` may see it, per row: exact where they may read the case's text,
     coarse elsewhere (for lists and map layers; annotate and draw this instead of `location`)."""
     return if_text_readable(user, F(field), coarse_location_sql(field), PointField(srid=4326))
+
+
+def text_as_seen(user, field: str) -> Expression:
+    """A case's free-text or person field (CASE_TEXT_FIELDS) as `user` may read it, per row of a list:
+    the text where they handle the case, WITHHELD elsewhere (blank stays blank)."""
+    withheld = SqlCase(When(**{field: ""}, then=Value("")), default=Value(WITHHELD), output_field=TextField())
+    return if_text_readable(user, F(field), withheld, TextField())
 
 
 def text_readable(user) -> Expression:
