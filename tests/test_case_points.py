@@ -11,11 +11,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from geo_disputes.services.cases.access import coarse_point
 from geo_disputes.services.cases.case_points import POINT_FIELDS, cell_size, view_zoom
 
 from .browser.scene import build_cases, build_scene
-from .factories import PartyFactory, as_role
+from .factories import PartyFactory, as_role, metres_apart, on_coarse_grid
 
 pytestmark = pytest.mark.django_db
 
@@ -67,8 +66,7 @@ def test_a_row_is_reference_position_category_and_status_and_nothing_personal(sc
     assert body["count"] == len(cases.all) == len(body["points"])
     row = next(r for r in body["points"] if r[0] == target.reference)
     # A planner's point is coarse (access.coarse_point); the banner admin's is exact.
-    coarse = coarse_point(target.location)
-    assert row[1] == pytest.approx(coarse.x, abs=1e-6) and row[2] == pytest.approx(coarse.y, abs=1e-6)
+    assert on_coarse_grid(row[1], row[2]) and metres_apart((row[1], row[2]), target.location.coords) < 360
     exact = next(r for r in points(as_role("banner_admin"))["points"] if r[0] == target.reference)
     assert exact[1:3] == pytest.approx([target.location.x, target.location.y], abs=1e-6)
     assert body["categories"][row[3]] == target.category and body["statuses"][row[4]] == target.status
@@ -147,3 +145,13 @@ def test_anonymous_is_refused_and_a_role_that_sees_nothing_gets_no_point(scene, 
     body = points(nobody)
     assert body["count"] == 0 and body["points"] == []
     assert points(nobody, max_points=1)["points"] == []
+
+
+def test_field_staff_get_coarse_points_and_cells_as_planners_do(scene, cases):
+    """Issue 12 item 6: no exact point leaves the server for field staff, in either mode."""
+    field = as_role("field_staff")
+    exact = {(round(c.location.x, 6), round(c.location.y, 6)) for c in cases.all}
+    rows = points(field)["points"]
+    assert rows and all(on_coarse_grid(r[1], r[2]) for r in rows)
+    cells = points(field, zoom=16, max_points=5)["points"]  # small cells: many hold a single case
+    assert cells and not {(r[0], r[1]) for r in cells} & exact
