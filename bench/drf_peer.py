@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
+from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -31,12 +32,14 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
     due_state = serializers.CharField(read_only=True)
     supervision = serializers.CharField(read_only=True)
     summary = serializers.CharField(read_only=True)
+    # The point as the user may see it (access.location_as_seen), as /api/cases/ draws it.
+    shown_location = GeometryField(read_only=True)
 
     class Meta:
         model = Case
-        geo_field = "location"
+        geo_field = "shown_location"
         id_field = "reference"
-        fields = ("location", *CASE_LIST_PROPERTIES)
+        fields = ("shown_location", *CASE_LIST_PROPERTIES)
 
 
 class CasePagination(GeoJsonPagination):
@@ -50,5 +53,5 @@ class PeerCaseListView(ListAPIView):
 
     def get_queryset(self):
         flt = case_filter(self.request.query_params)
-        qs = with_labels(annotate_dues(filter_cases(visible_cases(self.request.user), flt)))
+        qs = with_labels(annotate_dues(filter_cases(visible_cases(self.request.user), flt)), self.request.user)
         return qs.order_by("-received_at", "-id")

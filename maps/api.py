@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from geo_disputes.api import params
 from geo_disputes.api.paging import with_paging
 from geo_disputes.services.areas.mining_parcels import mining_parcels
+from geo_disputes.services.cases.access import can_read_contract_numbers
 from geo_disputes.services.geojson import MAX_PAGE_SIZE, Page
 
 PAGE_SIZE = 2000
@@ -25,5 +26,10 @@ class MiningParcelsView(APIView):
             params.positive_int(query, "page", 1, 10**6),
             params.positive_int(query, "page_size", PAGE_SIZE, MAX_PAGE_SIZE),
         )
-        text, count = mining_parcels(params.bbox(query), params.date(query, "on"), page)
+        text, count = mining_parcels(
+            params.bbox(query),
+            params.date(query, "on"),
+            page,
+            contract_numbers=can_read_contract_numbers(request.user),
+        )
         return HttpResponse(with_paging(text, count, page, request), content_type="application/geo+json")

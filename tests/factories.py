@@ -244,3 +244,18 @@ def located_context(loc) -> tuple:
         mining.relation if mining else "",
         sorted(p.code for p in loc.parcels),
     )
+
+
+COARSE_GRID_M = 500  # what planners and field staff get: points on a 500 m grid in EPSG:4546
+
+
+def on_coarse_grid(lon: float, lat: float) -> bool:
+    """Whether (lon, lat) is a node of the 500 m grid in EPSG:4546 (to within 0.5 m: 6 decimals): a coarse point."""
+    metric = Point(lon, lat, srid=4326).transform(4546, clone=True)
+    return all(abs(v / COARSE_GRID_M - round(v / COARSE_GRID_M)) * COARSE_GRID_M < 0.5 for v in (metric.x, metric.y))
+
+
+def metres_apart(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Distance in metres between two WGS84 points (via EPSG:4546)."""
+    pa = Point(*a, srid=4326).transform(4546, clone=True)
+    return pa.distance(Point(*b, srid=4326).transform(4546, clone=True))

@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.gis.geos import Point
 from django.core.management import CommandError, call_command
 
 from geo_disputes.models import Case, Grid, PersonalDataAccess, StaffProfile, Unit
@@ -23,7 +24,17 @@ from geo_disputes.services.cases.access import (
     visible_cases,
 )
 from geo_disputes.services.ops.demo_staff import create_demo_staff
-from tests.factories import CaseFactory, ParcelFactory, PartyFactory, StaffFactory, UserFactory, box, seed_places
+from tests.factories import (
+    CaseFactory,
+    ParcelFactory,
+    PartyFactory,
+    StaffFactory,
+    UserFactory,
+    box,
+    metres_apart,
+    on_coarse_grid,
+    seed_places,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -406,3 +417,55 @@ def test_a_township_officer_cannot_reject_a_banner_tier_case_through_the_api_or_
     assert page.post(f"/cases/{case.reference}/actions/", body).status_code == 403
     case.refresh_from_db()
     assert case.status == "reported" and not case.events.filter(action="reject").exists()
+
+
+# -- Case text and exact points (issue 12 item 6) -----------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "scope", "reference", "readable"), PII_BY_ROLE)
+def test_case_text_goes_to_those_who_handle_the_case_as_names_do(banner, role, scope, reference, readable):
+    from geo_disputes.services.cases.access import can_read_case_text
+
+    assert can_read_case_text(staff(role, scope), Case.objects.get(reference=reference)) is readable
+
+
+def test_planners_and_field_staff_read_no_case_text_anywhere(banner):
+    from geo_disputes.services.cases.access import can_read_case_text
+
+    for role, scope in (("planner", ""), ("field_staff", ""), ("field_staff", BULA)):
+        user = staff(role, scope)
+        assert not any(can_read_case_text(user, case) for case in visible_cases(user)), (role, scope)
+    accused = staff("village_officer", BULA)  # the accused committee's officer: not even its text
+    assert not can_read_case_text(accused, Case.objects.get(reference="ACCUSE"))
+
+
+def test_the_list_form_of_the_rule_agrees_with_the_one_case_form(banner):
+    from geo_disputes.services.cases.access import can_read_case_text, text_readable
+
+    for role, scope, *_ in PII_BY_ROLE:
+        user = staff(role, scope)
+        rows = dict(visible_cases(user).annotate(ok=text_readable(user)).values_list("reference", "ok"))
+        assert rows == {ref: can_read_case_text(user, Case.objects.get(reference=ref)) for ref in rows}, role
+
+
+def test_a_coarse_point_lies_on_the_500_m_grid_within_about_350_m(banner):
+    from geo_disputes.services.cases.access import case_point_for
+
+    case = Case.objects.get(reference="BULA-WATER")
+    case.location = Point(111.0512345, 39.5487654, srid=4326)
+    case.save(update_fields=["location"])
+    exact = (case.location.x, case.location.y)
+    for role, scope in (("planner", ""), ("field_staff", "")):
+        shown = case_point_for(staff(role, scope), case)
+        assert shown != pytest.approx(exact, abs=1e-6) and on_coarse_grid(*shown)
+        assert metres_apart(shown, exact) <= 500 / 2**0.5 + 1
+    assert case_point_for(staff("village_officer", BULA), case) == pytest.approx(exact, abs=1e-7)
+
+
+def test_contract_numbers_are_for_the_roles_that_handle_cases(banner):
+    from geo_disputes.services.cases.access import can_read_contract_numbers
+
+    for role, scope in (("planner", ""), ("field_staff", "")):
+        assert not can_read_contract_numbers(staff(role, scope)), role
+    for role, scope in (("banner_admin", ""), ("village_officer", BULA), ("mining_court", "")):
+        assert can_read_contract_numbers(staff(role, scope)), role

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from geo_disputes.models import Banner, Case, CaseEvent, PersonalDataAccess
 from geo_disputes.services.areas.coords import wgs84_to_gcj02
 
-from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, intake_body, seed_places
+from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, intake_body, on_coarse_grid, seed_places
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,10 @@ def test_water_fee_arrears_via_the_agent_from_a_phone_in_gcj02(world):
         datum="gcj02",
     ).json()
     assert case["village"]["name"] == "不拉村" and case["tier"] == "village"
-    assert abs(case["location"]["lon"] - BULA[0]) < 1e-6 and case["datum"] == "gcj02"
+    # The point lies in no grid of this world, so the agent does not see the case afterwards (nor, since
+    # issue 12 item 6, its exact point in the answer); the banner admin reads where it was stored.
+    stored = client_for("banner_admin").get(f"/api/cases/{case['reference']}/").json()
+    assert abs(stored["location"]["lon"] - BULA[0]) < 1e-6 and stored["datum"] == "gcj02"
 
 
 def test_legacy_matter_goes_to_the_banner(world):
@@ -384,3 +387,57 @@ def test_list_counts_up_to_a_limit_and_pages_on_past_it(world, monkeypatch):
     assert "count_exact" not in small  # under the limit the count is exact
     refused = planner.get("/api/cases/", {"count": "all"})
     assert refused.status_code == 400 and "limited, exact" in refused.json()["count"]
+
+
+# -- What planners and field staff read (issue 12 item 6) -----------------------------------------
+
+SECRET = "王建国家的草场被邻居李四围占8亩"
+OFF_GRID = (111.0512345, 39.5487654)  # inside 双敖包村 and its parcel, on no 500 m grid node
+
+
+def handled_case() -> tuple[str, APIClient]:
+    """A case with every kind of free text: description, transition reasons, a named person, an agreement."""
+    ref = intake(client_for("banner_admin"), description=SECRET, lon=OFF_GRID[0], lat=OFF_GRID[1]).json()["reference"]
+    village = client_for("village_officer", "150622106202")
+    act(village, ref, "accept", reason="村民李四承认围占")
+    act(village, ref, "assign", person="村支书张三丰", reason="由张三丰负责调解")
+    act(village, ref, "agreement", text="李四退还草地", mediators="调解员赵六")
+    return ref, village
+
+
+def test_planners_and_field_staff_get_no_case_text_and_a_coarse_point_by_the_api(world):
+    ref, village = handled_case()
+    for reader in (client_for("planner"), client_for("field_staff")):
+        detail = reader.get(f"/api/cases/{ref}/").json()
+        text = str(detail)
+        for secret in (SECRET, "李四", "张三丰", "赵六", "HT-"):
+            assert secret not in text, secret
+        assert detail["description"] != SECRET and "经办人员" in detail["description"]
+        assert detail["responsible_person"] != "村支书张三丰" and detail["parcels"] == []
+        assert all("李四" not in (h["reason"] or "") for h in detail["history"])
+        point = (detail["location"]["lon"], detail["location"]["lat"])
+        assert on_coarse_grid(*point) and point != pytest.approx(OFF_GRID, abs=1e-6)
+        assert (detail["submitted"]["lon"], detail["submitted"]["lat"]) == pytest.approx(point)
+        # What stays: the aggregates.
+        assert (detail["category"], detail["tier"], detail["unit"]["code"]) == (
+            "land_occupation",
+            "village",
+            "VC-150622106202",
+        )
+        assert detail["village"]["name"] == "双敖包村" and detail["received_at"] and detail["status"]
+        [feature] = [f for f in reader.get("/api/cases/").json()["features"] if f["id"] == ref]
+        assert SECRET[:10] not in feature["properties"]["summary"]
+        assert on_coarse_grid(*feature["geometry"]["coordinates"])
+
+
+def test_the_handling_officer_still_reads_everything(world):
+    ref, village = handled_case()
+    detail = village.get(f"/api/cases/{ref}/").json()
+    assert detail["description"] == SECRET and detail["responsible_person"] == "村支书张三丰"
+    assert (detail["location"]["lon"], detail["location"]["lat"]) == pytest.approx(OFF_GRID, abs=1e-7)
+    assert "村民李四承认围占" in [h["reason"] for h in detail["history"]]
+    assert any(h["changes"].get("responsible_person") == ["", "村支书张三丰"] for h in detail["history"])
+    assert detail["parcels"][0]["contract_no"].startswith("HT-")
+    [feature] = village.get("/api/cases/").json()["features"]
+    assert feature["properties"]["summary"] == SECRET
+    assert feature["geometry"]["coordinates"] == pytest.approx(list(OFF_GRID), abs=1e-6)

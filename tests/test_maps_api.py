@@ -179,3 +179,43 @@ def test_a_holder_search_lists_at_most_twenty(scene):
         ParcelFactory(code=f"150622106202JD{100 + i:05d}", holder_name="李多田", geom=box(111.0, 39.5, 111.001, 39.501))
     body = as_role("banner_admin").get("/api/parcels/", {"holder": "李多田"}).json()
     assert body["count"] == 25 and body["truncated"] is True and len(body["results"]) == 20
+
+
+# -- contract numbers are for the roles that handle cases (issue 12 item 6) ------------------------
+
+
+def _contract_numbers(client, url: str, **query) -> set[str]:
+    body = client.get(url, query).json()
+    features = body["features"] if "features" in body else [body]
+    return {f["properties"].get("contract_no") or "" for f in features} - {""}
+
+
+def test_planners_and_field_staff_get_no_contract_numbers(scene):
+    urls = ("/api/layers/parcels/", "/maps/features/mining-parcels/", "/api/parcels/150622106202JD00001/")
+    for role in ("planner", "field_staff"):
+        client = as_role(role)
+        for url in urls:
+            assert _contract_numbers(client, url) == set(), (role, url)
+        located = client.get("/api/locate/", {"lon": 111.05, "lat": 39.55}).json()
+        assert all(not p["contract_no"] for p in located["parcels"]), role
+    court, admin = as_role("mining_court"), as_role("banner_admin")
+    assert _contract_numbers(court, "/maps/features/mining-parcels/")
+    for url in urls:
+        assert all(n.startswith("HT-") for n in _contract_numbers(admin, url)) and _contract_numbers(admin, url), url
+
+
+def test_a_planner_s_cluster_hulls_have_no_case_s_exact_point_as_a_vertex(scene, cases):
+    exact = {(round(c.location.x, 6), round(c.location.y, 6)) for c in cases.all}
+
+    def vertices(role: str) -> set[tuple[float, float]]:
+        body = as_role(role).get("/api/clusters/", {"eps_m": 500, "min_points": 5, "members": "false"}).json()
+        assert body["features"], role
+        return {
+            (round(x, 6), round(y, 6))
+            for f in body["features"]
+            for ring in f["geometry"]["coordinates"]
+            for x, y in ring
+        }
+
+    assert not vertices("planner") & exact  # drawn around the members' coarse points
+    assert vertices("banner_admin") & exact  # the handlers' hulls are drawn on the exact points

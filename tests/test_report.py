@@ -268,3 +268,14 @@ def test_text_that_looks_like_a_formula_is_text_in_every_export(meeting):
     assert '\'=HYPERLINK("http://evil.example","点我")' in values
     assert not [v for v in values if v[:1] in ("=", "+", "@")]
     assert book["概况"].title == "概况" and book["单位排名"].freeze_panes == "A3"
+
+
+def test_a_planner_s_report_names_no_responsible_person(meeting):
+    """Issue 12 item 6: the responsible person is for those who handle the case, not for planners."""
+    Case.objects.update(responsible_person="村支书张三丰")
+    planner = StaffFactory(role="planner").user
+    rows = [*build(planner).key_cases, *build(planner).due_cases]
+    assert rows and all(row["person"] != "村支书张三丰" for row in rows)
+    assert "张三丰" not in reports.report_csv(build(planner)).decode("utf-8-sig")
+    handled = [*build().key_cases, *build().due_cases]
+    assert all(row["person"] == "村支书张三丰" for row in handled)

@@ -16,7 +16,7 @@ from geo_disputes.services.areas.coords import wgs84_to_gcj02
 from geo_disputes.services.cases.clock import due_dates, local_today, next_joint_meeting
 from geo_disputes.services.cases.workflow import apply
 
-from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, seed_places
+from .factories import MiningAreaFactory, ParcelFactory, StaffFactory, box, on_coarse_grid, seed_places
 
 pytestmark = pytest.mark.django_db
 
@@ -288,7 +288,8 @@ def test_petitioners_masked_for_field_staff_unmasked_for_the_handling_officer(wo
     field_body = text(client_for("field_staff").get(f"/cases/{case.reference}/"))
     assert "王某" in field_body and NAME not in field_body and PHONE not in field_body and ID_NUMBER not in field_body
     assert "139****5678" in field_body
-    assert "李某" in field_body and "李桂兰" not in field_body  # parcel holder masked too
+    # Field staff do not handle the case: no parcel list at all (a parcel pinpoints a household), so no holder.
+    assert "李桂兰" not in field_body and "150622106202JD00001" not in field_body
 
     officer = client_for("village_officer", "150622106202")
     officer_body = text(officer.get(f"/cases/{case.reference}/"))
@@ -711,3 +712,65 @@ def test_the_intake_form_names_accused_persons_and_their_recusal(world):
     officer = Client()
     officer.force_login(director)
     assert officer.get(f"/cases/{case.reference}/").status_code == 404
+
+
+# What planners and field staff read on the pages (issue 12 item 6) ----------------------------------
+
+SECRET = "王建国家的草场被邻居李四围占8亩"
+OFF_GRID = (111.0512345, 39.5487654)  # inside 双敖包村, on no 500 m grid node
+
+
+def handled_case() -> tuple[Case, Client]:
+    """A case with a secret description, transition reasons, a named person, mediators and a plan."""
+    case = register(client_for("banner_admin"), description=SECRET, lon=str(OFF_GRID[0]), lat=str(OFF_GRID[1]))
+    officer = client_for("village_officer", "150622106202")
+    for action, params in (
+        ("accept", {"reason": "村民李四承认围占"}),
+        ("assign", {"person": "村支书张三丰", "reason": "由张三丰负责调解"}),
+        ("session", {"mediators": "调解员赵六"}),
+    ):
+        case = apply(case, action, officer.user, case.version, **params)
+    apply(
+        case,
+        "put_on_agenda",
+        None,
+        case.version,
+        plan="约李四面谈退还草地",
+        unit="VC-150622106202",
+        person="村支书张三丰",
+        deadline=(local_today() + dt.timedelta(days=20)).isoformat(),
+    )
+    return Case.objects.get(pk=case.pk), officer
+
+
+SECRETS = (SECRET, "李四", "张三丰", "赵六", f"{OFF_GRID[0]:.6f}", f"{OFF_GRID[1]:.6f}")
+
+
+def test_planners_and_field_staff_see_no_case_text_nor_exact_point_on_the_case_page(world):
+    case, officer = handled_case()
+    for reader in (client_for("planner"), client_for("field_staff")):
+        response = reader.get(f"/cases/{case.reference}/")
+        body = text(response)
+        for secret in SECRETS:
+            assert secret not in body, secret
+        assert "经办人员" in body and "双敖包村" in body and case.get_category_display() in body
+        lon, lat = response.context["map_config"]["point"]
+        assert on_coarse_grid(lon, lat)
+    full = text(officer.get(f"/cases/{case.reference}/"))
+    for secret in SECRETS:
+        assert secret in full, secret
+
+
+def test_planners_get_no_person_or_plan_in_the_csv_queue_and_agenda(world):
+    case, officer = handled_case()
+    meeting = case.agenda_date.isoformat() if case.agenda_date else ""
+    planner = client_for("planner")
+    export = b"".join(planner.get("/cases/export.csv").streaming_content).decode("utf-8-sig")
+    assert case.reference in export and "张三丰" not in export
+    agenda = text(planner.get("/agenda/", {"date": meeting} if meeting else {}))
+    assert case.reference in agenda and "张三丰" not in agenda and "李四" not in agenda
+    queue = text(planner.get("/queues/VC-150622106202/"))
+    assert case.reference in queue and "张三丰" not in queue
+    officer_export = b"".join(officer.get("/cases/export.csv").streaming_content).decode("utf-8-sig")
+    assert "村支书张三丰" in officer_export
+    assert "约李四面谈退还草地" in text(officer.get("/agenda/", {"date": meeting} if meeting else {}))

@@ -34,7 +34,7 @@ from geo_disputes.services.analysis.clusters import (
     clusters,
 )
 from geo_disputes.services.analysis.hotspots import FDR_ALPHAS, HotSpotRefused, StudyArea, hot_spots, village_rates
-from geo_disputes.services.cases.access import staff_profile, visible_cases
+from geo_disputes.services.cases.access import reads_all_case_text, staff_profile, visible_cases
 from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
 from geo_disputes.services.cases.proposals import (
     REASONS,
@@ -154,7 +154,9 @@ class ClusterView(APIView):
         except ClusterParameterError as exc:
             raise ValidationError({exc.field: exc.message}) from None
         members = _flag(query, "members", default=True)
-        result = clusters(filter_cases(visible_cases(request.user), flt), cluster_params, members=members)
+        cases = filter_cases(visible_cases(request.user), flt)
+        # Hulls are drawn around coarse points for whoever may not see every exact point (planners).
+        result = clusters(cases, cluster_params, members=members, coarse=not reads_all_case_text(request.user))
         head = {
             "type": "FeatureCollection",
             "eps_m": cluster_params.eps_m,

@@ -35,14 +35,14 @@ class CaseListView(APIView):
     def get(self, request: Request) -> HttpResponse:
         query = request.query_params
         flt = case_filter(query)
-        qs = with_labels(annotate_dues(filter_cases(visible_cases(request.user), flt)))
+        qs = with_labels(annotate_dues(filter_cases(visible_cases(request.user), flt)), request.user)
         page = Page(
             params.positive_int(query, "page", 1, 10**6), params.positive_int(query, "page_size", 500, MAX_PAGE_SIZE)
         )
         exact = params.choice(query, "count", ("limited", "exact"), "limited") == "exact"
         text, count = queryset_feature_collection(
             qs.order_by("-received_at", "-id"),
-            geometry="location",
+            geometry="shown_location",  # exact only for those who handle the case (access.location_as_seen)
             properties=CASE_LIST_PROPERTIES,
             page=page,
             count_limit=None if exact else COUNT_LIMIT,

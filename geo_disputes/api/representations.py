@@ -9,7 +9,11 @@ from django.utils import timezone
 from geo_disputes.models import Case, Grid, MiningArea, Parcel, Township, Unit, Village
 from geo_disputes.services.areas.locate import Location
 from geo_disputes.services.cases.access import (
+    WITHHELD,
     accused_persons_view,
+    can_read_contract_numbers,
+    case_as_seen,
+    changes_as_seen,
     may_perform,
     parcel_holder,
     petitioner_view,
@@ -68,7 +72,7 @@ def parcel_dict(parcel: Parcel, user, personal: bool = True) -> dict:
         "land_use": parcel.land_use,
         "land_use_label": parcel.get_land_use_display(),
         "area_mu": float(parcel.area_mu) if parcel.area_mu is not None else None,
-        "contract_no": parcel.contract_no,
+        "contract_no": parcel.contract_no if can_read_contract_numbers(user) else "",
         "holder": parcel_holder(user, parcel) if personal else None,
     }
 
@@ -77,8 +81,11 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
     """A case as the API shows it to `user`: context, why this tier, derived deadlines, masked petitioners.
 
     `personal=False` leaves out petitioners and parcel holders (None), so a view that shows neither — a map
-    popup — does not read them and is not recorded as a view of personal data.
+    popup — does not read them and is not recorded as a view of personal data. Someone who does not handle
+    the case (a planner, field staff) reads it through access.case_as_seen: description redacted, free text
+    and named people withheld, a coarse point and no parcels (a parcel pinpoints a household).
     """
+    case, full = case_as_seen(user, case)
     on = local_date(case.received_at)
     dues = due_dates(case)
     mining = (
@@ -107,7 +114,7 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
             if mining
             else None
         ),
-        "parcels": [parcel_dict(p, user, personal) for p in case.parcels.order_by("code")],
+        "parcels": [parcel_dict(p, user, personal) for p in case.parcels.order_by("code")] if full else [],
         "households_affected": case.households_affected,
         "departments": case.departments,
         "legacy": case.legacy,
@@ -140,7 +147,7 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
                 "ordered_by": act.ordered_by,
                 "at": _iso(act.at),
                 "deadline": _iso(act.deadline),
-                "reason": act.reason,
+                "reason": act.reason if full else WITHHELD,
             }
             for act in case.supervision_acts.select_related("unit").order_by("at", "id")
         ],
@@ -171,7 +178,7 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
         },
         "mediation": {
             "mediators": case.mediators,
-            "sessions": [e.changes["session"] for e in case.events.filter(action="session").order_by("at", "id")],
+            "sessions": _sessions(case, full),
             "outcome": case.mediation_outcome,
             "agreement_at": _iso(case.agreement_at),
             "judicial_confirmation": {
@@ -197,7 +204,7 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
         "follow_ups": [
             {
                 "at": _iso(f.at),
-                "by": f.by,
+                "by": f.by if full else WITHHELD,
                 "method": f.method,
                 "satisfaction": f.satisfaction or None,
                 "unreachable": f.unreachable,
@@ -222,13 +229,19 @@ def case_dict(case: Case, user, history: bool = False, personal: bool = True) ->
                 "action": e.action,
                 "from": e.from_status,
                 "to": e.to_status,
-                "changes": visible_changes(user, e.changes),
-                "reason": e.reason,
+                "changes": changes_as_seen(visible_changes(user, e.changes), full),
+                "reason": e.reason if full else (WITHHELD if e.reason else ""),
                 "rule": str(e.rule) if e.rule_id else "",
             }
             for e in case.events.select_related("actor", "rule").order_by("at", "id")
         ]
     return body
+
+
+def _sessions(case: Case, full: bool) -> list[dict]:
+    """The mediation sessions; their mediators are named people, withheld from non-handlers."""
+    sessions = [e.changes["session"] for e in case.events.filter(action="session").order_by("at", "id")]
+    return sessions if full else [{"at": s.get("at"), "mediators": WITHHELD} for s in sessions]
 
 
 def unit_ref(unit: Unit | None) -> dict | None:

@@ -80,8 +80,10 @@ def feature_collection(
     bbox: tuple[float, float, float, float] | None = None,
     on: dt.date | None = None,
     page: Page | None = None,
+    hide: tuple[str, ...] = (),
 ) -> tuple[str, int]:
-    """GeoJSON text of one page of `layer` within `bbox`, and the total count of matching features."""
+    """GeoJSON text of one page of `layer` within `bbox`, and the total count of matching features;
+    the properties named in `hide` are left out (e.g. contract numbers, per access.can_read_contract_numbers)."""
     on = on or dt.date.today()
     page = page or Page(1, layer.page_size)
     where = ["valid_from <= %(on)s", "(valid_to IS NULL OR valid_to >= %(on)s)"]
@@ -89,7 +91,7 @@ def feature_collection(
     if bbox is not None:
         where.append(f"{layer.geometry} && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
-    props = ", ".join(f"'{name}', {name}" for name in layer.properties)
+    props = ", ".join(f"'{name}', {name}" for name in layer.properties if name not in hide)
     sql = f"""
         WITH matching AS (SELECT * FROM {layer.table} WHERE {" AND ".join(where)}),
         page AS (SELECT * FROM matching ORDER BY code, valid_from LIMIT %(limit)s OFFSET %(offset)s)

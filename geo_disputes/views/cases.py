@@ -53,8 +53,11 @@ from geo_disputes.models.cases import (
 )
 from geo_disputes.services.analysis.spreadsheet import safe_row
 from geo_disputes.services.cases.access import (
+    WITHHELD,
     accused_persons_view,
     can_act,
+    case_as_seen,
+    changes_as_seen,
     kept_from,
     may_perform,
     may_recuse,
@@ -62,6 +65,7 @@ from geo_disputes.services.cases.access import (
     petitioner_view,
     refusal,
     staff_profile,
+    text_as_seen,
     visible_cases,
     visible_changes,
     visible_reference,
@@ -350,13 +354,16 @@ CSV_HEADERS = [
 @login_required
 def case_export(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV (UTF-8 with BOM, for Excel). No petitioner data and no free text:
-    a description can name people, so it stays on the case page, behind access.petitioner rules."""
+    a description can name people, so it stays on the case page, behind access.petitioner rules. The
+    responsible person only for the cases the user handles (access.text_as_seen)."""
     form = CaseFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return HttpResponseBadRequest(
             f"筛选条件有误 / invalid filter: {form.errors.as_text()}", content_type="text/plain"
         )
-    qs = _filtered(request.user, form.case_filter())
+    qs = _filtered(request.user, form.case_filter()).annotate(
+        person_shown=text_as_seen(request.user, "responsible_person")
+    )
     townships = dict(Township.objects.in_force().values_list("code", "name"))
     villages = dict(Village.objects.in_force().values_list("code", "name"))
     filename = f"cases-{timezone.localdate():%Y%m%d}.csv"
@@ -393,7 +400,7 @@ def _csv_lines(qs: QuerySet[Case], townships: dict, villages: dict):
             labels["tier"].get(c.tier, c.tier),
             c.unit.name if c.unit_id else "",
             c.unit.code if c.unit_id else "",
-            c.responsible_person,
+            c.person_shown,
             townships.get(c.township_code, ""),
             c.township_code,
             villages.get(c.village_code, ""),
@@ -514,13 +521,14 @@ def _render_case(
             if action not in {a["action"] for a in actions}:
                 actions.append({"action": action, "label": ACTION_LABELS[action], "form": form, "open": True})
     profile = staff_profile(user)
-    parcels = [
-        {"parcel": cp.parcel, "source": cp.get_source_display(), "holder": parcel_holder(user, cp.parcel)}
-        for cp in CaseParcel.objects.filter(case=case).select_related("parcel").order_by("parcel__code")
-    ]
-    events = _events(case, user)
+    # Actions work on the case itself; the page shows it as the user may read it (access.case_as_seen):
+    # to a planner or field staff, description redacted, text and people withheld, a coarse point.
+    case, full = case_as_seen(user, case)
+    parcels = _parcels(case, user) if full else []
+    events = _events(case, user, full)
     context = {
         "case": case,
+        "full_text": full,
         "township": _area(Township, case.township_code, on),
         "village": _area(Village, case.village_code, on),
         "grid": _area(Grid, case.grid_code, on),
@@ -535,7 +543,7 @@ def _render_case(
         "next_due_label": NEXT_DUE_LABELS.get(dues.next_due_kind or "", ""),
         "due_text": due_text(dues.state, dues.days_left),
         "petition_facts": _petition_facts(case),
-        "mediation_facts": _mediation_facts(case, events),
+        "mediation_facts": _mediation_facts(case, events, full),
         "legal_facts": _legal_facts(case),
         "result_facts": _result_facts(case),
         "supervision_acts": list(case.supervision_acts.select_related("unit").order_by("at", "id")),
@@ -558,6 +566,15 @@ def _render_case(
         },
     }
     return render(request, "cases/detail.html", context, status=status)
+
+
+def _parcels(case: Case, user) -> list[dict]:
+    """The parcels the case concerns, each holder as `user` may see it (only for those who handle the case:
+    a parcel pinpoints a household more closely than the coarse point others get)."""
+    return [
+        {"parcel": cp.parcel, "source": cp.get_source_display(), "holder": parcel_holder(user, cp.parcel)}
+        for cp in CaseParcel.objects.filter(case=case).select_related("parcel").order_by("parcel__code")
+    ]
 
 
 def _day(value) -> str:
@@ -620,14 +637,11 @@ def _petition_facts(case: Case) -> list[tuple[str, str]]:
     )
 
 
-def _mediation_facts(case: Case, events: list[dict]) -> list[tuple[str, str]]:
+def _mediation_facts(case: Case, events: list[dict], full: bool) -> list[tuple[str, str]]:
     sessions = [e for e in events if e["event"].action == "session"]
     if not (case.procedure == Procedure.MEDIATION or case.mediators or case.mediation_outcome or sessions):
         return []
-    session_lines = "; ".join(
-        f"{_day(e['event'].at)} {(e['event'].changes.get('session') or {}).get('mediators', '')}".strip()
-        for e in sessions
-    )
+    session_lines = "; ".join(f"{_day(e['event'].at)} {_session_mediators(e['event'], full)}".strip() for e in sessions)
     confirmation = ""
     if case.confirmation_ruled_at:
         confirmation = (
@@ -641,6 +655,12 @@ def _mediation_facts(case: Case, events: list[dict]) -> list[tuple[str, str]]:
         ("协议生效日期", _day(case.agreement_at)),
         ("司法确认", confirmation),
     )
+
+
+def _session_mediators(event, full: bool) -> str:
+    """Who mediated a session: named people, so only for those who handle the case."""
+    mediators = (event.changes.get("session") or {}).get("mediators", "")
+    return mediators if full or not mediators else WITHHELD
 
 
 def _legal_facts(case: Case) -> list[tuple[str, str]]:
@@ -678,7 +698,8 @@ def _event_label(e) -> str:
     return EVENT_LABELS.get(e.action, e.action)
 
 
-def _events(case: Case, user) -> list[dict]:
+def _events(case: Case, user, full: bool) -> list[dict]:
+    """The history; reasons and the changes' free text and people only for those who handle the case."""
     return [
         {
             "event": e,
@@ -686,7 +707,12 @@ def _events(case: Case, user) -> list[dict]:
             "from": STATUS_LABELS.get(e.from_status, e.from_status),
             "to": STATUS_LABELS.get(e.to_status, e.to_status),
             "who": e.actor.get_username() if e.actor_id else "系统 system",
-            "changes": [_change(k, v) for k, v in visible_changes(user, e.changes).items() if k not in HIDDEN_CHANGES],
+            "reason": e.reason if full else (WITHHELD if e.reason else ""),
+            "changes": [
+                _change(k, v)
+                for k, v in changes_as_seen(visible_changes(user, e.changes), full).items()
+                if k not in HIDDEN_CHANGES
+            ],
         }
         for e in case.events.select_related("actor", "rule").order_by("at", "id")
     ]

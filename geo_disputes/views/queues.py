@@ -15,7 +15,7 @@ from geo_disputes.forms import QueueDateForm
 from geo_disputes.models import Case, Unit
 from geo_disputes.models.bounds import text_problem
 from geo_disputes.models.cases import Status
-from geo_disputes.services.cases.access import staff_profile, visible_cases
+from geo_disputes.services.cases.access import staff_profile, text_as_seen, visible_cases
 from geo_disputes.services.cases.clock import (
     OPEN_STATUSES,
     ReviewPeriod,
@@ -87,7 +87,9 @@ def unit_queue_page(request: HttpRequest, unit_code: str) -> HttpResponse:
     on = on or local_today()
     period = review_queue_period(tier_of_unit(unit))
     start, end = review_period_bounds(period, on)
-    qs = visible_cases(request.user, unit_queue(unit, on))
+    qs = visible_cases(request.user, unit_queue(unit, on)).annotate(
+        person_shown=text_as_seen(request.user, "responsible_person")
+    )
     page = Paginator(qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = with_place_names(list(page.object_list))
     for case in rows:
@@ -116,7 +118,10 @@ def agenda(request: HttpRequest) -> HttpResponse:
     today = local_today()
     meeting = meeting or next_joint_meeting(today - dt.timedelta(days=1))  # today's meeting is still "next"
     listed = Q(agenda_date=meeting) | Q(status=Status.ON_AGENDA, agenda_date__lte=meeting)
-    qs = annotate_dues(visible_cases(request.user, Case.objects.filter(listed)))
+    qs = annotate_dues(visible_cases(request.user, Case.objects.filter(listed))).annotate(
+        person_shown=text_as_seen(request.user, "responsible_person"),  # plan and person: handlers only
+        plan_shown=text_as_seen(request.user, "agenda_plan"),
+    )
     rows = with_place_names(list(qs.select_related("unit").order_by("unit__code", "agenda_deadline", "received_at")))
     for case in rows:
         case.agenda_overdue = (

@@ -32,6 +32,7 @@ from django.db.models import QuerySet
 from geo_disputes.models import Case
 from geo_disputes.models.areas import METRIC_SRID
 from geo_disputes.services.analysis.hotspots import distinct_matters
+from geo_disputes.services.cases.access import COARSE_GRID_M
 from geo_disputes.services.sql import compiled
 
 DEFAULT_EPS_M = 500.0
@@ -97,7 +98,7 @@ _CLUSTERS_SQL = f"""
         SELECT county, cid, count(*) AS n, min(reference) AS first_ref{{refs}},
                (array_agg(category ORDER BY in_category DESC, category))[1] AS category,
                json_object_agg(DISTINCT category, in_category ORDER BY category) AS categories,
-               ST_ConvexHull(ST_Collect(g)) AS hull
+               ST_ConvexHull(ST_Collect({{hull_points}})) AS hull
         FROM members GROUP BY county, cid
     ),
     ranked AS (SELECT clusters.*, row_number() OVER (ORDER BY n DESC, first_ref) AS rank FROM clusters)
@@ -139,14 +140,20 @@ def dbscan_labels(cases: QuerySet[Case], params: ClusterParams) -> dict[int, tup
         return {pk: (county, cid) if cid is not None else None for pk, county, cid in cur.fetchall()}
 
 
-def clusters(cases: QuerySet[Case], params: ClusterParams, *, members: bool = True) -> Clusters:
+def clusters(cases: QuerySet[Case], params: ClusterParams, *, members: bool = True, coarse: bool = False) -> Clusters:
     """The DBSCAN clusters of `cases` as GeoJSON features with count, dominant category, per-category
-    counts and (unless `members` is False) the members' references — one statement."""
+    counts and (unless `members` is False) the members' references — one statement.
+
+    Clustering always runs on exact points; `coarse` (for those who may not see exact points: planners,
+    field staff) draws each hull around its members snapped to the access.COARSE_GRID_M grid, so no
+    vertex of a hull is a case's exact position.
+    """
     incidents = _incidents(cases)
     if incidents is None:
         return Clusters("[]", params, 0, 0)
     sql, values = incidents
-    parts = {"incidents": sql, **(_WITH_MEMBERS if members else _WITHOUT_MEMBERS)}
+    hull_points = f"ST_SnapToGrid(g, {float(COARSE_GRID_M)})" if coarse else "g"
+    parts = {"incidents": sql, "hull_points": hull_points, **(_WITH_MEMBERS if members else _WITHOUT_MEMBERS)}
     with connection.cursor() as cur:
         cur.execute(_CLUSTERS_SQL.format(**parts), [*values, *_dbscan_values(params), DEGENERATE_HULL_BUFFER_M])
         n_cases, n_clustered, features = cur.fetchone()

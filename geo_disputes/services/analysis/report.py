@@ -36,7 +36,7 @@ from geo_disputes.models import Case, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis import stats
 from geo_disputes.services.analysis.spreadsheet import safe_row
-from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.access import text_as_seen, visible_cases
 from geo_disputes.services.cases.clock import OPEN_STATUSES, STATUTE_TZ, DueState, annotate_dues, local_today
 
 CSV_BOM = "\ufeff"
@@ -168,8 +168,8 @@ def monthly_report(user, month: dt.date, today: dt.date | None = None) -> Monthl
         as_of=as_of,
         ranking_period=ranking_period,
         summary=stats.indicators(user, period, today=as_of),
-        key_cases=case_rows(key, as_of, order=("next_due", "received_at", "id")),
-        due_cases=case_rows(due, as_of, order=("unit_name", "-due_state", "next_due", "received_at", "id")),
+        key_cases=case_rows(key, as_of, order=("next_due", "received_at", "id"), user=user),
+        due_cases=case_rows(due, as_of, order=("unit_name", "-due_state", "next_due", "received_at", "id"), user=user),
         ranking=[
             {**unit, "on_time_rate_text": percent(unit["on_time_rate"])}
             for unit in stats.unit_performance(user, ranking_period, today=as_of)
@@ -177,8 +177,9 @@ def monthly_report(user, month: dt.date, today: dt.date | None = None) -> Monthl
     )
 
 
-def case_rows(qs: QuerySet[Case], as_of: dt.date, order: tuple[str, ...]) -> list[dict[str, Any]]:
-    """One line per matter (a case group's first member stands for the group) with display values."""
+def case_rows(qs: QuerySet[Case], as_of: dt.date, order: tuple[str, ...], user) -> list[dict[str, Any]]:
+    """One line per matter (a case group's first member stands for the group) with display values; the
+    responsible person only where `user` handles the case (access.text_as_seen: not for planners)."""
     key = stats.matter_key()
     township = Township.objects.in_force(as_of).filter(code=OuterRef("township_code")).values("name")[:1]
     village = Village.objects.in_force(as_of).filter(code=OuterRef("village_code")).values("name")[:1]
@@ -190,6 +191,7 @@ def case_rows(qs: QuerySet[Case], as_of: dt.date, order: tuple[str, ...]) -> lis
             village_name=Subquery(village),
             unit_name=F("unit__name"),
             received_on=TruncDate("received_at", tzinfo=STATUTE_TZ),
+            person_shown=text_as_seen(user, "responsible_person"),
         )
         .filter(nth=1)
         .order_by(*order)
@@ -205,7 +207,7 @@ def case_rows(qs: QuerySet[Case], as_of: dt.date, order: tuple[str, ...]) -> lis
             "village_code",
             "village_name",
             "unit_name",
-            "responsible_person",
+            "person_shown",
             "status",
             "received_on",
             "next_due_kind",
@@ -245,7 +247,7 @@ def _display(row: dict[str, Any]) -> dict[str, Any]:
         "township": row["township_name"] or row["township_code"],
         "village": row["village_name"] or row["village_code"],
         "unit": row["unit_name"] or stats.NO_UNIT_NAME,
-        "person": row["responsible_person"],
+        "person": row["person_shown"],
         "status": _STATUS.get(row["status"], row["status"]),
         "received": row["received_on"],
         "deadline_kind": DEADLINE_KIND_LABELS.get(row["next_due_kind"] or "", ""),

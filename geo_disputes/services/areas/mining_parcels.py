@@ -19,15 +19,19 @@ from geo_disputes.services.geojson import Page
 PROPERTIES = ["code", "name", "land_use", "area_mu", "contract_no", "mining_relation", "mining_area_code"]
 
 
-def mining_parcels(bbox: tuple[float, float, float, float] | None, on: dt.date | None, page: Page) -> tuple[str, int]:
+def mining_parcels(
+    bbox: tuple[float, float, float, float] | None, on: dt.date | None, page: Page, *, contract_numbers: bool = False
+) -> tuple[str, int]:
     """GeoJSON text of one page of the parcels in force on `on` within `bbox` that intersect a mining
-    area's influence zone (which contains the area itself), and the count of all such parcels."""
+    area's influence zone (which contains the area itself), and the count of all such parcels.
+    Contract numbers only when `contract_numbers` (access.can_read_contract_numbers)."""
     params: dict = {"on": on or dt.date.today(), "limit": page.size, "offset": (page.number - 1) * page.size}
     box = ""
     if bbox is not None:
         box = "AND p.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
-    props = ", ".join(f"'{name}', page.{name}" for name in PROPERTIES)
+    shown = PROPERTIES if contract_numbers else [name for name in PROPERTIES if name != "contract_no"]
+    props = ", ".join(f"'{name}', page.{name}" for name in shown)
     sql = f"""
         WITH areas AS (
             SELECT code, geom, influence_zone FROM {MiningArea._meta.db_table}

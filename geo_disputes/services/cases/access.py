@@ -17,12 +17,18 @@ reply served, a follow-up, a review asked for on the petitioner's behalf).
 
 from __future__ import annotations
 
+import copy
 import re
 
+from django.contrib.gis.db.models import PointField
+from django.contrib.gis.db.models.functions import Transform
+from django.contrib.gis.geos import Point
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Expression, F, Func, Q, QuerySet, TextField, Value, When
+from django.db.models import Case as SqlCase
 
 from geo_disputes.models import Case, Parcel, PersonalDataAccess, Role, StaffProfile
+from geo_disputes.models.areas import METRIC_SRID
 from geo_disputes.models.cases import MiningRelation, Tier
 from geo_disputes.models.org import Unit
 from geo_disputes.services.cases.recusal import hidden_from
@@ -385,3 +391,193 @@ def _holds_parcel(profile: StaffProfile | None, parcel: Parcel) -> bool:
     if profile.role in (Role.TOWNSHIP_OFFICER, Role.VILLAGE_OFFICER):
         return bool(profile.scope_code) and parcel.code.startswith(profile.scope_code)
     return False
+
+
+# -- Case text and exact points (issue 12 item 6) ----------------------------------------------
+#
+# A description, a transition's reason, a named person, a contract number or an exact point can
+# each identify a household in a village of a few hundred. They go to the roles that handle the
+# case; planners and field staff get the aggregates (category, tier, unit, status, dates, village)
+# and a coarse point. Kept apart from the rules above (visible_cases decides *which* cases).
+
+REDACTED_DESCRIPTION = "（描述仅经办人员可见 / description visible to case handlers only）"
+WITHHELD = "（仅经办人员可见 / case handlers only）"
+# Case fields of free text or named people, withheld from those who do not handle the case.
+CASE_TEXT_FIELDS = (
+    "responsible_person",
+    "not_accepted_reason",
+    "extension_reason",
+    "extension_approved_by",
+    "agenda_plan",
+    "outcome",
+    "mediators",
+    "confirmation_number",
+    "legal_number",
+)
+# History entries' change keys that carry no free text and no person (codes, dates, counts):
+# everything else in an entry is withheld from non-handlers, so a new kind of note stays closed.
+PLAIN_CHANGE_KEYS = frozenset(
+    "status procedure tier unit holder_received_at forwarded_by objected_at accepted_at petition_route "
+    "led_into_at extension_days extension_told_at agenda_date agenda_deadline opinion_outcome "
+    "resolution_method replied_at served_at served_method review_requested_at review_round "
+    "review_external review_outcome review_decided_at mediation_outcome agreement_at "
+    "confirmation_applied_at confirmation_court confirmation_ruled_at legal_body pre_mediation_at "
+    "filed_at legal_outcome legal_outcome_at satisfaction deputies_reviewed lead led_into "
+    "reviewing_body follow_up answer supervision kind missed channel datum village group repeat_of "
+    "case final".split()
+)
+COARSE_GRID_M = 500  # planners' and field staff's points: snapped to a 500 m grid
+_NO_TEXT_ROLES = (Role.PLANNER, Role.FIELD_STAFF)
+
+
+def case_text_filter(user) -> Q | None:
+    """Among the cases `user` sees, those whose text they may read, as a Q (empty Q = all; None = none).
+
+    Mirrors can_see_pii so lists (SQL) and pages (one case) agree: the superuser, the banner admin
+    and the grid worker (the petition agent) for all they see; the mining court for its own cases;
+    township/village officers for cases their committee handles or that are not yet routed.
+    Planners and field staff: none.
+    """
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Q()
+    profile = staff_profile(user)
+    if profile is None or profile.role in _NO_TEXT_ROLES:
+        return None
+    if profile.role in (Role.BANNER_ADMIN, Role.GRID_WORKER):
+        return Q()
+    if profile.role == Role.MINING_COURT:
+        return Q(tier=Tier.MINING_COURT) | Q(unit__kind=Unit.Kind.MINING_COURT)
+    if profile.role in (Role.TOWNSHIP_OFFICER, Role.VILLAGE_OFFICER):
+        return _committee_text_filter(profile)
+    return None
+
+
+def can_read_case_text(user, case: Case) -> bool:
+    """Whether `user` may read `case`'s description, history reasons and notes, named people,
+    party details, contract numbers and exact point — the roles that handle it (case_text_filter)."""
+    allowed = case_text_filter(user)
+    if allowed is None:
+        return False
+    return visible_cases(user, Case.objects.filter(pk=case.pk)).filter(allowed).exists()
+
+
+def reads_all_case_text(user) -> bool:
+    """Whether `user` may read the text and exact point of every case they see (for aggregates drawn
+    from many cases at once, such as cluster hulls, which are coarse unless this holds)."""
+    allowed = case_text_filter(user)
+    return allowed is not None and not allowed
+
+
+def can_read_contract_numbers(user) -> bool:
+    """Whether `user` sees parcels' contract numbers: a contract number names a household's contract,
+    so planners and field staff (and anyone without a role) do not; the roles that handle cases do."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    profile = staff_profile(user)
+    return profile is not None and profile.role not in _NO_TEXT_ROLES
+
+
+def coarse_point(point: Point) -> Point:
+    """`point` snapped to the nearest node of a COARSE_GRID_M grid in EPSG:4546, back in WGS84.
+
+    What a planner needs is where disputes concentrate, not whose house it is: clustering, hot spots
+    and cell counts still run server-side on exact points; what leaves the server for a planner or
+    field staff is this point, at most ~350 m from the truth — the scale of a hot-spot cell, finer
+    than a village, coarser than a homestead. Same result as coarse_location_sql (ST_SnapToGrid).
+    """
+    metric = point.transform(METRIC_SRID, clone=True)
+    snapped = Point(_snap(metric.x), _snap(metric.y), srid=METRIC_SRID)
+    return snapped.transform(4326, clone=True)
+
+
+def case_point_for(user, case: Case) -> tuple[float, float]:
+    """(lon, lat) of `case` as `user` may see it: exact for those who handle it, coarse for others."""
+    point = case.location if can_read_case_text(user, case) else coarse_point(case.location)
+    return round(point.x, 7), round(point.y, 7)
+
+
+def coarse_location_sql(field: str = "location") -> Func:
+    """SQL for coarse_point: the location snapped to the COARSE_GRID_M grid in EPSG:4546, in WGS84."""
+    metric = Transform(field, METRIC_SRID)
+    snapped = Func(metric, Value(float(COARSE_GRID_M)), function="ST_SnapToGrid", output_field=PointField(srid=0))
+    return Transform(snapped, 4326)
+
+
+def if_text_readable(user, then: Expression, otherwise: Expression, output_field) -> Expression:
+    """Per row of a case queryset: `then` where `user` may read the case's text (case_text_filter),
+    `otherwise` elsewhere — the list form of can_read_case_text."""
+    allowed = case_text_filter(user)
+    if allowed is None:
+        return otherwise
+    if not allowed:
+        return then
+    return SqlCase(When(allowed, then=then), default=otherwise, output_field=output_field)
+
+
+def location_as_seen(user, field: str = "location") -> Expression:
+    """A case queryset's point as `user` may see it, per row: exact where they may read the case's text,
+    coarse elsewhere (for lists and map layers; annotate and draw this instead of `location`)."""
+    return if_text_readable(user, F(field), coarse_location_sql(field), PointField(srid=4326))
+
+
+def text_as_seen(user, field: str) -> Expression:
+    """A case's free-text or person field (CASE_TEXT_FIELDS) as `user` may read it, per row of a list:
+    the text where they handle the case, WITHHELD elsewhere (blank stays blank)."""
+    withheld = SqlCase(When(**{field: ""}, then=Value("")), default=Value(WITHHELD), output_field=TextField())
+    return if_text_readable(user, F(field), withheld, TextField())
+
+
+def text_readable(user) -> Expression:
+    """A boolean per row of a case queryset: may `user` read this case's text (case_text_filter)?"""
+    return if_text_readable(
+        user, Value(True, output_field=BooleanField()), Value(False, output_field=BooleanField()), BooleanField()
+    )
+
+
+def case_as_seen(user, case: Case) -> tuple[Case, bool]:
+    """`case` as `user` may read it, and whether that is in full.
+
+    Non-handlers get an unsaved copy: description redacted, text and named people withheld,
+    the exact point and the submitted coordinates replaced by the coarse point. Never save it.
+    """
+    if can_read_case_text(user, case):
+        return case, True
+    shown = copy.copy(case)
+    shown._state = copy.copy(case._state)
+    shown.description = REDACTED_DESCRIPTION
+    for name in CASE_TEXT_FIELDS:
+        setattr(shown, name, WITHHELD if getattr(case, name) else "")
+    shown.location = coarse_point(case.location)
+    shown.submitted_lon, shown.submitted_lat = shown.location.x, shown.location.y
+    shown.accuracy_m = None
+    shown.save = _refuse_save
+    return shown, False
+
+
+def changes_as_seen(changes: dict, full: bool) -> dict:
+    """A history entry's changes: whole for a handler; otherwise only codes, dates and counts."""
+    if full:
+        return changes
+    return {key: (value if key in PLAIN_CHANGE_KEYS else WITHHELD) for key, value in changes.items()}
+
+
+def _committee_text_filter(profile: StaffProfile) -> Q:
+    """As _handles: not yet routed, or held by the officer's own committee (by unit or by area)."""
+    allowed = Q(unit__isnull=True)
+    if profile.unit_id is not None:
+        allowed |= Q(unit_id=profile.unit_id)
+    if profile.scope_code:
+        allowed |= Q(unit__area_code=profile.scope_code)
+    return allowed
+
+
+def _snap(value: float) -> float:
+    return round(value / COARSE_GRID_M) * COARSE_GRID_M
+
+
+def _refuse_save(*args, **kwargs) -> None:
+    raise RuntimeError("a redacted case (access.case_as_seen) is for display only and is never saved")

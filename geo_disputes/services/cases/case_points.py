@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F, FloatField, Func
 
 from geo_disputes.models.cases import Category, Status
-from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.access import location_as_seen, visible_cases
 from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
 from geo_disputes.services.geojson import count_up_to
 from geo_disputes.services.sql import compiled, local_setting
@@ -44,14 +44,17 @@ def case_points(
 
     `category` and `status` are indexes into the answer's `categories` and `statuses` lists. In
     cell mode each row is a cell's centroid (the mean of its cases), its number of cases and its
-    most frequent category; the counts add up to `count`, every visible case in the box.
+    most frequent category; the counts add up to `count`, every visible case in the box. Positions are
+    exact only for cases `user` handles; a planner's or field staff's are coarse (access.location_as_seen),
+    and so are the cell centroids made from them.
     """
     qs = filter_cases(visible_cases(user), flt).order_by()
     max_points = max(1, min(int(max_points), POINTS_MAX))
     zoom = view_zoom(flt.bbox) if zoom is None else float(zoom)
+    located = _located(qs, user)
     if count_up_to(qs, max_points + 1) <= max_points:
-        return _points(qs, zoom)
-    return _cells(qs, zoom, cell_size(zoom, _middle_lat(flt.bbox)))
+        return _points(located, zoom)
+    return _cells(located, zoom, cell_size(zoom, _middle_lat(flt.bbox)))
 
 
 def view_zoom(bbox: tuple[float, float, float, float] | None) -> float:
@@ -77,19 +80,23 @@ def _header(mode: str, zoom: float, fields: list[str]) -> tuple[str, list]:
     return sql, [mode, round(zoom, 2), json.dumps(fields), json.dumps(Category.values), json.dumps(Status.values)]
 
 
-def _located(qs) -> tuple[str, tuple]:
+def _located(qs, user) -> tuple[str, tuple]:
     """The queryset as SQL of plain columns (id, reference, received_at, category, status, _lon, _lat) and
-    its parameters; for a user who may see nothing, the same columns and no row."""
-    located = qs.annotate(
-        _lon=Func(F("location"), function="ST_X", output_field=FloatField()),
-        _lat=Func(F("location"), function="ST_Y", output_field=FloatField()),
-    ).values("id", "reference", "received_at", "category", "status", "_lon", "_lat")
+    its parameters, each point as `user` may see it; for a user who may see nothing, the same columns and no row."""
+    located = (
+        qs.annotate(_shown=location_as_seen(user))
+        .annotate(
+            _lon=Func(F("_shown"), function="ST_X", output_field=FloatField()),
+            _lat=Func(F("_shown"), function="ST_Y", output_field=FloatField()),
+        )
+        .values("id", "reference", "received_at", "category", "status", "_lon", "_lat")
+    )
     return compiled(located) or (_EMPTY, ())
 
 
-def _points(qs, zoom: float) -> str:
+def _points(located: tuple[str, tuple], zoom: float) -> str:
     header, header_params = _header("points", zoom, POINT_FIELDS)
-    inner, params = _located(qs)
+    inner, params = located
     sql = f"""
         SELECT json_build_object({header},
             'count', count(*),
@@ -108,7 +115,7 @@ def _points(qs, zoom: float) -> str:
         return cur.fetchone()[0]
 
 
-def _cells(qs, zoom: float, size: tuple[float, float]) -> str:
+def _cells(located: tuple[str, tuple], zoom: float, size: tuple[float, float]) -> str:
     """Counts per grid cell: one pass groups (cell, category); a window picks each cell's top category.
 
     The cell is one bigint key (column × 2³¹ + row; unique while |row| < 2³⁰). PostgreSQL has no
@@ -117,7 +124,7 @@ def _cells(qs, zoom: float, size: tuple[float, float]) -> str:
     this one statement it hashes them instead (1.0 s, most of it the scan). Measured in bench/.
     """
     header, header_params = _header("cells", zoom, CELL_FIELDS)
-    inner, params = _located(qs)
+    inner, params = located
     sql = f"""
         WITH by_category AS (
             SELECT floor(r._lon / %s)::bigint * 2147483648 + floor(r._lat / %s)::bigint AS cell, r.category,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.gis.geos import Polygon
 from django.db.models import Case as SqlCase
-from django.db.models import CharField, F, QuerySet, Value, When
+from django.db.models import CharField, F, QuerySet, TextField, Value, When
 from django.db.models.functions import Coalesce, Left
 
 from geo_disputes.models import Case
@@ -15,6 +15,7 @@ from geo_disputes.models.cases import CaseParcel, Category, Channel, PetitionKin
 from geo_disputes.services.cases.access import (
     _MINING_RELATED as MINING_RELATED,  # the mining court's subject, defined once
 )
+from geo_disputes.services.cases.access import REDACTED_DESCRIPTION, if_text_readable, location_as_seen
 from geo_disputes.services.cases.clock import OPEN_STATUSES
 
 # The pseudo-status "open" selects every status the clock still runs for.
@@ -94,14 +95,16 @@ def filter_cases(qs: QuerySet[Case], flt: CaseFilter) -> QuerySet[Case]:
     return qs
 
 
-def with_labels(qs: QuerySet[Case]) -> QuerySet[Case]:
-    """Chinese display labels and a short summary, computed in SQL for GeoJSON lists."""
+def with_labels(qs: QuerySet[Case], user) -> QuerySet[Case]:
+    """Chinese display labels, a short summary and the point to draw (`shown_location`), computed in SQL
+    for GeoJSON lists; the summary and the exact point only where `user` may read the case's text."""
     return qs.annotate(
         category_label=_label("category", Category),
         status_label=_label("status", Status),
         tier_label=_label("tier", Tier),
         unit_name=Coalesce(F("unit__name"), Value(""), output_field=CharField()),
-        summary=Left("description", SUMMARY_CHARS),
+        summary=if_text_readable(user, Left("description", SUMMARY_CHARS), Value(REDACTED_DESCRIPTION), TextField()),
+        shown_location=location_as_seen(user),
     )
 
 
