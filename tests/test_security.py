@@ -811,6 +811,13 @@ def test_backup_and_restore_round_trip(tmp_path):
             # The restored log is append-only again.
             trigger = scratch.psql(scratch.name, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%append_only'")
             assert trigger == "5"  # events, rule changes, data access, supervision acts, follow-ups
+            if mode == "local":  # the app role may read and append to the restored log, no more
+                may = scratch.psql(
+                    scratch.name,
+                    "SELECT string_agg(p, ',' ORDER BY p) FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', "
+                    f"'TRUNCATE']) p WHERE has_table_privilege('{settings.DB_APP_ROLE}', 'geo_disputes_caseevent', p)",
+                )
+                assert may == "INSERT,SELECT"
 
         garbage = tmp_path / "garbage.dump"
         garbage.write_text("not a backup")

@@ -22,7 +22,9 @@ the ordinary row privileges too; a later audit table must revoke UPDATE and DELE
 Nothing happens when the app role does not exist (e.g. a DATABASE_URL on someone else's server), is a
 superuser, or is the migrating role itself or one of its members (one role for everything): revoking
 there would take privileges from the owner. Reversible: backwards the app role loses every privilege
-given here.
+given here. A restore (manage.py restore) re-applies these grants through `grant_app_role`: the archive's
+own ACLs are not restored, since tables re-created by the owner get the default privileges above —
+UPDATE and DELETE on the audit tables too — which only this function takes back.
 """
 
 from django.conf import settings
@@ -77,10 +79,18 @@ def _table_grants(table: str, audit: set[str]) -> list[str]:
     return ["SELECT", "INSERT", "UPDATE", "DELETE"]
 
 
-def grant(apps, schema_editor) -> None:
-    """Give the app role exactly the privileges above, whatever it held before."""
-    quote = schema_editor.quote_name
-    with schema_editor.connection.cursor() as cursor:
+def _schema(cursor, quote) -> str:
+    cursor.execute("SELECT current_schema()")
+    return quote(cursor.fetchone()[0])
+
+
+def grant_app_role(connection) -> None:
+    """Give the app role exactly the privileges above, whatever it held before.
+
+    Also called after a restore (services/ops/backup.py), which re-creates every table.
+    """
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
         role = app_role(cursor)
         if role is None:
             return
@@ -92,20 +102,17 @@ def grant(apps, schema_editor) -> None:
         for sequence in sequences:
             cursor.execute(f"REVOKE ALL ON SEQUENCE {quote(sequence)} FROM {quote(role)}")
             cursor.execute(f"GRANT USAGE, SELECT ON SEQUENCE {quote(sequence)} TO {quote(role)}")
+        schema = _schema(cursor, quote)
         cursor.execute(
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quote_schema(cursor, quote)} "
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quote(role)}"
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quote(role)}"
         )
-        cursor.execute(
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quote_schema(cursor, quote)} "
-            f"GRANT USAGE, SELECT ON SEQUENCES TO {quote(role)}"
-        )
+        cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {quote(role)}")
 
 
-def revoke(apps, schema_editor) -> None:
-    """Take back every privilege `grant` gave, the default privileges included."""
-    quote = schema_editor.quote_name
-    with schema_editor.connection.cursor() as cursor:
+def revoke_app_role(connection) -> None:
+    """Take back every privilege `grant_app_role` gave, the default privileges included."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
         role = app_role(cursor)
         if role is None:
             return
@@ -114,14 +121,17 @@ def revoke(apps, schema_editor) -> None:
             cursor.execute(f"REVOKE ALL ON {quote(table)} FROM {quote(role)}")
         for sequence in sequences:
             cursor.execute(f"REVOKE ALL ON SEQUENCE {quote(sequence)} FROM {quote(role)}")
-        schema = quote_schema(cursor, quote)
+        schema = _schema(cursor, quote)
         cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} REVOKE ALL ON TABLES FROM {quote(role)}")
         cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} REVOKE ALL ON SEQUENCES FROM {quote(role)}")
 
 
-def quote_schema(cursor, quote) -> str:
-    cursor.execute("SELECT current_schema()")
-    return quote(cursor.fetchone()[0])
+def grant(apps, schema_editor) -> None:
+    grant_app_role(schema_editor.connection)
+
+
+def revoke(apps, schema_editor) -> None:
+    revoke_app_role(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
