@@ -27,11 +27,13 @@ venv: .venv/.installed
 db:
 	@if [ -n "$$DATABASE_URL" ]; then echo "DATABASE_URL is set: using it, not the local cluster"; else bin/pg-cluster start; fi
 
+# Schema changes and the demo load run as the owner role; the site itself (runserver) as the app
+# role, which owns nothing (README "Database roles"). The test suite picks the owner in tests/settings.py.
 migrate:
-	@$(PY) manage.py migrate --noinput -v 0
+	@DB_ROLE=owner $(PY) manage.py migrate --noinput -v 0
 
 demo:
-	$(PY) manage.py load_demo
+	DB_ROLE=owner $(PY) manage.py load_demo
 
 lint:
 	.venv/bin/ruff check .

@@ -1,16 +1,18 @@
 """Django settings for the benchmarks: the project's settings on the benchmark's own database.
 
 The benchmark never touches the application database: it creates, migrates and fills its own
-(`BENCH_DB_NAME`, default `gd_bench`) on the same PostgreSQL server, and mounts the peer views
+(`BENCH_DB_NAME`, default `gd_bench`) on the same PostgreSQL server, as the owner role, and mounts the peer views
 (DRF + djangorestframework-gis) next to the product's URLs.
 """
 
 import os
 
 from geo_disputes.settings import *  # noqa: F403 — the project's settings, then the overrides below
-from geo_disputes.settings import DATABASES
+from geo_disputes.settings import DATABASES, database_settings
 
 BENCH_DB_NAME = os.environ.get("BENCH_DB_NAME", "gd_bench")
+# The benchmark creates, migrates and ANALYZEs its own database: it connects as the owner role.
+DATABASES["default"] = database_settings("owner")
 DATABASES["default"]["NAME"] = BENCH_DB_NAME
 DATABASES["default"]["CONN_MAX_AGE"] = None  # one connection for the whole run, as a server process keeps one
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_gd_bench")}

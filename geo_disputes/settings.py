@@ -71,25 +71,44 @@ TEMPLATES = [
     }
 ]
 
-if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.config(engine="django.contrib.gis.db.backends.postgis", conn_max_age=60)}
-else:
-    DATABASES = {
-        "default": {
+# Database roles (README "Database roles"). The application connects as the app role, which owns nothing:
+# it reads and writes rows, and may only read and append to the audit tables, so it can neither change nor
+# switch off the audit trail. The owner role owns the schema: migrations, the demo load, restores, the
+# benchmarks and the test suite run as the owner (DB_ROLE=owner). Locally both roles are made by
+# bin/pg-cluster; with DATABASE_URL (the app's connection) set DATABASE_OWNER_URL for the owner's.
+DB_ROLE = os.environ.get("DB_ROLE", "app").strip().lower()
+if DB_ROLE not in {"app", "owner"}:
+    raise RuntimeError(f"DB_ROLE must be 'app' or 'owner', not {DB_ROLE!r}")
+DB_OWNER_ROLE = os.environ.get("DB_OWNER_ROLE", "gd_owner")
+
+
+def database_settings(role: str) -> dict:
+    """The connection settings of `role` ("app" or "owner"): the local cluster's socket, or the URLs."""
+    url = (os.environ.get("DATABASE_OWNER_URL") if role == "owner" else "") or os.environ.get("DATABASE_URL")
+    if url:
+        db = dj_database_url.parse(url, engine="django.contrib.gis.db.backends.postgis", conn_max_age=60)
+    else:
+        db = {
             "ENGINE": "django.contrib.gis.db.backends.postgis",
             "NAME": os.environ.get("PGDATABASE_NAME", "geo_disputes"),
-            "USER": "postgres",
+            "USER": DB_OWNER_ROLE if role == "owner" else os.environ.get("DB_APP_ROLE", "gd_app"),
             "HOST": str(BASE_DIR / ".pgdata"),
             "PORT": os.environ.get("PGPORT", "54329"),
         }
-    }
-DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# No JIT compilation: our statements are short look-ups, map pages and window functions over at most
-# a few 10^5 rows, where compiling costs more than it saves (bench/: DBSCAN at 10k cases 120 → 31 ms).
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
-# Parallel test runs (several checkouts or sessions on one cluster) pick distinct names.
-DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_geo_disputes")}
+    db.setdefault("CONN_MAX_AGE", 60)
+    db["CONN_HEALTH_CHECKS"] = True
+    # No JIT compilation: our statements are short look-ups, map pages and window functions over at most
+    # a few 10^5 rows, where compiling costs more than it saves (bench/: DBSCAN at 10k cases 120 → 31 ms).
+    db.setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # Parallel test runs (several checkouts or sessions on one cluster) pick distinct names.
+    db["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_geo_disputes")}
+    return db
+
+
+DATABASES = {"default": database_settings(DB_ROLE)}
+# The role the application runs as, which migration 0012 grants row access to (the user of the app's
+# connection unless DB_APP_ROLE names it); the migration leaves it alone when it is the owner itself.
+DB_APP_ROLE = os.environ.get("DB_APP_ROLE") or database_settings("app")["USER"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

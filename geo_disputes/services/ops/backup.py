@@ -8,19 +8,28 @@ complete, readable by its owner only: it holds petitioners' personal data.
 
 A restore replaces the database's contents in ONE transaction (pg_restore --single-transaction
 --clean --if-exists --no-owner): it either completes or leaves the database as it was. Stop the
-application first, or the DROP TABLEs wait for its connections.
+application first, or the DROP TABLEs wait for its connections. It runs as the owner role
+(DB_ROLE=owner): the application's role may not drop tables. Extensions the database already has
+(PostGIS, created by the superuser in template1) are left as they are, with their own tables'
+rows (spatial_ref_sys): only a superuser could drop and re-create them, and nothing of ours is in them.
+The archive's privileges are not restored (--no-acl: its role names may not exist here); the app
+role's grants are applied afresh afterwards by migration 0012's `grant_app_role`.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connections, transaction
 from django.utils import timezone
 
 # psycopg2 OPTIONS that are libpq connection keywords (others, e.g. isolation_level, are Django's);
@@ -131,23 +140,72 @@ def check_archive(path: str | Path) -> Path:
     return path
 
 
+# Lines of `pg_restore --list`: "2; 3079 16384 EXTENSION - postgis", "4772; 0 0 COMMENT - EXTENSION postgis",
+# "4259; 0 16697 TABLE DATA public spatial_ref_sys postgres".
+_EXTENSION_ENTRY = re.compile(r"^\d+; \d+ \d+ (?:EXTENSION -|COMMENT - EXTENSION) (\S+)")
+_TABLE_DATA_ENTRY = re.compile(r"^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) ")
+
+
+def _installed_extensions(alias: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """The database's extensions and their configuration tables (schema, name)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT e.extname, n.nspname, c.relname FROM pg_extension e "
+            "LEFT JOIN pg_class c ON c.oid = ANY(e.extconfig) LEFT JOIN pg_namespace n ON n.oid = c.relnamespace"
+        )
+        rows = cursor.fetchall()
+    return {name for name, _, _ in rows}, {(schema, table) for _, schema, table in rows if table}
+
+
+def _restore_list(path: Path, env: dict[str, str], alias: str) -> str:
+    """The archive's table of contents without the extensions the database already has (see the docstring)."""
+    listed = subprocess.run(
+        [_tool("pg_restore"), "--list", str(path)], env=env, capture_output=True, text=True, check=False
+    )
+    if listed.returncode != 0:
+        raise BackupError(f"pg_restore failed: {listed.stderr.strip() or listed.returncode}")
+    extensions, config_tables = _installed_extensions(alias)
+    lines = []
+    for line in listed.stdout.splitlines():
+        extension, data = _EXTENSION_ENTRY.match(line), _TABLE_DATA_ENTRY.match(line)
+        keep = not (extension and extension[1] in extensions) and not (data and data.groups() in config_tables)
+        lines.append(line if keep else f";{line}")
+    return "\n".join(lines) + "\n"
+
+
 def restore(archive: str | Path, alias: str = "default") -> Result:
     """Replace the database's contents with the archive's, in one transaction."""
     path = check_archive(archive)
     database, conninfo, env = connection_args(alias)
     started = time.monotonic()
-    _run(
-        [
-            _tool("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            "--no-password",
-            f"--dbname={conninfo}",
-            str(path),
-        ],
-        env,
-        "pg_restore",
-    )
+    with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as handle:
+        handle.write(_restore_list(path, env, alias))
+    entries = Path(handle.name)
+    try:
+        _run(
+            [
+                _tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "--no-acl",
+                "--no-password",
+                f"--use-list={entries}",
+                f"--dbname={conninfo}",
+                str(path),
+            ],
+            env,
+            "pg_restore",
+        )
+    finally:
+        entries.unlink(missing_ok=True)
+    _grant_app_role(alias)
     return Result(path, database, path.stat().st_size, time.monotonic() - started)
+
+
+def _grant_app_role(alias: str) -> None:
+    """The app role's privileges on the re-created tables: the migration's rule, not the archive's ACLs."""
+    grants = importlib.import_module("geo_disputes.migrations.0012_app_role_grants")
+    with transaction.atomic(using=alias):
+        grants.grant_app_role(connections[alias])
