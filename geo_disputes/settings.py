@@ -106,7 +106,7 @@ def database_settings(role: str) -> dict:
 
 
 DATABASES = {"default": database_settings(DB_ROLE)}
-# The role the application runs as, which migration 0012 grants row access to (the user of the app's
+# The role the application runs as, which migration 0015 grants row access to (the user of the app's
 # connection unless DB_APP_ROLE names it); the migration leaves it alone when it is the owner itself.
 DB_APP_ROLE = os.environ.get("DB_APP_ROLE") or database_settings("app")["USER"]
 

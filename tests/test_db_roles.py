@@ -42,7 +42,7 @@ from geo_disputes.settings import database_settings
 from .factories import CaseFactory, ParcelFactory, box, seed_places
 
 ROOT = Path(settings.BASE_DIR)
-GRANTS = importlib.import_module("geo_disputes.migrations.0012_app_role_grants")
+GRANTS = importlib.import_module("geo_disputes.migrations.0015_app_role_grants")
 AUDIT_TABLES = {
     "geo_disputes_caseevent",
     "geo_disputes_routingrulechange",

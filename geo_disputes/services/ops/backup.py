@@ -13,7 +13,7 @@ application first, or the DROP TABLEs wait for its connections. It runs as the o
 (PostGIS, created by the superuser in template1) are left as they are, with their own tables'
 rows (spatial_ref_sys): only a superuser could drop and re-create them, and nothing of ours is in them.
 The archive's privileges are not restored (--no-acl: its role names may not exist here); the app
-role's grants are applied afresh afterwards by migration 0012's `grant_app_role`.
+role's grants are applied afresh afterwards by migration 0015's `grant_app_role`.
 """
 
 from __future__ import annotations
@@ -206,6 +206,6 @@ def restore(archive: str | Path, alias: str = "default") -> Result:
 
 def _grant_app_role(alias: str) -> None:
     """The app role's privileges on the re-created tables: the migration's rule, not the archive's ACLs."""
-    grants = importlib.import_module("geo_disputes.migrations.0012_app_role_grants")
+    grants = importlib.import_module("geo_disputes.migrations.0015_app_role_grants")
     with transaction.atomic(using=alias):
         grants.grant_app_role(connections[alias])

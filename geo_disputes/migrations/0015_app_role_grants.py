@@ -136,7 +136,7 @@ def revoke(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("geo_disputes", "0009_event_time"),
+        ("geo_disputes", "0014_login_known_address"),
     ]
 
     operations = [
