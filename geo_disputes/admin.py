@@ -166,13 +166,10 @@ class StaffProfileAdmin(admin.ModelAdmin):
     list_select_related = ("user", "unit")
 
 
-class PetitionerInline(admin.TabularInline):
-    """Petitioners, masked: the full record is on the case page, where each view is logged."""
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown within their case, never added or changed here (they come from intake and the workflow)."""
 
-    model = Party
     extra = 0
-    fields = ("masked_name", "masked_phone", "masked_id")
-    readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -180,6 +177,14 @@ class PetitionerInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class PetitionerInline(ReadOnlyInline):
+    """Petitioners, masked: the full record is on the case page, where each view is logged."""
+
+    model = Party
+    fields = ("masked_name", "masked_phone", "masked_id")
+    readonly_fields = fields
 
     @admin.display(description="姓名")
     def masked_name(self, obj: Party) -> str:
@@ -194,50 +199,26 @@ class PetitionerInline(admin.TabularInline):
         return mask_id(obj.id_number)
 
 
-class CaseEventInline(admin.TabularInline):
+class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
-    extra = 0
     fields = ("at", "actor", "action", "from_status", "to_status", "reason", "rule")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class AccusedPersonInline(admin.TabularInline):
+class AccusedPersonInline(ReadOnlyInline):
     """The officials an accusation names (条例 Art. 30): recorded at intake, never edited afterwards."""
 
     model = AccusedPerson
-    extra = 0
     fields = ("name", "position", "unit", "user")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class RecusalInline(admin.TabularInline):
+class RecusalInline(ReadOnlyInline):
     """Who is kept off the case (回避); recorded on the case page or at intake, kept for the record."""
 
     model = Recusal
-    extra = 0
     fields = ("username", "ground", "reason", "recorded_by", "at")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Case)
