@@ -31,7 +31,7 @@ from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import local_date
 from geo_disputes.services.cases.groups import visible_group
 from geo_disputes.services.cases.procedures import choose_procedure, holder_for
-from geo_disputes.services.cases.recusal import name_accused
+from geo_disputes.services.cases.recusal import may_note_match, name_accused
 from geo_disputes.services.cases.references import next_reference
 from geo_disputes.services.cases.repeats import find_original
 from geo_disputes.services.cases.routing import DEPARTMENTS, route_case
@@ -363,7 +363,14 @@ def _link_repeat(case: Case) -> None:
     original, final = find_original(case)
     if original is None:
         return
-    if case.created_by is not None and not visible_cases(case.created_by).filter(pk=original.pk).exists():
+    # An accusation and an ordinary matter are never one matter (条例 Arts. 29–31): linked, an accusation would
+    # run no clock and be answered by the original's holder (perhaps the accused), and an ordinary repeat of an
+    # accusation would show its readers — perhaps the accused village — an original hidden from them.
+    same_kind = (case.kind == PetitionKind.ACCUSATION) == (original.kind == PetitionKind.ACCUSATION)
+    unseen = case.created_by is not None and not visible_cases(case.created_by).filter(pk=original.pk).exists()
+    if unseen or not same_kind:
+        if not may_note_match(case, original):
+            return  # the original's readers may stand on this accusation's accused side: its own holders decide
         CaseEvent.objects.create(
             case=original,
             at=_event_time(case),
