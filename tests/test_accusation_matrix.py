@@ -297,3 +297,47 @@ def test_a_claim_linked_to_an_accusation_does_not_show_the_accused_village_a_hid
     assert shown["status"] != "repeat"
     assert "link_repeat" not in {h["action"] for h in shown["history"]}
     assert "outside your scope" not in body
+
+
+def test_a_group_proposal_never_puts_an_accusation_with_the_matters_the_accused_side_sees(accusations):
+    """The accusation and the two ordinary matters beside it are linked as one event. Confirmed, the group's
+    default title named the first reference — the accusation's — on every member, and the accused village
+    reads the ordinary members; routing the group again also took the accusation from the discipline commission."""
+    admin = APIClient()
+    admin.force_authenticate(StaffFactory(role="banner_admin").user)
+    proposals = admin.get("/api/group-proposals/").json()["results"]
+    assert proposals, "the two ordinary matters beside the accusation are one event"
+    for proposal in proposals:
+        assert admin.post(f"/api/group-proposals/{proposal['id']}/confirm/", {}, format="json").status_code == 200
+    detail = admin.get(f"/api/cases/{accusations['village']}/").json()
+    assert detail["group"] is None and detail["unit"]["code"] == "BD-discipline"
+    officer = StaffFactory(role="village_officer", scope_code=BULA).user
+    ordinary = [f["properties"]["reference"] for f in admin.get("/api/cases/?page_size=500").json()["features"]]
+    for reference in set(ordinary) - {accusations["village"], accusations["bureau"]}:
+        status, body = _get(officer, f"/api/cases/{reference}/")
+        assert status == 200 and accusations["village"] not in body, reference
+
+
+def test_an_accusation_does_not_join_a_case_group_at_intake(accusations):
+    """A group is routed again whenever it grows: an accusation in it would leave the discipline commission."""
+    from geo_disputes.models import Case
+    from geo_disputes.services.cases.groups import form_group
+
+    plain = list(Case.objects.exclude(kind="accusation"))
+    group = form_group("草场边界纠纷", plain)
+    admin = APIClient()
+    admin.force_authenticate(StaffFactory(role="banner_admin").user)
+    answer = admin.post(
+        "/api/cases/",
+        intake_body(
+            category="land_occupation",
+            kind="accusation",
+            accused_unit=f"VC-{BULA}",
+            lon=SPOT[0],
+            lat=SPOT[1],
+            group=group.pk,
+            description="检举 村委会",
+        ),
+        format="json",
+    )
+    assert answer.status_code == 400 and "group" in answer.json(), answer.content

@@ -108,7 +108,7 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
         accused = _accused_unit(req.accused_unit_code)
         named = _accused_persons(req)
         forwarded_by = _forwarding_unit(req.forwarded_by_code)
-        group = _group(req.group_id, req.category, actor)
+        group = _group(req.group_id, req.category, actor, req.kind)
         mining = loc.mining_area
         case = Case.objects.create(
             reference=next_reference(local_date(received_at).year),
@@ -407,7 +407,7 @@ def _link_repeat(case: Case) -> None:
     )
 
 
-def _group(group_id: int | None, category: str, actor) -> CaseGroup | None:
+def _group(group_id: int | None, category: str, actor, kind: str = PetitionKind.CLAIM) -> CaseGroup | None:
     """The group the new case joins: one the actor may see (else answered as missing) and of its category.
 
     Joining re-routes the case by the group's scale, so a group out of scope or of another matter
@@ -415,6 +415,12 @@ def _group(group_id: int | None, category: str, actor) -> CaseGroup | None:
     """
     if group_id is None:
         return None
+    if kind == PetitionKind.ACCUSATION:
+        raise IntakeError(
+            "group",
+            "an accusation is not one event with other matters: it goes to the discipline commission alone "
+            "/ 检举控告不并入事项组(条例第22条、第30条)",
+        )
     group = visible_group(actor, group_id)
     if group is None:
         raise IntakeError("group", f"no case group {group_id} / 无此事项组")

@@ -9,7 +9,9 @@ proposal is a candidate, never an automatic merge: a person confirms it (the cas
 CaseGroup, routed by the group's scale, services.cases.groups) or rejects it.
 
 What is left out: closed cases (their matter is concluded; regrouping would re-route them) and
-repeat petitions (`repeat_of` set: already linked to their original and counted once, Art. 19 ¶3).
+repeat petitions (`repeat_of` set: already linked to their original and counted once, Art. 19 ¶3), and
+accusations (检举控告: one accuser's matter for the discipline commission, never one event with the claims
+beside it — a group would route it again, and its title and members reach readers on the accused side).
 A component holding cases of two different groups is not proposed — merging groups is not done
 here. A component whose cases all belong to one group already is not proposed either; one that
 adds ungrouped cases to one group proposes extending it.
@@ -49,7 +51,7 @@ _EDGES_SQL = f"""
     WITH open AS (
         SELECT id, category, received_at, ST_Transform(location, {METRIC_SRID}) AS g
         FROM geo_disputes_case
-        WHERE status = ANY(%(open)s) AND repeat_of_id IS NULL
+        WHERE status = ANY(%(open)s) AND repeat_of_id IS NULL AND kind <> 'accusation'
     )
     SELECT a.id, b.id, 'near' FROM open a JOIN open b
         ON a.id < b.id AND a.category = b.category
