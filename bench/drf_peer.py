@@ -53,5 +53,7 @@ class PeerCaseListView(ListAPIView):
 
     def get_queryset(self):
         flt = case_filter(self.request.query_params)
-        qs = with_labels(annotate_dues(filter_cases(visible_cases(self.request.user), flt)), self.request.user)
+        qs = with_labels(
+            annotate_dues(filter_cases(visible_cases(self.request.user), flt, self.request.user)), self.request.user
+        )
         return qs.order_by("-received_at", "-id")

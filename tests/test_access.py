@@ -469,3 +469,36 @@ def test_contract_numbers_are_for_the_roles_that_handle_cases(banner):
         assert not can_read_contract_numbers(staff(role, scope)), role
     for role, scope in (("banner_admin", ""), ("village_officer", BULA), ("mining_court", "")):
         assert can_read_contract_numbers(staff(role, scope)), role
+
+
+def test_a_planner_cannot_find_an_exact_point_by_narrowing_the_box_or_naming_a_parcel(banner):
+    """The point a planner gets is coarse, but the `bbox` filter ran on the exact point: a box a few metres
+    wide around a guess told whether the case is there, so halving boxes finds any household to the metre;
+    and `parcel=<code>` says which parcel (a household's land, drawn exactly by the parcels layer) a case
+    concerns. Both must behave as if the case stood at its coarse point and had no parcels (item 6)."""
+    from rest_framework.test import APIClient
+
+    from geo_disputes.models import CaseParcel
+    from geo_disputes.services.cases.access import coarse_point
+
+    from .factories import ParcelFactory
+
+    case = Case.objects.get(reference="BULA-WATER")
+    case.location = Point(111.0512345, 39.5487654, srid=4326)
+    case.save(update_fields=["location"])
+    parcel = ParcelFactory(code=f"{BULA}JD00001")
+    CaseParcel.objects.create(case=case, parcel=parcel)
+    coarse = coarse_point(case.location)
+    near_exact = "111.0512,39.5487,111.0513,39.5488"
+    near_coarse = f"{coarse.x - 1e-4},{coarse.y - 1e-4},{coarse.x + 1e-4},{coarse.y + 1e-4}"
+    for role, scope in (("planner", ""), ("field_staff", "")):
+        client = APIClient()
+        client.force_authenticate(staff(role, scope))
+        for url in (f"/api/cases/?bbox={near_exact}", f"/api/case-points/?bbox={near_exact}"):
+            assert "BULA-WATER" not in client.get(url).content.decode(), (role, url)
+        assert "BULA-WATER" in client.get(f"/api/cases/?bbox={near_coarse}").content.decode(), role
+        assert "BULA-WATER" not in client.get(f"/api/cases/?parcel={parcel.code}").content.decode(), role
+    handler = APIClient()
+    handler.force_authenticate(staff("village_officer", BULA))
+    assert "BULA-WATER" in handler.get(f"/api/cases/?bbox={near_exact}").content.decode()
+    assert "BULA-WATER" in handler.get(f"/api/cases/?parcel={parcel.code}").content.decode()

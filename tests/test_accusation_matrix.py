@@ -178,3 +178,166 @@ def test_the_same_surfaces_show_the_accusations_to_the_banner_outside_them(accus
     assert status == 200 and accusations["village"] in body
     for reference in (accusations["village"], accusations["bureau"]):
         assert _get(admin, f"/cases/{reference}/")[0] == 200
+
+
+# Found by the round-two attack on issue 12: the duplicate check's notes and links, and group proposals.
+
+
+def _plain_matter_of_the_accuser(admin: APIClient) -> str:
+    """An ordinary claim of the accuser at the accused village, held where its officers see it."""
+    body = intake_body(
+        category="land_occupation",
+        channel="talk_room",
+        lon=SPOT[0] + 0.0004,
+        lat=SPOT[1] + 0.0004,
+        petitioners=[dict(ACCUSER)],
+        description="草场边界纠纷(普通事项)",
+    )
+    answer = admin.post("/api/cases/", body, format="json")
+    assert answer.status_code == 201, answer.content
+    return answer.json()["reference"]
+
+
+@pytest.fixture
+def places(django_user_model):
+    Banner.objects.create(code="150622", name="准格尔旗", geom=box(110.1, 39.27, 111.5, 40.32))
+    seed_places()
+    UnitFactory(code="BD-discipline", name="旗纪委监委", kind="banner_department", area_code="150622")
+
+
+def test_an_accusation_registered_out_of_sight_of_the_accusers_other_matter_leaves_no_note_there(places):
+    """The accuser's earlier claim is held by the accused village; the accusation is registered by someone who
+    cannot see that claim (another township's officer). The duplicate check must not hand "this person registered
+    the same matter elsewhere: <reference>" to the claim's history — the accused village reads it."""
+    admin = APIClient()
+    admin.force_authenticate(StaffFactory(role="banner_admin").user)
+    plain = _plain_matter_of_the_accuser(admin)
+    elsewhere = APIClient()
+    elsewhere.force_authenticate(StaffFactory(role="township_officer", scope_code="150622004").user)
+    accusation = elsewhere.post(
+        "/api/cases/",
+        intake_body(
+            category="land_occupation",
+            channel="visit",
+            kind="accusation",
+            lon=SPOT[0],
+            lat=SPOT[1],
+            petitioners=[dict(ACCUSER)],
+            description="检举MARKVC 村委会主任私自出租集体草场",
+            accused_unit=f"VC-{BULA}",
+        ),
+        format="json",
+    )
+    assert accusation.status_code == 201, accusation.content
+    reference = accusation.json()["reference"]
+    for user in (
+        StaffFactory(role="village_officer", scope_code=BULA).user,
+        StaffFactory(role="grid_worker", scope_code=f"{BULA}-001").user,
+    ):
+        for url in (f"/api/cases/{plain}/", f"/cases/{plain}/"):
+            status, body = _get(user, url)
+            assert status == 200, (url, status)
+            assert reference not in body, url
+            assert "possible_repeat" not in body and "possible_duplicate" not in body, url
+
+
+def test_an_accusation_is_never_linked_as_a_repeat_of_a_matter_the_accused_hold(places):
+    """Linked as a `repeat`, the accusation would run no clock and be answered by the original's holder — the
+    accused village itself (条例 Arts. 22, 30): it goes to the discipline commission instead."""
+    admin = APIClient()
+    admin.force_authenticate(StaffFactory(role="banner_admin").user)
+    _plain_matter_of_the_accuser(admin)
+    answer = admin.post(
+        "/api/cases/",
+        intake_body(
+            category="land_occupation",
+            channel="visit",
+            kind="accusation",
+            lon=SPOT[0],
+            lat=SPOT[1],
+            petitioners=[dict(ACCUSER)],
+            description="检举 村委会主任私自出租集体草场",
+            accused_unit=f"VC-{BULA}",
+        ),
+        format="json",
+    ).json()
+    assert answer["status"] != "repeat" and answer["repeat_of"] is None
+    assert answer["unit"]["code"] == "BD-discipline"
+
+
+def test_a_claim_linked_to_an_accusation_does_not_show_the_accused_village_a_hidden_original(places):
+    """A township officer (who sees the accusation) registers the accuser's claim in the accused village: the
+    village's officers see that claim, and a `repeat` of an original they cannot see would tell them the
+    accuser has a matter hidden from them."""
+    admin = APIClient()
+    admin.force_authenticate(StaffFactory(role="banner_admin").user)
+    admin.post(
+        "/api/cases/",
+        intake_body(
+            category="land_occupation",
+            channel="visit",
+            kind="accusation",
+            lon=SPOT[0],
+            lat=SPOT[1],
+            petitioners=[dict(ACCUSER)],
+            description="检举 村委会主任私自出租集体草场",
+            accused_unit=f"VC-{BULA}",
+        ),
+        format="json",
+    )
+    township = APIClient()
+    township.force_authenticate(StaffFactory(role="township_officer", scope_code=SHAGEDU).user)
+    claim = _plain_matter_of_the_accuser(township)
+    officer = StaffFactory(role="village_officer", scope_code=BULA).user
+    status, body = _get(officer, f"/api/cases/{claim}/")
+    assert status == 200
+    import json
+
+    shown = json.loads(body)
+    assert shown["status"] != "repeat"
+    assert "link_repeat" not in {h["action"] for h in shown["history"]}
+    assert "outside your scope" not in body
+
+
+def test_a_group_proposal_never_puts_an_accusation_with_the_matters_the_accused_side_sees(accusations):
+    """The accusation and the two ordinary matters beside it are linked as one event. Confirmed, the group's
+    default title named the first reference — the accusation's — on every member, and the accused village
+    reads the ordinary members; routing the group again also took the accusation from the discipline commission."""
+    admin = APIClient()
+    admin.force_authenticate(StaffFactory(role="banner_admin").user)
+    proposals = admin.get("/api/group-proposals/").json()["results"]
+    assert proposals, "the two ordinary matters beside the accusation are one event"
+    for proposal in proposals:
+        assert admin.post(f"/api/group-proposals/{proposal['id']}/confirm/", {}, format="json").status_code == 200
+    detail = admin.get(f"/api/cases/{accusations['village']}/").json()
+    assert detail["group"] is None and detail["unit"]["code"] == "BD-discipline"
+    officer = StaffFactory(role="village_officer", scope_code=BULA).user
+    ordinary = [f["properties"]["reference"] for f in admin.get("/api/cases/?page_size=500").json()["features"]]
+    for reference in set(ordinary) - {accusations["village"], accusations["bureau"]}:
+        status, body = _get(officer, f"/api/cases/{reference}/")
+        assert status == 200 and accusations["village"] not in body, reference
+
+
+def test_an_accusation_does_not_join_a_case_group_at_intake(accusations):
+    """A group is routed again whenever it grows: an accusation in it would leave the discipline commission."""
+    from geo_disputes.models import Case
+    from geo_disputes.services.cases.groups import form_group
+
+    plain = list(Case.objects.exclude(kind="accusation"))
+    group = form_group("草场边界纠纷", plain)
+    admin = APIClient()
+    admin.force_authenticate(StaffFactory(role="banner_admin").user)
+    answer = admin.post(
+        "/api/cases/",
+        intake_body(
+            category="land_occupation",
+            kind="accusation",
+            accused_unit=f"VC-{BULA}",
+            lon=SPOT[0],
+            lat=SPOT[1],
+            group=group.pk,
+            description="检举 村委会",
+        ),
+        format="json",
+    )
+    assert answer.status_code == 400 and "group" in answer.json(), answer.content

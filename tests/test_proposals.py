@@ -138,3 +138,24 @@ def test_only_users_who_may_act_on_every_member_decide(api_client):
     assert Case.objects.filter(group__title="两村同一事件").count() == 2
     assert api_client.post(f"/api/group-proposals/{proposal.id}/reject/").status_code == 409
     assert api_client.post("/api/group-proposals/nosuchproposal/reject/").status_code == 404
+
+
+def test_only_the_holders_tier_or_above_decides_a_proposal(api_client):
+    """Confirming regroups the members and routes each again by the group's scale — it moves matters, as a
+    transfer does. A township officer or a grid worker must not do that to matters held at the banner (item 4)."""
+    from .factories import UnitFactory
+
+    leadership = UnitFactory(code="BL-150622", name="旗领导包案", kind="banner_leadership", area_code="150622")
+    for dx, days in ((0, 0), (100, 1)):
+        _case(dx, days=days, tier="banner", unit=leadership, grid_code=f"{VILLAGE_A}-001")
+    (proposal,) = proposals()
+    for role, scope in (("township_officer", "150622106"), ("grid_worker", f"{VILLAGE_A}-001")):
+        api_client.force_authenticate(StaffFactory(role=role, scope_code=scope).user)
+        assert api_client.get("/api/group-proposals/").json()["count"] == 1  # they see it
+        for decision in ("confirm", "reject"):
+            answer = api_client.post(f"/api/group-proposals/{proposal.id}/{decision}/", {}, format="json")
+            assert answer.status_code == 403, (role, decision, answer.content)
+    assert not GroupProposal.objects.exists()
+    assert set(Case.objects.values_list("tier", "unit__code")) == {("banner", "BL-150622")}
+    api_client.force_authenticate(StaffFactory(role="banner_admin").user)
+    assert api_client.post(f"/api/group-proposals/{proposal.id}/reject/", {}, format="json").status_code == 200

@@ -261,3 +261,25 @@ def test_recusal_from_the_case_page(world):
     answer = page.post(f"/cases/{ref}/recusal/", {"user": township.username, "ground": "interest", "reason": "亲属"})
     assert answer.status_code == 302 and answer["Location"] == "/cases/"
     assert page.get(f"/cases/{ref}/").status_code == 404
+
+
+def test_a_holder_below_the_banner_cannot_recuse_its_supervisors_from_its_own_matter(world):
+    """A township officer decides its township's matters, so it could recuse someone else — even the banner
+    admin, whose sight of the matter is how the township is supervised. Recusal of an official is decided
+    for them by their own body or one above it, never by a body below (条例 Art. 28)."""
+    admin = StaffFactory(role="banner_admin").user
+    township = StaffFactory(role="township_officer", scope_code=SHAGEDU).user
+    held = client(admin).post(
+        "/api/cases/",
+        intake_body(channel="letter", lon=IN_BULA_GRID_1[0], lat=IN_BULA_GRID_1[1], description="邻里占道"),
+        format="json",
+    )
+    ref = held.json()["reference"]
+    case = Case.objects.get(reference=ref)
+    assert case.tier == "township", case.tier  # the township holds and decides it
+    body = {"user": admin.username, "ground": "interest", "reason": "不想被督办"}
+    assert client(township).post(f"/api/cases/{ref}/recusals/", body, format="json").status_code == 403
+    assert client(admin).get(f"/api/cases/{ref}/").status_code == 200
+    village = StaffFactory(role="village_officer", scope_code=BULA).user
+    below = {**body, "user": village.username, "reason": "亲属"}
+    assert client(township).post(f"/api/cases/{ref}/recusals/", below, format="json").status_code == 201

@@ -35,7 +35,7 @@ class CaseListView(APIView):
     def get(self, request: Request) -> HttpResponse:
         query = request.query_params
         flt = case_filter(query)
-        qs = with_labels(annotate_dues(filter_cases(visible_cases(request.user), flt)), request.user)
+        qs = with_labels(annotate_dues(filter_cases(visible_cases(request.user), flt, request.user)), request.user)
         page = Page(
             params.positive_int(query, "page", 1, 10**6), params.positive_int(query, "page_size", 500, MAX_PAGE_SIZE)
         )

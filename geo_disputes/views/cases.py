@@ -301,7 +301,7 @@ def _prefill(query) -> dict:
 
 
 def _filtered(user, flt: CaseFilter) -> QuerySet[Case]:
-    qs = annotate_dues(filter_cases(visible_cases(user), flt))
+    qs = annotate_dues(filter_cases(visible_cases(user), flt, user))
     return qs.select_related("unit").order_by("-received_at", "-id")
 
 

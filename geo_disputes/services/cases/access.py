@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import re
 
+from django.contrib.auth import get_user_model
 from django.contrib.gis.db.models import PointField
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.gis.geos import Point
@@ -191,10 +192,27 @@ def may_decide(user, case: Case) -> bool:
 
 
 def may_recuse(user, case: Case, username: str) -> bool:
-    """Anyone who sees a case may recuse themselves (Art. 28); recusing someone else is the holder's decision."""
+    """Anyone who sees a case may recuse themselves (Art. 28); recusing someone else is the holder's decision,
+    and never of someone who outranks the decider (a township does not recuse the banner from its matter)."""
     if not visible_cases(user, Case.objects.filter(pk=case.pk)).exists():
         return False
-    return (username or "").strip() == user.get_username() or may_decide(user, case)
+    username = (username or "").strip()
+    if username == user.get_username():
+        return True
+    return may_decide(user, case) and not _outranks(username, user)
+
+
+def _outranks(username: str, user) -> bool:
+    """Whether the account `username` stands above `user` (a superuser, or a higher-ranking role): a body
+    below never recuses those who supervise it — that would hide its own matter from them."""
+    if user.is_superuser:
+        return False
+    target = StaffProfile.objects.filter(user__username=username).select_related("user").first()
+    if target is None:
+        return get_user_model().objects.filter(username=username, is_superuser=True).exists()
+    if target.user.is_superuser:
+        return True
+    return _ROLE_RANK.get(target.role, 0) > _ROLE_RANK.get(staff_profile(user).role, 0)
 
 
 def may_perform(user, case: Case, action: str) -> bool:

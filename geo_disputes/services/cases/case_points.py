@@ -48,7 +48,7 @@ def case_points(
     exact only for cases `user` handles; a planner's or field staff's are coarse (access.location_as_seen),
     and so are the cell centroids made from them.
     """
-    qs = filter_cases(visible_cases(user), flt).order_by()
+    qs = filter_cases(visible_cases(user), flt, user).order_by()
     max_points = max(1, min(int(max_points), POINTS_MAX))
     zoom = view_zoom(flt.bbox) if zoom is None else float(zoom)
     located = _located(qs, user)

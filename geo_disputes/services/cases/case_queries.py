@@ -15,7 +15,13 @@ from geo_disputes.models.cases import CaseParcel, Category, Channel, PetitionKin
 from geo_disputes.services.cases.access import (
     _MINING_RELATED as MINING_RELATED,  # the mining court's subject, defined once
 )
-from geo_disputes.services.cases.access import REDACTED_DESCRIPTION, if_text_readable, location_as_seen
+from geo_disputes.services.cases.access import (
+    REDACTED_DESCRIPTION,
+    case_text_filter,
+    if_text_readable,
+    location_as_seen,
+    reads_all_case_text,
+)
 from geo_disputes.services.cases.clock import OPEN_STATUSES
 
 # The pseudo-status "open" selects every status the clock still runs for.
@@ -64,10 +70,19 @@ class CaseFilter:
     parcel: str | None = None  # cases linked to the parcel with this code
 
 
-def filter_cases(qs: QuerySet[Case], flt: CaseFilter) -> QuerySet[Case]:
-    """Apply each given filter; dates are Asia/Shanghai calendar days, `until` inclusive."""
+# How far a coarse point may lie from the exact one (500 m grid: at most ~354 m), in degrees here, with room.
+COARSE_MARGIN_DEG = 0.01
+
+
+def filter_cases(qs: QuerySet[Case], flt: CaseFilter, user=None) -> QuerySet[Case]:
+    """Apply each given filter; dates are Asia/Shanghai calendar days, `until` inclusive.
+
+    With `user`, the filters that place a case answer as `user` sees it (issue 12 item 6): the box holds the
+    point they are shown (coarse unless they handle the case; else halving boxes would find the exact point),
+    and `parcel` matches only cases whose parcels they may see (those they handle).
+    """
     if flt.bbox is not None:
-        qs = qs.filter(location__bboverlaps=Polygon.from_bbox(flt.bbox))
+        qs = _in_box(qs, flt.bbox, user)
     if flt.category:
         qs = qs.filter(category=flt.category)
     if flt.status == OPEN:
@@ -92,7 +107,27 @@ def filter_cases(qs: QuerySet[Case], flt: CaseFilter) -> QuerySet[Case]:
         qs = qs.filter(MINING_RELATED)
     if flt.parcel:
         qs = qs.filter(pk__in=CaseParcel.objects.filter(parcel__code=flt.parcel).values("case_id"))
+        if user is not None:
+            readable = case_text_filter(user)
+            qs = qs.none() if readable is None else qs.filter(readable)
     return qs
+
+
+def _in_box(qs: QuerySet[Case], bbox: tuple[float, float, float, float], user) -> QuerySet[Case]:
+    box = Polygon.from_bbox(bbox)
+    if user is None or reads_all_case_text(user):
+        return qs.filter(location__bboverlaps=box)
+    minx, miny, maxx, maxy = bbox
+    wider = Polygon.from_bbox(
+        (minx - COARSE_MARGIN_DEG, miny - COARSE_MARGIN_DEG, maxx + COARSE_MARGIN_DEG, maxy + COARSE_MARGIN_DEG)
+    )
+    box.srid = wider.srid = 4326
+    # The index narrows by the exact point (within the margin); the shown point decides.
+    return (
+        qs.filter(location__bboverlaps=wider)
+        .alias(in_box_point=location_as_seen(user))
+        .filter(in_box_point__intersects=box)
+    )
 
 
 def with_labels(qs: QuerySet[Case], user) -> QuerySet[Case]:

@@ -31,7 +31,7 @@ from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import local_date
 from geo_disputes.services.cases.groups import visible_group
 from geo_disputes.services.cases.procedures import choose_procedure, holder_for
-from geo_disputes.services.cases.recusal import name_accused
+from geo_disputes.services.cases.recusal import may_note_match, name_accused
 from geo_disputes.services.cases.references import next_reference
 from geo_disputes.services.cases.repeats import find_original
 from geo_disputes.services.cases.routing import DEPARTMENTS, route_case
@@ -108,7 +108,7 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
         accused = _accused_unit(req.accused_unit_code)
         named = _accused_persons(req)
         forwarded_by = _forwarding_unit(req.forwarded_by_code)
-        group = _group(req.group_id, req.category, actor)
+        group = _group(req.group_id, req.category, actor, req.kind)
         mining = loc.mining_area
         case = Case.objects.create(
             reference=next_reference(local_date(received_at).year),
@@ -363,7 +363,14 @@ def _link_repeat(case: Case) -> None:
     original, final = find_original(case)
     if original is None:
         return
-    if case.created_by is not None and not visible_cases(case.created_by).filter(pk=original.pk).exists():
+    # An accusation and an ordinary matter are never one matter (条例 Arts. 29–31): linked, an accusation would
+    # run no clock and be answered by the original's holder (perhaps the accused), and an ordinary repeat of an
+    # accusation would show its readers — perhaps the accused village — an original hidden from them.
+    same_kind = (case.kind == PetitionKind.ACCUSATION) == (original.kind == PetitionKind.ACCUSATION)
+    unseen = case.created_by is not None and not visible_cases(case.created_by).filter(pk=original.pk).exists()
+    if unseen or not same_kind:
+        if not may_note_match(case, original):
+            return  # the original's readers may stand on this accusation's accused side: its own holders decide
         CaseEvent.objects.create(
             case=original,
             at=_event_time(case),
@@ -400,7 +407,7 @@ def _link_repeat(case: Case) -> None:
     )
 
 
-def _group(group_id: int | None, category: str, actor) -> CaseGroup | None:
+def _group(group_id: int | None, category: str, actor, kind: str = PetitionKind.CLAIM) -> CaseGroup | None:
     """The group the new case joins: one the actor may see (else answered as missing) and of its category.
 
     Joining re-routes the case by the group's scale, so a group out of scope or of another matter
@@ -408,6 +415,12 @@ def _group(group_id: int | None, category: str, actor) -> CaseGroup | None:
     """
     if group_id is None:
         return None
+    if kind == PetitionKind.ACCUSATION:
+        raise IntakeError(
+            "group",
+            "an accusation is not one event with other matters: it goes to the discipline commission alone "
+            "/ 检举控告不并入事项组(条例第22条、第30条)",
+        )
     group = visible_group(actor, group_id)
     if group is None:
         raise IntakeError("group", f"no case group {group_id} / 无此事项组")

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent
 from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.recusal import may_note_match
 
 MAX_WARNINGS = 5
 
@@ -60,7 +61,7 @@ def check_near_identical(case: Case, actor) -> list[NearIdentical]:
         if other.pk in seen:
             minutes = max(0, int((case.created_at - other.created_at).total_seconds() // 60))
             found.append(NearIdentical(other.reference, minutes))
-        elif not _noted_as_repeat(other, case):
+        elif may_note_match(case, other) and not _noted_as_repeat(other, case):
             _note_for_holders(other, case)
     return found[:MAX_WARNINGS]
 

@@ -9,7 +9,9 @@ proposal is a candidate, never an automatic merge: a person confirms it (the cas
 CaseGroup, routed by the group's scale, services.cases.groups) or rejects it.
 
 What is left out: closed cases (their matter is concluded; regrouping would re-route them) and
-repeat petitions (`repeat_of` set: already linked to their original and counted once, Art. 19 ¶3).
+repeat petitions (`repeat_of` set: already linked to their original and counted once, Art. 19 ¶3), and
+accusations (检举控告: one accuser's matter for the discipline commission, never one event with the claims
+beside it — a group would route it again, and its title and members reach readers on the accused side).
 A component holding cases of two different groups is not proposed — merging groups is not done
 here. A component whose cases all belong to one group already is not proposed either; one that
 adds ungrouped cases to one group proposes extending it.
@@ -31,7 +33,7 @@ from geo_disputes.models import Case, CaseEvent, CaseGroup
 from geo_disputes.models.areas import METRIC_SRID
 from geo_disputes.models.bounds import REASON_MAX, TITLE_MAX, text_problem
 from geo_disputes.models.cases import Category, GroupProposal
-from geo_disputes.services.cases.access import can_act, visible_cases
+from geo_disputes.services.cases.access import may_decide, visible_cases
 from geo_disputes.services.cases.clock import OPEN_STATUSES
 from geo_disputes.services.cases.groups import form_group
 from geo_disputes.services.cases.routing import route_case
@@ -49,7 +51,7 @@ _EDGES_SQL = f"""
     WITH open AS (
         SELECT id, category, received_at, ST_Transform(location, {METRIC_SRID}) AS g
         FROM geo_disputes_case
-        WHERE status = ANY(%(open)s) AND repeat_of_id IS NULL
+        WHERE status = ANY(%(open)s) AND repeat_of_id IS NULL AND kind <> 'accusation'
     )
     SELECT a.id, b.id, 'near' FROM open a JOIN open b
         ON a.id < b.id AND a.category = b.category
@@ -225,8 +227,14 @@ def _actionable(proposal_id: str, actor) -> tuple[Proposal, list[Case]]:
     cases = list(visible.order_by("received_at", "pk"))
     if len(cases) != len(proposal.case_ids):
         raise ProposalError("无此合并建议 / no such proposal in your scope", 404)
-    if not all(can_act(actor, case) for case in cases):
-        raise ProposalError("您无权办理其中部分事项 / you may not act on every case of this proposal", 403)
+    # Confirming regroups and re-routes every member (it moves matters, as a transfer does), and a rejection
+    # keeps the set from being proposed again: both are decided by each holder's tier or above (item 4).
+    if not all(may_decide(actor, case) for case in cases):
+        raise ProposalError(
+            "其中部分事项由上级层级办理,合并与否由承办层级或上级决定 / some of these matters are held above you: "
+            "the holder's tier or above decides whether they are one event",
+            403,
+        )
     return proposal, cases
 
 

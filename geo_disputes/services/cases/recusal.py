@@ -70,6 +70,29 @@ def unit_on_accused_side(case: Case, unit: Unit | None) -> bool:
     return False
 
 
+def _accused_side(case: Case) -> tuple[set[int], set[int]]:
+    """The accused units (by id) and accused persons' accounts (by id) of `case`."""
+    units = {u.pk for u in accused_units(case)}
+    users = set(case.accused_persons.exclude(user=None).values_list("user_id", flat=True))
+    return units, users
+
+
+def may_note_match(new: Case, earlier: Case) -> bool:
+    """Whether a match of `new` (a repeat, a near-identical case) may be noted in `earlier`'s history.
+
+    The note names `new` to everyone who reads `earlier`; when `new` is an accusation whose accused side may
+    read `earlier` (the accuser's ordinary matter, held by the accused village), it would tell the accused
+    that this person registered something they cannot see (条例 Art. 30). So only when `new`'s accused side
+    lies within `earlier`'s (no side at all, or the same accused units and persons) and every reader of
+    `earlier` is off it.
+    """
+    new_units, new_users = _accused_side(new)
+    if not new_units and not new_users:
+        return True
+    earlier_units, earlier_users = _accused_side(earlier)
+    return new_units <= earlier_units and new_users <= earlier_users
+
+
 def names_accused(case: Case, person: str) -> bool:
     """Whether a responsible person's name is an accused person's or the head of an accused unit."""
     person = (person or "").strip()
