@@ -283,3 +283,12 @@ def test_a_holder_below_the_banner_cannot_recuse_its_supervisors_from_its_own_ma
     village = StaffFactory(role="village_officer", scope_code=BULA).user
     below = {**body, "user": village.username, "reason": "亲属"}
     assert client(township).post(f"/api/cases/{ref}/recusals/", below, format="json").status_code == 201
+
+
+def test_a_superuser_named_in_an_accusation_does_not_see_it_either(world):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", "", None)
+    ref = accusation(root)["reference"]
+    assert not visible_cases(root).filter(reference=ref).exists()
+    assert client(root).get(f"/api/cases/{ref}/").status_code == 404

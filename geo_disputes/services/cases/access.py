@@ -74,7 +74,7 @@ def visible_cases(user, qs: QuerySet[Case] | None = None) -> QuerySet[Case]:
     if user is None or not user.is_authenticated:
         return qs.none()
     if user.is_superuser:
-        return qs
+        return qs.exclude(hidden_from(user, None))  # even a superuser named in an accusation, or recused
     profile = staff_profile(user)
     if profile is None:
         return qs.none()
