@@ -16,12 +16,30 @@ def env_bool(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+# Debug is off unless asked for (`make dev` asks): a county's server never shows a traceback or settings.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY_FILE = Path(os.environ.get("DJANGO_SECRET_KEY_FILE", str(BASE_DIR / ".state" / "secret_key")))
+
+
+def secret_key() -> str:
+    """DJANGO_SECRET_KEY, else the key in SECRET_KEY_FILE — made once (owner-only, outside git) and reused, so
+    sessions and signed links survive restarts without anyone having to invent and guard a key by hand."""
+    if os.environ.get("DJANGO_SECRET_KEY"):
+        return os.environ["DJANGO_SECRET_KEY"]
+    if not SECRET_KEY_FILE.exists():
+        import secrets
+
+        SECRET_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(50))
+    return SECRET_KEY_FILE.read_text().strip()
+
+
+try:
+    SECRET_KEY = secret_key()
+except FileExistsError:  # two processes made it at once: the other one's key stands
+    SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()
 ]
@@ -42,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from the app server, compressed and cached
     "geo_disputes.middleware.NulInPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -127,6 +146,16 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static_root"
+# With debug off, static files are served from `collectstatic`'s output with hashed names (cached for a year)
+# and pre-compressed copies; with debug on (make dev, the tests) from the apps' folders as they are.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
@@ -154,19 +183,22 @@ REST_FRAMEWORK = {
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": os.environ.get("DRF_ANON_THROTTLE_RATE", "120/minute")}
 
-# Access and session security. Secure cookies, HSTS and the HTTPS redirect are on whenever debug is
-# off. Behind a reverse proxy that terminates TLS set DJANGO_BEHIND_PROXY=1: Django then trusts the
+# Access and session security. Secure cookies, HSTS and the HTTPS redirect are on whenever the site is
+# served over HTTPS (DJANGO_HTTPS, default: whenever debug is off). `make run` serves plain HTTP on the
+# intranet (bin/serve sets DJANGO_HTTPS=0): a cookie marked secure would never come back over HTTP and
+# nobody could log in. Behind a reverse proxy that terminates TLS set DJANGO_BEHIND_PROXY=1: Django then trusts the
 # proxy's X-Forwarded-Proto (the proxy must set it and drop any a client sent) and the last
 # X-Forwarded-For address for login throttling, and leaves the HTTP->HTTPS redirect to the proxy
 # (DJANGO_SECURE_SSL_REDIRECT=1 keeps Django's own as well).
 BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG and not BEHIND_PROXY)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS and not BEHIND_PROXY)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_HOURS", "8")) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

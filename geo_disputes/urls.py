@@ -21,3 +21,6 @@ urlpatterns = [
     path("maps/", include("maps.urls")),
     path("", include("geo_disputes.views.urls")),
 ]
+
+# Chinese error pages in the site's layout (views/errors.py; templates/403.html, 404.html, 500.html).
+handler500 = "geo_disputes.views.errors.server_error"

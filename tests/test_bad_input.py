@@ -936,6 +936,7 @@ PAGE_PARAMETERS = {
     "case-list": ["page", "since", "until", "category", "status", "tier", "township", "village", "grid", "q"],
     "case-new": ["lon", "lat", "datum", "parcel_code", "village"],
     "case-export": ["since", "until", "category", "status", "township"],
+    "case-go": ["reference"],
     "queue-mine": ["unit"],
     "queue-unit": ["date", "page"],
     "agenda": ["date"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import uuid
 
 from django.contrib import messages
@@ -280,6 +281,18 @@ def _intake_messages(user, case: Case) -> list[tuple[int, str]]:
         else:
             notes.append((messages.INFO, f"重复信访:已并入正在办理的原事项{of},不另计时限、不重复计数"))
     return notes
+
+
+_REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
+
+
+@login_required
+def case_go(request: HttpRequest) -> HttpResponse:
+    """The 404 page's box: a case by its reference (ZGE-2026-000001); out of scope it is a 404 like any other."""
+    reference = request.GET.get("reference", "").strip().upper()
+    if not _REFERENCE.fullmatch(reference):
+        raise Http404("事项编号格式不对 / not a case reference")
+    return redirect("case-detail", reference=reference)
 
 
 def _prefill(query) -> dict:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("cases/", cases.case_list, name="case-list"),
     path("cases/new/", cases.case_new, name="case-new"),
     path("cases/export.csv", cases.case_export, name="case-export"),
+    path("cases/go/", cases.case_go, name="case-go"),
     path("cases/<str:reference>/", cases.case_detail, name="case-detail"),
     path("cases/<str:reference>/actions/", cases.case_action, name="case-action"),
     path("cases/<str:reference>/recusal/", cases.case_recusal, name="case-recusal"),
