@@ -46,6 +46,7 @@ PUBLIC_URL_NAMES = {
     "admin:login": "the admin's login page",
     "logout": "ends the visitor's own session; shows no data",
     "admin:logout": "the same for the admin (an anonymous visitor is sent to the admin index, then its login)",
+    "healthz": "for monitors: the database's state, the last tick's time and the commit; no personal data",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
