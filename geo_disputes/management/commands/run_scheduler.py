@@ -67,5 +67,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):  # a second signal ends the process at once
             signal.signal(sig, signal.SIG_DFL)
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handler)
+    signal.signal(signal.SIGTERM, handler)
+    # Started in the background by a shell (bin/with-scheduler), SIGINT is ignored: Ctrl-C reaches the
+    # whole process group, and the script's own SIGTERM follows; keep it ignored so that is the only one.
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, handler)
