@@ -269,6 +269,13 @@ def test_healthz_answers_without_login_and_names_nobody():
 
 
 @pytest.mark.django_db
+def test_the_runs_are_listed_in_the_admin(admin_client):
+    JobRun.objects.create(job="tick", day=TUESDAY, started_at=timezone.now(), summary={"supervised": 3})
+    response = admin_client.get("/admin/geo_disputes/jobrun/")
+    assert response.status_code == 200 and "supervised" in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_healthz_is_not_redirected_to_https(settings):
     settings.SECURE_SSL_REDIRECT = True
     assert Client().get("/accounts/login/").status_code == 301  # the rule it is exempt from
