@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.utils import timezone
 
 from geo_disputes.services.ops.scheduler import last_completed
 from geo_disputes.services.ops.version import version
@@ -26,4 +27,8 @@ def health() -> tuple[int, dict[str, str | None]]:
     except DatabaseError as exc:  # reachable, but e.g. not migrated
         logger.error("healthz: database error: %s: %s", type(exc).__name__, str(exc).strip())
         return 503, {"database": "error", "last_tick": None, "version": version()}
-    return 200, {"database": "ok", "last_tick": done.isoformat() if done else None, "version": version()}
+    return 200, {
+        "database": "ok",
+        "last_tick": timezone.localtime(done).isoformat() if done else None,
+        "version": version(),
+    }
