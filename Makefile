@@ -6,10 +6,20 @@ export PGPORT ?= 54329
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test stop setup system-deps venv db migrate demo lint pytest bench
+.PHONY: run dev scheduler test stop setup system-deps venv db migrate demo lint pytest bench
 
+# The web server runs with the scheduler beside it (bin/with-scheduler: the daily `tick` at 01:00
+# Asia/Shanghai, log in log/scheduler.log, stopped when the server stops). Whatever serves, keep the prefix.
 run: setup demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) bin/with-scheduler bin/serve
+
+# For developers: Django's auto-reloading server with debug on (no scheduler: run `make scheduler` beside it).
+dev: setup demo
+	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The scheduler alone, in the foreground (e.g. on a second machine, or under its own systemd unit).
+scheduler: setup
+	$(PY) manage.py run_scheduler
 
 test: setup lint pytest
 

@@ -26,6 +26,7 @@ from geo_disputes.models import (
     FollowUp,
     Grid,
     IdempotentRequest,
+    JobRun,
     LoginFailure,
     MiningArea,
     Parcel,
@@ -367,6 +368,19 @@ class LoginFailureAdmin(ReadOnlyAdmin):
 
     list_display = ("key", "failures", "last_failure_at", "last_success_at")
     ordering = ("-last_failure_at",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    """The scheduler's runs (services/ops/scheduler.py); deleting the current day's run has it run again
+    at the scheduler's next wake (within 5 minutes)."""
+
+    list_display = ("job", "day", "outcome", "attempts", "started_at", "finished_at", "summary", "runner")
+    list_filter = ("job", "outcome")
+    ordering = ("-day", "job")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser

@@ -6,6 +6,7 @@ class GeoDisputesConfig(AppConfig):
     verbose_name = "矛盾纠纷地图"
 
     def ready(self) -> None:
-        from geo_disputes.services.ops import tokens
+        from geo_disputes.services.ops import tokens, version
 
         tokens.connect_signals()  # a password change revokes the user's API tokens
+        version.load()  # once, at start-up: /healthz reports the code this process loaded

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from geo_disputes.views import accounts, dashboard, report
+from geo_disputes.views import accounts, dashboard, health, report
 from geo_disputes.views.home import home
 
 # The admin login is throttled like /accounts/login/ (geo_disputes.services.ops.login_throttle).
@@ -11,6 +11,8 @@ admin.site.login_form = accounts.AdminLoginForm
 
 urlpatterns = [
     path("", home, name="home"),
+    # Public on purpose: monitors have no login; it answers a state, a time and a commit, no personal data.
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("dashboard/", dashboard.dashboard, name="dashboard"),

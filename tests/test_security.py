@@ -46,6 +46,7 @@ PUBLIC_URL_NAMES = {
     "admin:login": "the admin's login page",
     "logout": "ends the visitor's own session; shows no data",
     "admin:logout": "the same for the admin (an anonymous visitor is sent to the admin index, then its login)",
+    "healthz": "for monitors: the database's state, the last tick's time and the commit; no personal data",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -615,6 +616,7 @@ def test_a_database_outage_answers_503_and_recovers_without_restarting_the_app()
 
         assert _fetch(port, "/", page)[0] == 200
         assert _fetch(port, "/api/cases/", api)[0] == 200
+        assert json.loads(_fetch(port, "/healthz", {})[2])["database"] == "ok"
 
         cluster.stop()
         for _ in range(3):  # the broken connection first, then no server to connect to
@@ -626,8 +628,15 @@ def test_a_database_outage_answers_503_and_recovers_without_restarting_the_app()
             status, headers, body = _fetch(port, "/api/cases/", api)
             assert status == 503 and headers["Retry-After"] == "30"
             assert "数据库暂时不可用" in json.loads(body)["detail"]
+            status, headers, body = _fetch(port, "/healthz", {})  # JSON of its own, not the outage page
+            assert (status, headers["Content-Type"], json.loads(body)["database"]) == (
+                503,
+                "application/json",
+                "unavailable",
+            )
 
         cluster.start()
+        assert _fetch(port, "/healthz", {})[0] == 200
         assert _fetch(port, "/", page)[0] == 200
         assert _fetch(port, "/api/cases/", api)[0] == 200
         assert server.poll() is None, "the app was restarted"

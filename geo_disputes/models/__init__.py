@@ -5,6 +5,7 @@ from .audit import PersonalDataAccess
 from .calendar import CalendarDay
 from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
 from .idempotency import IdempotentRequest
+from .jobs import JobRun
 from .org import Role, StaffProfile, Unit
 from .recusal import AccusedPerson, Recusal
 from .routing import RoutingRule, RoutingRuleChange
@@ -23,6 +24,7 @@ __all__ = [
     "FollowUp",
     "Grid",
     "IdempotentRequest",
+    "JobRun",
     "LoginFailure",
     "MiningArea",
     "Parcel",

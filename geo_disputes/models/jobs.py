@@ -1,0 +1,36 @@
+"""Runs of the periodic jobs (the daily supervision `tick`, housekeeping), one row per job and day.
+
+The row is what makes the schedule safe with several servers: the scheduler takes the job's advisory
+lock, looks for the day's row and runs the job only when the day has no successful run
+(services/ops/scheduler.py). `/healthz` reads the last completed tick from here. No personal data.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class JobRun(models.Model):
+    """One job's run for one scheduled day: when it started and finished, how it ended, what it did."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "运行中 / running"
+        OK = "ok", "完成 / completed"
+        FAILED = "failed", "失败 / failed"
+
+    job = models.CharField(max_length=50)
+    day = models.DateField(help_text="the scheduled day (Asia/Shanghai) the run is for")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    attempts = models.PositiveIntegerField(default=1, help_text="runs started for this day (retries after failures)")
+    summary = models.JSONField(default=dict, blank=True, help_text="counts, or the error of a failed run")
+    runner = models.CharField(max_length=200, blank=True, help_text="host:pid of the scheduler that ran it")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "定时任务运行"
+        constraints = [models.UniqueConstraint(fields=["job", "day"], name="job_run_job_day")]
+        indexes = [models.Index(fields=["job", "outcome", "-finished_at"], name="job_run_last_done")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.day}: {self.outcome}"
