@@ -13,3 +13,11 @@ from geo_disputes.settings import DATABASES, database_settings
 
 os.environ["DB_ROLE"] = "owner"
 DATABASES["default"] = database_settings("owner")
+
+# The test client speaks plain HTTP to "testserver", and templates name static files as they are in the apps
+# (no `collectstatic` before a test run): the transport settings of a plain-HTTP `make run`, not of a TLS site.
+# tests/test_security.py checks the production values in a process of their own.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

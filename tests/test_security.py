@@ -598,12 +598,11 @@ def test_a_database_outage_answers_503_and_recovers_without_restarting_the_app()
 
         port = _free_port()
         log = (cluster.dir / "server.log").open("w")  # closed with the server below
+        # The server `make run` starts (bin/serve: gunicorn, debug off), two small workers of two threads.
+        serve_env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_WORKERS": "2", "WEB_THREADS": "2"}
+        serve_env["GD_LOG_DIR"] = str(cluster.dir / "weblog")
         server = subprocess.Popen(
-            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            [str(ROOT / "bin" / "serve")], env=serve_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 60
         while True:
@@ -611,12 +610,18 @@ def test_a_database_outage_answers_503_and_recovers_without_restarting_the_app()
                 _fetch(port, LOGIN, {})
                 break
             except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+                started = time.monotonic() < deadline and server.poll() is None
+                assert started, (cluster.dir / "server.log").read_text()[-3000:]
                 time.sleep(0.2)
 
-        assert _fetch(port, "/", page)[0] == 200
+        status, headers, body = _fetch(port, "/", page)
+        assert status == 200 and "WSGIServer" not in headers.get("Server", "") and "runserver" not in body
         assert _fetch(port, "/api/cases/", api)[0] == 200
         assert json.loads(_fetch(port, "/healthz", {})[2])["database"] == "ok"
+        status, headers, body = _fetch(port, "/no-such-page/", page)  # Chinese, in the layout, no debug text
+        assert status == 404 and "找不到此页" in body and "信访事项" in body
+        assert "Traceback" not in body and "URLconf" not in body and "DEBUG" not in body
+        assert (cluster.dir / "weblog" / "access.log").read_text().count("/no-such-page/") == 1
 
         cluster.stop()
         for _ in range(3):  # the broken connection first, then no server to connect to
@@ -784,3 +789,53 @@ def test_backup_and_restore_round_trip(tmp_path):
             default.unlink(missing_ok=True)
     finally:
         scratch.drop()
+
+
+# --- issue 13: debug off by default, a secret made once, Chinese error pages ---------------------------
+
+
+def test_debug_is_off_by_default_and_the_secret_key_is_made_once_owner_only(tmp_path):
+    key_file = tmp_path / "state" / "secret_key"
+    _PRINT_KEY = "import django; django.setup(); from django.conf import settings as s; print(s.DEBUG, s.SECRET_KEY)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(DJANGO_SETTINGS_MODULE="geo_disputes.settings", DJANGO_SECRET_KEY_FILE=str(key_file))
+    runs = [
+        subprocess.run([sys.executable, "-c", _PRINT_KEY], cwd=ROOT, env=env, capture_output=True, text=True).stdout
+        for _ in range(2)
+    ]
+    debug, key = runs[0].split()
+    assert debug == "False" and len(key) >= 50 and runs[0] == runs[1]  # made once, then reused
+    assert key_file.read_text().strip() == key and (key_file.stat().st_mode & 0o777) == 0o600
+    plain = _settings_with(DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_HTTPS="0")
+    assert plain["SESSION_COOKIE_SECURE"] is False and plain["SECURE_SSL_REDIRECT"] is False  # `make run` on HTTP
+    assert plain["SECURE_HSTS_SECONDS"] == 0
+
+
+@pytest.mark.django_db
+def test_error_pages_are_chinese_in_the_sites_layout(client, settings):
+    from django.test import RequestFactory
+
+    from geo_disputes.views.errors import server_error
+    from tests.factories import StaffFactory
+
+    settings.DEBUG = False
+    client.force_login(StaffFactory(role="planner").user)
+    missing = client.get("/no-such-page/")
+    body = missing.content.decode()
+    assert missing.status_code == 404 and "找不到此页" in body and "信访事项" in body and 'name="reference"' in body
+    assert "Traceback" not in body and "URLconf" not in body
+    found = client.get("/cases/go/", {"reference": "zge-2026-000009"})
+    assert found.status_code == 302 and found["Location"] == "/cases/ZGE-2026-000009/"
+    assert client.get("/cases/go/", {"reference": "../x"}).status_code == 404
+    refused = client.get("/cases/new/")  # planners do not register cases
+    assert (
+        refused.status_code == 403 and "无权访问" in refused.content.decode() and "信访事项" in refused.content.decode()
+    )
+    request = RequestFactory().get("/")
+    request.user = StaffFactory(role="planner").user
+    crashed = server_error(request)
+    assert (
+        crashed.status_code == 500
+        and "服务器出错" in crashed.content.decode()
+        and "信访事项" in crashed.content.decode()
+    )
