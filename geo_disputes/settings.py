@@ -111,7 +111,8 @@ def database_settings(role: str) -> dict:
             "ENGINE": "django.contrib.gis.db.backends.postgis",
             "NAME": os.environ.get("PGDATABASE_NAME", "geo_disputes"),
             "USER": DB_OWNER_ROLE if role == "owner" else os.environ.get("DB_APP_ROLE", "gd_app"),
-            "HOST": str(BASE_DIR / ".pgdata"),
+            # GD_PGBASE: a cluster bin/pg-cluster made elsewhere (tests/test_crash.py's throwaway one).
+            "HOST": os.environ.get("GD_PGBASE") or str(BASE_DIR / ".pgdata"),
             "PORT": os.environ.get("PGPORT", "54329"),
         }
     db.setdefault("CONN_MAX_AGE", 60)

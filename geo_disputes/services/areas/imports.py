@@ -30,6 +30,7 @@ from django.db import DatabaseError, connection, transaction
 from geo_disputes.models import Banner
 from geo_disputes.services.areas.coords import Datum, DatumError, gcj02_to_wgs84, parse_datum
 from geo_disputes.services.areas.layers import Layer, UnknownLayer, get_layer
+from geo_disputes.services.sql import relaxed_commit
 
 Progress = Callable[[int, int], None]
 
@@ -153,6 +154,8 @@ def import_layer(
     reader = _FeatureReader(spec, fields, srs, parsed_datum, valid_from)
     try:
         with transaction.atomic():
+            if commit:
+                relaxed_commit()  # one transaction, re-run whole if lost (services.sql)
             stage = _Stage(spec, set(fields))
             for batch in _batches(reader.rows(ogr_layer, progress, progress_every), STAGE_BATCH):
                 stage.add(batch)

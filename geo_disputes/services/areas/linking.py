@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
-from geo_disputes.services.sql import local_setting
+from geo_disputes.services.sql import local_setting, relaxed_commit
 
 # In force on the case's day: valid_from <= day <= valid_to (open-ended when NULL), written as a range
 # test so the planner cannot AND the (code, valid_from) unique index into the GiST look-up — with a
@@ -133,6 +133,7 @@ def link_cases(case_ids: Sequence[int] | None = None) -> int:
     """
     params = {"ids": list(case_ids or [])}
     with transaction.atomic(), connection.cursor() as cur:
+        relaxed_commit()  # one transaction, re-run whole if lost (services.sql)
         # The area tables are small (15 townships … 10k grids): below 8 MB PostgreSQL scans a table in one
         # process; let every layer's look-up split between the workers, for this statement only.
         with local_setting(cur, "min_parallel_table_scan_size", "0"):
