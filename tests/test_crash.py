@@ -229,15 +229,10 @@ def start_server(cluster: Cluster, log: Path) -> tuple[subprocess.Popen, str]:
     """The server process and its URL; it connects to the database only when a request comes."""
     port = free_port()
     env = cluster.env(role="app")
-    env["DJANGO_DEBUG"] = "1"  # runserver, the development server: plain HTTP on 127.0.0.1
+    # The server `make run` starts (bin/serve: gunicorn, debug off, plain HTTP), two workers of two threads.
+    env.update(HOST="127.0.0.1", PORT=str(port), WEB_WORKERS="2", WEB_THREADS="2", GD_LOG_DIR=str(log.parent / "web"))
     with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=out,
-        )
+        server = subprocess.Popen([str(ROOT / "bin" / "serve")], env=env, cwd=ROOT, stdout=out, stderr=out)
     return server, f"http://127.0.0.1:{port}"
 
 
@@ -343,6 +338,10 @@ def test_acknowledged_cases_and_transitions_survive_postgres_crashes(tmp_path):
         check(cluster, acked_cases | {after.json()["reference"]}, acked_accepts)
     finally:
         if server is not None:
-            server.kill()
-            server.wait(timeout=30)
+            server.terminate()  # gunicorn's master stops its workers
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=30)
         cluster.destroy()
