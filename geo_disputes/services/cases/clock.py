@@ -318,8 +318,14 @@ def annotate_dues(qs: QuerySet[Case], today: dt.date | None = None) -> QuerySet[
 
     return qs.annotate(
         due_state=SqlCase(
-            When(next_due_kind__isnull=True, status__in=OPEN_STATUSES, then=Value(DueState.NOT_TIMED.value)),
-            When(next_due_kind__isnull=True, then=Value(DueState.DONE.value)),
+            When(
+                next_due_kind__isnull=True,
+                then=SqlCase(
+                    When(status__in=OPEN_STATUSES, then=Value(DueState.NOT_TIMED.value)),
+                    default=Value(DueState.DONE.value),
+                    output_field=CharField(),
+                ),
+            ),
             # days_left < 0: overdue; ≤ DUE_SOON_DAYS: due soon; more, or no date: on time
             default=band(
                 (DueState.OVERDUE.value, DueState.DUE_SOON.value, DueState.ON_TIME.value),
