@@ -132,6 +132,12 @@ def count_up_to(qs, limit: int) -> int:
     return qs.order_by().values("pk")[:limit].count()
 
 
+# An empty collection as queryset_feature_collection has always answered it: as PostgreSQL's
+# json_build_object writes it when the statement found no row, or as Python's for `qs.none()`.
+_EMPTY_FROM_SQL = '{"type" : "FeatureCollection", "features" : []}'
+_EMPTY = '{"type": "FeatureCollection", "features": []}'
+
+
 def queryset_feature_collection(
     qs,
     *,
@@ -154,6 +160,8 @@ def queryset_feature_collection(
     """
     count = count_matches(qs, page, count_limit)
     offset = (page.number - 1) * page.size
+    if count.exact and count.value <= offset:  # nothing on this page (e.g. a view with no case in it)
+        return (_EMPTY if qs.query.is_empty() else _EMPTY_FROM_SQL), count
     if decorate is not None:
         page_ids = qs.values("pk")[offset : offset + page.size]
         qs = decorate(qs.model._default_manager.filter(pk__in=page_ids)).order_by(*qs.query.order_by)
@@ -163,7 +171,7 @@ def queryset_feature_collection(
     rows = rows[offset : offset + page.size]
     found = compiled(rows)
     if found is None:  # e.g. qs.none() for a user who may see nothing
-        return '{"type": "FeatureCollection", "features": []}', count
+        return _EMPTY, count
     inner, params = found
     props = ", ".join(f"'{name}', r.{connection.ops.quote_name(name)}" for name in properties)
     sql = f"""
