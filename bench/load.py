@@ -147,9 +147,9 @@ def setup(points: int = POINTS) -> dict:
 class Gunicorn:
     """gunicorn serving geo_disputes.wsgi on 127.0.0.1, stopped by its own pid."""
 
-    def __init__(self, workers: int, threads: int):
+    def __init__(self, workers: int, threads: int, port: int = 0):
         self.workers, self.threads = workers, threads
-        self.port = free_port()
+        self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
         self.log = Path(tempfile.gettempdir()) / f"gd-load-gunicorn-{os.getpid()}.log"
 
@@ -438,6 +438,7 @@ def run(
     only: tuple[str, ...] = ENDPOINTS,
     region: tuple[float, float, float, float] | None = None,
     window: float = WINDOW_DEG,
+    port: int = 0,
 ) -> list[Row]:
     """Measure every endpoint in `only` at each concurrency; a gunicorn started here unless `url` names a
     running server. Without `token` the loadtest user's token is made in the configured database."""
@@ -448,7 +449,7 @@ def run(
     else:
         facts = setup()
         who = "user `loadtest`, role planner"
-    server = None if url else Gunicorn(workers, threads)
+    server = None if url else Gunicorn(workers, threads, port)
     if server is not None:
         url = f"http://127.0.0.1:{server.port}"
     target = Target(url, facts["token"])
@@ -521,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS), help=f"some of {','.join(ENDPOINTS)}")
     parser.add_argument("--region", type=_box, help="x0,y0,x1,y1: draw the bbox windows inside this box")
     parser.add_argument("--window", type=float, default=WINDOW_DEG, help="bbox window size in degrees")
+    parser.add_argument("--port", type=int, default=0, help="port of the gunicorn started here (default: a free one)")
     args = parser.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     shown = []  # the command as run, the token left out
@@ -545,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         only=tuple(e.strip() for e in args.endpoints.split(",") if e.strip()),
         region=args.region,
         window=args.window,
+        port=args.port,
     )
     return 1 if any(r.errors for r in rows) else 0
 
