@@ -35,7 +35,7 @@ class CaseListView(APIView):
     def get(self, request: Request) -> HttpResponse:
         query = request.query_params
         flt = case_filter(query)
-        qs = with_labels(annotate_dues(filter_cases(visible_cases(request.user), flt, request.user)), request.user)
+        qs = filter_cases(visible_cases(request.user), flt, request.user)
         page = Page(
             params.positive_int(query, "page", 1, 10**6), params.positive_int(query, "page_size", 500, MAX_PAGE_SIZE)
         )
@@ -46,6 +46,7 @@ class CaseListView(APIView):
             properties=CASE_LIST_PROPERTIES,
             page=page,
             count_limit=None if exact else COUNT_LIMIT,
+            decorate=lambda page_rows: with_labels(annotate_dues(page_rows), request.user),  # the page's rows only
         )
         return HttpResponse(with_paging(text, count, page, request), content_type="application/geo+json")
 

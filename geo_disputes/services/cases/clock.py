@@ -299,22 +299,47 @@ def annotate_dues(qs: QuerySet[Case], today: dt.date | None = None) -> QuerySet[
             F("next_due"), Value(today), template="(%(expressions)s)", arg_joiner=" - ", output_field=IntegerField()
         )
     )
+
+    # Each of `due_state` and `supervision` names days_left (and so next_due, with its calendar function)
+    # once: Django writes an annotation out in full wherever it is used, and a CASE testing days_left
+    # three times compiled and ran it three times per row. width_bucket gives the band of days_left in
+    # one call: below the first bound 0, below the second 1, else 2 (NULL stays NULL).
+    def band(labels: tuple[str, str, str], bounds: tuple[int, int], otherwise: str) -> Coalesce:
+        array = ", ".join(f"'{label}'" for label in labels)
+        return Coalesce(
+            Func(
+                F("days_left"),
+                template=f"(ARRAY[{array}]::text[])[width_bucket(%(expressions)s, ARRAY[{bounds[0]}, {bounds[1]}])+1]",
+                output_field=CharField(),
+            ),
+            Value(otherwise),
+            output_field=CharField(),
+        )
+
     return qs.annotate(
         due_state=SqlCase(
-            When(next_due_kind__isnull=True, status__in=OPEN_STATUSES, then=Value(DueState.NOT_TIMED.value)),
-            When(next_due_kind__isnull=True, then=Value(DueState.DONE.value)),
-            When(days_left__isnull=True, then=Value(DueState.ON_TIME.value)),
-            When(days_left__lt=0, then=Value(DueState.OVERDUE.value)),
-            When(days_left__lte=DUE_SOON_DAYS, then=Value(DueState.DUE_SOON.value)),
-            default=Value(DueState.ON_TIME.value),
+            When(
+                next_due_kind__isnull=True,
+                then=SqlCase(
+                    When(status__in=OPEN_STATUSES, then=Value(DueState.NOT_TIMED.value)),
+                    default=Value(DueState.DONE.value),
+                    output_field=CharField(),
+                ),
+            ),
+            # days_left < 0: overdue; ≤ DUE_SOON_DAYS: due soon; more, or no date: on time
+            default=band(
+                (DueState.OVERDUE.value, DueState.DUE_SOON.value, DueState.ON_TIME.value),
+                (0, DUE_SOON_DAYS + 1),
+                DueState.ON_TIME.value,
+            ),
             output_field=CharField(),
         ),
-        supervision=SqlCase(
-            When(next_due_kind__isnull=True, then=Value(Supervision.NONE.value)),
-            When(days_left__lt=-YELLOW_OVERDUE_DAYS, then=Value(Supervision.RED.value)),
-            When(days_left__lte=DUE_SOON_DAYS, then=Value(Supervision.YELLOW.value)),
-            default=Value(Supervision.NONE.value),
-            output_field=CharField(),
+        # No deadline kind means no next_due, so days_left is NULL and the supervision blank:
+        # overdue by more than YELLOW_OVERDUE_DAYS: red; any other days_left ≤ DUE_SOON_DAYS: yellow.
+        supervision=band(
+            (Supervision.RED.value, Supervision.YELLOW.value, Supervision.NONE.value),
+            (-YELLOW_OVERDUE_DAYS, DUE_SOON_DAYS + 1),
+            Supervision.NONE.value,
         ),
     )
 

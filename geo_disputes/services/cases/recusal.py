@@ -45,7 +45,9 @@ def hidden_from(user, profile: StaffProfile | None) -> Q:
     if profile.unit_id is not None and profile.unit.kind in COMMITTEES:
         inside |= scope_prefixes(profile.unit.area_code)
     if inside:
-        hidden |= Q(accused_unit__kind__in=COMMITTEES, accused_unit__area_code__in=inside)
+        # The accused unit as a sub-select of unit ids, not a join: inside `exclude` a join to the unit
+        # table stays in every list's statement and spoils its row estimates (bench/LOAD.md).
+        hidden |= Q(accused_unit_id__in=Unit.objects.filter(kind__in=COMMITTEES, area_code__in=inside).values("pk"))
         hidden |= Q(accused_persons__unit__kind__in=COMMITTEES, accused_persons__unit__area_code__in=inside)
     return hidden
 
