@@ -34,6 +34,11 @@ max_requests = 5000  # a worker is replaced now and then, so a slow leak never g
 max_requests_jitter = 500
 forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "geo-disputes"
+# gunicorn 27's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): two checkouts, or a
+# test's server beside `make run`, would fight over it, and nothing here uses it.
+control_socket_disable = True
+# The access log names the path, never the query string: a query can carry a search for a name or an exact point.
+access_log_format = '%(h)s - %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 _ROTATE = {"class": "logging.handlers.RotatingFileHandler", "maxBytes": 10 * 1024 * 1024, "backupCount": 5}
 logconfig_dict = {
