@@ -149,6 +149,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static_root"
 # With debug off, static files are served from `collectstatic`'s output with hashed names (cached for a year)
 # and pre-compressed copies; with debug on (make dev, the tests) from the apps' folders as they are.
+# WhiteNoise indexes static_root/ once at start; before the first `collectstatic` (a fresh clone, the tests,
+# `make dev`) it looks files up per request instead of warning that the directory is missing.
+WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -191,7 +191,8 @@ with connection.cursor() as cur:
 def _app_env() -> dict[str, str]:
     """The environment of a manage.py run as the app role (what `make run` uses) on the test database."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_OWNER_URL", "PGDATABASE_NAME")}
-    env.update(DJANGO_SETTINGS_MODULE="geo_disputes.settings", DB_ROLE="app")
+    # As `make run` serves: the app role, plain HTTP (bin/serve sets DJANGO_HTTPS=0; else a redirect to https).
+    env.update(DJANGO_SETTINGS_MODULE="geo_disputes.settings", DB_ROLE="app", DJANGO_HTTPS="0")
     name = connection.settings_dict["NAME"]
     if os.environ.get("DATABASE_URL"):
         auth = quote(APP_DB["USER"], safe="") + (":" + quote(APP_DB["PASSWORD"], safe="") if APP_DB["PASSWORD"] else "")
