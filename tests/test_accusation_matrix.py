@@ -183,6 +183,20 @@ def test_the_same_surfaces_show_the_accusations_to_the_banner_outside_them(accus
 # Found by the round-two attack on issue 12: the duplicate check's notes and links, and group proposals.
 
 
+def _accusation_by_the_accuser(description: str) -> dict:
+    """The accuser's accusation against 不拉村's committee, told on a visit at the accuser's spot."""
+    return intake_body(
+        category="land_occupation",
+        channel="visit",
+        kind="accusation",
+        lon=SPOT[0],
+        lat=SPOT[1],
+        petitioners=[dict(ACCUSER)],
+        description=description,
+        accused_unit=f"VC-{BULA}",
+    )
+
+
 def _plain_matter_of_the_accuser(admin: APIClient) -> str:
     """An ordinary claim of the accuser at the accused village, held where its officers see it."""
     body = intake_body(
@@ -216,16 +230,7 @@ def test_an_accusation_registered_out_of_sight_of_the_accusers_other_matter_leav
     elsewhere.force_authenticate(StaffFactory(role="township_officer", scope_code="150622004").user)
     accusation = elsewhere.post(
         "/api/cases/",
-        intake_body(
-            category="land_occupation",
-            channel="visit",
-            kind="accusation",
-            lon=SPOT[0],
-            lat=SPOT[1],
-            petitioners=[dict(ACCUSER)],
-            description="检举MARKVC 村委会主任私自出租集体草场",
-            accused_unit=f"VC-{BULA}",
-        ),
+        _accusation_by_the_accuser("检举MARKVC 村委会主任私自出租集体草场"),
         format="json",
     )
     assert accusation.status_code == 201, accusation.content
@@ -249,16 +254,7 @@ def test_an_accusation_is_never_linked_as_a_repeat_of_a_matter_the_accused_hold(
     _plain_matter_of_the_accuser(admin)
     answer = admin.post(
         "/api/cases/",
-        intake_body(
-            category="land_occupation",
-            channel="visit",
-            kind="accusation",
-            lon=SPOT[0],
-            lat=SPOT[1],
-            petitioners=[dict(ACCUSER)],
-            description="检举 村委会主任私自出租集体草场",
-            accused_unit=f"VC-{BULA}",
-        ),
+        _accusation_by_the_accuser("检举 村委会主任私自出租集体草场"),
         format="json",
     ).json()
     assert answer["status"] != "repeat" and answer["repeat_of"] is None
@@ -273,16 +269,7 @@ def test_a_claim_linked_to_an_accusation_does_not_show_the_accused_village_a_hid
     admin.force_authenticate(StaffFactory(role="banner_admin").user)
     admin.post(
         "/api/cases/",
-        intake_body(
-            category="land_occupation",
-            channel="visit",
-            kind="accusation",
-            lon=SPOT[0],
-            lat=SPOT[1],
-            petitioners=[dict(ACCUSER)],
-            description="检举 村委会主任私自出租集体草场",
-            accused_unit=f"VC-{BULA}",
-        ),
+        _accusation_by_the_accuser("检举 村委会主任私自出租集体草场"),
         format="json",
     )
     township = APIClient()

@@ -365,11 +365,6 @@ def kept_from(user, case: Case) -> bool:
     return Case.objects.filter(pk=case.pk).filter(hidden_from(user, staff_profile(user))).exists()
 
 
-def is_accused(profile: StaffProfile, case: Case) -> bool:
-    """Whether `profile`'s account stands on the accused side of `case` (services.cases.recusal)."""
-    return Case.objects.filter(pk=case.pk).filter(hidden_from(profile.user, profile)).exists()
-
-
 def _role_filter(profile: StaffProfile) -> Q | None:
     """The cases a role sees by scope, as a Q (empty Q = all); None = nothing."""
     role, scope = profile.role, profile.scope_code.strip()

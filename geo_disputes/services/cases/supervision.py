@@ -75,19 +75,20 @@ def next_step(case: Case, missed: str, today: dt.date) -> str | None:
     return LADDER[min(position + 1, len(LADDER) - 1)]
 
 
-def supervising_body(case: Case, names: dict[str, str] | None = None) -> str:
+def supervising_body(case: Case, names: dict[str, tuple[Unit | None, str]] | None = None) -> str:
     """The code and name of the body above the holder, which orders the supervision (`names`: a run's cache).
 
     A body on the accused side of an accusation never supervises it (回避): the next one up does.
     """
-    names = {} if names is None else names
+    bodies = {} if names is None else names  # code -> (unit or None, "code name"), looked up once per run
     accusation = case.accused_unit_id is not None or case.accused_persons.exists()
     for code in _bodies_above(case):
-        above = Unit.objects.filter(code=code).first() if accusation or code not in names else None
-        if code not in names:
-            names[code] = f"{code} {above.name}" if above else code
-        if not (accusation and unit_on_accused_side(case, above)):
-            return names[code]
+        if code not in bodies:
+            unit = Unit.objects.filter(code=code).first()
+            bodies[code] = (unit, f"{code} {unit.name}" if unit else code)
+        unit, name = bodies[code]
+        if not (accusation and unit_on_accused_side(case, unit)):
+            return name
     return "上级(市)人民政府 / the city government"
 
 
@@ -107,7 +108,7 @@ def run_tick(today: dt.date) -> TickReport:
     _sync_calendar_once_a_day()
     report = TickReport(today=today)
     now = dt.datetime.combine(today, dt.time(1, 0), tzinfo=STATUTE_TZ)
-    names: dict[str, str] = {}  # supervising bodies' names, looked up once per run
+    names: dict[str, tuple[Unit | None, str]] = {}  # supervising bodies, looked up once per run
     for case in list(overdue_cases(today)):
         if case.unit is None:
             report.skipped.append(f"{case.reference}: no responsible unit to supervise")
