@@ -50,8 +50,12 @@ lint:
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 
+# Parallel: one worker per core, at least two (TEST_WORKERS=0 runs serially). pytest-django gives each worker
+# its own test database (TEST_DB_NAME + _gw0, _gw1, ...); pyproject.toml's --dist keeps grouped tests together.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -lt 2 ] && n=2; echo $$n)
+
 pytest:
-	.venv/bin/pytest
+	.venv/bin/pytest -n $(TEST_WORKERS)
 
 stop:
 	@bin/pg-cluster stop

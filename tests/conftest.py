@@ -65,7 +65,47 @@ def _no_stray_connections_at_teardown(django_db_setup, django_db_blocker):
         )
 
 
+# Tests that share an expensive fixture, each set run whole by one parallel worker (`make test` runs pytest -n):
+# node-id prefix -> group. They are also long, so they are handed out first (see the ordering below).
+WORKER_GROUPS = {
+    "tests/test_interrupts.py::": "interrupts",  # one migrated `base` scratch database for the module
+    "tests/test_demo_data.py::TestDemoCases::": "demo_cases",  # the demo cases, loaded once for the class
+}
+
+
+def worker_group(nodeid: str) -> str | None:
+    return next((group for prefix, group in WORKER_GROUPS.items() if nodeid.startswith(prefix)), None)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run tests that use the demo areas last, so tests expecting empty area tables never see them."""
-    items.sort(key=lambda item: "demo_areas" in getattr(item, "fixturenames", ()))
+    """Run tests that use the demo areas last, so tests expecting empty area tables never see them.
+
+    Within each of the two parts, the tests of a worker group come first. Parallel workers (`make test`) are
+    handed work in this order (--no-loadscope-reorder), so each worker, with its own database, still runs its
+    demo tests after all its others, and the long groups start early rather than keep one worker busy at the end.
+    """
+
+    def key(item: pytest.Item) -> tuple[bool, bool]:
+        return "demo_areas" in getattr(item, "fixturenames", ()), worker_group(item.nodeid) is None
+
+    items.sort(key=key)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With --dist loadgroup (pyproject.toml): each of WORKER_GROUPS goes whole to one worker, other tests one by one.
+
+    xdist's own loadgroup reads `xdist_group` marks through a node-id suffix that pytest 9.2 no longer lets it set
+    (pytest-dev/pytest-xdist#1386: the marks are silently ignored), so the groups are named here by node id.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class WorkerGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            group = worker_group(nodeid)
+            return f"group:{group}" if group else super()._split_scope(nodeid)
+
+    return WorkerGroupScheduling(config, log)
