@@ -82,8 +82,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run tests that use the demo areas last, so tests expecting empty area tables never see them.
 
     Within each of the two parts, the tests of a worker group come first. Parallel workers (`make test`) are
-    handed work in this order (--no-loadscope-reorder), so each worker, with its own database, still runs its
-    demo tests after all its others, and the long groups start early rather than keep one worker busy at the end.
+    handed work in this order, so each worker, with its own database, still runs its demo tests after all its
+    others, and the long groups start early rather than keep one worker busy at the end.
     """
 
     def key(item: pytest.Item) -> tuple[bool, bool]:
@@ -94,18 +94,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """With --dist loadgroup (pyproject.toml): each of WORKER_GROUPS goes whole to one worker, other tests one by one.
+    """With parallel workers (-n, --dist load, the default): xdist's load scheduling, keeping each group whole.
 
-    xdist's own loadgroup reads `xdist_group` marks through a node-id suffix that pytest 9.2 no longer lets it set
-    (pytest-dev/pytest-xdist#1386: the marks are silently ignored), so the groups are named here by node id.
+    Tests are handed out in collection order (above), in chunks; a chunk never ends inside one of WORKER_GROUPS.
+    Not xdist's own loadgroup: it reads `xdist_group` marks through a node-id suffix that pytest 9.2 no longer lets
+    it set (pytest-dev/pytest-xdist#1386: the marks are silently ignored), and it schedules by node id, so it runs
+    only one of the schemathesis tests in test_openapi_fuzz.py, which share one node id (18 tests, one id).
     """
-    if config.getvalue("dist") != "loadgroup":
+    if config.getvalue("dist") != "load":
         return None
-    from xdist.scheduler import LoadGroupScheduling
+    from xdist.scheduler import LoadScheduling
 
-    class WorkerGroupScheduling(LoadGroupScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            group = worker_group(nodeid)
-            return f"group:{group}" if group else super()._split_scope(nodeid)
+    class GroupedLoadScheduling(LoadScheduling):
+        def _send_tests(self, node, num: int) -> None:
+            pending, collection = self.pending, self.collection
+            num = min(num, len(pending))
+            if num > 0:
+                group = worker_group(collection[pending[num - 1]])
+                while group is not None and num < len(pending) and worker_group(collection[pending[num]]) == group:
+                    num += 1
+            super()._send_tests(node, num)
 
-    return WorkerGroupScheduling(config, log)
+    return GroupedLoadScheduling(config, log)
