@@ -51,7 +51,7 @@ lint:
 	.venv/bin/lint-imports
 
 # Parallel: one worker per core, at least two (TEST_WORKERS=0 runs serially). pytest-django gives each worker
-# its own test database (TEST_DB_NAME + _gw0, _gw1, ...); pyproject.toml's --dist keeps grouped tests together.
+# its own test database (TEST_DB_NAME + _gw0, _gw1, ...); tests/conftest.py spreads the long tests over them.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -lt 2 ] && n=2; echo $$n)
 
 pytest:

@@ -66,53 +66,80 @@ def _no_stray_connections_at_teardown(django_db_setup, django_db_blocker):
 
 
 # Tests that share an expensive fixture, each set run whole by one parallel worker (`make test` runs pytest -n):
-# node-id prefix -> group. They are also long, so they are handed out first (see the ordering below).
+# node-id prefix -> group.
 WORKER_GROUPS = {
-    "tests/test_interrupts.py::": "interrupts",  # one migrated `base` scratch database for the module
     "tests/test_demo_data.py::TestDemoCases::": "demo_cases",  # the demo cases, loaded once for the class
 }
+
+# The longest tests (10-30 s each, measured with --durations): handed out first and one per chunk, so the two
+# workers share them instead of one worker finishing alone. None of them uses the demo areas.
+LONG_TESTS = (
+    "tests/test_interrupts.py::",  # a module-scoped scratch database per worker (named by the worker's pid)
+    "tests/test_crash.py::",
+    "tests/test_security.py::test_backup_and_restore_round_trip",
+    "tests/test_security.py::test_a_database_outage_answers_503",
+    "tests/test_linking.py::test_the_case_table_has_no_like_indexes",
+    "tests/test_bad_input.py::test_an_enormous_geometry_is_refused",
+    "tests/test_bad_input.py::test_html_pages_never_answer_500_to_hostile_query_parameters",
+)
 
 
 def worker_group(nodeid: str) -> str | None:
     return next((group for prefix, group in WORKER_GROUPS.items() if nodeid.startswith(prefix)), None)
 
 
+def is_long(nodeid: str) -> bool:
+    return nodeid.startswith(LONG_TESTS)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run tests that use the demo areas last, so tests expecting empty area tables never see them.
 
-    Within each of the two parts, the tests of a worker group come first. Parallel workers (`make test`) are
-    handed work in this order, so each worker, with its own database, still runs its demo tests after all its
-    others, and the long groups start early rather than keep one worker busy at the end.
+    Within each of the two parts, the long tests and the tests of a worker group come first. Parallel workers
+    (`make test`) are handed work in this order, so each worker, with its own database, still runs its demo tests
+    after all its others, and the long tests start early rather than keep one worker busy at the end.
     """
 
     def key(item: pytest.Item) -> tuple[bool, bool]:
-        return "demo_areas" in getattr(item, "fixturenames", ()), worker_group(item.nodeid) is None
+        first = is_long(item.nodeid) or worker_group(item.nodeid) is not None
+        return "demo_areas" in getattr(item, "fixturenames", ()), not first
 
     items.sort(key=key)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """With parallel workers (-n, --dist load, the default): xdist's load scheduling, keeping each group whole.
+    """With parallel workers (-n, --dist load, the default): xdist's load scheduling, with two changes.
 
-    Tests are handed out in collection order (above), in chunks; a chunk never ends inside one of WORKER_GROUPS.
-    Not xdist's own loadgroup: it reads `xdist_group` marks through a node-id suffix that pytest 9.2 no longer lets
-    it set (pytest-dev/pytest-xdist#1386: the marks are silently ignored), and it schedules by node id, so it runs
-    only one of the schemathesis tests in test_openapi_fuzz.py, which share one node id (18 tests, one id).
+    A chunk carries at most one of LONG_TESTS (the first still pending) and otherwise the next tests in collection
+    order, and it never ends inside one of WORKER_GROUPS. xdist's own chunks are consecutive: the first worker
+    would get every long test at once. Not xdist's loadgroup either: it reads `xdist_group` marks through a
+    node-id suffix that pytest 9.2 no longer lets it set (pytest-dev/pytest-xdist#1386: the marks are silently
+    ignored), and it schedules by node id, so it runs only one of the schemathesis tests in test_openapi_fuzz.py,
+    which share one node id (18 tests, one id).
     """
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScheduling
 
-    class GroupedLoadScheduling(LoadScheduling):
+    class SpreadLoadScheduling(LoadScheduling):
         def _send_tests(self, node, num: int) -> None:
             pending, collection = self.pending, self.collection
-            num = min(num, len(pending))
-            if num > 0:
-                group = worker_group(collection[pending[num - 1]])
-                while group is not None and num < len(pending) and worker_group(collection[pending[num]]) == group:
-                    num += 1
-            super()._send_tests(node, num)
+            longs = [i for i in pending if is_long(collection[i])]
+            rest = [i for i in pending if not is_long(collection[i])]
+            chunk = longs[:1]
+            take = min(max(num - len(chunk), 0), len(rest))
+            if take > 0:
+                group = worker_group(collection[rest[take - 1]])
+                while group is not None and take < len(rest) and worker_group(collection[rest[take]]) == group:
+                    take += 1
+            chunk += rest[:take]
+            if not chunk:
+                return
+            chosen = set(chunk)
+            pending[:] = [i for i in pending if i not in chosen]
+            self.node2pending[node].extend(chunk)
+            node.send_runtest_some(chunk)
 
-    return GroupedLoadScheduling(config, log)
+    return SpreadLoadScheduling(config, log)
