@@ -1,14 +1,16 @@
 """Load test of the served app: `python -m bench.load` (writes bench/LOAD.md and prints the table).
 
-Starts gunicorn on loopback against the configured (dev) database with production settings
-(DJANGO_DEBUG=0, a throwaway secret, no HTTPS redirect since there is no TLS proxy on loopback),
-authenticates with the token of a read-only `loadtest` user (role planner: every case, no personal
-data; created once, the only write this makes), then hits three endpoints at increasing concurrency,
-each for a bounded time, over kept-alive HTTP/1.1 connections, one client thread per connection:
+Starts the site exactly as a county does, `make run` (gunicorn per geo_disputes/gunicorn_conf.py, debug off,
+the app role, the scheduler beside it) on a free loopback port against the configured (dev) database, and
+stops it at the end. It authenticates with the token of a read-only `loadtest` user (role planner: every
+case, no personal data; created once, with a fresh token and a fresh session each run — the only writes this
+makes), then hits four endpoints at increasing concurrency, each for a bounded time, over kept-alive HTTP/1.1
+connections, one client thread per connection:
 
 - /api/locate/?lon=&lat=          random points inside the banner outline (a fixed seed);
 - /api/layers/villages/?bbox=     random 0.1° x 0.1° windows over the banner (a map view at ~zoom 11);
-- /api/cases/?bbox=               the same windows.
+- /api/cases/?bbox=               the same windows;
+- /maps/planner/                  the planner's page (HTML; the session cookie, as a browser sends it).
 
 Reported per endpoint x concurrency: requests, throughput, p50/p95/p99 latency, errors (anything but
 a 200, or a failed connection; must be zero) and mean response size. The client runs on the same
@@ -35,8 +37,9 @@ import json
 import os
 import platform
 import random
-import secrets
 import shlex
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -46,12 +49,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from bench.server import free_port, start_listening, stop_process
+from bench.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_OUT = ROOT / "bench" / "LOAD.md"
-CONCURRENCY = (1, 4, 16, 32)
+CONCURRENCY = (1, 8, 32, 100)
 WINDOW_DEG = 0.1
 POINTS = 5000
 
@@ -60,7 +63,8 @@ POINTS = 5000
 _SETUP = """
 import json, random
 import shapely
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
 from geo_disputes.services.ops import tokens
 from geo_disputes.models import Banner, Case, Parcel, StaffProfile, Village
 user, _ = get_user_model().objects.get_or_create(username="loadtest", defaults={{"is_active": True}})
@@ -70,6 +74,10 @@ if user.has_usable_password():
 StaffProfile.objects.get_or_create(user=user, defaults={{"role": "planner", "scope_code": ""}})
 tokens.revoke_all(user)  # only a hash is stored: a fresh token each run
 _, token = tokens.issue(user, name="loadtest")
+session = SessionStore()
+session.update({{SESSION_KEY: str(user.pk), HASH_SESSION_KEY: user.get_session_auth_hash(),
+                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend"}})
+session.create()
 banner = Banner.objects.in_force().first()
 assert banner is not None, "no banner outline in the database: run `make run` (load_demo) first"
 outline = shapely.from_wkb(bytes(banner.geom.wkb))
@@ -82,7 +90,7 @@ while len(points) < {points}:
     if outline.contains(shapely.Point(x, y)):
         points.append((round(x, 6), round(y, 6)))
 print(json.dumps({{
-    "token": token, "points": points, "bounds": [x0, y0, x1, y1],
+    "token": token, "session": session.session_key, "points": points, "bounds": [x0, y0, x1, y1],
     "cases": Case.objects.count(), "villages": Village.objects.in_force().count(),
     "parcels": Parcel.objects.in_force().count(),
 }}))
@@ -116,15 +124,10 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 
 def _app_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="geo_disputes.settings",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        LOG_LEVEL="ERROR",
-    )
+    """The environment `make run` gives the site: no DJANGO_*/DB_ROLE overrides, so the default settings, the
+    app role and the secret key in .state/ apply."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DB_ROLE", "GD_"))}
+    env["LOG_LEVEL"] = "ERROR"
     return env
 
 
@@ -144,55 +147,69 @@ def setup(points: int = POINTS) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-class Gunicorn:
-    """gunicorn serving geo_disputes.wsgi on 127.0.0.1, stopped by its own pid."""
+class MakeRun:
+    """`make run` on a free loopback port, as a county starts the site; stopped with its whole process group.
 
-    def __init__(self, workers: int, threads: int, port: int = 0):
-        self.workers, self.threads = workers, threads
+    The rows are then what a user of the default set-up gets: the server, its workers and threads, its
+    database connections and the scheduler beside it are whatever `make run` configures, not this script."""
+
+    def __init__(self, port: int = 0):
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
-        self.log = Path(tempfile.gettempdir()) / f"gd-load-gunicorn-{os.getpid()}.log"
+        self.log = Path(tempfile.gettempdir()) / f"gd-load-make-run-{os.getpid()}.log"
 
     @property
     def command(self) -> list[str]:
-        return [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "geo_disputes.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(self.threads),
-            "--keep-alive",
-            "30",
-            "--timeout",
-            "60",
-        ]
+        return ["make", "-s", "run", "HOST=127.0.0.1", f"PORT={self.port}"]
 
     def describe(self) -> str:
+        from geo_disputes import gunicorn_conf
+
         return (
-            f"gunicorn {self.workers} workers x {self.threads} threads (gthread, keep-alive), "
-            "DJANGO_DEBUG=0, geo_disputes.settings"
+            f"`make run` (bin/with-scheduler bin/serve: gunicorn {gunicorn_conf.workers} workers x "
+            f"{gunicorn_conf.threads} threads, gthread, keep-alive {gunicorn_conf.keepalive} s, debug off, "
+            "the app role, the scheduler beside it)"
         )
 
-    def start(self, timeout: float = 60) -> None:
-        self.proc = start_listening(self.command, _app_env(), self.port, self.log, "gunicorn", timeout)
+    def start(self, timeout: float = 600) -> None:
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                self.command, cwd=ROOT, env=_app_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"make run exited: {self.log.read_text(errors='replace')[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"make run did not listen within {timeout:.0f} s (log: {self.log})")
 
     def stop(self) -> None:
-        stop_process(self.proc, timeout=30)
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=60)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
         self.proc = None
 
 
 class Endpoint:
-    def __init__(self, name: str, make_path):
+    def __init__(self, name: str, make_path, session: bool = False):
         self.name = name
         self.make_path = make_path  # (random.Random) -> path with query
+        self.session = session  # an HTML page: the session cookie instead of the token
 
 
-ENDPOINTS = ("locate", "villages", "cases")
+ENDPOINTS = ("locate", "villages", "cases", "planner")
 
 
 def endpoints(
@@ -200,6 +217,7 @@ def endpoints(
     bounds: list[float],
     window_deg: float = WINDOW_DEG,
     only: tuple[str, ...] = ENDPOINTS,
+    session: str | None = None,
 ) -> list[Endpoint]:
     """The endpoints named in `only` (of ENDPOINTS); bbox windows of `window_deg` drawn inside `bounds`
     (a window as large as the bounds, or larger, is the bounds themselves)."""
@@ -221,7 +239,10 @@ def endpoints(
             "/api/layers/villages/?bbox=", lambda rng: "/api/layers/villages/?" + urlencode({"bbox": window(rng)})
         ),
         "cases": Endpoint("/api/cases/?bbox=", lambda rng: "/api/cases/?" + urlencode({"bbox": window(rng)})),
+        "planner": Endpoint("/maps/planner/", lambda rng: "/maps/planner/", session=True),
     }
+    if session is None:  # a remote server with only a token: no page
+        only = tuple(name for name in only if name != "planner")
     unknown = sorted(set(only) - set(every))
     if unknown:
         raise ValueError(f"unknown endpoint {unknown[0]!r}; choose from {', '.join(ENDPOINTS)}")
@@ -231,7 +252,7 @@ def endpoints(
 class Target:
     """Where requests go: a base URL (http or https, with an optional path prefix) and the token sent."""
 
-    def __init__(self, base_url: str, token: str):
+    def __init__(self, base_url: str, token: str, session: str | None = None):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"--url must be http(s)://host[:port][/prefix], not {base_url!r}")
@@ -241,12 +262,15 @@ class Target:
         self.port = parts.port or (443 if self.https else 80)
         self.prefix = parts.path.rstrip("/")
         self.token = token
+        self.session = session
 
     def connection(self) -> http.client.HTTPConnection:
         cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
         return cls(self.host, self.port, timeout=60)
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, endpoint: Endpoint | None = None) -> dict[str, str]:
+        if endpoint is not None and endpoint.session:
+            return {"Cookie": f"sessionid={self.session}", "Accept": "text/html"}
         return {"Authorization": f"Token {self.token}", "Accept": "application/json"}
 
     def get_json(self, path: str) -> dict:
@@ -286,7 +310,7 @@ def remote_facts(target: Target, points: int = POINTS) -> dict:
 def _client(target: Target, endpoint: Endpoint, seed: int, stop_at: float, out: list, errors: list) -> None:
     """One connection: request after request until `stop_at`; (seconds, bytes) per 200 into `out`."""
     rng = random.Random(seed)
-    headers = target.headers()
+    headers = target.headers(endpoint)
     conn = None
     while time.perf_counter() < stop_at:
         path = target.prefix + endpoint.make_path(rng)
@@ -400,13 +424,14 @@ Written by `{facts["command"]}` on {facts["when"]} ({facts["seconds"]:.0f} s per
 
 - Server: {facts["server"]}, {data}.
 - Client: `bench/load.py`, one thread and one kept-alive HTTP/1.1 connection per concurrent client,
-  token authentication ({facts["who"]}); an error is any answer but 200, or a failed connection.
+  token authentication ({facts["who"]}; the planner page with that user's session cookie); an error is any
+  answer but 200, or a failed connection.
 - Machine: {facts["cpus"]} CPUs, {facts["machine"]}; client, server and PostgreSQL share them, and so does
   any other work running at the time: just before the run the CPUs were {facts["busy_before"]} busy with other
-  work (load average {facts["load_before"]}). On a shared machine the rows at 16 and 32 clients vary most.
+  work (load average {facts["load_before"]}). On a shared machine the rows at 32 and 100 clients vary most.
 - Requests: `/api/locate/` at random points inside the banner outline (fixed seed); `/api/layers/villages/`
   and `/api/cases/` with random {facts["window"]}° x {facts["window"]}° `bbox` windows inside
-  {facts["region"]}.
+  {facts["region"]}; `/maps/planner/` the same page each time.
 
 {table(rows)}
 
@@ -420,17 +445,28 @@ Errors: {sum(r.errors for r in rows)} in {sum(r.requests + r.errors for r in row
     text += """
 Throughput stops growing once every CPU is busy (2 here): beyond that, more concurrent clients only
 queue, and p95/p99 grow with the queue while p50 follows the per-request cost. Reproduce with
-`.venv/bin/python -m bench.load` (`--seconds`, `--concurrency 1,4,16,32`, `--workers`, `--threads`), or
+`.venv/bin/python -m bench.load` (`--seconds`, `--concurrency 1,8,32,100`, `--endpoints`), or
 against a server already running: `.venv/bin/python -m bench.load --url http://127.0.0.1:8000`.
 """
-    out.write_text(text, "utf-8")
+    out.write_text(text + _kept_sections(out), "utf-8")
+
+
+KEEP_MARKER = "<!-- written by hand below: bench/load.py keeps everything from this line on -->"
+
+
+def _kept_sections(out: Path) -> str:
+    """The hand-written part of an existing report (from KEEP_MARKER on), so a new run does not drop it."""
+    try:
+        old = out.read_text("utf-8")
+    except OSError:
+        return ""
+    at = old.find(KEEP_MARKER)
+    return "\n" + old[at:] if at >= 0 else ""
 
 
 def run(
-    seconds: float = 10.0,
+    seconds: float = 20.0,
     concurrency: tuple[int, ...] = CONCURRENCY,
-    workers: int = 3,
-    threads: int = 4,
     out: Path | None = DEFAULT_OUT,
     command: str = "python -m bench.load",
     url: str | None = None,
@@ -440,8 +476,8 @@ def run(
     window: float = WINDOW_DEG,
     port: int = 0,
 ) -> list[Row]:
-    """Measure every endpoint in `only` at each concurrency; a gunicorn started here unless `url` names a
-    running server. Without `token` the loadtest user's token is made in the configured database."""
+    """Measure every endpoint in `only` at each concurrency; `make run` started here unless `url` names a
+    running server. Without `token` the loadtest user's token and session are made in the configured database."""
     if token:
         target = Target(url or "http://127.0.0.1", token)
         facts = remote_facts(target) if url else {**setup(), "token": token}
@@ -449,16 +485,18 @@ def run(
     else:
         facts = setup()
         who = "user `loadtest`, role planner"
-    server = None if url else Gunicorn(workers, threads, port)
+    server = None if url else MakeRun(port)
     if server is not None:
         url = f"http://127.0.0.1:{server.port}"
-    target = Target(url, facts["token"])
+    target = Target(url, facts["token"], facts.get("session"))
     load_before, busy_before = _load_average(), _cpu_busy()
     if server is not None:
         server.start()
     rows: list[Row] = []
     try:
-        eps = endpoints([tuple(p) for p in facts["points"]], list(region or facts["bounds"]), window, only)
+        eps = endpoints(
+            [tuple(p) for p in facts["points"]], list(region or facts["bounds"]), window, only, facts.get("session")
+        )
         for endpoint in eps:  # warm every worker's connection and caches; not recorded
             warm = measure(target, endpoint, min(8, max(concurrency)), 2.0)
             if warm.errors:
@@ -479,7 +517,7 @@ def run(
         command=command,
         when=time.strftime("%Y-%m-%d %H:%M %Z"),
         seconds=seconds,
-        server=server.describe() + ", on 127.0.0.1"
+        server=server.describe() + ", started by this script on 127.0.0.1"
         if server is not None
         else f"the server running at {url} (started by someone else, e.g. `make run`; not started by this script)",
         who=who,
@@ -506,10 +544,8 @@ def _box(text: str) -> tuple[float, float, float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per endpoint and concurrency")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured time per endpoint and concurrency")
     parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)), help="e.g. 1,4,16,32")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (none with --url)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (none with --url)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="report file ('-' for none)")
     parser.add_argument(
         "--url", help="measure the server already running at this base URL (e.g. http://127.0.0.1:8000)"
@@ -522,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS), help=f"some of {','.join(ENDPOINTS)}")
     parser.add_argument("--region", type=_box, help="x0,y0,x1,y1: draw the bbox windows inside this box")
     parser.add_argument("--window", type=float, default=WINDOW_DEG, help="bbox window size in degrees")
-    parser.add_argument("--port", type=int, default=0, help="port of the gunicorn started here (default: a free one)")
+    parser.add_argument("--port", type=int, default=0, help="port of the `make run` started here (default: a free one)")
     args = parser.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     shown = []  # the command as run, the token left out
@@ -538,8 +574,6 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(
         seconds=args.seconds,
         concurrency=tuple(int(c) for c in args.concurrency.split(",") if c.strip()),
-        workers=args.workers,
-        threads=args.threads,
         out=None if args.out == "-" else Path(args.out),
         command=" ".join(["python -m bench.load", *map(shlex.quote, shown)]),
         url=args.url,

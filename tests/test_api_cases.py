@@ -441,3 +441,35 @@ def test_the_handling_officer_still_reads_everything(world):
     [feature] = village.get("/api/cases/").json()["features"]
     assert feature["properties"]["summary"] == SECRET
     assert feature["geometry"]["coordinates"] == pytest.approx(list(OFF_GRID), abs=1e-6)
+
+
+def test_the_reused_list_statement_never_carries_one_reader_s_view_to_another(world, monkeypatch):
+    """The case list's page statement is compiled once per reader and day and reused (geojson.PAGE_STATEMENTS):
+    readers taking turns on the same list each get their own view, the same as a freshly built statement's."""
+    from geo_disputes.services.geojson import PAGE_STATEMENTS
+
+    ref, village = handled_case()
+    planner, admin = client_for("planner"), client_for("banner_admin")
+    PAGE_STATEMENTS.clear()
+    fresh = {name: c.get("/api/cases/").json() for name, c in (("village", village), ("planner", planner))}
+    for _ in range(2):  # the second round runs on the statements the first compiled
+        for name, reader in (("planner", planner), ("village", village), ("admin", admin)):
+            [feature] = [f for f in reader.get("/api/cases/").json()["features"] if f["id"] == ref]
+            if name == "village":
+                assert feature == fresh["village"]["features"][0]
+                assert feature["properties"]["summary"] == SECRET
+            elif name == "planner":
+                assert feature == fresh["planner"]["features"][0]
+                assert SECRET[:10] not in feature["properties"]["summary"]
+                assert on_coarse_grid(*feature["geometry"]["coordinates"])
+            else:
+                assert feature["geometry"]["coordinates"] == pytest.approx(list(OFF_GRID), abs=1e-6)
+    assert len(PAGE_STATEMENTS._entries) == 3  # one per reader
+    # The next day the deadlines are counted from that day: a new statement, not yesterday's.
+    import geo_disputes.api.cases as cases_api
+
+    tomorrow = cases_api.local_today() + dt.timedelta(days=1)
+    monkeypatch.setattr(cases_api, "local_today", lambda: tomorrow)
+    [feature] = village.get("/api/cases/").json()["features"]
+    assert len(PAGE_STATEMENTS._entries) == 4
+    assert feature["properties"]["summary"] == SECRET

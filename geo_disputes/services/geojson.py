@@ -9,7 +9,10 @@ Output is RFC 7946: WGS84 lon/lat, no `crs` member, 6 decimals (~0.1 m).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
@@ -146,6 +149,7 @@ def queryset_feature_collection(
     page: Page,
     count_limit: int | None = COUNT_LIMIT,
     decorate: Callable[[QuerySet], QuerySet] | None = None,
+    decorate_key: Hashable | None = None,
 ) -> tuple[str, Total]:
     """GeoJSON of one page of a (filtered, annotated, ordered) queryset, built by PostGIS.
 
@@ -157,11 +161,28 @@ def queryset_feature_collection(
     `decorate` is applied to the page's rows (`pk IN` the page) in `qs`'s order. A map view holds up to
     10^5 cases and a page 500: per-row calendar functions and joins then run for the page only, and the
     count's and the page's statements stay small (their planner estimates too: bench/LOAD.md).
+
+    `decorate_key` (with `decorate`): what the decorated statement depends on besides the page's ids (the
+    user, their role and scope, the day). With it, the page's ids are fetched first and the decorated
+    statement is compiled once per key and reused (PAGE_STATEMENTS) with the ids as its one changing
+    parameter: building and compiling it was two thirds of a map view's time in Python (bench/LOAD.md).
     """
     count = count_matches(qs, page, count_limit)
     offset = (page.number - 1) * page.size
     if count.exact and count.value <= offset:  # nothing on this page (e.g. a view with no case in it)
         return (_EMPTY if qs.query.is_empty() else _EMPTY_FROM_SQL), count
+    if decorate is not None and decorate_key is not None:
+        ids = list(qs.values_list("pk", flat=True)[offset : offset + page.size])
+        if not ids:
+            return _EMPTY_FROM_SQL, count
+        key = (decorate_key, qs.model, geometry, tuple(properties), tuple(qs.query.order_by))
+        sql, params = PAGE_STATEMENTS.get(
+            key, lambda marker: _page_statement(qs, geometry, properties, decorate, marker), ids
+        )
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            (text,) = cur.fetchone()
+        return text, count
     if decorate is not None:
         page_ids = qs.values("pk")[offset : offset + page.size]
         qs = decorate(qs.model._default_manager.filter(pk__in=page_ids)).order_by(*qs.query.order_by)
@@ -173,8 +194,16 @@ def queryset_feature_collection(
     if found is None:  # e.g. qs.none() for a user who may see nothing
         return _EMPTY, count
     inner, params = found
+    with connection.cursor() as cur:
+        cur.execute(_collection_sql(inner, properties), params)
+        (text,) = cur.fetchone()
+    return text, count
+
+
+def _collection_sql(inner: str, properties: list[str]) -> str:
+    """The FeatureCollection of the rows of `inner` (which selects geojson_geometry and `properties`), in order."""
     props = ", ".join(f"'{name}', r.{connection.ops.quote_name(name)}" for name in properties)
-    sql = f"""
+    return f"""
         SELECT json_build_object(
             'type', 'FeatureCollection',
             'features', coalesce(json_agg(json_build_object(
@@ -186,7 +215,63 @@ def queryset_feature_collection(
         )::text
         FROM (SELECT sub.*, row_number() OVER () AS __row FROM ({inner}) sub) r
     """  # noqa: S608 — names come from the caller's code, values stay parameters
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        (text,) = cur.fetchone()
-    return text, count
+
+
+def _page_statement(qs, geometry: str, properties: list[str], decorate, marker: list) -> tuple[str, tuple]:
+    """The decorated page's FeatureCollection statement, its rows chosen by `id = ANY(marker)`."""
+    table, pk = qs.model._meta.db_table, qs.model._meta.pk.column
+    rows = qs.model._default_manager.extra(
+        where=[f"{connection.ops.quote_name(table)}.{connection.ops.quote_name(pk)} = ANY(%s)"], params=[marker]
+    )
+    rows = decorate(rows).order_by(*qs.query.order_by)
+    rows = rows.annotate(geojson_geometry=AsGeoJSON(geometry, precision=6)).values("geojson_geometry", *properties)
+    inner, params = rows.query.sql_with_params()
+    return _collection_sql(inner, properties), params
+
+
+class StatementCache:
+    """Compiled statements with one changing parameter (a list of ids), per key, for `ttl` seconds.
+
+    A key names everything the statement's text and its other parameters depend on; the `ttl` bounds how
+    long a statement built from rows read while compiling (a unit's kind, say) can outlive a change to them.
+    At most `size` keys (least recently used dropped). Shared by a worker's threads (a lock around the map).
+    """
+
+    def __init__(self, size: int = 512, ttl: float = 60.0):
+        self.size, self.ttl = size, ttl
+        self._entries: OrderedDict[Hashable, tuple[float, str, tuple, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[list], tuple[str, tuple]], ids: list) -> tuple[str, list]:
+        """`build(marker)` compiled once per key (the marker list where the ids go); the SQL and its parameters
+        with `ids` in the marker's place."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and now - entry[0] < self.ttl:
+                self._entries.move_to_end(key)
+            else:
+                entry = None
+        if entry is None:
+            marker: list = []
+            sql, params = build(marker)
+            at = [i for i, value in enumerate(params) if value is marker]
+            if len(at) != 1:
+                raise RuntimeError(f"the statement holds its ids parameter {len(at)} times, not once")
+            entry = (now, sql, tuple(params), at[0])
+            with self._lock:
+                self._entries[key] = entry
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        _, sql, params, at = entry
+        bound = list(params)
+        bound[at] = ids
+        return sql, bound
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+PAGE_STATEMENTS = StatementCache()

@@ -467,6 +467,17 @@ def case_text_filter(user) -> Q | None:
     return None
 
 
+def text_filter_key(user) -> tuple:
+    """What case_text_filter (and so if_text_readable, location_as_seen) builds from for `user`: a statement
+    using them may be reused for another request with an equal key (geojson.PAGE_STATEMENTS)."""
+    if user is None or not user.is_authenticated:
+        return (None,)
+    profile = staff_profile(user)
+    if profile is None:
+        return (user.pk, user.is_superuser, None)
+    return (user.pk, user.is_superuser, profile.role, profile.scope_code, profile.unit_id)
+
+
 def can_read_case_text(user, case: Case) -> bool:
     """Whether `user` may read `case`'s description, history reasons and notes, named people,
     party details, contract numbers and exact point — the roles that handle it (case_text_filter)."""
