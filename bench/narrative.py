@@ -6,6 +6,8 @@ machine (2026-11-25) and say so; everything in the tables comes from the run tha
 
 from __future__ import annotations
 
+from pathlib import Path
+
 PAGE = """# Benchmarks: our paths side by side with their peers
 
 Written by `{command}` on {date}. Every figure in the tables was measured in that one run, ours and
@@ -93,11 +95,15 @@ Each was measured before and after on the same data (the figures in the tables a
   connection (~40 ms with PostGIS's type look-ups); with `--nothreading` one worker keeps one connection,
   as a WSGI server's sync worker does (p50 43 ms → 11 ms for /api/locate/).
 
+## The served app: `make run` under load
+
+{served}
+
 ## Not measured here
 
 - Tiles: the product serves GeoJSON by bounding box, not tiles, so there is no tile endpoint to time.
-- A production WSGI server here: the HTTP rows use runserver (an upper bound). The served app under
-  gunicorn at increasing concurrency is [LOAD.md](LOAD.md) (`python -m bench.load`).
+- A production WSGI server in the rows above: they use runserver (an upper bound). The served app, as `make run`
+  starts it, is the section before this one ([LOAD.md](LOAD.md), `python -m bench.load`).
 - folium's MarkerCluster (one Marker + Popup per case) above 10k cases: rendering it in Python takes
   ~8 s per 10k cases; FastMarkerCluster is the peer at every size.
 - The planner page's own "interactive" hooks (markers drawn, rates and clusters drawn) are timed by
@@ -192,3 +198,18 @@ WHY = {
         "one-worker server before the village rates; the target is set at 10k and 100k."
     ),
 }
+
+
+def served(load_md: Path) -> str:
+    """The generated part of LOAD.md (what `python -m bench.load` measured against `make run`): its first lines,
+    the table and the error count, so this page carries the served figures of the same checkout."""
+    try:
+        text = load_md.read_text("utf-8")
+    except OSError:
+        return "Not measured yet: run `.venv/bin/python -m bench.load` (it starts `make run` and writes LOAD.md)."
+    lines = text.split("\n")
+    keep = [line for line in lines if line.startswith(("Written by", "| ", "|---", "Errors:"))]
+    server = next((line for line in lines if line.startswith("- Server:")), "")
+    return "\n".join(
+        [f"From [LOAD.md](LOAD.md) — {keep[0][0].lower()}{keep[0][1:]}" if keep else "", server, "", *keep[1:]]
+    )

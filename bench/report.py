@@ -114,6 +114,7 @@ def write(path: Path, rows: list[Row], info: dict, areas: dict, timings: dict, c
         steps=steps,
         missed=narrative.missed(missed),
         other_runs=narrative.other_runs(others),
+        served=narrative.served(path.parent / "LOAD.md"),
     )
     path.write_text(text, encoding="utf-8")
     sidecar = path.with_suffix(".json")
