@@ -207,9 +207,10 @@ def served(load_md: Path) -> str:
         text = load_md.read_text("utf-8")
     except OSError:
         return "Not measured yet: run `.venv/bin/python -m bench.load` (it starts `make run` and writes LOAD.md)."
-    lines = text.split("\n")
-    keep = [line for line in lines if line.startswith(("Written by", "| ", "|---", "Errors:"))]
+    lines = text.split("<!-- written by hand below")[0].split("\n")  # the generated part only
+    written = next((line for line in lines if line.startswith("Written by")), "")
     server = next((line for line in lines if line.startswith("- Server:")), "")
-    return "\n".join(
-        [f"From [LOAD.md](LOAD.md) — {keep[0][0].lower()}{keep[0][1:]}" if keep else "", server, "", *keep[1:]]
-    )
+    rows = [line for line in lines if line.startswith("|")]
+    errors = next((line for line in lines if line.startswith("Errors:")), "")
+    head = f"From [LOAD.md](LOAD.md), {written[0].lower()}{written[1:]}" if written else "From [LOAD.md](LOAD.md)."
+    return "\n".join([head, "", server, "", *rows, "", errors])
