@@ -57,6 +57,10 @@ def _no_stray_connections_at_teardown(django_db_setup, django_db_blocker):
 
     # Only client connections of our own roles (the owner, and the app role it is a member of): the suite
     # runs as the owner, which may not end a superuser's process such as an autovacuum worker.
+    if connection.settings_dict["NAME"] != connection.settings_dict.get("TEST", {}).get("NAME"):
+        # No test of this session (or of this parallel worker) asked for a database, so pytest-django set none
+        # up and the connection names the configured one: the dev database, perhaps with `make run` serving it.
+        return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
