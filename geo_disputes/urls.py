@@ -25,4 +25,5 @@ urlpatterns = [
 ]
 
 # Chinese error pages in the site's layout (views/errors.py; templates/403.html, 404.html, 500.html).
+handler404 = "geo_disputes.views.errors.page_not_found"
 handler500 = "geo_disputes.views.errors.server_error"

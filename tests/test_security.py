@@ -844,3 +844,20 @@ def test_error_pages_are_chinese_in_the_sites_layout(client, settings):
         and "服务器出错" in crashed.content.decode()
         and "信访事项" in crashed.content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_api_errors_are_json_for_client_programs(client, settings):
+    from django.test import RequestFactory
+
+    from geo_disputes.views.errors import server_error
+    from tests.factories import StaffFactory
+
+    settings.DEBUG = False
+    client.force_login(StaffFactory(role="planner").user)
+    missing = client.get("/api/no-such-endpoint/")
+    assert missing.status_code == 404 and missing["Content-Type"] == "application/json"
+    assert missing.json() == {"detail": "找不到此地址。Not found."}
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")  # pages stay pages
+    crashed = server_error(RequestFactory().get("/api/cases/"))
+    assert crashed.status_code == 500 and "服务器内部错误" in json.loads(crashed.content)["detail"]
