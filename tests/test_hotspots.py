@@ -61,10 +61,26 @@ def _arrays(result):
     return centres, counts
 
 
+def _kth_neighbour_band(centres: np.ndarray) -> float:
+    """The k-nearest fallback worked out by brute force: k = 5 % of the cells (3..30), the mean distance of each
+    cell to its k-th nearest other cell."""
+    n = len(centres)
+    k = min(max(int(n * 0.05), 3), 30, n - 1)
+    d = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    return float(np.sort(d, axis=1)[:, k].mean())
+
+
 def test_gi_star_z_scores_and_classes_match_esda(planted):
     centres, counts = _arrays(planted)
-    w = DistanceBand(centres, threshold=planted.distance_band_m + BAND_TOLERANCE_M, binary=True, silence_warnings=True)
-    reference = esda.G_Local(counts, w, transform="B", star=True, permutations=0)
+    # The band esda uses is worked out here, not read from our result: on this fixture Moran's z never peaks
+    # above 1.65 (esda's own Moran, below), so the band is the k-nearest fallback.
+    assert all(
+        esda.Moran(counts, _w(centres, step.distance_m), transformation="r", permutations=0).z_rand < 1.65
+        for step in planted.moran_steps
+    )
+    band = _kth_neighbour_band(centres)
+    assert (planted.distance_band_rule, planted.distance_band_m) == ("k_nearest", pytest.approx(band, rel=1e-9))
+    reference = esda.G_Local(counts, _w(centres, band), transform="B", star=True, permutations=0)
     ours = np.array([c.gi_z for c in planted.cells])
     assert np.abs(ours - reference.Zs).max() < 1e-6
     p = 2 * reference.p_norm  # esda's p_norm is one-sided
@@ -78,19 +94,67 @@ def test_gi_star_z_scores_and_classes_match_esda(planted):
     assert any(cls != "not_significant" for cls in expected)
 
 
-def test_moran_steps_match_esda_and_the_band_is_the_first_peak(planted):
+def _w(centres: np.ndarray, distance: float) -> DistanceBand:
+    return DistanceBand(centres, threshold=distance + BAND_TOLERANCE_M, binary=True, silence_warnings=True)
+
+
+def test_moran_steps_match_esda(planted):
     centres, counts = _arrays(planted)
     assert len(planted.moran_steps) >= 3
     for step in planted.moran_steps:
-        w = DistanceBand(centres, threshold=step.distance_m + BAND_TOLERANCE_M, binary=True, silence_warnings=True)
-        reference = esda.Moran(counts, w, transformation="r", permutations=0)
+        reference = esda.Moran(counts, _w(centres, step.distance_m), transformation="r", permutations=0)
         assert step.moran_i == pytest.approx(reference.I, abs=1e-9)
         assert step.z == pytest.approx(reference.z_rand, abs=1e-6)
-    first, _ = peak_indices([s.z for s in planted.moran_steps])
-    if first is not None:
-        assert planted.distance_band_rule == "moran_first_peak"
-        assert planted.distance_band_m == pytest.approx(planted.moran_steps[first].distance_m)
     assert planted.moran_steps[0].distance_m == pytest.approx(planted.cell_size_m, rel=1e-6)  # hexagon spacing
+
+
+def _lattice(block: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 30 x 30 lattice of cells 100 m apart, counts in a checkerboard of `block` x `block` cell squares (10 or
+    0): clustered at the scale of the block, so Moran's I is strongly positive up to about that distance."""
+    xs, ys = np.meshgrid(np.arange(30) * 100.0, np.arange(30) * 100.0)
+    counts = ((xs.ravel() // (100 * block) + ys.ravel() // (100 * block)) % 2) * 10.0
+    return np.c_[xs.ravel(), ys.ravel()], counts
+
+
+def test_the_band_is_the_first_peak_of_moran_s_z():
+    """Blocks of 5 x 5 cells: esda's Moran z rises from 100 to 200 m and falls at 300 m: the first peak, 200 m.
+    Blocks of 3 x 3: z falls from the start, rises again to a peak at 600 m (the first one after a rise)."""
+    centres, counts = _lattice(5)
+    z = [esda.Moran(counts, _w(centres, d), transformation="r", permutations=0).z_rand for d in (100, 200, 300)]
+    assert z[0] < z[1] > z[2] and z[1] > 1.65
+    band, rule, steps = hotspots.distance_band(centres, counts)
+    assert (rule, band) == ("moran_first_peak", pytest.approx(200.0))
+    assert [s.distance_m for s in steps[:3]] == pytest.approx([100.0, 200.0, 300.0])
+    centres, counts = _lattice(3)
+    z = [esda.Moran(counts, _w(centres, d), transformation="r", permutations=0).z_rand for d in range(100, 800, 100)]
+    assert z[0] > z[1] > z[2] > z[3] < z[4] < z[5] > z[6] and z[5] > 1.65 and z[0] > z[5]
+    assert hotspots.distance_band(centres, counts)[:2] == (pytest.approx(600.0), "moran_first_peak")
+
+
+def test_the_band_is_the_k_nearest_distance_when_moran_s_z_never_peaks():
+    rng = np.random.default_rng(1)
+    centres, counts = rng.uniform(0, 3000, (400, 2)), rng.poisson(2, 400).astype(float)
+    band, rule, steps = hotspots.distance_band(centres, counts)
+    assert max(s.z for s in steps) < 1.65
+    assert (rule, band) == ("k_nearest", pytest.approx(_kth_neighbour_band(centres), rel=1e-9))
+
+
+def test_the_band_is_the_standard_distance_when_the_k_nearest_one_is_longer():
+    """Five cells in a row 100 m apart: the 3rd-nearest neighbour is 240 m away on average, the standard
+    distance around the mean centre sqrt(2) x 100 m."""
+    centres = np.array([(x * 100.0, 0.0) for x in range(5)])
+    band, rule, _ = hotspots.distance_band(centres, np.array([1.0, 0, 3, 0, 1]))
+    assert (rule, band) == ("standard_distance", pytest.approx(100 * 2**0.5))
+
+
+def test_the_band_is_never_below_a_thousandth_of_the_study_area_s_extent():
+    """Two tight groups of cells 1 m apart, 1,000 km from each other: the k-nearest distance is a few metres,
+    the floor 0.001 x 1,000 km = 1 km."""
+    rng = np.random.default_rng(2)
+    group = np.array([(x, y) for x in range(6) for y in range(5)], dtype=float)
+    centres = np.vstack([group, group + (1_000_000.0, 0.0)])
+    band, rule, _ = hotspots.distance_band(centres, rng.poisson(2, len(centres)).astype(float))
+    assert rule == "k_nearest" and band == pytest.approx(1_000_000.0 * 0.001 + 5 * 0.001, rel=1e-3)
 
 
 def test_the_planted_cluster_is_a_hot_spot_and_empty_land_is_not(planted):

@@ -135,7 +135,7 @@ class HotSpots:
     cell_size_rule: str  # "nearest_neighbour" (ArcGIS's rule) | "capped_to_max_cells"
     hex_side_m: float
     distance_band_m: float
-    distance_band_rule: str  # "moran_first_peak" | "moran_max_peak" | "k_nearest" | "standard_distance"
+    distance_band_rule: str  # "moran_first_peak" | "k_nearest" | "standard_distance"
     moran_steps: list[MoranStep]
     p_cutoffs: dict[str, float]
     n_incidents: int
@@ -235,13 +235,11 @@ def distance_band(centres: np.ndarray, y: np.ndarray) -> tuple[float, str, list[
         for d, k in zip(cutoffs, mean_neighbours, strict=True):
             moran, z = moran_i_pairs(y, pairs.within(d), n)
             steps.append(MoranStep(float(d), moran, z, float(k)))
-    first, highest = peak_indices([s.z for s in steps])
+    first, _highest = peak_indices([s.z for s in steps])  # the highest peak exists only when a first one does
     extent = np.ptp(centres, axis=0).max()
     floor = MIN_BAND_SHARE_OF_EXTENT * float(extent)
     if first is not None:
         return max(steps[first].distance_m, floor), "moran_first_peak", steps
-    if highest is not None:
-        return max(steps[highest].distance_m, floor), "moran_max_peak", steps
     k = min(max(int(n * KNN_SHARE), KNN_MIN), KNN_MAX, n - 1)
     kth = float(tree.query(centres, k=k + 1)[0][:, k].mean())
     if kth > standard:

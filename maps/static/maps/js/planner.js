@@ -25,7 +25,6 @@
   var COMMON = ["category", "status", "tier", "since", "until"];
   var RULES = {
     moran_first_peak: "Moran's I 首个峰值",
-    moran_max_peak: "Moran's I 最高峰值",
     k_nearest: "k 近邻平均距离",
     standard_distance: "标准距离",
   };
