@@ -227,6 +227,24 @@ def areas_only(monkeypatch):
     monkeypatch.setattr(load_demo, "STEPS", [step for step in load_demo.STEPS if step[0] != "cases"])
 
 
+def database_fingerprint() -> dict[str, tuple[int, str]]:
+    """Every table of ours and the logins: (rows, md5 of all rows in id order) — any change to any row shows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND (tablename LIKE 'geo\\_disputes\\_%' OR tablename IN ('auth_user', 'auth_user_groups'))"
+            " ORDER BY tablename"
+        )
+        tables = [name for (name,) in cursor.fetchall()]
+        prints = {}
+        for table in tables:
+            cursor.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{table}\" t"
+            )
+            prints[table] = cursor.fetchone()
+    return prints
+
+
 @pytest.mark.django_db
 def test_loading_again_loads_nothing(demo_areas, areas_only):
     before = Grid.objects.count()
@@ -292,6 +310,20 @@ def _statuses_of(track: Track) -> set[str]:
 @pytest.mark.django_db
 @pytest.mark.usefixtures("demo_cases")
 class TestDemoCases:
+    def test_a_second_load_changes_nothing_at_all(self):
+        """Areas, staff and cases all loaded (the class holds the areas and cases; the first `load_demo` here adds
+        the staff), then `load_demo` again: every step says so, and no row of any table changed."""
+        call_command("load_demo", stdout=io.StringIO())
+        before = database_fingerprint()
+        assert before["geo_disputes_case"][0] >= 400 and before["geo_disputes_staffprofile"][0] > 0
+        out = io.StringIO()
+        call_command("load_demo", stdout=out)
+        lines = out.getvalue().splitlines()
+        assert [line.split(":")[0] for line in lines] == ["demo areas", "demo staff", "demo cases"]
+        assert all("already loaded, nothing to do" in line for line in lines), lines
+        after = database_fingerprint()
+        assert after == before, [t for t in before if after.get(t) != before[t]]
+
     def test_the_demo_loads_once(self, demo_cases):
         assert demo_cases["cases"] >= 400
         assert demo_cases["groups"] == CaseGroup.objects.count() == 1
