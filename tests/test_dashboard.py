@@ -110,9 +110,20 @@ def test_no_external_url_and_the_chart_library_is_vendored(cases):
 
 
 def test_default_period_is_the_last_twelve_months(cases):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    # Worked out here: today where the banner is, back to the day after the same date a year before.
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    try:
+        year_before = today.replace(year=today.year - 1)
+    except ValueError:  # 29 February
+        year_before = today.replace(year=today.year - 1, day=28)
+    since = year_before + dt.timedelta(days=1)
     html = logged_in().get("/dashboard/").content.decode()
-    assert 'name="since"' in html and 'name="until"' in html
-    assert re.search(r"统计期 \d{4}-\d{2}-\d{2} 至 \d{4}-\d{2}-\d{2}", html)
+    assert f"统计期 {since:%Y-%m-%d} 至 {today:%Y-%m-%d}" in html
+    assert re.search(rf'name="since"[^>]*value="{since:%Y-%m-%d}"|value="{since:%Y-%m-%d}"[^>]*name="since"', html)
+    assert re.search(rf'name="until"[^>]*value="{today:%Y-%m-%d}"|value="{today:%Y-%m-%d}"[^>]*name="until"', html)
 
 
 @pytest.mark.parametrize(
