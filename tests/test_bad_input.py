@@ -15,7 +15,9 @@ the counts (`pytest tests/test_bad_input.py -k enough -s`).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import subprocess
 import time
 from collections import Counter
@@ -1121,31 +1123,34 @@ BAD_INPUTS["POST /cases/new/ (intake form)"] += 1  # the 3 MB form above
 
 # --- the action form (/cases/<ref>/actions/) -------------------------------------------------------------------------
 
+# An extension's other fields, valid: the one field a row breaks is then the only one in error.
+EXTEND_REST = {"approved_by": "旗信访局局长", "told_at": dt.date.today().isoformat()}
 _ACTIONS = [
-    ("action-unknown", {"action": "explode"}, 302),
-    ("version-missing", {"action": "assign", "person": "李某", "version": None}, 400),
-    ("version-text", {"action": "assign", "person": "李某", "version": "one"}, 400),
-    ("version-zero", {"action": "assign", "person": "李某", "version": "0"}, 400),
-    ("version-stale", {"action": "assign", "person": "李某", "version": "VERSION-1"}, 409),
-    ("person-51", {"action": "assign", "person": "李" * 51}, 400),
-    ("person-nul", {"action": "assign", "person": "李\x00"}, 400),
-    ("unit-unknown", {"action": "assign", "person": "李某", "unit": "BD-nope"}, 400),
-    ("extend-31", {"action": "extend", "days": "31", "reason": "鉴定"}, 400),
-    ("extend-0", {"action": "extend", "days": "0", "reason": "鉴定"}, 400),
-    ("extend-text", {"action": "extend", "days": "thirty", "reason": "鉴定"}, 400),
+    ("action-unknown", {"action": "explode"}, 302, None),
+    ("version-missing", {"action": "assign", "person": "李某", "version": None}, 400, "assign_version"),
+    ("version-text", {"action": "assign", "person": "李某", "version": "one"}, 400, "assign_version"),
+    ("version-zero", {"action": "assign", "person": "李某", "version": "0"}, 400, "assign_version"),
+    ("version-stale", {"action": "assign", "person": "李某", "version": "VERSION-1"}, 409, None),
+    ("person-51", {"action": "assign", "person": "李" * 51}, 400, "assign_person"),
+    ("person-nul", {"action": "assign", "person": "李\x00"}, 400, "assign_person"),
+    ("unit-unknown", {"action": "assign", "person": "李某", "unit": "BD-nope"}, 400, "assign_unit"),
+    ("extend-31", {"action": "extend", "days": "31", "reason": "鉴定", **EXTEND_REST}, 400, "extend_days"),
+    ("extend-0", {"action": "extend", "days": "0", "reason": "鉴定", **EXTEND_REST}, 400, "extend_days"),
+    ("extend-text", {"action": "extend", "days": "thirty", "reason": "鉴定", **EXTEND_REST}, 400, "extend_days"),
     (
         "agenda-deadline-past",
         {"action": "put_on_agenda", "plan": "p", "unit": "BD-water", "person": "李某", "deadline": "2020-01-01"},
         400,
+        "put_on_agenda_deadline",
     ),
-    ("route-unknown", {"action": "route", "route": "bribe"}, 400),
-    ("reason-over-limit", {"action": "assign", "person": "李某", "reason": "理" * 2001}, 400),
+    ("route-unknown", {"action": "route", "route": "bribe"}, 400, "route_route"),
+    ("reason-over-limit", {"action": "assign", "person": "李某", "reason": "理" * 2001}, 400, "assign_reason"),
 ]
 ACTION_INPUTS = table("POST /cases/<ref>/actions/ (action form)", _ACTIONS)
 
 
-@pytest.mark.parametrize(("overrides", "status"), ACTION_INPUTS)
-def test_the_action_form_refuses_bad_input_and_writes_nothing(world, overrides, status):
+@pytest.mark.parametrize(("overrides", "status", "field"), ACTION_INPUTS)
+def test_the_action_form_refuses_bad_input_and_writes_nothing(world, overrides, status, field):
     case = world["accepted"]
     data = {"version": str(case.version), **overrides}
     if data.get("version") == "VERSION-1":
@@ -1157,8 +1162,11 @@ def test_the_action_form_refuses_bad_input_and_writes_nothing(world, overrides, 
     if status == 302:  # an unknown action goes back to the case page with a message naming it
         follow = world["web"].get(response["Location"])
         assert "unknown action" in follow.content.decode()
-    else:
-        assert "errorlist" in response.content.decode() or "stale" in response.content.decode().lower()
+    elif field is None:  # a stale version: the page says the case changed meanwhile
+        assert "stale" in response.content.decode().lower()
+    else:  # the error stands under the field that failed (the action's form, the field's own error list)
+        errors = re.findall(r'<ul class="errorlist" id="id_(\w+)_error">', response.content.decode())
+        assert errors == [field], errors
     assert not changed(before, fingerprint())
 
 
