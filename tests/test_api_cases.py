@@ -55,8 +55,16 @@ def test_grassland_occupied_goes_to_the_village_and_closes_there(world):
     case = response.json()
     assert case["reference"].startswith(f"ZGE-{timezone.localdate().year}-")
     assert (case["tier"], case["unit"]["code"]) == ("village", "VC-150622106202")
-    assert "规则#" in case["routing_rule"] or case["routing_rule"].startswith("#")
-    assert case["routing_reason"]
+    # The default rules (migration 0002): one household's land matter, not mining, is the village's small matter.
+    from geo_disputes.models import RoutingRule
+
+    rule = RoutingRule.objects.get(name="一户村内小事 村级化解")
+    assert (rule.tier, rule.max_households) == ("village", 1)
+    assert case["routing_rule"] == f"#{rule.order} {rule.name}"  # rules are numbered by their order
+    reason = case["routing_reason"]
+    assert reason.startswith(f"规则#{rule.order} {rule.name} → 村级")
+    assert "类别=草场/土地侵占" in reason and "涉及1户" in reason and f"rule #{rule.order} → village" in reason
+    assert "程序 procedure: 人民调解" in reason
     assert case["village"] == {"code": "150622106202", "name": "双敖包村"}
     assert [p["code"] for p in case["parcels"]] == ["150622106202JD00001"]
     # Told at the talk room: people's mediation, which runs no petition clock.
