@@ -244,3 +244,47 @@ def test_only_a_superior_may_order_supervision(units):
     assert post("township_officer", TOWNSHIP, township_case) == 403  # not its own committee
     assert post("grid_worker", f"{VILLAGE}-001", village_case) in (403, 404)
     assert post("banner_admin", "", township_case) == 200
+
+
+def _supervised_on(day: dt.date) -> list[str]:
+    """The `missed` deadline keys of the acts a tick on `day` records."""
+    before = set(SupervisionAct.objects.values_list("pk", flat=True))
+    run_tick(day)
+    return sorted(SupervisionAct.objects.exclude(pk__in=before).values_list("missed", flat=True))
+
+
+def test_an_extended_matter_is_supervised_only_after_its_extended_deadline(units):
+    """Accepted 2 December 2025 and extended by 30 days (Art. 34): concluded by 2 March 2026 (day 90, a Monday), not
+    by day 60 — the tick leaves it alone until the day after 2 March."""
+    case = case_at(
+        Tier.TOWNSHIP,
+        units,
+        procedure=Procedure.PETITION,
+        status=Status.ACCEPTED,
+        received_at=at(dt.date(2025, 11, 28)),
+        accepted_at=at(dt.date(2025, 12, 2)),
+        extension_days=30,
+    )
+    assert _supervised_on(dt.date(2026, 2, 10)) == []  # past day 60, within the extension
+    assert _supervised_on(dt.date(2026, 3, 2)) == []  # the last day
+    assert _supervised_on(dt.date(2026, 3, 3)) == ["conclude_by:2026-03-02"]
+    case.refresh_from_db()
+    assert (case.status, case.tier, case.unit_id) == (Status.ACCEPTED, Tier.TOWNSHIP, units[Tier.TOWNSHIP].pk)
+
+
+def test_an_overdue_review_is_supervised_on_its_30_day_deadline(units):
+    """A review requested on 2 February 2026 is decided by 4 March (30 days, a Wednesday); the matter's own
+    conclusion deadline passed long before and is no longer what binds its holder."""
+    case_at(
+        Tier.BANNER,
+        units,
+        procedure=Procedure.PETITION,
+        status=Status.REVIEW_REQUESTED,
+        received_at=at(dt.date(2025, 9, 1)),
+        accepted_at=at(dt.date(2025, 9, 3)),
+        served_at=at(dt.date(2025, 11, 3)),
+        review_round=1,
+        review_requested_at=at(dt.date(2026, 2, 2)),
+    )
+    assert _supervised_on(dt.date(2026, 3, 4)) == []
+    assert _supervised_on(dt.date(2026, 3, 5)) == ["review_decide_by:2026-03-04"]
