@@ -75,8 +75,10 @@ class MapHtml:
     script: str
 
 
-def field_map() -> folium.Map:
-    """The field lookup: boundaries down to parcels, mining areas, and a group for the lookup result."""
+def field_map(home: tuple[float, float, float, float] | None = None) -> folium.Map:
+    """The field lookup: boundaries down to parcels, mining areas, and a group for the lookup result.
+
+    `home` (minlon, minlat, maxlon, maxlat) is the user's own grid/village/township: the first view."""
     sources = [
         LayerSource("townships", "苏木乡镇/街道", _layer_url("townships"), by_bbox=False, fit=True),
         LayerSource("villages", "嘎查村/社区", _layer_url("villages")),
@@ -85,7 +87,7 @@ def field_map() -> folium.Map:
         LayerSource("parcels", f"地块（{PARCEL_MIN_ZOOM}级以上）", _layer_url("parcels"), min_zoom=PARCEL_MIN_ZOOM),
     ]
     sources = [replace(s, popups=False) for s in sources]
-    return _build("field", sources, result_label="查询结果")
+    return _build("field", sources, result_label="查询结果", home=home)
 
 
 def court_map() -> folium.Map:
@@ -157,6 +159,7 @@ def _build(
     extra: dict[str, folium.map.Layer] | None = None,
     statuses: bool = False,
     hotspots: bool = False,
+    home: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     m = folium.Map(
         location=CENTRE,
@@ -185,6 +188,8 @@ def _build(
     Fullscreen(position="topleft", title="全屏", title_cancel="退出全屏").add_to(m)
     keys = [s.key for s in sources] + list(extra or {}) + ["result"]
     config = _config(page, sources, keys, statuses=statuses, hotspots=hotspots)
+    # Leaflet bounds [[south, west], [north, east]]; a page without one fits its `fit` layers instead.
+    config["home"] = [[home[1], home[0]], [home[3], home[2]]] if home else None
     PageScript(config, groups).add_to(m)
     return m
 
@@ -216,7 +221,7 @@ def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses:
         "clusterDefaults": {"eps_m": DEFAULT_EPS_M, "min_points": DEFAULT_MIN_POINTS},
         "api": {
             "locate": reverse("api-locate"),
-            "layers": {"parcels": _layer_url("parcels")},
+            "layers": {name: _layer_url(name) for name in ("parcels", "grids", "villages")},
             "parcel": reverse("api-parcel", args=["__code__"]),
             "parcelSearch": reverse("api-parcel-search"),
             "cases": reverse("api-cases"),

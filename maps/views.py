@@ -11,6 +11,7 @@ from django.utils import timezone
 from geo_disputes.api.parcels import holder_search_scope
 from geo_disputes.models import MiningArea
 from geo_disputes.services.areas import hearing_map
+from geo_disputes.services.areas.home_view import scope_extent
 from geo_disputes.services.cases.access import visible_cases
 
 from .builders import court_map, field_map, planner_map, render_parts
@@ -22,7 +23,7 @@ def field(request: HttpRequest) -> HttpResponse:
     """Field staff and grid workers: what is here, and who is the grid worker?"""
     form = FieldLookupForm(request.GET or None)
     context = {
-        "map": render_parts(field_map()),
+        "map": render_parts(field_map(home=scope_extent(request.user))),
         "form": form,
         # Only roles that see holders unmasked may look parcels up by holder (the API says the same).
         "holder_search": holder_search_scope(request.user) is not None,

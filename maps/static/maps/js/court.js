@@ -67,7 +67,7 @@
       cases.reload(values);
       if (remember && window.history && window.history.replaceState) {
         var query = new URLSearchParams(values).toString();
-        window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+        window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
       }
     }
     form.addEventListener("submit", function (event) {

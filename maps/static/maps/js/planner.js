@@ -130,7 +130,7 @@
     if (layers.hotspots.pending) computing(page);
     if (remember && window.history && window.history.replaceState) {
       var query = new URLSearchParams(values).toString();
-      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
     }
   }
 
