@@ -17,6 +17,7 @@ from geo_disputes.models import MiningArea, Parcel, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS
 from geo_disputes.services.cases.case_points import POINTS_MAX
+from geo_disputes.services.cases.clock import OPEN_STATUSES
 
 from .assets import use_vendored
 from .basemap import tile_sources
@@ -96,7 +97,8 @@ def court_map() -> folium.Map:
     sources = [
         LayerSource("townships", "苏木乡镇/街道", _layer_url("townships"), by_bbox=False),
         LayerSource("villages", "嘎查村/社区", _layer_url("villages")),
-        LayerSource("mining-zones", "矿区影响区", _layer_url("mining-zones"), by_bbox=False, fit=True),
+        # A zone's tap shows its mine, as the mine's own tap does (court.js), hence no popup of its own.
+        LayerSource("mining-zones", "矿区影响区", _layer_url("mining-zones"), by_bbox=False, fit=True, popups=False),
         LayerSource("grids", f"网格（{GRID_MIN_ZOOM}级以上）", _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
         LayerSource("mining-areas", "矿区", _layer_url("mining-areas"), by_bbox=False),
         LayerSource(
@@ -203,6 +205,7 @@ def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses:
         "resultStyle": LAYER_STYLES["result"],
         "landUseColours": LAND_USE_COLOURS,
         "statusColours": STATUS_COLOURS,
+        "openStatuses": sorted(OPEN_STATUSES),
         "hotspotClasses": HOTSPOT_CLASSES,
         "choropleth": {"colours": CHOROPLETH_COLOURS, "noData": CHOROPLETH_NO_DATA},
         "legend": legend(

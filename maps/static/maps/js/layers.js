@@ -287,8 +287,8 @@
             return self.popup ? self.popup(props, feature) : GD.popupFor(spec.key, props, ctx.config);
           });
         }
-        layer.on("click", function () {
-          if (self.onFeatureClick) self.onFeatureClick(feature, layer);
+        layer.on("click", function (event) {
+          if (self.onFeatureClick) self.onFeatureClick(feature, layer, event);
         });
       },
     }).addTo(group);
