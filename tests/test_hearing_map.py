@@ -97,3 +97,11 @@ def test_users_out_of_scope_get_403_or_404(mine_scene, client):
     assert client_for("mining_court").get("/maps/court/print/?mining_area=NOPE").status_code == 404
     assert client_for("mining_court").get("/cases/2099-99999/map.pdf").status_code == 404
     assert client.get(f"/cases/{case.reference}/map.pdf").status_code == 302  # login first
+
+
+def test_the_case_page_links_to_the_map_at_the_case_and_to_its_printable_map(mine_scene):
+    _, case = mine_scene
+    html = client_for("mining_court").get(f"/cases/{case.reference}/").content.decode()
+    assert "在地图上查看" in html and "打印地图" in html
+    assert f'href="/maps/court/#map=16/{case.location.y:g}/{case.location.x:g}"' in html
+    assert f'href="/cases/{case.reference}/map.pdf"' in html
