@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from geo_disputes.views import accounts, dashboard, health, report
 from geo_disputes.views.home import home
+from maps import views as map_views
 
 # The admin login is throttled like /accounts/login/ (geo_disputes.services.ops.login_throttle).
 admin.site.login_form = accounts.AdminLoginForm
@@ -21,6 +22,7 @@ urlpatterns = [
     path("report/monthly.xlsx", report.monthly_xlsx, name="report-monthly-xlsx"),
     path("api/", include("geo_disputes.api.urls")),
     path("maps/", include("maps.urls")),
+    path("cases/<str:reference>/map.pdf", map_views.case_map_pdf, name="case-map-pdf"),
     path("", include("geo_disputes.views.urls")),
 ]
 

@@ -17,6 +17,7 @@ from geo_disputes.models import MiningArea, Parcel, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS
 from geo_disputes.services.cases.case_points import POINTS_MAX
+from geo_disputes.services.cases.clock import OPEN_STATUSES
 
 from .assets import use_vendored
 from .basemap import tile_sources
@@ -75,8 +76,10 @@ class MapHtml:
     script: str
 
 
-def field_map() -> folium.Map:
-    """The field lookup: boundaries down to parcels, mining areas, and a group for the lookup result."""
+def field_map(home: tuple[float, float, float, float] | None = None) -> folium.Map:
+    """The field lookup: boundaries down to parcels, mining areas, and a group for the lookup result.
+
+    `home` (minlon, minlat, maxlon, maxlat) is the user's own grid/village/township: the first view."""
     sources = [
         LayerSource("townships", "苏木乡镇/街道", _layer_url("townships"), by_bbox=False, fit=True),
         LayerSource("villages", "嘎查村/社区", _layer_url("villages")),
@@ -85,7 +88,7 @@ def field_map() -> folium.Map:
         LayerSource("parcels", f"地块（{PARCEL_MIN_ZOOM}级以上）", _layer_url("parcels"), min_zoom=PARCEL_MIN_ZOOM),
     ]
     sources = [replace(s, popups=False) for s in sources]
-    return _build("field", sources, result_label="查询结果")
+    return _build("field", sources, result_label="查询结果", home=home)
 
 
 def court_map() -> folium.Map:
@@ -94,7 +97,8 @@ def court_map() -> folium.Map:
     sources = [
         LayerSource("townships", "苏木乡镇/街道", _layer_url("townships"), by_bbox=False),
         LayerSource("villages", "嘎查村/社区", _layer_url("villages")),
-        LayerSource("mining-zones", "矿区影响区", _layer_url("mining-zones"), by_bbox=False, fit=True),
+        # A zone's tap shows its mine, as the mine's own tap does (court.js), hence no popup of its own.
+        LayerSource("mining-zones", "矿区影响区", _layer_url("mining-zones"), by_bbox=False, fit=True, popups=False),
         LayerSource("grids", f"网格（{GRID_MIN_ZOOM}级以上）", _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
         LayerSource("mining-areas", "矿区", _layer_url("mining-areas"), by_bbox=False),
         LayerSource(
@@ -157,6 +161,7 @@ def _build(
     extra: dict[str, folium.map.Layer] | None = None,
     statuses: bool = False,
     hotspots: bool = False,
+    home: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     m = folium.Map(
         location=CENTRE,
@@ -185,6 +190,8 @@ def _build(
     Fullscreen(position="topleft", title="全屏", title_cancel="退出全屏").add_to(m)
     keys = [s.key for s in sources] + list(extra or {}) + ["result"]
     config = _config(page, sources, keys, statuses=statuses, hotspots=hotspots)
+    # Leaflet bounds [[south, west], [north, east]]; a page without one fits its `fit` layers instead.
+    config["home"] = [[home[1], home[0]], [home[3], home[2]]] if home else None
     PageScript(config, groups).add_to(m)
     return m
 
@@ -198,6 +205,7 @@ def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses:
         "resultStyle": LAYER_STYLES["result"],
         "landUseColours": LAND_USE_COLOURS,
         "statusColours": STATUS_COLOURS,
+        "openStatuses": sorted(OPEN_STATUSES),
         "hotspotClasses": HOTSPOT_CLASSES,
         "choropleth": {"colours": CHOROPLETH_COLOURS, "noData": CHOROPLETH_NO_DATA},
         "legend": legend(
@@ -216,7 +224,7 @@ def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses:
         "clusterDefaults": {"eps_m": DEFAULT_EPS_M, "min_points": DEFAULT_MIN_POINTS},
         "api": {
             "locate": reverse("api-locate"),
-            "layers": {"parcels": _layer_url("parcels")},
+            "layers": {name: _layer_url(name) for name in ("parcels", "grids", "villages")},
             "parcel": reverse("api-parcel", args=["__code__"]),
             "parcelSearch": reverse("api-parcel-search"),
             "cases": reverse("api-cases"),

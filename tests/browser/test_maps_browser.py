@@ -155,7 +155,8 @@ def test_a_grid_worker_types_a_phone_coordinate_and_finds_the_parcel(page, live_
         "() => GeoDisputesMaps.field.outline !== null && GeoDisputesMaps.field.outline !== undefined"
     )
 
-    # The same numbers taken as WGS84 land ~570 m east of the parcel.
+    # The same numbers taken as WGS84 land ~570 m east of the parcel (the answer's sheet put away first).
+    page.get_by_role("button", name="收起").click()
     page.select_option("#id_datum", "wgs84")
     page.click("#lookup-point button[type=submit]")
     result.get_by_text("此处无登记地块").wait_for()

@@ -27,6 +27,8 @@ from geo_disputes.services.cases.clock import OPEN_STATUSES
 
 # The pseudo-status "open" selects every status the clock still runs for.
 OPEN = "open"
+# …and "done" every status it no longer runs for (the court map's "已办结" filter).
+DONE = "done"
 
 CASE_LIST_PROPERTIES = [
     "reference",
@@ -88,6 +90,8 @@ def filter_cases(qs: QuerySet[Case], flt: CaseFilter, user=None) -> QuerySet[Cas
         qs = qs.filter(category=flt.category)
     if flt.status == OPEN:
         qs = qs.filter(status__in=OPEN_STATUSES)
+    elif flt.status == DONE:
+        qs = qs.exclude(status__in=OPEN_STATUSES)
     elif flt.status:
         qs = qs.filter(status=flt.status)
     if flt.tier:

@@ -16,10 +16,37 @@
     var page = { ctx: ctx, detail: document.getElementById("mine-detail"), seq: 0 };
     GD.court = page;
     var highlight = L.featureGroup().addTo(ctx.groups.result);
-    ctx.layers["mining-areas"].onFeatureClick = function (feature, layer) {
+    var mines = ctx.layers["mining-areas"];
+    var selectMine = function (feature) {
       highlight.clearLayers();
       L.geoJSON(feature, { style: ctx.config.resultStyle, interactive: false }).addTo(highlight);
-      showMine(page, feature.properties || {}, feature.id);
+      page.printLink(String(feature.id));
+      return showMine(page, feature.properties || {}, feature.id);
+    };
+    mines.onFeatureClick = selectMine;
+    // A tap on the influence zone is a tap on its mine: same popup, same panel.
+    ctx.layers["mining-zones"].onFeatureClick = function (feature, layer, event) {
+      var mine = mines.drawn.get(String(feature.id));
+      if (!mine) return;
+      L.popup().setLatLng(event.latlng).setContent(GD.popupFor("mining-areas", mine.feature.properties || {}, ctx.config)).openOn(ctx.map);
+      selectMine(mine.feature);
+    };
+    // A marker at each mine's centre, above the case markers: its tap opens the mine, never a case.
+    var centres = L.featureGroup().addTo(ctx.groups["mining-areas"]);
+    page.centres = centres;
+    var drawnCentres = new Set();
+    var mineDrawn = function () {
+      mines.drawn.forEach(function (layer, code) {
+        if (drawnCentres.has(code)) return;
+        drawnCentres.add(code);
+        var icon = L.divIcon({ className: "gd-mine-centre", html: "", iconSize: [18, 18] });
+        L.marker(layer.getBounds().getCenter(), { icon: icon, title: ((layer.feature.properties || {}).name || code) + "（矿区中心）", zIndexOffset: 1000 })
+          .on("click", function (event) {
+            layer.openPopup(event.latlng);  // the mine's own popup, as a tap on its area gives
+            selectMine(layer.feature);
+          })
+          .addTo(centres);
+      });
     };
     ctx.layers["mining-parcels"].onFeatureClick = function (feature) {
       highlight.clearLayers();
@@ -29,11 +56,16 @@
     GD.openCases = function (code) {
       return openCases(page, code);
     };
-    setupFilters(page);
+    var print = document.getElementById("hearing-print");
+    page.printLink = function (code) {
+      print.hidden = !code;
+      print.href = code ? GD.withQuery(print.getAttribute("data-base"), { mining_area: code }) : print.getAttribute("data-base");
+    };
+    setupFilters(page, mineDrawn);
   };
 
   /* Mine, category and period filter the cases layer; the mine list comes from the mining-areas layer. */
-  function setupFilters(page) {
+  function setupFilters(page, mineDrawn) {
     var ctx = page.ctx;
     var form = document.getElementById("court-filters");
     var status = document.getElementById("case-status");
@@ -41,6 +73,7 @@
     var mines = ctx.layers["mining-areas"];
     var select = form.elements.mining_area;
     mines.onDrawn = function () {
+      mineDrawn();
       if (select.options.length > 1) return;
       mines.drawn.forEach(function (layer, code) {
         var option = GD.el("option", null, (layer.feature.properties || {}).name || code);
@@ -48,8 +81,16 @@
         select.appendChild(option);
       });
       select.value = select.getAttribute("data-initial") || "";
+      page.printLink(select.value);
     };
+    select.addEventListener("change", function () {
+      page.printLink(select.value);
+    });
     cases.onDrawn = function () {
+      // Open cases over closed ones (on one canvas the last drawn is on top and takes the tap).
+      cases.drawn.forEach(function (layer) {
+        if (ctx.config.openStatuses.indexOf((layer.feature.properties || {}).status) >= 0) layer.bringToFront();
+      });
       status.className = "status";
       status.textContent =
         "涉矿事项：视野内 " +
@@ -62,12 +103,18 @@
       status.className = "status error";
       status.textContent = GD.problem(answer);
     };
+    function caseFilters(values) {
+      var filters = Object.assign({}, values);
+      if (!filters.status) filters.status = "open";
+      if (filters.status === "all") delete filters.status;
+      return filters;
+    }
     function apply(remember) {
       var values = GD.formValues(form);
-      cases.reload(values);
+      cases.reload(caseFilters(values));
       if (remember && window.history && window.history.replaceState) {
         var query = new URLSearchParams(values).toString();
-        window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+        window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
       }
     }
     form.addEventListener("submit", function (event) {
@@ -77,13 +124,13 @@
     form.addEventListener("reset", function (event) {
       event.preventDefault();
       Array.prototype.forEach.call(form.elements, function (field) {
-        if (field.name) field.value = "";
+        if (field.name) field.value = field.name === "status" ? "open" : "";
       });
       apply(true);
     });
     var initial = GD.formValues(form);
     if (select.getAttribute("data-initial")) initial.mining_area = select.getAttribute("data-initial");
-    cases.filters = initial;
+    cases.filters = caseFilters(initial);
   }
 
   /* A parcel: what it is, its holder (per role, from the API), and the cases linked to it. */

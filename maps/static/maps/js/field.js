@@ -4,6 +4,9 @@
  * /api/parcels/?holder= → the parcel outline on the map and, in the panel, the village, grid and
  * grid worker, the mining-area relation, the open cases on the parcel and within 500 m
  * (/api/cases/?parcel=…&status=open and ?bbox=…&status=open), and a link to register a case here.
+ * The answer comes first: at the top of the panel on a desktop, in a sheet over the foot of the map
+ * on a phone (the panel there lies below the map and both forms). "我的位置" asks the phone's
+ * GPS (WGS84) and looks its position up. A point on no parcel outlines its grid, else its village.
  * Text from the API is shown with textContent only.
  */
 (function () {
@@ -28,8 +31,26 @@
     var codeForm = document.getElementById("lookup-code");
     var holderForm = document.getElementById("lookup-holder"); // only for roles that see holders
     var resultLayer = L.featureGroup().addTo(ctx.groups.result);
-    var page = { ctx: ctx, status: status, result: result, resultLayer: resultLayer, seq: 0 };
+    var sheet = document.getElementById("lookup-sheet");
+    var close = document.getElementById("sheet-close");
+    var page = { ctx: ctx, status: status, result: result, resultLayer: resultLayer, seq: 0, sheet: sheet, close: close };
     GD.field = page;
+    close.addEventListener("click", function () {
+      result.hidden = true;
+      say(page, "");
+    });
+    locateControl(page);
+    // Scrolling down to the forms or typing a new lookup: the sheet goes back to its place above the
+    // forms instead of covering them.
+    var settle = function () {
+      sheet.classList.remove("open");
+    };
+    [pointForm, codeForm, holderForm].forEach(function (form) {
+      if (form) form.addEventListener("focusin", settle);
+    });
+    window.addEventListener("scroll", function () {
+      if (window.scrollY > 40) settle();
+    }, { passive: true });
 
     ctx.map.on("click", function (event) {
       lookupPoint(page, event.latlng.lng, event.latlng.lat, "wgs84");
@@ -76,7 +97,9 @@
       var loc = answer.body;
       show(page, loc, loc.parcels[0] || null);
       var near = nearbyCases(page, loc.point, loc.parcels[0] ? loc.parcels[0].code : null, seq);
-      if (loc.parcels[0]) return Promise.all([outlineAt(page, loc, loc.parcels[0].code, seq), near]);
+      if (loc.parcels[0]) return Promise.all([outlineAt(page, loc, "parcels", loc.parcels[0].code, seq), near]);
+      var area = loc.grid ? ["grids", loc.grid.code] : loc.village ? ["villages", loc.village.code] : null;
+      if (area) return Promise.all([outlineAt(page, loc, area[0], area[1], seq), near]);
       return near;
     }, networkError(page));
   }
@@ -100,24 +123,28 @@
     }, networkError(page));
   }
 
-  /* The tapped parcel's outline from the parcels layer (a tiny box around the point), by code. */
-  function outlineAt(page, loc, code, seq) {
+  /* The outline of the parcel, grid or village (`layer`) with `code` around the point, from that
+     layer's API by a tiny box: the worker sees which area the answer speaks of. */
+  function outlineAt(page, loc, layer, code, seq) {
     var d = 0.00005;
     var bbox = [loc.point.lon - d, loc.point.lat - d, loc.point.lon + d, loc.point.lat + d].join(",");
-    var url = GD.withQuery(page.ctx.config.api.layers.parcels, { bbox: bbox });
+    var url = GD.withQuery(page.ctx.config.api.layers[layer], { bbox: bbox });
     return GD.getJSON(url).then(function (answer) {
       if (seq !== page.seq || answer.status !== 200) return;
       var feature = (answer.body.features || []).filter(function (f) {
         return f.id === code;
       })[0];
-      if (feature) drawOutline(page, feature, true);
+      if (feature) drawOutline(page, feature, true, layer);
     });
   }
 
-  function drawOutline(page, feature, keepView) {
-    var outline = L.geoJSON(feature, { style: page.ctx.config.resultStyle, interactive: false });
+  function drawOutline(page, feature, keepView, layer) {
+    var style = page.ctx.config.resultStyle;
+    if (layer && layer !== "parcels") style = Object.assign({}, style, { fill: false, dashArray: "6 4" });
+    var outline = L.geoJSON(feature, { style: style, interactive: false });
     outline.addTo(page.resultLayer);
     page.outline = outline;
+    page.outlined = { layer: layer || "parcels", code: String(feature.id) };
     if (!keepView) page.ctx.map.fitBounds(outline.getBounds(), { maxZoom: 17, padding: [20, 20] });
   }
 
@@ -127,6 +154,7 @@
     ctx.userMoved = true;
     page.resultLayer.clearLayers();
     page.outline = null;
+    page.outlined = null;
     var latlng = [loc.point.lat, loc.point.lon];
     L.circleMarker(latlng, { radius: 7, color: "#d50000", weight: 3, fillColor: "#fff", fillOpacity: 1 })
       .bindTooltip(loc.point.lon.toFixed(6) + ", " + loc.point.lat.toFixed(6))
@@ -138,12 +166,14 @@
     box.replaceChildren();
     box.hidden = false;
     box.appendChild(el("h2", null, parcel ? "地块 " + parcel.code : "位置"));
+    page.close.hidden = false;
     var grid = loc.grid;
     var worker = grid && grid.worker && (grid.worker.name || grid.worker.phone) ? workerNode(grid.worker) : "";
     box.appendChild(
       GD.definitionList([
         ["坐标 WGS84", loc.point.lon.toFixed(6) + ", " + loc.point.lat.toFixed(6)],
         ["说明", DATUM_NOTES[loc.datum] || ""],
+        ["定位精度", page.accuracy ? "GPS 约 " + Math.round(page.accuracy) + " 米" : ""],
         ["苏木乡镇", areaText(loc.township)],
         ["嘎查村", areaText(loc.village)],
         ["网格", grid ? areaText(grid) + (grid.households ? "（" + grid.households + " 户）" : "") : "无"],
@@ -152,7 +182,7 @@
       ])
     );
     if (parcel) box.appendChild(parcelList(parcel, ctx.config));
-    else box.appendChild(el("p", "hint", "此处无登记地块"));
+    else box.appendChild(el("p", "hint", "此处无登记地块" + (grid ? "；虚线为所在网格" : loc.village ? "；虚线为所在嘎查村" : "")));
     var others = (loc.parcels || []).filter(function (p) {
       return !parcel || p.code !== parcel.code;
     });
@@ -327,5 +357,37 @@
   function say(page, text, isError) {
     page.status.textContent = text;
     page.status.className = isError ? "status error" : "status";
+    page.sheet.classList.toggle("open", Boolean(text) || !page.result.hidden);
+    if (page.result.hidden) page.close.hidden = !text;
+  }
+
+  /* "我的位置": the phone's GPS position (WGS84, as the Geolocation API gives it) → a lookup there. */
+  function locateControl(page) {
+    var control = L.control({ position: "topleft" });
+    control.onAdd = function () {
+      var button = el("button", "gd-locate", "◎ 我的位置");
+      button.type = "button";
+      button.title = "用手机定位（GPS，WGS84）查询所在位置";
+      L.DomEvent.disableClickPropagation(button);
+      L.DomEvent.on(button, "click", function () {
+        if (!navigator.geolocation) return say(page, "此浏览器不支持定位", true);
+        say(page, "正在定位…");
+        navigator.geolocation.getCurrentPosition(
+          function (position) {
+            page.accuracy = position.coords.accuracy;
+            lookupPoint(page, position.coords.longitude, position.coords.latitude, "wgs84").then(function () {
+              page.accuracy = null;
+            });
+          },
+          function (error) {
+            var reasons = { 1: "未允许使用位置", 2: "无法取得位置", 3: "定位超时" };
+            say(page, "定位失败：" + (reasons[error.code] || "未知原因") + "。也可点按地图或输入坐标", true);
+          },
+          { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 }
+        );
+      });
+      return button;
+    };
+    control.addTo(page.ctx.map);
   }
 })();

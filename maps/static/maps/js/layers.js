@@ -22,12 +22,22 @@
     config.layers.forEach(function (spec) {
       ctx.layers[spec.key] = new Loader(ctx, spec, groups[spec.key]);
     });
+    // The first view: the link's #map=… (Back from a case page returns here), else the user's own area.
+    if (!restoreView(ctx) && config.home) {
+      ctx.fitting = true;
+      map.fitBounds(config.home, { padding: [10, 10], animate: false });
+      ctx.fitting = false;
+      ctx.userMoved = true;
+    }
     ctx.refresh = function () {
       return refresh(ctx, note);
     };
     // The page's own hook runs first, so filters taken from the link apply to the first requests.
     if (GD.pages[config.page]) GD.pages[config.page](ctx);
     var timer = null;
+    map.on("moveend overlayadd overlayremove", function () {
+      rememberView(ctx);
+    });
     map.on("moveend", function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
@@ -44,12 +54,49 @@
     return ctx;
   };
 
-  /* A legend control (inside the map, so it stays visible in full screen). */
+  /* The view in the address: #map=<zoom>/<lat>/<lon>&layers=<shown overlay keys>. Replaced, never
+     pushed: Back leaves the map page, and coming back to it restores zoom, centre and layers. */
+  function rememberView(ctx) {
+    if (!window.history || !window.history.replaceState) return;
+    var map = ctx.map;
+    var c = map.getCenter();
+    var shown = Object.keys(ctx.groups).filter(function (key) {
+      return key !== "result" && map.hasLayer(ctx.groups[key]);
+    });
+    var hash = "#map=" + map.getZoom() + "/" + c.lat.toFixed(5) + "/" + c.lng.toFixed(5) + "&layers=" + shown.join(",");
+    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search + hash);
+  }
+
+  /* Apply a #map=… view from the address; true when there was one. */
+  function restoreView(ctx) {
+    var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+    var parts = (params.get("map") || "").split("/").map(Number);
+    if (parts.length !== 3 || !parts.every(isFinite)) return false;
+    if (params.has("layers")) {
+      var shown = params.get("layers").split(",");
+      Object.keys(ctx.groups).forEach(function (key) {
+        if (key === "result") return;
+        var group = ctx.groups[key];
+        if (shown.indexOf(key) >= 0) ctx.map.addLayer(group);
+        else ctx.map.removeLayer(group);
+      });
+    }
+    ctx.map.setView([parts[1], parts[2]], parts[0], { animate: false });
+    ctx.userMoved = true;
+    return true;
+  }
+  GD.rememberView = rememberView;
+
+  /* A legend control (inside the map, so it stays visible in full screen); folded on a phone,
+     where open it would hide much of a small map. */
   GD.legend = function (map, rows) {
     var control = L.control({ position: "bottomright" });
     control.onAdd = function () {
-      var box = el("div", "gd-legend");
-      box.appendChild(el("div", "title", "图例"));
+      var box = el("details", "gd-legend" + (rows.length > 8 ? " compact" : ""));
+      box.open = !window.matchMedia("(max-width: 720px)").matches;
+      box.appendChild(el("summary", "title", "图例"));
+      var list = el("div", "rows");
+      box.appendChild(list);
       rows.forEach(function (row) {
         var line = el("div");
         var swatch = el("i");
@@ -58,7 +105,7 @@
         if (row.style.dashArray) swatch.style.borderStyle = "dashed";
         line.appendChild(swatch);
         line.appendChild(document.createTextNode(row.label));
-        box.appendChild(line);
+        list.appendChild(line);
       });
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
@@ -240,8 +287,8 @@
             return self.popup ? self.popup(props, feature) : GD.popupFor(spec.key, props, ctx.config);
           });
         }
-        layer.on("click", function () {
-          if (self.onFeatureClick) self.onFeatureClick(feature, layer);
+        layer.on("click", function (event) {
+          if (self.onFeatureClick) self.onFeatureClick(feature, layer, event);
         });
       },
     }).addTo(group);

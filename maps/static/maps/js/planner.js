@@ -127,9 +127,12 @@
     layers.clusters.reload(Object.assign({}, withTownship, pick(values, ["eps_m", "min_points"])));
     layers.hotspots.reload(withTownship);
     if (layers.hotspots.pending) computing(page);
+    // A hidden analysis layer is not recomputed, so its old count must not stay as if it were current.
+    if (remember && !page.ctx.map.hasLayer(page.ctx.groups.clusters)) say(page.clusterStatus, "筛选已更改：打开“DBSCAN 聚集区”图层后按新条件计算");
+    if (remember && !page.ctx.map.hasLayer(page.ctx.groups.hotspots)) say(page.hotspotStatus, "筛选已更改：打开“Gi* 冷热点”图层后按新条件计算");
     if (remember && window.history && window.history.replaceState) {
       var query = new URLSearchParams(values).toString();
-      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
     }
   }
 
