@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
@@ -48,12 +48,12 @@ def planner(request: HttpRequest) -> HttpResponse:
 @login_required
 def court_print(request: HttpRequest) -> HttpResponse:
     """GET /maps/court/print/?mining_area=<code>|case=<ref>&paper=A4|A3 — the hearing map as one PDF page."""
-    reference = request.GET.get("case", "").strip()
+    reference = _code(request, "case")
     if reference:
         return case_map_pdf(request, reference)
     if not hearing_map.may_print_mining_area(request.user):
         raise PermissionDenied("只有矿区法庭和旗级管理员可以打印矿区庭审用图")
-    mine = get_object_or_404(MiningArea.objects.in_force(), code=request.GET.get("mining_area", "").strip())
+    mine = get_object_or_404(MiningArea.objects.in_force(), code=_code(request, "mining_area"))
     page = hearing_map.for_mining_area(mine, printed_by=_printer(request), on=timezone.localdate())
     return _pdf(hearing_map.render_pdf(page, request.GET.get("paper", "A4")), f"hearing-map-{mine.code}.pdf")
 
@@ -64,6 +64,14 @@ def case_map_pdf(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_object_or_404(visible_cases(request.user), reference=reference)
     page = hearing_map.for_case(case, printed_by=_printer(request), on=timezone.localdate())
     return _pdf(hearing_map.render_pdf(page, request.GET.get("paper", "A4")), f"hearing-map-{case.reference}.pdf")
+
+
+def _code(request: HttpRequest, name: str) -> str:
+    """A code or reference from the query: no such thing (404) when it could not be one (a NUL, too long)."""
+    value = request.GET.get(name, "").strip()
+    if "\x00" in value or len(value) > 100:
+        raise Http404(f"{name}: 无此编号")
+    return value
 
 
 def _printer(request: HttpRequest) -> str:

@@ -949,8 +949,10 @@ PAGE_PARAMETERS = {
     "maps-field": ["lon", "lat", "datum", "code", "holder"],
     "maps-court": ["mining_area", "category", "since", "until"],
     "maps-planner": ["category", "status", "tier", "township", "since", "until", "eps_m", "min_points"],
+    "maps-court-print": ["mining_area", "case", "paper"],
+    "case-map-pdf": ["paper"],
 }
-PAGE_ARGS = {"queue-unit": {"unit_code": "VC-150622106202"}}
+PAGE_ARGS = {"queue-unit": {"unit_code": "VC-150622106202"}, "case-map-pdf": {"reference": "ZGE-2026-000001"}}
 # Percent-encoded as a browser or a script would send them: the server decodes them itself.
 HOSTILE_QUERY_VALUES = [
     "%EF%BC%91%EF%BC%92",  # fullwidth １２
