@@ -21,6 +21,14 @@ from django.template.loader import render_to_string
 logger = logging.getLogger("geo_disputes.db_outage")
 
 RETRY_AFTER_SECONDS = 30
+API_PREFIX = "/api/"
+
+
+def is_api_request(request) -> bool:
+    """Requests to the JSON API get JSON answers (errors included); everything else gets pages."""
+    return request.path.startswith(API_PREFIX)
+
+
 DETAIL = "数据库暂时不可用，请稍后重试。The database is temporarily unavailable; please try again shortly."
 
 
@@ -41,7 +49,7 @@ class DatabaseUnavailableMiddleware:
             type(exception).__name__,
             str(exception).strip(),
         )
-        if request.path.startswith("/api/"):
+        if is_api_request(request):
             response = JsonResponse({"detail": DETAIL}, status=503)
         else:
             html = render_to_string("503.html", {"retry_after": RETRY_AFTER_SECONDS})
@@ -64,6 +72,6 @@ class NulInPathMiddleware:
     def __call__(self, request):
         if "\x00" not in request.path:
             return self.get_response(request)
-        if request.path.startswith("/api/"):
+        if is_api_request(request):
             return JsonResponse({"path": NUL_PATH_DETAIL}, status=400)
         return HttpResponse(NUL_PATH_DETAIL, status=400, content_type="text/plain; charset=utf-8")

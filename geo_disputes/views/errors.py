@@ -12,19 +12,19 @@ from django.shortcuts import render
 from django.template import loader
 from django.views import defaults
 
-API_PREFIX = "/api/"
+from geo_disputes.middleware import is_api_request
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """An unknown URL under /api/ is a JSON 404 (a client program reads `detail`), elsewhere the Chinese page."""
-    if request.path.startswith(API_PREFIX):
+    if is_api_request(request):
         body = {"detail": "找不到此地址。Not found."}
         return JsonResponse(body, status=404, json_dumps_params={"ensure_ascii": False})
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith(API_PREFIX):
+    if is_api_request(request):
         return JsonResponse(
             {"detail": "服务器内部错误，已记录。Server error; it has been logged."},
             status=500,

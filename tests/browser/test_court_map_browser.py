@@ -15,7 +15,7 @@ from geo_disputes.models.cases import Category, MiningRelation, Tier
 from tests.factories import CaseFactory
 
 from .scene import build_scene
-from .test_maps_browser import assert_clean, open_map, view, wait_count
+from .test_maps_browser import assert_clean, click_map_at, open_map, view, wait_count
 
 pytestmark = pytest.mark.browser
 
@@ -44,15 +44,6 @@ def court(transactional_db):
     return scene, opened, closed, centre
 
 
-def click_at(page, lon: float, lat: float) -> None:
-    point = page.evaluate(
-        "([lat, lon]) => { const m = GeoDisputesMaps.current.map; const p = m.latLngToContainerPoint([lat, lon]);"
-        " const r = m.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }",
-        [lat, lon],
-    )
-    page.mouse.click(*point)
-
-
 def test_open_cases_by_default_and_the_open_one_on_top(page_for, live_server, court, django_user_model):
     _, opened, closed, centre = court
     page = page_for(django_user_model.objects.create_superuser("clerk"), DESK)
@@ -66,7 +57,7 @@ def test_open_cases_by_default_and_the_open_one_on_top(page_for, live_server, co
     page.click("#court-filters button[type=submit]")
     wait_count(page, "cases", 3)
     view(page, *SPOT, 16)
-    click_at(page, *SPOT)
+    click_map_at(page, *SPOT)
     popup = page.locator(".leaflet-popup-content").last  # a closing popup fades out
     popup.wait_for()
     assert opened.reference in popup.inner_text() and closed.reference not in popup.inner_text()
@@ -89,7 +80,7 @@ def test_the_mine_s_centre_and_its_zone_open_the_mine(page_for, live_server, cou
     page.evaluate("() => GeoDisputesMaps.current.map.closePopup()")
     page.evaluate("() => { document.querySelector('#mine-detail').hidden = true; }")
 
-    click_at(page, 111.2855, 39.7445)  # in the influence zone, outside the pit
+    click_map_at(page, 111.2855, 39.7445)  # in the influence zone, outside the pit
     popup.wait_for()
     assert "哈尔乌素露天煤矿" in popup.inner_text() and "经营主体" in popup.inner_text()
     assert page.locator("#mine-detail").is_visible()
@@ -127,7 +118,7 @@ def test_back_from_a_case_returns_to_the_same_view(page_for, live_server, court,
     wait_count(page, "cases", 2)
     view(page, *SPOT, 13)
     page.wait_for_function("() => location.hash.startsWith('#map=13/')")
-    click_at(page, *SPOT)
+    click_map_at(page, *SPOT)
     page.locator(".leaflet-popup-content a").first.click()
     page.wait_for_url(f"**/cases/{opened.reference}/")
     page.go_back()

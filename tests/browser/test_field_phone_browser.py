@@ -16,6 +16,7 @@ from tests.factories import GridFactory, StaffFactory, UserFactory, box
 
 from .conftest import LOCAL_HOSTS, session_cookie
 from .scene import TARGET, build_scene
+from .test_maps_browser import click_map_at
 
 pytestmark = pytest.mark.browser
 
@@ -80,15 +81,6 @@ def in_viewport(page, selector: str) -> bool:
     )
 
 
-def tap_map(page, lon: float, lat: float) -> None:
-    point = page.evaluate(
-        "([lat, lon]) => { const m = GeoDisputesMaps.current.map; const p = m.latLngToContainerPoint([lat, lon]);"
-        " const r = m.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }",
-        [lat, lon],
-    )
-    page.mouse.click(*point)
-
-
 def test_the_map_opens_on_the_worker_s_own_grid(phone):
     bounds = phone.evaluate(
         "() => { const b = GeoDisputesMaps.current.map.getBounds();"
@@ -102,7 +94,7 @@ def test_the_map_opens_on_the_worker_s_own_grid(phone):
 
 
 def test_a_tap_without_a_parcel_answers_on_screen_and_outlines_the_grid(phone):
-    tap_map(phone, 111.108, 39.597)  # in her grid, on no parcel
+    click_map_at(phone, 111.108, 39.597)  # in her grid, on no parcel
     result = phone.locator("#lookup-result")
     result.get_by_text("此处无登记地块").wait_for()
     assert in_viewport(phone, "#lookup-result h2"), "the answer must show without scrolling past the forms"

@@ -62,6 +62,16 @@ def view(page, lon: float, lat: float, zoom: int) -> None:
     )
 
 
+def click_map_at(page, lon: float, lat: float) -> None:
+    """Click the map where the point (lon, lat) is drawn (as a finger or mouse would, at its pixel)."""
+    point = page.evaluate(
+        "([lat, lon]) => { const m = GeoDisputesMaps.current.map; const p = m.latLngToContainerPoint([lat, lon]);"
+        " const r = m.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }",
+        [lat, lon],
+    )
+    page.mouse.click(*point)
+
+
 def screenshot(page, name: str) -> None:
     shots = os.environ.get("MAP_SCREENSHOT_DIR")
     if shots:
