@@ -82,11 +82,8 @@ from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, 
 from geo_disputes.services.ops.idempotency import Answer, IdempotencyError, fingerprint, run_once
 
 PAGE_SIZE = 50
-STALE_MESSAGE = "此事项已被他人修改,请刷新 / changed by someone else, reload"
-RESUBMITTED_CHANGED = (
-    "此登记表已提交过,内容又有改动;如需登记另一事项,请重新打开登记页 / "
-    "this form was already submitted and has since changed: open a new form for another case"
-)
+STALE_MESSAGE = "此事项已被他人修改,请刷新"
+RESUBMITTED_CHANGED = "此登记表已提交过,内容又有改动;如需登记另一事项,请重新打开登记页"
 
 STATUS_LABELS = dict(Status.choices)
 NEXT_DUE_LABELS = {
@@ -105,18 +102,18 @@ DEADLINE_ROWS = (
     ("confirm_apply_by", "申请司法确认期限(人民调解法第33条:协议生效之日起30日)"),
     ("agenda_deadline", "联席会议议定期限"),
 )
-NOT_TIMED_TEXT = "本程序不适用信访时限 no petition clock"
+NOT_TIMED_TEXT = "本程序不适用信访时限"
 EVENT_LABELS = {
     **ACTION_LABELS,
-    "report": "登记(说事) report",
-    "route": "分流 routing",
-    "procedure": "确定程序 procedure",
-    "migrate_procedure": "补录程序(系统升级) procedure assigned",
-    "link_repeat": "关联重复信访 repeat",
-    "possible_repeat": "疑似重复登记,请核实并案 possible repeat",
-    "possible_duplicate": "疑似重复提交(数分钟内同地同类),请核实 possible duplicate",
-    "group": "并入事项组 group",
-    "recuse": "回避 recusal",
+    "report": "登记(说事)",
+    "route": "分流",
+    "procedure": "确定程序",
+    "migrate_procedure": "补录程序(系统升级)",
+    "link_repeat": "关联重复信访",
+    "possible_repeat": "疑似重复登记,请核实并案",
+    "possible_duplicate": "疑似重复提交(数分钟内同地同类),请核实",
+    "group": "并入事项组",
+    "recuse": "回避",
 }
 ART31_ROUTE_LABEL = ACTION_LABELS["route"]
 # Codes shown in the history's changes, by field: their Chinese labels.
@@ -177,9 +174,9 @@ def due_text(state: str, days_left: int | None) -> str:
     if days_left is None:
         return ""
     if days_left < 0:
-        return f"逾期{-days_left}天 overdue"
+        return f"逾期{-days_left}天"
     if days_left == 0:
-        return "今日到期 due today"
+        return "今日到期"
     return f"剩{days_left}天"
 
 
@@ -218,7 +215,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, RESUBMITTED_CHANGED if exc.status == 422 else exc.message)
             else:
                 if answer.replayed:
-                    messages.info(request, f"此表单已提交,未重复登记:{answer.body['reference']} / already registered")
+                    messages.info(request, f"此表单已提交,未重复登记:{answer.body['reference']}")
                 else:
                     for level, text in answer.body["messages"]:
                         messages.add_message(request, level, text)
@@ -265,7 +262,7 @@ def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answe
 
 def _intake_messages(user, case: Case) -> list[tuple[int, str]]:
     """What the page tells the person who registered `case` (a repeat's original only if they may see it)."""
-    unit = case.unit.name if case.unit_id else "未找到责任单位 no unit"
+    unit = case.unit.name if case.unit_id else "未找到责任单位"
     notes = [
         (
             messages.SUCCESS,
@@ -719,7 +716,7 @@ def _events(case: Case, user, full: bool) -> list[dict]:
             "label": _event_label(e),
             "from": STATUS_LABELS.get(e.from_status, e.from_status),
             "to": STATUS_LABELS.get(e.to_status, e.to_status),
-            "who": e.actor.get_username() if e.actor_id else "系统 system",
+            "who": e.actor.get_username() if e.actor_id else "系统",
             "reason": e.reason if full else (WITHHELD if e.reason else ""),
             "changes": [
                 _change(k, v)
