@@ -4,6 +4,7 @@ services (intake, workflow), whose errors name the field they are shown on."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from geo_disputes.form_fields import DateField, IntegerField
@@ -37,9 +38,9 @@ from geo_disputes.services.cases.routing import DEPARTMENTS
 MAX_PETITIONER_ROWS = 20  # a group visit sends at most 5 representatives (Art. 20); households go in a case group
 
 DATUM_CHOICES = [
-    ("wgs84", "WGS84(GPS/卫星定位/地图点选)"),
-    ("cgcs2000", "CGCS2000(国家2000/天地图)"),
-    ("gcj02", "GCJ-02 手机坐标(高德/腾讯/微信位置)"),
+    ("wgs84", _("WGS84(GPS/卫星定位/地图点选)")),
+    ("cgcs2000", _("CGCS2000(国家2000/天地图)")),
+    ("gcj02", _("GCJ-02 手机坐标(高德/腾讯/微信位置)")),
 ]
 
 # Coordinates and accuracy: a phone shows its numeric keyboard with the decimal point and minus sign.
@@ -67,6 +68,11 @@ _INTAKE_FIELDS = {
 }
 
 
+def translated_choices(choices) -> list[tuple[str, str]]:
+    """A model's choices (labels marked with gettext_noop) with their labels in the language of the page."""
+    return [(value, gettext_lazy(label)) for value, label in choices]
+
+
 def _units():
     return Unit.objects.order_by("kind", "code")
 
@@ -74,9 +80,11 @@ def _units():
 class IntakeForm(forms.Form):
     """村民说事: what, where (map click, typed coordinates with their datum, or a parcel code), who."""
 
-    category = forms.ChoiceField(label=_("类别"), choices=Category.choices)
-    channel = forms.ChoiceField(label=_("渠道"), choices=Channel.choices)
-    kind = forms.ChoiceField(label=_("信访类型"), choices=PetitionKind.choices, initial=PetitionKind.CLAIM)
+    category = forms.ChoiceField(label=_("类别"), choices=translated_choices(Category.choices))
+    channel = forms.ChoiceField(label=_("渠道"), choices=translated_choices(Channel.choices))
+    kind = forms.ChoiceField(
+        label=_("信访类型"), choices=translated_choices(PetitionKind.choices), initial=PetitionKind.CLAIM
+    )
     description = forms.CharField(
         label=_("事项描述"), max_length=MAX_DESCRIPTION, widget=forms.Textarea(attrs={"rows": 4})
     )
@@ -112,7 +120,7 @@ class IntakeForm(forms.Form):
     procedure = forms.ChoiceField(
         label=_("程序"),
         required=False,
-        choices=[("", "按类型和渠道自动选择"), *Procedure.choices],
+        choices=[("", _("按类型和渠道自动选择")), *translated_choices(Procedure.choices)],
         help_text=_("检举控告一律转纪检监察;说事室、网格代办、代表站的求决事项默认人民调解,其余默认信访。"),
     )
     forwarded_by = forms.ModelChoiceField(
@@ -126,7 +134,7 @@ class IntakeForm(forms.Form):
     above_banner = forms.ChoiceField(
         label=_("越级/上级交办(可选)"),
         required=False,
-        choices=[("", "(无)"), *((v, label) for v, label in AboveBanner.choices if v)],
+        choices=[("", _("(无)")), *((v, label) for v, label in translated_choices(AboveBanner.choices) if v)],
     )
 
     group = forms.IntegerField(
@@ -273,13 +281,17 @@ def show_intake_error(exc: IntakeError, form: IntakeForm, formset, rows: list[in
 class CaseFilterForm(forms.Form):
     """The list's filters (GET); an invalid value is reported and that filter left out."""
 
-    category = forms.ChoiceField(label=_("类别"), required=False, choices=[("", "全部类别"), *Category.choices])
+    category = forms.ChoiceField(
+        label=_("类别"), required=False, choices=[("", _("全部类别")), *translated_choices(Category.choices)]
+    )
     status = forms.ChoiceField(
         label=_("状态"),
         required=False,
-        choices=[("", "全部状态"), (OPEN, "在办(全部未办结)"), *Status.choices],
+        choices=[("", _("全部状态")), (OPEN, _("在办(全部未办结)")), *translated_choices(Status.choices)],
     )
-    tier = forms.ChoiceField(label=_("层级"), required=False, choices=[("", "全部层级"), *Tier.choices])
+    tier = forms.ChoiceField(
+        label=_("层级"), required=False, choices=[("", _("全部层级")), *translated_choices(Tier.choices)]
+    )
     township = forms.ChoiceField(label=_("苏木乡镇"), required=False)
     village = forms.ChoiceField(label=_("嘎查村"), required=False)
     since = DateField(label=_("登记自"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -288,9 +300,9 @@ class CaseFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         townships = Township.objects.in_force().order_by("code").values_list("code", "name")
-        self.fields["township"].choices = [("", "全部乡镇"), *townships]
+        self.fields["township"].choices = [("", _("全部乡镇")), *townships]
         villages = Village.objects.in_force().order_by("code").values_list("code", "name")
-        self.fields["village"].choices = [("", "全部村"), *((code, f"{name} {code}") for code, name in villages)]
+        self.fields["village"].choices = [("", _("全部村")), *((code, f"{name} {code}") for code, name in villages)]
 
     def case_filter(self) -> CaseFilter:
         """The filter from the valid fields (call after is_valid())."""
@@ -411,7 +423,7 @@ class LeadForm(ActionForm):
 class RouteForm(ActionForm):
     """Art. 31: items 1–5 lead a claim into a legal procedure; item 6 is answered by a handling opinion."""
 
-    route = forms.ChoiceField(label=_("办理途径"), choices=PetitionRoute.choices)
+    route = forms.ChoiceField(label=_("办理途径"), choices=translated_choices(PetitionRoute.choices))
     body = forms.CharField(label=_("办理机关(可选)"), required=False, max_length=100)
     field_order = ["route", "body", "reason"]
 
@@ -420,7 +432,9 @@ class RouteForm(ActionForm):
         if self.case is not None and self.case.procedure == Procedure.MEDIATION:
             # A failed mediation may be led into litigation or arbitration only.
             keep = (PetitionRoute.LITIGATION, PetitionRoute.ARBITRATION)
-            self.fields["route"].choices = [(v, label) for v, label in PetitionRoute.choices if v in keep]
+            self.fields["route"].choices = [
+                (v, label) for v, label in translated_choices(PetitionRoute.choices) if v in keep
+            ]
 
 
 class ExtendForm(_ReasonRequired):
@@ -441,14 +455,14 @@ class AgendaForm(ActionForm):
 class OpinionForm(ActionForm):
     """Art. 32: support, explanation, or not supported — in writing."""
 
-    outcome = forms.ChoiceField(label=_("处理意见"), choices=OpinionOutcome.choices)
+    outcome = forms.ChoiceField(label=_("处理意见"), choices=translated_choices(OpinionOutcome.choices))
     text = forms.CharField(label=_("意见书内容"), max_length=5000, widget=_text_area())
     field_order = ["outcome", "text", "reason"]
 
 
 class ServeForm(ActionForm):
     served_at = DateField(label=_("送达日期"), widget=_date_input())
-    method = forms.ChoiceField(label=_("送达方式"), choices=ServiceMethod.choices)
+    method = forms.ChoiceField(label=_("送达方式"), choices=translated_choices(ServiceMethod.choices))
     field_order = ["served_at", "method", "reason"]
 
 
@@ -457,7 +471,7 @@ class RequestReviewForm(ActionForm):
 
 
 class ReviewDecisionForm(ActionForm):
-    outcome = forms.ChoiceField(label=_("复查/复核结论"), choices=ReviewOutcome.choices)
+    outcome = forms.ChoiceField(label=_("复查/复核结论"), choices=translated_choices(ReviewOutcome.choices))
     text = forms.CharField(label=_("决定书内容"), max_length=5000, widget=_text_area())
     field_order = ["outcome", "text", "reason"]
 
@@ -508,7 +522,7 @@ class FileForm(ActionForm):
 
 
 class ConcludeForm(ActionForm):
-    outcome = forms.ChoiceField(label=_("结案方式"), choices=LegalOutcome.choices)
+    outcome = forms.ChoiceField(label=_("结案方式"), choices=translated_choices(LegalOutcome.choices))
     number = forms.CharField(label=_("案号/文号(可选)"), required=False, max_length=60)
     at = DateField(label=_("结案日期(默认今天)"), required=False, widget=_date_input())
     text = forms.CharField(label=_("结果"), max_length=5000, widget=_text_area())
@@ -518,10 +532,12 @@ class ConcludeForm(ActionForm):
 class FollowUpForm(ActionForm):
     """回访 by someone other than the handler: the petitioner's answer, or that they could not be reached."""
 
-    satisfaction = forms.ChoiceField(label=_("满意度"), required=False, choices=[("", "(未答)"), *Satisfaction.choices])
+    satisfaction = forms.ChoiceField(
+        label=_("满意度"), required=False, choices=[("", _("(未答)")), *translated_choices(Satisfaction.choices)]
+    )
     unreachable = forms.BooleanField(label=_("未能联系到信访人"), required=False)
     by = forms.CharField(label=_("回访人(非承办人)"), max_length=50)
-    method = forms.ChoiceField(label=_("回访方式"), choices=FollowUp.Method.choices)
+    method = forms.ChoiceField(label=_("回访方式"), choices=translated_choices(FollowUp.Method.choices))
     at = DateField(label=_("回访日期(默认今天)"), required=False, widget=_date_input())
     deputies_reviewed = forms.BooleanField(label=_("人大代表参与"), required=False)
     field_order = ["satisfaction", "unreachable", "by", "method", "at", "deputies_reviewed", "reason"]
@@ -541,7 +557,7 @@ class FollowUpForm(ActionForm):
 
 
 class SuperviseForm(_ReasonRequired):
-    kind = forms.ChoiceField(label=_("督办方式"), choices=SupervisionAct.Kind.choices)
+    kind = forms.ChoiceField(label=_("督办方式"), choices=translated_choices(SupervisionAct.Kind.choices))
     deadline = DateField(label=_("限期"), widget=_date_input())
     field_order = ["kind", "reason", "deadline"]
 

@@ -13,6 +13,7 @@ import datetime as dt
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 METRIC_SRID = 4546  # CGCS2000 / 3-degree Gauss-Kruger CM 111E
 SQUARE_METRES_PER_MU = 10000 / 15  # 1 mu = 666.67 m²
@@ -69,11 +70,11 @@ class Township(Area):
     """Town-level unit: 苏木乡镇/街道 (subdistrict, town, township, sumu, development zone)."""
 
     class Kind(models.TextChoices):
-        SUBDISTRICT = "subdistrict", _("街道")
-        TOWN = "town", _("镇")
-        TOWNSHIP = "township", _("乡")
-        SUMU = "sumu", _("苏木")
-        DEVELOPMENT_ZONE = "development zone", _("开发区")
+        SUBDISTRICT = "subdistrict", gettext_noop("街道")
+        TOWN = "town", gettext_noop("镇")
+        TOWNSHIP = "township", gettext_noop("乡")
+        SUMU = "sumu", gettext_noop("苏木")
+        DEVELOPMENT_ZONE = "development zone", gettext_noop("开发区")
 
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.TOWN)
 
@@ -86,8 +87,8 @@ class Village(Area):
     """Village-level unit: 嘎查村/社区, nested in its township."""
 
     class Kind(models.TextChoices):
-        VILLAGE = "village", _("村")
-        COMMUNITY = "community", _("社区")
+        VILLAGE = "village", gettext_noop("村")
+        COMMUNITY = "community", gettext_noop("社区")
 
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.VILLAGE)
     township_code = models.CharField(_("所属乡镇代码"), max_length=40, db_index=True)
@@ -131,9 +132,9 @@ class MiningArea(Area):
     """
 
     class Kind(models.TextChoices):
-        OPEN_PIT = "open_pit", _("露天煤矿")
-        UNDERGROUND = "underground", _("井工煤矿")
-        OTHER = "other", _("其他")
+        OPEN_PIT = "open_pit", gettext_noop("露天煤矿")
+        UNDERGROUND = "underground", gettext_noop("井工煤矿")
+        OTHER = "other", gettext_noop("其他")
 
     operator = models.CharField(_("经营主体"), max_length=200, blank=True)
     licence_no = models.CharField(_("采矿许可证号"), max_length=60, blank=True)
@@ -167,13 +168,13 @@ class Parcel(Area):
     """Contracted land parcel (地块/宗地). The holder is personal data: shown masked by default."""
 
     class LandUse(models.TextChoices):
-        GRASSLAND = "grassland", _("草地")
-        CULTIVATED = "cultivated", _("耕地")
-        HOMESTEAD = "homestead", _("宅基地")
-        FOREST = "forest", _("林地")
-        CONSTRUCTION = "construction", _("建设用地")
-        MINING = "mining", _("采矿用地")
-        OTHER = "other", _("其他")
+        GRASSLAND = "grassland", gettext_noop("草地")
+        CULTIVATED = "cultivated", gettext_noop("耕地")
+        HOMESTEAD = "homestead", gettext_noop("宅基地")
+        FOREST = "forest", gettext_noop("林地")
+        CONSTRUCTION = "construction", gettext_noop("建设用地")
+        MINING = "mining", gettext_noop("采矿用地")
+        OTHER = "other", gettext_noop("其他")
 
     land_use = models.CharField(_("地类"), max_length=20, choices=LandUse.choices, default=LandUse.OTHER)
     holder_name = models.CharField(_("承包户(户主)"), max_length=50, blank=True)

@@ -11,156 +11,157 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from .bounds import REASON_MAX, TEXT_MAX, max_text, validate_plausible_date
 
 
 class Category(models.TextChoices):
-    LAND_OCCUPATION = "land_occupation", _("草场/土地侵占")
-    LAND_CONTRACT = "land_contract", _("土地承包与换地")
-    MINING_SUBSIDENCE = "mining_subsidence", _("采煤沉陷与房屋受损")
-    MINING_COMPENSATION = "mining_compensation", _("矿区征地与补偿")
-    UTILITIES = "utilities", _("用水用电")
-    NEIGHBOUR = "neighbour", _("邻里纠纷")
-    LABOUR = "labour", _("劳动与工资")
-    ENVIRONMENT = "environment", _("环境(扬尘、异味、噪声)")
-    FAMILY = "family", _("婚姻家庭")
-    OTHER = "other", _("其他")
+    LAND_OCCUPATION = "land_occupation", gettext_noop("草场/土地侵占")
+    LAND_CONTRACT = "land_contract", gettext_noop("土地承包与换地")
+    MINING_SUBSIDENCE = "mining_subsidence", gettext_noop("采煤沉陷与房屋受损")
+    MINING_COMPENSATION = "mining_compensation", gettext_noop("矿区征地与补偿")
+    UTILITIES = "utilities", gettext_noop("用水用电")
+    NEIGHBOUR = "neighbour", gettext_noop("邻里纠纷")
+    LABOUR = "labour", gettext_noop("劳动与工资")
+    ENVIRONMENT = "environment", gettext_noop("环境(扬尘、异味、噪声)")
+    FAMILY = "family", gettext_noop("婚姻家庭")
+    OTHER = "other", gettext_noop("其他")
 
 
 class Channel(models.TextChoices):
-    TALK_ROOM = "talk_room", _("说事室")
-    GRID_AGENT = "grid_agent", _("网格代办")
-    VISIT = "visit", _("来访")
-    LETTER = "letter", _("来信")
-    PHONE = "phone", _("电话")
-    ONLINE = "online", _("网上信访")
-    DEPUTY_STATION = "deputy_station", _("人大代表联络站")
+    TALK_ROOM = "talk_room", gettext_noop("说事室")
+    GRID_AGENT = "grid_agent", gettext_noop("网格代办")
+    VISIT = "visit", gettext_noop("来访")
+    LETTER = "letter", gettext_noop("来信")
+    PHONE = "phone", gettext_noop("电话")
+    ONLINE = "online", gettext_noop("网上信访")
+    DEPUTY_STATION = "deputy_station", gettext_noop("人大代表联络站")
 
 
 class PetitionKind(models.TextChoices):
-    SUGGESTION = "suggestion", _("建议意见")
-    ACCUSATION = "accusation", _("检举控告")
-    CLAIM = "claim", _("申诉求决")
+    SUGGESTION = "suggestion", gettext_noop("建议意见")
+    ACCUSATION = "accusation", gettext_noop("检举控告")
+    CLAIM = "claim", gettext_noop("申诉求决")
 
 
 class Procedure(models.TextChoices):
     """The track a matter goes down (DOMAIN.md "Three procedures"): each has its own clock, or none."""
 
-    MEDIATION = "mediation", _("人民调解")
-    PETITION = "petition", _("信访")
-    LITIGATION = "litigation", _("诉讼")
-    ARBITRATION = "arbitration", _("仲裁")
-    ADMINISTRATIVE = "administrative", _("行政程序")
-    DISCIPLINE = "discipline", _("纪检监察")
+    MEDIATION = "mediation", gettext_noop("人民调解")
+    PETITION = "petition", gettext_noop("信访")
+    LITIGATION = "litigation", gettext_noop("诉讼")
+    ARBITRATION = "arbitration", gettext_noop("仲裁")
+    ADMINISTRATIVE = "administrative", gettext_noop("行政程序")
+    DISCIPLINE = "discipline", gettext_noop("纪检监察")
 
 
 class PetitionRoute(models.TextChoices):
     """Art. 31: items 1–5 lead a claim into a legal procedure; item 6 is answered by a handling opinion."""
 
-    LITIGATION = "litigation", _("诉讼/检察/公安(第31条第1项)")
-    ARBITRATION = "arbitration", _("仲裁(第31条第2项)")
-    PARTY_APPEAL = "party_appeal", _("党员申诉(第31条第3项)")
-    ADMINISTRATIVE = "administrative", _("行政复议/行政裁决(第31条第4项)")
-    LEGAL_DUTY = "legal_duty", _("机关法定职责(第31条第5项)")
-    HANDLING_OPINION = "handling_opinion", _("出具信访处理意见(第31条第6项)")
+    LITIGATION = "litigation", gettext_noop("诉讼/检察/公安(第31条第1项)")
+    ARBITRATION = "arbitration", gettext_noop("仲裁(第31条第2项)")
+    PARTY_APPEAL = "party_appeal", gettext_noop("党员申诉(第31条第3项)")
+    ADMINISTRATIVE = "administrative", gettext_noop("行政复议/行政裁决(第31条第4项)")
+    LEGAL_DUTY = "legal_duty", gettext_noop("机关法定职责(第31条第5项)")
+    HANDLING_OPINION = "handling_opinion", gettext_noop("出具信访处理意见(第31条第6项)")
 
 
 class OpinionOutcome(models.TextChoices):
-    SUPPORT = "support", _("予以支持")
-    EXPLAIN = "explain", _("解释说明")
-    NOT_SUPPORT = "not_support", _("不予支持")
+    SUPPORT = "support", gettext_noop("予以支持")
+    EXPLAIN = "explain", gettext_noop("解释说明")
+    NOT_SUPPORT = "not_support", gettext_noop("不予支持")
 
 
 class ReviewOutcome(models.TextChoices):
-    UPHOLD = "uphold", _("维持")
-    CHANGE = "change", _("变更")
-    REVOKE = "revoke", _("撤销")
+    UPHOLD = "uphold", gettext_noop("维持")
+    CHANGE = "change", gettext_noop("变更")
+    REVOKE = "revoke", gettext_noop("撤销")
 
 
 class ServiceMethod(models.TextChoices):
-    IN_PERSON = "in_person", _("直接送达")
-    POST = "post", _("邮寄送达")
-    ELECTRONIC = "electronic", _("电子送达")
-    NOTICE = "notice", _("公告送达")
+    IN_PERSON = "in_person", gettext_noop("直接送达")
+    POST = "post", gettext_noop("邮寄送达")
+    ELECTRONIC = "electronic", gettext_noop("电子送达")
+    NOTICE = "notice", gettext_noop("公告送达")
 
 
 class MediationOutcome(models.TextChoices):
-    AGREEMENT = "agreement", _("达成调解协议")
-    FAILED = "failed", _("调解不成")
+    AGREEMENT = "agreement", gettext_noop("达成调解协议")
+    FAILED = "failed", gettext_noop("调解不成")
 
 
 class LegalOutcome(models.TextChoices):
     """How a court, arbitration, administrative or discipline procedure ended."""
 
-    MEDIATED = "mediated", _("调解结案")
-    JUDGED = "judged", _("判决/裁决")
-    WITHDRAWN = "withdrawn", _("撤回")
-    DECIDED = "decided", _("作出决定")
+    MEDIATED = "mediated", gettext_noop("调解结案")
+    JUDGED = "judged", gettext_noop("判决/裁决")
+    WITHDRAWN = "withdrawn", gettext_noop("撤回")
+    DECIDED = "decided", gettext_noop("作出决定")
 
 
 class AboveBanner(models.TextChoices):
     """A matter that went above the banner (矛盾上交): to the city, the region, Beijing, or came down assigned."""
 
-    NONE = "", _("无")
-    CITY = "city", _("赴市")
-    REGION = "region", _("赴自治区")
-    BEIJING = "beijing", _("进京")
-    ASSIGNED_FROM_ABOVE = "assigned_from_above", _("上级交办")
+    NONE = "", gettext_noop("无")
+    CITY = "city", gettext_noop("赴市")
+    REGION = "region", gettext_noop("赴自治区")
+    BEIJING = "beijing", gettext_noop("进京")
+    ASSIGNED_FROM_ABOVE = "assigned_from_above", gettext_noop("上级交办")
 
 
 class Datum(models.TextChoices):
     WGS84 = "wgs84", "WGS84"
     CGCS2000 = "cgcs2000", "CGCS2000"
-    GCJ02 = "gcj02", _("GCJ-02(手机/高德)")
+    GCJ02 = "gcj02", gettext_noop("GCJ-02(手机/高德)")
 
 
 class Tier(models.TextChoices):
-    VILLAGE = "village", _("村级")
-    TOWNSHIP = "township", _("乡镇级")
-    BANNER = "banner", _("旗级")
-    MINING_COURT = "mining_court", _("矿区法庭")
+    VILLAGE = "village", gettext_noop("村级")
+    TOWNSHIP = "township", gettext_noop("乡镇级")
+    BANNER = "banner", gettext_noop("旗级")
+    MINING_COURT = "mining_court", gettext_noop("矿区法庭")
 
 
 class Status(models.TextChoices):
-    REPORTED = "reported", _("已登记(说事)")
-    ACCEPTED = "accepted", _("已受理")
-    NOT_ACCEPTED = "not_accepted", _("不予受理")
-    TRANSFERRED = "transferred", _("已转送")
-    IN_HANDLING = "in_handling", _("办理中(理事/办事)")
-    ON_AGENDA = "on_agenda", _("联席会议议事")
-    RESOLVED = "resolved", _("已化解")
-    EVALUATED = "evaluated", _("已评事")
-    CLOSED = "closed", _("已办结")
-    REVIEW_REQUESTED = "review_requested", _("申请复查/复核")
-    SERVED = "served", _("答复已送达")
-    LED_INTO = "led_into", _("已导入法定程序")
-    FILED = "filed", _("已立案(法院/仲裁/机关)")
-    MEDIATION_FAILED = "mediation_failed", _("调解不成")
-    REPEAT = "repeat", _("重复信访(并入原事项)")
+    REPORTED = "reported", gettext_noop("已登记(说事)")
+    ACCEPTED = "accepted", gettext_noop("已受理")
+    NOT_ACCEPTED = "not_accepted", gettext_noop("不予受理")
+    TRANSFERRED = "transferred", gettext_noop("已转送")
+    IN_HANDLING = "in_handling", gettext_noop("办理中(理事/办事)")
+    ON_AGENDA = "on_agenda", gettext_noop("联席会议议事")
+    RESOLVED = "resolved", gettext_noop("已化解")
+    EVALUATED = "evaluated", gettext_noop("已评事")
+    CLOSED = "closed", gettext_noop("已办结")
+    REVIEW_REQUESTED = "review_requested", gettext_noop("申请复查/复核")
+    SERVED = "served", gettext_noop("答复已送达")
+    LED_INTO = "led_into", gettext_noop("已导入法定程序")
+    FILED = "filed", gettext_noop("已立案(法院/仲裁/机关)")
+    MEDIATION_FAILED = "mediation_failed", gettext_noop("调解不成")
+    REPEAT = "repeat", gettext_noop("重复信访(并入原事项)")
 
 
 class ResolutionMethod(models.TextChoices):
-    MEDIATION = "mediation", _("调解协议")
-    JUDICIAL_CONFIRMATION = "judicial_confirmation", _("司法确认")
-    ARBITRATION = "arbitration", _("仲裁")
-    EXPLANATION = "explanation", _("法律政策解释")
-    ADMINISTRATIVE_DECISION = "administrative_decision", _("行政决定")
-    LITIGATION = "litigation", _("诉讼")
-    HANDLING_OPINION = "handling_opinion", _("信访处理意见")
-    WITHDRAWN = "withdrawn", _("撤回")
+    MEDIATION = "mediation", gettext_noop("调解协议")
+    JUDICIAL_CONFIRMATION = "judicial_confirmation", gettext_noop("司法确认")
+    ARBITRATION = "arbitration", gettext_noop("仲裁")
+    EXPLANATION = "explanation", gettext_noop("法律政策解释")
+    ADMINISTRATIVE_DECISION = "administrative_decision", gettext_noop("行政决定")
+    LITIGATION = "litigation", gettext_noop("诉讼")
+    HANDLING_OPINION = "handling_opinion", gettext_noop("信访处理意见")
+    WITHDRAWN = "withdrawn", gettext_noop("撤回")
 
 
 class Satisfaction(models.TextChoices):
-    SATISFIED = "satisfied", _("满意")
-    BASICALLY_SATISFIED = "basically_satisfied", _("基本满意")
-    DISSATISFIED = "dissatisfied", _("不满意")
+    SATISFIED = "satisfied", gettext_noop("满意")
+    BASICALLY_SATISFIED = "basically_satisfied", gettext_noop("基本满意")
+    DISSATISFIED = "dissatisfied", gettext_noop("不满意")
 
 
 class MiningRelation(models.TextChoices):
-    NONE = "", _("无")
-    INSIDE = "inside", _("矿区内")
-    INFLUENCE_ZONE = "influence_zone", _("矿区影响区")
+    NONE = "", gettext_noop("无")
+    INSIDE = "inside", gettext_noop("矿区内")
+    INFLUENCE_ZONE = "influence_zone", gettext_noop("矿区影响区")
 
 
 class CaseGroup(models.Model):
@@ -344,8 +345,8 @@ class CaseParcel(models.Model):
     """A parcel a case concerns: found at its point (re-derived by linking) or named at intake (kept)."""
 
     class Source(models.TextChoices):
-        POINT = "point", _("位置所在地块")
-        NAMED = "named", _("登记时指明")
+        POINT = "point", gettext_noop("位置所在地块")
+        NAMED = "named", gettext_noop("登记时指明")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE)
     parcel = models.ForeignKey("geo_disputes.Parcel", on_delete=models.PROTECT)
@@ -404,10 +405,10 @@ class SupervisionAct(models.Model):
     """
 
     class Kind(models.TextChoices):
-        URGE = "urge", _("督办")
-        SUMMON = "summon", _("约谈")
-        NOTICE = "notice", _("通报")
-        LISTED = "listed", _("挂牌督办")
+        URGE = "urge", gettext_noop("督办")
+        SUMMON = "summon", gettext_noop("约谈")
+        NOTICE = "notice", gettext_noop("通报")
+        LISTED = "listed", gettext_noop("挂牌督办")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="supervision_acts")
     kind = models.CharField(_("督办方式"), max_length=20, choices=Kind.choices)
@@ -437,11 +438,11 @@ class FollowUp(models.Model):
     """
 
     class Method(models.TextChoices):
-        PHONE = "phone", _("电话回访")
-        VISIT = "visit", _("上门回访")
-        SMS = "sms", _("短信回访")
-        LETTER = "letter", _("信函回访")
-        ONLINE = "online", _("网上回访")
+        PHONE = "phone", gettext_noop("电话回访")
+        VISIT = "visit", gettext_noop("上门回访")
+        SMS = "sms", gettext_noop("短信回访")
+        LETTER = "letter", gettext_noop("信函回访")
+        ONLINE = "online", gettext_noop("网上回访")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="follow_ups")
     at = models.DateTimeField(_("回访时间"), validators=[validate_plausible_date])
@@ -466,8 +467,8 @@ class GroupProposal(models.Model):
     """
 
     class Status(models.TextChoices):
-        CONFIRMED = "confirmed", _("已确认合并")
-        REJECTED = "rejected", _("已否定")
+        CONFIRMED = "confirmed", gettext_noop("已确认合并")
+        REJECTED = "rejected", gettext_noop("已否定")
 
     signature = models.CharField(_("成员集合签名"), max_length=64, unique=True)
     category = models.CharField(_("类别"), max_length=30, choices=Category.choices)

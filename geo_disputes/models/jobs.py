@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class JobRun(models.Model):
     """One job's run for one scheduled day: when it started and finished, how it ended, what it did."""
 
     class Outcome(models.TextChoices):
-        RUNNING = "running", _("运行中 / running")
-        OK = "ok", _("完成 / completed")
-        FAILED = "failed", _("失败 / failed")
+        RUNNING = "running", gettext_noop("运行中 / running")
+        OK = "ok", gettext_noop("完成 / completed")
+        FAILED = "failed", gettext_noop("失败 / failed")
 
     job = models.CharField(max_length=50)
     day = models.DateField(help_text="the scheduled day (Asia/Shanghai) the run is for")

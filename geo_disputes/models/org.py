@@ -9,18 +9,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class Unit(models.Model):
     """A responsible body: village committee, township committee, banner department, mining court, centre."""
 
     class Kind(models.TextChoices):
-        VILLAGE_COMMITTEE = "village_committee", _("村(居)委会")
-        TOWNSHIP_COMMITTEE = "township_committee", _("苏木乡镇(街道)党委")
-        BANNER_DEPARTMENT = "banner_department", _("旗直部门")
-        BANNER_LEADERSHIP = "banner_leadership", _("旗领导包案")
-        MINING_COURT = "mining_court", _("矿区法庭")
-        INTEGRATED_CENTRE = "integrated_centre", _("综治中心")
+        VILLAGE_COMMITTEE = "village_committee", gettext_noop("村(居)委会")
+        TOWNSHIP_COMMITTEE = "township_committee", gettext_noop("苏木乡镇(街道)党委")
+        BANNER_DEPARTMENT = "banner_department", gettext_noop("旗直部门")
+        BANNER_LEADERSHIP = "banner_leadership", gettext_noop("旗领导包案")
+        MINING_COURT = "mining_court", gettext_noop("矿区法庭")
+        INTEGRATED_CENTRE = "integrated_centre", gettext_noop("综治中心")
 
     code = models.CharField(_("单位代码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=100)
@@ -38,13 +39,13 @@ class Unit(models.Model):
 
 
 class Role(models.TextChoices):
-    BANNER_ADMIN = "banner_admin", _("旗级管理员")
-    TOWNSHIP_OFFICER = "township_officer", _("苏木乡镇干部")
-    VILLAGE_OFFICER = "village_officer", _("村干部")
-    GRID_WORKER = "grid_worker", _("网格员(代办员)")
-    MINING_COURT = "mining_court", _("矿区法庭")
-    PLANNER = "planner", _("规划分析")
-    FIELD_STAFF = "field_staff", _("外业人员")
+    BANNER_ADMIN = "banner_admin", gettext_noop("旗级管理员")
+    TOWNSHIP_OFFICER = "township_officer", gettext_noop("苏木乡镇干部")
+    VILLAGE_OFFICER = "village_officer", gettext_noop("村干部")
+    GRID_WORKER = "grid_worker", gettext_noop("网格员(代办员)")
+    MINING_COURT = "mining_court", gettext_noop("矿区法庭")
+    PLANNER = "planner", gettext_noop("规划分析")
+    FIELD_STAFF = "field_staff", gettext_noop("外业人员")
 
 
 class StaffProfile(models.Model):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class AccusedPerson(models.Model):
@@ -51,8 +52,8 @@ class Recusal(models.Model):
     """One staff account kept off one case (回避). The username survives the account for the record."""
 
     class Ground(models.TextChoices):
-        ACCUSED = "accused", _("被检举控告人(条例第30条)")
-        INTEREST = "interest", _("与事项有利害关系(条例第28条)")
+        ACCUSED = "accused", gettext_noop("被检举控告人(条例第30条)")
+        INTEREST = "interest", gettext_noop("与事项有利害关系(条例第28条)")
 
     case = models.ForeignKey("geo_disputes.Case", on_delete=models.PROTECT, related_name="recusals")
     user = models.ForeignKey(

@@ -11,16 +11,17 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from .bounds import REASON_MAX, max_text
 from .cases import Category, Procedure, Tier
 
 
 class MiningCondition(models.TextChoices):
-    ANY = "any", _("不限")
-    INSIDE = "inside", _("位于矿区内")
-    INSIDE_OR_ZONE = "inside_or_zone", _("位于矿区或影响区")
-    OUTSIDE = "outside", _("不涉及矿区")
+    ANY = "any", gettext_noop("不限")
+    INSIDE = "inside", gettext_noop("位于矿区内")
+    INSIDE_OR_ZONE = "inside_or_zone", gettext_noop("位于矿区或影响区")
+    OUTSIDE = "outside", gettext_noop("不涉及矿区")
 
 
 class RoutingRule(models.Model):

@@ -167,6 +167,11 @@ NOTE_LABELS = {
 HIDDEN_CHANGES = {"status", "supervision", "follow_up"}
 
 
+def _label(label) -> str:
+    """A choice label (gettext_noop in the models) in the page's language; blank stays blank."""
+    return _(str(label)) if label else ""
+
+
 def due_text(state: str, days_left: int | None) -> str:
     """The next deadline in words for a badge: 逾期3天 / 今日到期 / 剩5天 / 本程序不适用信访时限."""
     if state == "done":
@@ -271,8 +276,8 @@ def _intake_messages(user, case: Case) -> list[tuple[int, str]]:
             _("已登记 %(ref)s:%(procedure)s程序,分流至%(tier)s · %(unit)s。理由:%(reason)s")
             % {
                 "ref": case.reference,
-                "procedure": case.get_procedure_display(),
-                "tier": case.get_tier_display(),
+                "procedure": _label(case.get_procedure_display()),
+                "tier": _label(case.get_tier_display()),
                 "unit": unit,
                 "reason": case.routing_reason,
             },
@@ -482,7 +487,7 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
     form = form_class(request.POST, case=case, auto_id=f"id_{action}_%s")
     if not form.is_valid():
         return _render_case(request, case, forms={action: form}, status=400)
-    before = case.get_status_display()
+    before = _label(case.get_status_display())
     try:
         case = perform(case, action, request.user, form.cleaned_data["version"], form.params())
     except StaleEditError as exc:
@@ -496,7 +501,7 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
         field = exc.field if exc.field in form.fields and exc.field not in ("action", "version") else None
         form.add_error(field, refusal_text(exc))
         return _render_case(request, case, forms={action: form}, status=400)
-    messages.success(request, f"{ACTION_LABELS[action]}:{before} → {case.get_status_display()}")
+    messages.success(request, f"{ACTION_LABELS[action]}:{before} → {_label(case.get_status_display())}")
     return redirect("case-detail", reference=case.reference)
 
 
@@ -516,7 +521,8 @@ def case_recusal(request: HttpRequest, reference: str) -> HttpResponse:
         return _render_case(request, case, recusal_error=f"{exc.field}: {exc.message}", status=400)
     messages.success(
         request,
-        _("已记录回避:%(user)s(%(ground)s)") % {"user": recusal.username, "ground": recusal.get_ground_display()},
+        _("已记录回避:%(user)s(%(ground)s)")
+        % {"user": recusal.username, "ground": _label(recusal.get_ground_display())},
     )
     if not visible_cases(request.user).filter(pk=case.pk).exists():
         return redirect("case-list")  # one who recused themselves no longer sees the case
@@ -662,17 +668,19 @@ def _petition_facts(case: Case) -> list[tuple[str, str]]:
         if case.review_external:
             review += _(",由上级(市)人民政府办理")
     return _rows(
-        (_("办理途径(第31条)"), case.get_petition_route_display()),
-        (_("处理意见(第32条)"), case.get_opinion_outcome_display()),
+        (_("办理途径(第31条)"), _label(case.get_petition_route_display())),
+        (_("处理意见(第32条)"), _label(case.get_opinion_outcome_display())),
         (_("答复时间"), _day(case.replied_at)),
         (
             _("书面答复送达"),
-            f"{_day(case.served_at)} · {case.get_served_method_display()}" if case.served_at else "",
+            f"{_day(case.served_at)} · {_label(case.get_served_method_display())}" if case.served_at else "",
         ),
         (_("复查/复核"), review),
         (
             _("复查/复核结论"),
-            f"{case.get_review_outcome_display()} · {_day(case.review_decided_at)}" if case.review_outcome else "",
+            f"{_label(case.get_review_outcome_display())} · {_day(case.review_decided_at)}"
+            if case.review_outcome
+            else "",
         ),
         (_("不予受理理由"), case.not_accepted_reason),
     )
@@ -694,7 +702,7 @@ def _mediation_facts(case: Case, events: list[dict], full: bool) -> list[tuple[s
     return _rows(
         (_("调解员"), case.mediators),
         (_("调解(共 %(n)s 次)") % {"n": len(sessions)}, session_lines),
-        (_("调解结果"), case.get_mediation_outcome_display()),
+        (_("调解结果"), _label(case.get_mediation_outcome_display())),
         (_("协议生效日期"), _day(case.agreement_at)),
         (_("司法确认"), confirmation),
     )
@@ -711,7 +719,7 @@ def _legal_facts(case: Case) -> list[tuple[str, str]]:
         return []
     outcome = ""
     if case.legal_outcome:
-        outcome = f"{case.get_legal_outcome_display()} · {_day(case.legal_outcome_at)}"
+        outcome = f"{_label(case.get_legal_outcome_display())} · {_day(case.legal_outcome_at)}"
     return _rows(
         (_("导入法定程序"), _day(case.led_into_at)),
         (_("办理机关"), case.legal_body),
@@ -724,9 +732,9 @@ def _legal_facts(case: Case) -> list[tuple[str, str]]:
 
 def _result_facts(case: Case) -> list[tuple[str, str]]:
     return _rows(
-        (_("化解方式"), case.get_resolution_method_display()),
+        (_("化解方式"), _label(case.get_resolution_method_display())),
         (_("结果"), case.outcome),
-        (_("满意度(回访)"), case.get_satisfaction_display()),
+        (_("满意度(回访)"), _label(case.get_satisfaction_display())),
         (_("人大代表参与"), _("是") if case.deputies_reviewed else ""),
     )
 
@@ -747,8 +755,8 @@ def _events(case: Case, user, full: bool) -> list[dict]:
         {
             "event": e,
             "label": _event_label(e),
-            "from": STATUS_LABELS.get(e.from_status, e.from_status),
-            "to": STATUS_LABELS.get(e.to_status, e.to_status),
+            "from": _(STATUS_LABELS[e.from_status]) if e.from_status in STATUS_LABELS else e.from_status,
+            "to": _(STATUS_LABELS[e.to_status]) if e.to_status in STATUS_LABELS else e.to_status,
             "who": e.actor.get_username() if e.actor_id else _("系统"),
             "reason": e.reason if full else (WITHHELD if e.reason else ""),
             "changes": [
@@ -782,7 +790,8 @@ def _shown(name: str, value) -> str:
             return timezone.localtime(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
         except ValueError:
             pass
-    return str(CHOICE_LABELS.get(name, {}).get(value, value))
+    label = CHOICE_LABELS.get(name, {}).get(value)
+    return _(str(label)) if label else str(value)
 
 
 def _change(name: str, value) -> str:
