@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 
 from geo_disputes.models import Case, Unit
 from tests.factories import CaseFactory
@@ -60,6 +61,32 @@ def test_chinese_pages_show_no_english_interface_words(page_for, live_server, of
         assert page.evaluate("() => document.documentElement.lang") == "zh-hans", path
         text = page.evaluate("() => document.body.innerText")
         assert english_words(text, {"zhang"}) == set(), path
+
+
+def test_a_case_registered_and_accepted_reads_in_chinese_with_local_times(page_for, live_server, officer_case):
+    """The registrar's own path: Django's form errors, the routing reason and the history all in Chinese."""
+    admin, _ = officer_case
+    page = page_for(admin, DESK)
+    page.goto(f"{live_server.url}/cases/new/", wait_until="load")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")  # nothing filled in: Django's own messages, in Chinese
+    assert "该字段是必填项。" in page.inner_text("#field-description")
+    page.select_option("#id_category", "neighbour")
+    page.select_option("#id_channel", "talk_room")
+    page.fill("#id_description", "邻户在共用空地养牛,气味大,要求挪走。")
+    page.fill("#id_lon", str(TARGET[0]))
+    page.fill("#id_lat", str(TARGET[1]))
+    with page.expect_navigation():  # straight from the latitude field: its place arrives mid-click
+        page.click("button[type=submit].primary")
+    created = Case.objects.get(description__startswith="邻户在共用空地养牛")
+    page.click("details.action summary:text-is('受理')")
+    with page.expect_navigation():
+        page.click("details.action[open] button[type=submit]")
+    created.refresh_from_db()
+    history = page.inner_text("table.history")
+    assert "受理时间" in history and "accepted_at" not in history
+    assert timezone.localtime(created.accepted_at).strftime("%Y-%m-%d %H:%M") in history
+    assert english_words(page.evaluate("() => document.body.innerText"), {"zhang"}) == set()
 
 
 def test_english_is_chosen_by_posting_to_setlang(page_for, live_server, officer_case):
