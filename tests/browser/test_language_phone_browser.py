@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from geo_disputes.models import Case, Unit
 from tests.factories import CaseFactory
@@ -110,6 +111,11 @@ def test_english_is_chosen_by_posting_to_setlang(page_for, live_server, officer_
         page.goto(f"{live_server.url}{path}", wait_until="load")
         assert page.evaluate("() => document.documentElement.lang") == "en", path
         assert heading in page.evaluate("() => document.body.innerText"), path
+    page.goto(f"{live_server.url}/cases/", wait_until="load")
+    row = page.inner_text("table.cases tbody tr")
+    with translation.override("en"):
+        assert gettext(case.get_category_display()) in row and gettext(case.get_status_display()) in row
+    assert not re.search(r"[\u4e00-\u9fff]", page.inner_text("table.cases thead"))
 
 
 def test_working_pages_fit_a_phone_and_submit_takes_a_tap(page_for, live_server, officer_case):
