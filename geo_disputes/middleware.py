@@ -8,15 +8,20 @@ The page is rendered without the request's context, so building it touches no da
 Nothing is restarted: Django marks the failed connection (errors_occurred) and, with
 CONN_HEALTH_CHECKS on, closes an unusable one when the request finishes and checks a reused one
 before the next request, so service resumes as soon as the database is back.
+
+The language middleware is here too: the pages speak Chinese unless the user chose English.
 """
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 logger = logging.getLogger("geo_disputes.db_outage")
 
@@ -75,3 +80,25 @@ class NulInPathMiddleware:
         if is_api_request(request):
             return JsonResponse({"path": NUL_PATH_DETAIL}, status=400)
         return HttpResponse(NUL_PATH_DETAIL, status=400, content_type="text/plain; charset=utf-8")
+
+
+class ChosenLanguageMiddleware:
+    """The interface speaks Chinese unless the user chose English (the cookie /i18n/setlang/ sets).
+
+    Why not Django's LocaleMiddleware: it also follows the browser's Accept-Language, and the county's machines,
+    a phone bought elsewhere or a headless browser announce English without anyone choosing it. The banner works
+    in Chinese; English is a choice, kept in the cookie, never a guess.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Cookie",))
+        response.headers.setdefault("Content-Language", language)
+        return response

@@ -16,6 +16,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
+    # POST language=en|zh-hans switches the session's language (Django's set_language view).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("report/monthly/", report.monthly, name="report-monthly"),
     path("report/monthly.csv", report.monthly_csv, name="report-monthly-csv"),

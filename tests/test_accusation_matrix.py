@@ -283,7 +283,7 @@ def test_a_claim_linked_to_an_accusation_does_not_show_the_accused_village_a_hid
     shown = json.loads(body)
     assert shown["status"] != "repeat"
     assert "link_repeat" not in {h["action"] for h in shown["history"]}
-    assert "outside your scope" not in body
+    assert "不在您的辖区" not in body
 
 
 def test_a_group_proposal_never_puts_an_accusation_with_the_matters_the_accused_side_sees(accusations):

@@ -10,6 +10,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from geo_disputes.forms import QueueDateForm
 from geo_disputes.models import Case, Unit
@@ -31,8 +33,8 @@ from geo_disputes.services.cases.units import tier_of_unit
 from .cases import NEXT_DUE_LABELS, with_place_names
 
 PERIOD_LABELS = {
-    ReviewPeriod.WEEKLY: "本周(村级每周理事)weekly review",
-    ReviewPeriod.MONTHLY: "本月(乡镇及以上每月理事)monthly review",
+    ReviewPeriod.WEEKLY: gettext_lazy("本周(村级每周理事)"),
+    ReviewPeriod.MONTHLY: gettext_lazy("本月(乡镇及以上每月理事)"),
 }
 QUEUE_PAGE_SIZE = 100  # most urgent first; a committee's review rarely goes past the first page
 
@@ -78,11 +80,11 @@ def unit_queue_page(request: HttpRequest, unit_code: str) -> HttpResponse:
     """A unit's open cases for its review period, most urgent first (only units whose cases the user sees)."""
     unit = Unit.objects.filter(code=unit_code).first()
     if unit is None:
-        raise Http404("无此单位 / no such unit")
+        raise Http404(_("无此单位"))
     profile = staff_profile(request.user)
     own = profile is not None and profile.unit_id == unit.pk
     if not own and not visible_cases(request.user, Case.objects.filter(unit=unit)).exists():
-        raise Http404("该单位的事项不在您的辖区 / this unit's cases are outside your scope")
+        raise Http404(_("该单位的事项不在您的辖区"))
     form, on, status = _date_param(request)
     on = on or local_today()
     period = review_queue_period(tier_of_unit(unit))

@@ -142,7 +142,7 @@ def visible_changes(user, changes: dict) -> dict:
     reference = changes.get("repeat_of")
     if not isinstance(reference, str) or visible_cases(user).filter(reference=reference).exists():
         return changes
-    return {**changes, "repeat_of": "(不在您的辖区 / outside your scope)"}
+    return {**changes, "repeat_of": "(不在您的辖区)"}
 
 
 def can_supervise(user, case: Case) -> bool:
@@ -414,7 +414,7 @@ def _holds_parcel(profile: StaffProfile | None, parcel: Parcel) -> bool:
 # and a coarse point. Kept apart from the rules above (visible_cases decides *which* cases).
 
 REDACTED_DESCRIPTION = "（描述仅经办人员可见 / description visible to case handlers only）"
-WITHHELD = "（仅经办人员可见 / case handlers only）"
+WITHHELD = "（仅经办人员可见）"
 # Case fields of free text or named people, withheld from those who do not handle the case.
 CASE_TEXT_FIELDS = (
     "responsible_person",
