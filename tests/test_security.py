@@ -47,6 +47,7 @@ PUBLIC_URL_NAMES = {
     "logout": "ends the visitor's own session; shows no data",
     "admin:logout": "the same for the admin (an anonymous visitor is sent to the admin index, then its login)",
     "healthz": "for monitors: the database's state, the last tick's time and the commit; no personal data",
+    "set_language": "the language switch, offered on the login page too; stores a cookie, shows no data",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -861,3 +862,21 @@ def test_api_errors_are_json_for_client_programs(client, settings):
     assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")  # pages stay pages
     crashed = server_error(RequestFactory().get("/api/cases/"))
     assert crashed.status_code == 500 and "服务器内部错误" in json.loads(crashed.content)["detail"]
+
+
+# --- the language switch (public: the login page offers it) -----------------------------------------------------
+
+
+def test_the_language_switch_never_redirects_off_site_and_ignores_unknown_languages(client):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "https://evil.example/cases/"})
+    assert response.status_code == 302
+    assert not response["Location"].startswith(("http", "//"))  # back to this site, not to the given host
+    assert client.get(LOGIN).content.decode().startswith('<!DOCTYPE html>\n<html lang="en">')
+    client.post("/i18n/setlang/", {"language": "xx-evil", "next": "/"})
+    assert '<html lang="en">' in client.get(LOGIN).content.decode()  # an unknown language changes nothing
+
+
+def test_the_browsers_language_is_not_a_choice(client):
+    """Chinese unless chosen: a browser announcing English still gets the Chinese page (ChosenLanguageMiddleware)."""
+    page = client.get(LOGIN, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in page

@@ -36,7 +36,12 @@ def translated(label) -> str:
 def one_language(text, language: str | None = None) -> str:
     """`text` with each "中文 / English" segment cut to the half in `language` (default: the active one)."""
     if isinstance(text, ErrorList):  # a form's errors: each message, the list still renders as HTML
-        return ErrorList([one_language(e, language) for e in text], error_class=text.error_class)
+        return ErrorList(  # field_id: the list keeps its id="id_<field>_error" (aria-describedby points at it)
+            [one_language(e, language) for e in text],
+            error_class=text.error_class.removeprefix("errorlist").strip() or None,  # ErrorList adds it again
+            renderer=text.renderer,
+            field_id=getattr(text, "field_id", None),
+        )
     if text in (None, ""):
         return ""
     english = (language or get_language() or "").startswith("en")

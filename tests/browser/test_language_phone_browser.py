@@ -22,8 +22,10 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1440, "height": 900}
-# Words that are not interface English: codes, units, formats, datums and the map library's name.
+# Words that are not interface English: codes, units, formats, datums, the map library's name, and the language
+# switch's button for English (a language is named in its own language, as 中文 is on the English pages).
 ALLOWED = {"ZGE", "VC", "KQ", "JD", "WGS", "CGCS", "GCJ", "GPS", "CSV", "Excel", "GeoJSON", "Leaflet", "m", "km", "ID"}
+ALLOWED |= {"English"}
 
 
 @pytest.fixture
@@ -88,6 +90,23 @@ def test_a_case_registered_and_accepted_reads_in_chinese_with_local_times(page_f
     assert "受理时间" in history and "accepted_at" not in history
     assert timezone.localtime(created.accepted_at).strftime("%Y-%m-%d %H:%M") in history
     assert english_words(page.evaluate("() => document.body.innerText"), {"zhang"}) == set()
+
+
+def test_the_switch_at_the_foot_of_the_login_page_changes_the_language_both_ways(browser, live_server, db):
+    context = browser.new_context(viewport=PHONE, locale="en-US")  # a browser announcing English: still Chinese
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/", wait_until="load")
+    assert page.evaluate("() => document.documentElement.lang") == "zh-hans"
+    page.click("footer.site button[value=en]")
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/accounts/login/")  # back where the user was
+    assert page.evaluate("() => document.documentElement.lang") == "en"
+    assert not re.search(r"[\u4e00-\u9fff]", page.inner_text("main"))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.click("footer.site button[value=zh-hans]")
+    page.wait_for_load_state("load")
+    assert page.evaluate("() => document.documentElement.lang") == "zh-hans"
+    context.close()
 
 
 def test_english_is_chosen_by_posting_to_setlang(page_for, live_server, officer_case):
