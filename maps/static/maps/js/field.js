@@ -42,8 +42,15 @@
     locateControl(page);
     // Scrolling down to the forms or typing a new lookup: the sheet goes back to its place above the
     // forms instead of covering them.
+    // The sheet takes its room again above the forms: scroll by that room, so what is under the user's
+    // thumb stays there (else a tap on a holder's parcel lands on the gap the sheet pushed in).
     var settle = function () {
+      if (!sheet.classList.contains("open")) return;
+      var below = sheet.nextElementSibling;
+      var before = below ? below.getBoundingClientRect().top : 0;
       sheet.classList.remove("open");
+      var shift = below ? below.getBoundingClientRect().top - before : 0;
+      if (shift > 0 && window.scrollY > 0) window.scrollBy(0, shift);
     };
     [pointForm, codeForm, holderForm].forEach(function (form) {
       if (form) form.addEventListener("focusin", settle);
