@@ -275,3 +275,7 @@ IDEMPOTENCY_HOURS = int(os.environ.get("IDEMPOTENCY_HOURS", "24"))
 # Near-identical intake warning (services.cases.near_identical): same category, this close, this recent.
 NEAR_IDENTICAL_MINUTES = int(os.environ.get("NEAR_IDENTICAL_MINUTES", "30"))
 NEAR_IDENTICAL_METRES = float(os.environ.get("NEAR_IDENTICAL_METRES", "50"))
+
+# The notices' wording (issue 15): plain-text templates an office edits (its header, unit names, wording).
+NOTICE_TEMPLATE_DIR = Path(os.environ.get("NOTICE_TEMPLATE_DIR", BASE_DIR / "templates" / "notices"))
+CITY_NAME = os.environ.get("CITY_NAME", "鄂尔多斯市")  # the city above the banner: re-reviews, named in notices

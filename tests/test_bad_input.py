@@ -952,8 +952,13 @@ PAGE_PARAMETERS = {
     "maps-court-print": ["mining_area", "case", "paper"],
     "case-map-pdf": ["paper"],
     "set_language": ["language", "next"],
+    "case-documents": ["issued"],
 }
-PAGE_ARGS = {"queue-unit": {"unit_code": "VC-150622106202"}, "case-map-pdf": {"reference": "ZGE-2026-000001"}}
+PAGE_ARGS = {
+    "queue-unit": {"unit_code": "VC-150622106202"},
+    "case-map-pdf": {"reference": "ZGE-2026-000001"},
+    "case-documents": {"reference": "ZGE-2026-000001"},
+}
 # Percent-encoded as a browser or a script would send them: the server decodes them itself.
 HOSTILE_QUERY_VALUES = [
     "%EF%BC%91%EF%BC%92",  # fullwidth １２
@@ -982,6 +987,7 @@ def test_the_fuzzed_pages_are_every_html_page_with_a_form():
 
     names = {name for name in get_resolver().reverse_dict if isinstance(name, str)}
     without_parameters = {"home", "case-detail", "case-action", "case-recusal", "maps-mining-parcels", "healthz"}
+    without_parameters |= {"case-document-file", "case-document-service"}  # POST-only / no query parameters
     html = {n for n in names if not n.startswith(("api-", "admin", "login", "logout", "password"))}
     assert html - without_parameters == set(PAGE_PARAMETERS), html - without_parameters ^ set(PAGE_PARAMETERS)
 

@@ -4,6 +4,7 @@ from .areas import Area, Banner, Grid, MiningArea, Parcel, Township, Village
 from .audit import PersonalDataAccess
 from .calendar import CalendarDay
 from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
+from .documents import CaseDocument, DocumentCounter, DocumentService, NoticeKind
 from .idempotency import IdempotentRequest
 from .jobs import JobRun
 from .org import Role, StaffProfile, Unit
@@ -17,16 +18,20 @@ __all__ = [
     "Area",
     "Banner",
     "Case",
+    "CaseDocument",
     "CaseEvent",
     "CaseGroup",
     "CaseParcel",
     "CalendarDay",
+    "DocumentCounter",
+    "DocumentService",
     "FollowUp",
     "Grid",
     "IdempotentRequest",
     "JobRun",
     "LoginFailure",
     "MiningArea",
+    "NoticeKind",
     "Parcel",
     "Party",
     "PersonalDataAccess",

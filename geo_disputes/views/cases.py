@@ -116,6 +116,7 @@ EVENT_LABELS = {
     "possible_duplicate": gettext_lazy("疑似重复提交(数分钟内同地同类),请核实"),
     "group": gettext_lazy("并入事项组"),
     "recuse": gettext_lazy("回避"),
+    "issue_document": gettext_lazy("制发文书"),
 }
 ART31_ROUTE_LABEL = ACTION_LABELS["route"]
 # Codes shown in the history's changes, by field: their Chinese labels.
@@ -143,6 +144,8 @@ CHOICE_LABELS = {
 # Names in the history's changes that are not Case fields (the events' notes).
 NOTE_LABELS = {
     "case": gettext_lazy("新登记事项"),
+    "document": gettext_lazy("文书"),
+    "supersedes": gettext_lazy("更正文书"),
     "recused": gettext_lazy("回避人员"),
     "ground": gettext_lazy("回避事由"),
     "final": gettext_lazy("原事项已复核"),

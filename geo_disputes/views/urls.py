@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import cases, queues
+from . import cases, documents, queues
 
 urlpatterns = [
     path("cases/", cases.case_list, name="case-list"),
@@ -12,6 +12,9 @@ urlpatterns = [
     path("cases/<str:reference>/", cases.case_detail, name="case-detail"),
     path("cases/<str:reference>/actions/", cases.case_action, name="case-action"),
     path("cases/<str:reference>/recusal/", cases.case_recusal, name="case-recusal"),
+    path("cases/<str:reference>/documents/", documents.documents, name="case-documents"),
+    path("cases/<str:reference>/documents/<str:number>.<str:fmt>", documents.download, name="case-document-file"),
+    path("cases/<str:reference>/documents/<str:number>/service/", documents.serve, name="case-document-service"),
     path("queues/", queues.my_queue, name="queue-mine"),
     path("queues/<str:unit_code>/", queues.unit_queue_page, name="queue-unit"),
     path("agenda/", queues.agenda, name="agenda"),

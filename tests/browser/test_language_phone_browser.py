@@ -49,7 +49,14 @@ def officer_case(scene, django_user_model):
 
 
 def pages(case) -> list[str]:
-    return ["/cases/new/", f"/cases/{case.reference}/", "/cases/", "/queues/", "/agenda/"]
+    return [
+        "/cases/new/",
+        f"/cases/{case.reference}/",
+        "/cases/",
+        "/queues/",
+        "/agenda/",
+        f"/cases/{case.reference}/documents/",
+    ]
 
 
 def english_words(text: str, also: set[str]) -> set[str]:

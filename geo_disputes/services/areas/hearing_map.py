@@ -16,17 +16,14 @@ from django.contrib.gis.geos import GEOSGeometry
 from pyproj import Transformer
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A3, A4, landscape
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 
 from geo_disputes.models import Case, MiningArea, Parcel, Role, Village
 from geo_disputes.services.cases.access import staff_profile
+from geo_disputes.services.cjk_font import FONT, register_font
 
-FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-FONT = "WQYMicroHei"
 MAX_PARCELS = 60  # a hearing discusses a handful; more would be unreadable on one page
 PAPERS = {"A4": A4, "A3": A3}
 _TO_METRIC = Transformer.from_crs(4326, 4546, always_xy=True).transform
@@ -95,7 +92,7 @@ def may_print_mining_area(user) -> bool:
 
 def render_pdf(page: HearingMap, paper: str = "A4") -> bytes:
     """One landscape page: title, map frame with north arrow and scale bar, legend, date and printer."""
-    _register_font()
+    register_font()
     width, height = landscape(PAPERS.get(paper, A4))
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(width, height), pageCompression=1)
@@ -276,8 +273,3 @@ def _parcel(parcel: Parcel) -> tuple[str, str, float, BaseGeometry]:
 
 def _land_use_label(land_use: str) -> str:
     return dict(Parcel.LandUse.choices).get(land_use, land_use)
-
-
-def _register_font() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FONT, FONT_PATH, subfontIndex=0))
