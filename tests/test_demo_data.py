@@ -334,6 +334,35 @@ class TestDemoCases:
         call_command("load_demo", stdout=out)
         assert "demo cases: already loaded" in out.getvalue()
 
+    def test_every_notice_renders_for_a_demo_case_in_a_state_that_needs_it(self, django_user_model):
+        """For each kind, a demo case the state allows it for; its preview as Word and PDF holds the reference, the
+        unit and the date. Two kinds have no demo case, and tests/test_notices.py renders them on synthetic ones:
+        the service receipt needs an issued notice, and the demo year has no matter refused (不予受理)."""
+        from docx import Document
+        from pypdf import PdfReader
+
+        from geo_disputes.models import NoticeKind
+        from geo_disputes.services.cases import notices
+        from geo_disputes.services.cases.notice_files import to_docx, to_pdf
+
+        clerk = django_user_model.objects.create_superuser("notice-clerk", password=None)
+        inputs = {"facts_and_reasons": "经核查…", "basis": "《信访工作条例》第三十二条", "other_party": "赵某"}
+        found = {}
+        for case in Case.objects.select_related("unit", "forwarded_by").exclude(unit=None).order_by("id"):
+            for kind in notices.offered_kinds(case):
+                found.setdefault(kind, case)
+        assert set(found) == set(NoticeKind.values) - {NoticeKind.SERVICE_RECEIPT, NoticeKind.NON_ACCEPTANCE}
+        for kind, case in found.items():
+            draft = notices.render(notices.prepare(case, kind, inputs, clerk))
+            word = "".join(p.text for p in Document(io.BytesIO(to_docx(draft))).paragraphs)
+            word += "".join(
+                c.text for t in Document(io.BytesIO(to_docx(draft))).tables for r in t.rows for c in r.cells
+            )
+            pdf = "".join(page.extract_text() for page in PdfReader(io.BytesIO(to_pdf(draft))).pages).replace("\n", "")
+            for text in (word, pdf):
+                for expected in (case.reference, draft.unit_name, notices.chinese_date(draft.issued_on)):
+                    assert expected in text.replace(" ", ""), (kind, case.reference, expected)
+
     def test_grassland_was_mediated_at_the_talk_room(self):
         (case,) = _seed("grassland")
         assert (case.channel, case.procedure, case.status) == ("talk_room", Procedure.MEDIATION, Status.CLOSED)
