@@ -281,6 +281,13 @@ def show_intake_error(exc: IntakeError, form: IntakeForm, formset, rows: list[in
 class CaseFilterForm(forms.Form):
     """The list's filters (GET); an invalid value is reported and that filter left out."""
 
+    q = forms.CharField(
+        label=_("搜索"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("编号、地块编码、描述、信访人姓名或电话")}),
+    )
+
     category = forms.ChoiceField(
         label=_("类别"), required=False, choices=[("", _("全部类别")), *translated_choices(Category.choices)]
     )
@@ -296,6 +303,11 @@ class CaseFilterForm(forms.Form):
     village = forms.ChoiceField(label=_("嘎查村"), required=False)
     since = DateField(label=_("登记自"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = DateField(label=_("登记至"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due = forms.ChoiceField(
+        label=_("期限"),
+        required=False,
+        choices=[("", _("全部")), ("overdue", _("已超期")), ("soon", _("临近期限"))],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -315,6 +327,8 @@ class CaseFilterForm(forms.Form):
             village=data.get("village") or None,
             since=data.get("since"),
             until=data.get("until"),
+            text=data.get("q") or None,
+            due=data.get("due") or None,
         )
 
 

@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",  # LANGUAGE_CODE for <html lang>
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "geo_disputes.context_processors.menu",  # the role's menu and due counts in the header
             ]
         },
     }

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import re
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -73,8 +74,8 @@ from geo_disputes.services.cases.access import (
     visible_changes,
     visible_reference,
 )
-from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
-from geo_disputes.services.cases.clock import annotate_dues, due_dates, local_date
+from geo_disputes.services.cases.case_queries import CaseFilter, listed_cases
+from geo_disputes.services.cases.clock import due_dates, local_date
 from geo_disputes.services.cases.intake import IntakeError, open_case
 from geo_disputes.services.cases.near_identical import check_near_identical, warning_text
 from geo_disputes.services.cases.procedures import LEGAL_PROCEDURES
@@ -308,11 +309,15 @@ _REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
 
 @login_required
 def case_go(request: HttpRequest) -> HttpResponse:
-    """The 404 page's box: a case by its reference (ZGE-2026-000001); out of scope it is a 404 like any other."""
-    reference = request.GET.get("reference", "").strip().upper()
-    if not _REFERENCE.fullmatch(reference):
-        raise Http404(_("事项编号格式不对"))
-    return redirect("case-detail", reference=reference)
+    """The header's box: a reference the user may see opens its case; anything else is searched in the list
+    (`/cases/?q=`), where a case out of scope is simply not found — as a mistyped reference is."""
+    text = request.GET.get("reference", "").strip()
+    reference = text.upper()
+    if _REFERENCE.fullmatch(reference) and visible_cases(request.user).filter(reference=reference).exists():
+        return redirect("case-detail", reference=reference)
+    if not text or "\x00" in text:
+        return redirect("case-list")
+    return redirect(f"{reverse('case-list')}?{urlencode({'q': text[:200]})}")
 
 
 def _prefill(query) -> dict:
@@ -334,7 +339,7 @@ def _prefill(query) -> dict:
 
 
 def _filtered(user, flt: CaseFilter) -> QuerySet[Case]:
-    qs = annotate_dues(filter_cases(visible_cases(user), flt, user))
+    qs = listed_cases(user, flt)
     return qs.select_related("unit").order_by("-received_at", "-id")
 
 

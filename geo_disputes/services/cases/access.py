@@ -130,6 +130,17 @@ def can_act(user, case: Case | None) -> bool:
     return True
 
 
+def moves_cases(user) -> bool:
+    """Whether `user`'s role moves cases along the workflow at all (can_act without a case says who registers):
+    planners only look and field staff only register, so queues and the agenda are not theirs."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    profile = staff_profile(user)
+    return profile is not None and profile.role not in (Role.PLANNER, Role.FIELD_STAFF) and can_act(user, None)
+
+
 def visible_reference(user, case_id: int | None) -> str | None:
     """A linked case's reference only when `user` may see that case (a repeat never reveals its original)."""
     if case_id is None:

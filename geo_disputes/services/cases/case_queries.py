@@ -22,8 +22,10 @@ from geo_disputes.services.cases.access import (
     if_text_readable,
     location_as_seen,
     reads_all_case_text,
+    visible_cases,
 )
-from geo_disputes.services.cases.clock import OPEN_STATUSES
+from geo_disputes.services.cases.clock import OPEN_STATUSES, DueState, annotate_dues
+from geo_disputes.services.cases.search import search_filter
 
 # The pseudo-status "open" selects every status the clock still runs for.
 OPEN = "open"
@@ -71,6 +73,11 @@ class CaseFilter:
     until: dt.date | None = None
     mining: bool = False  # mining-related only: inside a mining area or its zone, or the mining court's
     parcel: str | None = None  # cases linked to the parcel with this code
+    text: str | None = None  # the search box: reference, parcel code, description, petitioner (search.py)
+    due: str | None = None  # "overdue" or "soon": the holder's next deadline passed / within DUE_SOON_DAYS
+
+
+DUE_STATES = {"overdue": DueState.OVERDUE, "soon": DueState.DUE_SOON}
 
 
 # How far a coarse point may lie from the exact one (500 m grid: at most ~354 m), in degrees here, with room.
@@ -110,11 +117,22 @@ def filter_cases(qs: QuerySet[Case], flt: CaseFilter, user=None) -> QuerySet[Cas
         qs = qs.filter(received_at__date__lte=flt.until)
     if flt.mining:
         qs = qs.filter(MINING_RELATED)
+    if flt.text:
+        qs = qs.filter(search_filter(user, flt.text))
     if flt.parcel:
         qs = qs.filter(pk__in=CaseParcel.objects.filter(parcel__code=flt.parcel).values("case_id"))
         if user is not None:
             readable = case_text_filter(user)
             qs = qs.none() if readable is None else qs.filter(readable)
+    return qs
+
+
+def listed_cases(user, flt: CaseFilter) -> QuerySet[Case]:
+    """The case list as `user` sees it: visible, filtered, with each case's deadlines (clock.annotate_dues), and
+    narrowed to a due state when asked (the dashboard's overdue figures and the menu's badge link here)."""
+    qs = annotate_dues(filter_cases(visible_cases(user), flt, user))
+    if flt.due in DUE_STATES:
+        qs = qs.filter(due_state=DUE_STATES[flt.due])
     return qs
 
 
