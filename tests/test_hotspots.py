@@ -22,6 +22,7 @@ from geo_disputes.services.analysis.hotspots import (
     hot_spots,
     nearest_neighbour_cell_size,
     peak_indices,
+    spread_cell_size,
     village_rates,
 )
 
@@ -324,3 +325,64 @@ def test_a_very_fine_grid_is_coarsened_to_the_cell_cap(banner, monkeypatch):
     # Border hexagons clipped to the study area add a fringe (~4 per side-length) to the area's count.
     assert len(bounded.cells) < len(unbounded.cells)
     assert len(bounded.cells) <= module.MAX_CELLS + 4 * module.MAX_CELLS**0.5 + 8
+
+
+WIDE = (110.3, 39.3, 111.8, 40.5)  # about 128 km x 133 km, the size of the real banner
+
+
+def _clustered_mining_cases() -> None:
+    """46 mining_subsidence cases in two neighbouring villages 2.5 km apart: 20 distinct places in
+    close pairs (~1 m apart, as when a location is re-entered; 40 cases) and 6 lone places ~1.7 km apart — the
+    nearest-neighbour distances are lopsided (median ~1 m, mean ~350 m), the shape of issue 14."""
+    a, b = (111.0, 39.8), (111.03, 39.8)
+    for k in range(10):
+        lon, lat = a[0] + 0.0005 * k, a[1] + 0.0003 * (k % 3)
+        for d in (0.0, 0.00001):
+            _case(lon + d, lat, category="mining_subsidence", village_code="150622106202")
+            _case(lon + d, lat, category="mining_subsidence", village_code="150622106202")
+    for dx, dy in ((-0.01, -0.01), (0.01, -0.01), (-0.01, 0.01), (0.01, 0.01), (0.0, -0.025), (0.0, 0.025)):
+        _case(b[0] + dx, b[1] + dy, category="mining_subsidence", village_code="150622106203")
+    for k in range(20):  # other categories, spread over the banner, must not widen the cell
+        _case(110.4 + 0.07 * k, 39.4 + 0.05 * k, category="land_contract")
+
+
+def test_spread_cell_size_fits_30_hexagons_in_the_incidents_box():
+    """Worked by hand: a 3000 m x 2000 m box is 6e6 m²; a hexagon of height c covers (√3/2)c², so
+    30 of them fit at c = sqrt(6e6 / (0.8660254 * 30)) = 480.56 m."""
+    size = spread_cell_size(np.array([(0, 0), (3000, 0), (1000, 2000), (3000, 2000)]))
+    assert size == pytest.approx(480.56, abs=0.01)
+    assert spread_cell_size(np.array([(0, 0), (0, 0), (10, 0)])) == pytest.approx((10 / (0.8660254 * 30)) ** 0.5)
+
+
+def test_tightly_clustered_incidents_get_a_grid_not_a_refusal(db):
+    """Issue 14: the nearest-neighbour rule alone gives a cell wider than the banner; the spread rule
+    keeps it within the incidents' own extent, so the grid has well over 30 cells."""
+    Banner.objects.create(code="150622", name="准格尔旗", geom=box(*WIDE))
+    _clustered_mining_cases()
+    cases = Case.objects.filter(category="mining_subsidence")
+    xy = np.array(
+        [(p.transform(4546, clone=True).x, p.transform(4546, clone=True).y) for p in (c.location for c in cases)]
+    )
+    assert nearest_neighbour_cell_size(xy)[0] > 50_000  # the old rule: refused (a few cells over the banner)
+    result = hot_spots(cases)
+    assert result.cell_size_rule in ("incident_spread", "capped_to_max_cells")
+    assert result.cell_size_m <= spread_cell_size(xy) + 1e-6 or result.cell_size_rule == "capped_to_max_cells"
+    assert len(result.cells) > 30 and result.n_incidents == 46
+    assert max(c.count for c in result.cells) >= 2
+
+
+def test_api_hotspots_answers_a_clustered_category(db, api_client):
+    """The issue-14 contract: ≥ 30 incidents over more than one village → 200 with more than 30 cells."""
+    Banner.objects.create(code="150622", name="准格尔旗", geom=box(*WIDE))
+    _clustered_mining_cases()
+    api_client.force_authenticate(StaffFactory(role="planner").user)
+    response = api_client.get("/api/hotspots/", {"category": "mining_subsidence"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["n_incidents"] == 46 and len(body["features"]) > 30
+    assert sum(f["properties"]["count"] for f in body["features"]) == 46
+
+
+def test_spread_out_incidents_keep_the_nearest_neighbour_cell(planted):
+    """On spread-out data the spread cap is far above the nearest-neighbour cell and changes nothing."""
+    assert planted.cell_size_rule == "nearest_neighbour"

@@ -14,6 +14,10 @@ every chosen value is returned so anyone can recompute the result:
    median)` (ArcGIS's `scaleDecision`). The cell size is the distance between the centres of
    neighbouring hexagons (a hexagon's flat-to-flat height), so the hexagon's side is cell/√3 —
    ArcGIS's hexagon rule — and that side is what PostGIS `ST_HexagonGrid(size, bounds)` takes.
+   The cell is never larger than the size at which the incidents' own bounding box holds 30
+   hexagons (`spread_cell_size`, rule `incident_spread`): ArcGIS derives the cell from the
+   incidents' spread, and a tightly clustered category (mean nearest-neighbour ≫ median) would
+   otherwise get a cell larger than the banner (issue 14: 302,825 m for mining_subsidence).
 3. Grid. Every hexagon of `ST_HexagonGrid` in EPSG:4546 that touches the study area (the banner
    outline, or one township), zero counts included; its geometry is clipped to the area for
    display, its weights use the hexagon's centre. A point on a shared edge counts in one cell
@@ -161,6 +165,9 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
             f"{MIN_INCIDENTS} incidents in the study area, found {n_incidents}"
         )
     cell_size, outliers = nearest_neighbour_cell_size(xy[inside])
+    spread = spread_cell_size(xy[inside])
+    by_spread = spread < cell_size
+    cell_size = min(cell_size, spread)
     side, capped = _bounded_side(table, code, on, cell_size / math.sqrt(3.0))
     cell_size = side * math.sqrt(3.0)
     rows = _grid_counts(incidents, table, code, on, side)
@@ -186,7 +193,7 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
     return HotSpots(
         cells=cells,
         cell_size_m=cell_size,
-        cell_size_rule="capped_to_max_cells" if capped else "nearest_neighbour",
+        cell_size_rule="capped_to_max_cells" if capped else ("incident_spread" if by_spread else "nearest_neighbour"),
         hex_side_m=side,
         distance_band_m=band,
         distance_band_rule=rule,
@@ -199,6 +206,18 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
 
 
 # -- the statistics (plain numpy/scipy; the tests hold them against esda) -------------------------
+
+
+def spread_cell_size(xy: np.ndarray) -> float:
+    """The largest cell size at which the incidents' own extent (their bounding box, at least one
+    metre a side) holds MIN_CELLS hexagons. A tightly clustered category — many incidents at a few
+    distinct places — makes the nearest-neighbour distances lopsided (mean ≫ median) and the
+    `scaleDecision` cell larger than the whole study area; ArcGIS derives the cell from the
+    incidents' own spatial distribution, so the cell must never exceed what their spread can hold."""
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    width, height = np.maximum(pts.max(axis=0) - pts.min(axis=0), 1.0)
+    hexagon_per_cell2 = math.sqrt(3.0) / 2.0  # a hexagon of flat-to-flat height c covers (√3/2)·c²
+    return math.sqrt(float(width * height) / (hexagon_per_cell2 * MIN_CELLS))
 
 
 def nearest_neighbour_cell_size(xy: np.ndarray) -> tuple[float, int]:
