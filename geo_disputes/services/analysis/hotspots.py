@@ -15,9 +15,12 @@ every chosen value is returned so anyone can recompute the result:
    neighbouring hexagons (a hexagon's flat-to-flat height), so the hexagon's side is cell/√3 —
    ArcGIS's hexagon rule — and that side is what PostGIS `ST_HexagonGrid(size, bounds)` takes.
    The cell is never larger than the size at which the incidents' own bounding box holds 30
-   hexagons (`spread_cell_size`, rule `incident_spread`): ArcGIS derives the cell from the
-   incidents' spread, and a tightly clustered category (mean nearest-neighbour ≫ median) would
-   otherwise get a cell larger than the banner (issue 14: 302,825 m for mining_subsidence).
+   hexagons (`spread_cell_size`, rule `incident_spread`). This cap is ours, not ArcGIS's: read in
+   its 10.1.2 source, `scaleDecision` multiplies by mean/median with no bound, so a tightly
+   clustered category (mean nearest-neighbour ≫ median) gets a cell larger than the banner (issue
+   14: 302,825 m for mining_subsidence, 3 cells) and ArcGIS then stops with "fewer than 30
+   features". The cap keeps ArcGIS's two anchors — the cell from the incidents' own spread (its
+   FishnetInfo lays the grid over the incidents' extent) and at least 30 aggregated features.
 3. Grid. Every hexagon of `ST_HexagonGrid` in EPSG:4546 that touches the study area (the banner
    outline, or one township), zero counts included; its geometry is clipped to the area for
    display, its weights use the hexagon's centre. A point on a shared edge counts in one cell
