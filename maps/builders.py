@@ -167,7 +167,7 @@ def _build(
         location=CENTRE,
         zoom_start=START_ZOOM,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # layers.js adds a metric-only scale (folium's adds miles and feet)
         prefer_canvas=True,  # thousands of parcels draw faster on one canvas than as SVG nodes
         minZoom=MIN_ZOOM,  # passed through as Leaflet map options: without tiles Leaflet has no limits
         maxZoom=MAX_ZOOM,

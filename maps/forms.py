@@ -71,14 +71,14 @@ class PlannerFilterForm(CaseMapFilterForm):
         label="苏木乡镇", required=False, max_length=40, widget=_AreaSelect(choices=[("", "全旗")])
     )
     eps_m = forms.FloatField(
-        label="聚类半径 eps（米）",
+        label="聚类半径（米）",
         required=False,
         min_value=EPS_RANGE_M[0],
         max_value=EPS_RANGE_M[1],
         initial=DEFAULT_EPS_M,
     )
     min_points = IntegerField(
-        label="最少事项数 minPts",
+        label="最少事项数",
         required=False,
         min_value=MIN_POINTS_RANGE[0],
         max_value=MIN_POINTS_RANGE[1],

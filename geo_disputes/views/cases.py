@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -240,6 +240,15 @@ def case_new(request: HttpRequest) -> HttpResponse:
     config = {
         "villages": reverse("api-layer", args=["villages"]),
         "locate": reverse("api-locate"),
+        "english": translation.get_language() == "en",  # which half of the API's "中文 / English" details to show
+        "text": {  # the located place's words, in the page's language (case_map.js)
+            "where": _("位置"),
+            "cannot": _("无法定位此点"),
+            "grid_worker": _("网格员"),
+            "inside": _("矿区内"),
+            "zone": _("矿区影响区"),
+            "converted": _("GCJ-02 已换算为 WGS84"),
+        },
     }
     return render(request, "cases/new.html", {"form": form, "formset": formset, "map_config": config}, status=status)
 

@@ -17,6 +17,7 @@
   GD.mount = function (map, config, groups) {
     var ctx = { map: map, config: config, groups: groups, layers: {}, userMoved: false };
     GD.current = ctx;
+    L.control.scale({ imperial: false }).addTo(map); // metres only (folium's own control adds miles and feet)
     GD.legend(map, config.legend);
     var note = zoomNote(map);
     config.layers.forEach(function (spec) {

@@ -212,7 +212,7 @@
       var meta = loader.meta || {};
       page.rateStatus.replaceChildren(
         el("span", null, loader.count() + " 个嘎查村/社区；按经验贝叶斯平滑后的每百户事项数分五级（分位数）。"),
-        el("small", "hint", meta.method || "")
+        el("small", "hint", "全旗经验贝叶斯平滑（Marshall 1991）；重复信访只计一次。")
       );
     };
     loader.onRefused = function (answer) {
@@ -313,10 +313,10 @@
       page.hotspotStatus.replaceChildren(
         GD.definitionList([
           ["研究区", m.study_area === "banner" ? "全旗" : m.study_area],
-          ["事项数 n_incidents", m.n_incidents],
-          ["六边形间距 cell_size_m", metres(m.cell_size_m)],
+          ["事项数", m.n_incidents],
+          ["六边形间距", metres(m.cell_size_m)],
           ["六边形边长", metres(m.hex_side_m)],
-          ["距离带 distance_band_m", metres(m.distance_band_m) + (RULES[m.distance_band_rule] ? "（" + RULES[m.distance_band_rule] + "）" : "")],
+          ["距离带", metres(m.distance_band_m) + (RULES[m.distance_band_rule] ? "（" + RULES[m.distance_band_rule] + "）" : "")],
           ["六边形", loader.count() + " 个：热点 " + hot + "，冷点 " + cold],
           ["研究区外事项", m.n_outside_study_area],
         ])
@@ -362,7 +362,7 @@
       page.clusterStatus.className = "status";
       page.clusterStatus.replaceChildren(
         GD.definitionList([
-          ["参数", "eps = " + m.eps_m + " 米，minPts = " + m.min_points],
+          ["参数", "聚类半径 " + m.eps_m + " 米，最少 " + m.min_points + " 件"],
           ["聚集区", loader.count() + " 个"],
           ["事项", m.n_cases + " 件，其中聚集 " + m.n_clustered + " 件、离散 " + m.n_noise + " 件"],
         ])
