@@ -28,6 +28,7 @@ from geo_disputes.services.cases.clock import (
     review_queue_period,
     unit_queue,
 )
+from geo_disputes.services.cases.supervision import supervised_cases
 from geo_disputes.services.cases.units import tier_of_unit
 
 from .cases import NEXT_DUE_LABELS, with_place_names
@@ -108,6 +109,7 @@ def unit_queue_page(request: HttpRequest, unit_code: str) -> HttpResponse:
         "page": page,
         "due_in_period": qs.filter(due_in_period=True).count(),
         "form": form,
+        "supervised": with_place_names(supervised_cases(unit, request.user, on)),
     }
     return render(request, "cases/queue.html", context, status=status)
 

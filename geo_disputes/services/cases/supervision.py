@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from geo_disputes.models import Case, CaseEvent, SupervisionAct, Unit
 from geo_disputes.models.cases import Procedure, Status, Tier
+from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import (
     DEADLINE_LABELS,
     OPEN_STATUSES,
@@ -33,6 +35,7 @@ from geo_disputes.services.cases.clock import (
     DueState,
     annotate_dues,
     deadline_key,
+    local_date,
 )
 from geo_disputes.services.cases.recusal import unit_on_accused_side
 from geo_disputes.services.cases.workdays import sync_calendar
@@ -165,3 +168,40 @@ def _reason(case: Case, kind: str) -> str:
     label = SupervisionAct.Kind(kind).label
     missed = DEADLINE_LABELS[case.next_due_kind]
     return f"{label}:逾期{late}日 / overdue by {late} day(s): {missed} was due {case.next_due}"
+
+
+def supervised_cases(unit: Unit, user, on: dt.date | None = None) -> list[Case]:
+    """The open matters `unit` must supervise on `on`: overdue or due soon, held by the units below it (a township
+    committee over its villages' committees; the petitions bureau over townships and banner departments; banner
+    leadership over the bureau) — the same `supervising_body` the daily run records acts for, so an accusation
+    against a holder is supervised by the next body up, never by a body on the accused side. Only cases `user`
+    may see. Each case comes with its recorded acts (`acts`), newest first; the case stays where it is."""
+    on = on or local_date(timezone.now())
+    below = _held_below(unit)
+    if below is None:
+        return []
+    candidates = (
+        annotate_dues(visible_cases(user, Case.objects.filter(below, status__in=OPEN_STATUSES)), on)
+        .filter(due_state__in=[DueState.OVERDUE, DueState.DUE_SOON])
+        .select_related("unit")
+        .order_by(F("next_due").asc(nulls_last=True), "received_at", "id")
+    )
+    names: dict[str, tuple[Unit | None, str]] = {}
+    chosen = [c for c in candidates if supervising_body(c, names).split(" ", 1)[0] == unit.code]
+    acts: dict[int, list[SupervisionAct]] = {}
+    for act in SupervisionAct.objects.filter(case__in=[c.pk for c in chosen]).order_by("-at", "-id"):
+        acts.setdefault(act.case_id, []).append(act)
+    for case in chosen:
+        case.acts = acts.get(case.pk, [])
+    return chosen
+
+
+def _held_below(unit: Unit) -> Q | None:
+    """Which cases `unit` may be the supervisor of, as a Q (supervising_body then decides each one): a township
+    committee its villages' committees; the petitions bureau and banner leadership any holder, since a body on the
+    accused side of an accusation hands the supervision up to them."""
+    if unit.kind == Unit.Kind.TOWNSHIP_COMMITTEE and unit.area_code:
+        return Q(unit__kind=Unit.Kind.VILLAGE_COMMITTEE, township_code=unit.area_code)
+    if unit.code in ("BD-petitions", f"BL-{settings.BANNER_CODE}"):
+        return Q(unit__isnull=False)
+    return None
