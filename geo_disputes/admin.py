@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.contrib.gis.geos import GEOSGeometry
 
 from geo_disputes.models import (
@@ -43,7 +45,14 @@ from geo_disputes.models import (
 )
 from geo_disputes.models.areas import METRIC_SRID, SQUARE_METRES_PER_MU
 from geo_disputes.models.cases import Category, GroupProposal
-from geo_disputes.services.cases.access import ScopeError, mask_id, mask_name, mask_phone, validate_scope
+from geo_disputes.services.cases.access import (
+    ScopeError,
+    administers_staff,
+    mask_id,
+    mask_name,
+    mask_phone,
+    validate_scope,
+)
 from geo_disputes.services.cases.routing import DEPARTMENTS, rule_snapshot
 
 
@@ -416,3 +425,81 @@ class GroupProposalAdmin(ReadOnlyAdmin):
     list_display = ("decided_at", "status", "category", "group", "decided_by")
     list_filter = ("status", "category")
     list_select_related = ("group", "decided_by")
+
+
+# -- the banner admin's own part of the admin (issue 14) ----------------------------------------------------------
+#
+# The banner admin (role banner_admin, not a superuser) manages staff, units and routing rules here, and sees the
+# routing rules' change log; nothing of cases, petitioners, audit or security records (a banner admin may stand on
+# the accused side of an accusation: those stay on the pages, behind access.visible_cases). They cannot touch a
+# superuser, nor give anyone staff, superuser or permission flags. Superusers keep the whole admin.
+
+BANNER_ADMIN_EDITS: dict[type, tuple[str, ...]] = {
+    User: ("add", "change"),  # accounts are deactivated, not deleted: their history keeps the actor
+    StaffProfile: ("add", "change", "delete"),
+    Unit: ("add", "change"),  # cases PROTECT their unit
+    RoutingRule: ("add", "change", "delete"),  # every change is kept in RoutingRuleChange (save_model above)
+}
+BANNER_ADMIN_READS = {*BANNER_ADMIN_EDITS, RoutingRuleChange}
+
+
+def _banner_admin(user) -> bool:
+    return administers_staff(user) and not user.is_superuser
+
+
+def _site_permission(request) -> bool:
+    user = request.user
+    return user.is_active and (user.is_staff or _banner_admin(user))
+
+
+admin.site.has_permission = _site_permission
+admin.site.site_header = admin.site.site_title = "准格尔旗矛盾纠纷地图 · 管理"
+
+
+def _open_to_banner_admin(model, model_admin) -> None:
+    """Let the banner admin read `model` and do what BANNER_ADMIN_EDITS says, on top of the class's own rules."""
+    own = {
+        name: getattr(model_admin, f"has_{name}_permission") for name in ("module", "view", "add", "change", "delete")
+    }
+    may = BANNER_ADMIN_EDITS.get(model, ())
+
+    def module(request):
+        return own["module"](request) or (_banner_admin(request.user) and model in BANNER_ADMIN_READS)
+
+    def view(request, obj=None):
+        return own["view"](request, obj) or (_banner_admin(request.user) and model in BANNER_ADMIN_READS)
+
+    def act(name):
+        def check(request, obj=None):
+            if not _banner_admin(request.user):
+                return own[name](request, obj) if name != "add" else own[name](request)
+            return name in may and not (model is User and obj is not None and obj.is_superuser)
+
+        return check
+
+    model_admin.has_module_permission = module
+    model_admin.has_view_permission = view
+    for name in ("add", "change", "delete"):
+        setattr(model_admin, f"has_{name}_permission", act(name))
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    """Accounts: the banner admin adds and edits staff accounts, never the flags that give the whole admin."""
+
+    FLAGS = ("is_staff", "is_superuser", "groups", "user_permissions", "last_login", "date_joined")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs.filter(is_superuser=False) if _banner_admin(request.user) else qs
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, *self.FLAGS) if _banner_admin(request.user) else fields
+
+
+for _model, _model_admin in list(admin.site._registry.items()):
+    _open_to_banner_admin(_model, _model_admin)

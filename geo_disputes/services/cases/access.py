@@ -130,6 +130,16 @@ def can_act(user, case: Case | None) -> bool:
     return True
 
 
+def administers_staff(user) -> bool:
+    """Whether `user` manages staff, units and routing rules (the banner admin, and superusers)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    profile = staff_profile(user)
+    return profile is not None and profile.role == Role.BANNER_ADMIN
+
+
 def moves_cases(user) -> bool:
     """Whether `user`'s role moves cases along the workflow at all (can_act without a case says who registers):
     planners only look and field staff only register, so queues and the agenda are not theirs."""

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from geo_disputes.models import Role
 from geo_disputes.services.areas.hearing_map import may_print_mining_area
-from geo_disputes.services.cases.access import can_act, moves_cases, staff_profile
+from geo_disputes.services.cases.access import administers_staff, can_act, moves_cases, staff_profile
 from geo_disputes.services.cases.case_queries import OPEN, CaseFilter, listed_cases
 from geo_disputes.services.cases.clock import DueState
 
@@ -57,9 +57,10 @@ ENTRIES = {
         Entry("planner", "/maps/planner/", _("规划分析"), _looks_at_maps),
         Entry("dashboard", "/dashboard/", _("统计看板"), _looks_at_maps),
         Entry("report", "/report/monthly/", _("联席会议月报"), _looks_at_maps),
+        Entry("admin", "/admin/", _("人员、单位和分流规则"), administers_staff),
     )
 }
-DEFAULT_ORDER = ("cases", "intake", "queues", "agenda", "field", "court", "planner", "dashboard", "report")
+DEFAULT_ORDER = ("cases", "intake", "queues", "agenda", "field", "court", "planner", "dashboard", "report", "admin")
 ORDER = {
     Role.FIELD_STAFF: ("field", "intake", "cases"),
     Role.GRID_WORKER: ("field", "intake", "cases", "queues"),
