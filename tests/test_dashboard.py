@@ -14,6 +14,7 @@ from django.utils.html import escape
 from geo_disputes.models import Unit
 from geo_disputes.services.analysis import stats
 from geo_disputes.services.cases.clock import STATUTE_TZ
+from geo_disputes.templatetags.bilingual import one_language
 from tests.factories import CaseFactory, StaffFactory, seed_places
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,9 @@ def logged_in() -> Client:
 
 
 def card_value(html: str, key: str) -> str:
-    match = re.search(rf'id="card-{key}".*?<div class="value">([^<]*)</div>', html, re.DOTALL)
+    match = re.search(
+        rf'id="card-{key}".*?<div class="value">(?:<a href="[^"]*"[^>]*>)?([^<]*)(?:</a>)?</div>', html, re.DOTALL
+    )
     assert match, key
     return match.group(1).strip()
 
@@ -87,7 +90,7 @@ def test_renders_the_numbers_and_chart_data(cases):
     # Each number's definition is printed beside it.
     for key in ("concluded_at_village_share", "above_banner", "on_time_rate", "follow_up_participation_rate"):
         block = html[html.index(f'id="card-{key}"') :].split('class="card"')[0]
-        assert escape(stats.DEFINITIONS[key]) in block, key
+        assert escape(one_language(stats.DEFINITIONS[key], "zh-hans")) in block, key
     assert card_value(html, "litigation_yoy_change") == "—"  # nothing a year earlier to compare with
     assert "小事不出村" in html and "大事不出镇" in html and "指标定义" in html
 
@@ -102,7 +105,7 @@ def test_no_external_url_and_the_chart_library_is_vendored(cases):
     html = logged_in().get("/dashboard/", {"since": SINCE, "until": UNTIL}).content.decode()
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
-    assert scripts == ["/static/vendor/chartjs/chart.umd.js", "/static/js/dashboard.js"]
+    assert scripts == ["/static/js/menu.js", "/static/vendor/chartjs/chart.umd.js", "/static/js/dashboard.js"]
     for path in ("vendor/chartjs/chart.umd.js", "vendor/chartjs/LICENSE.md", "js/dashboard.js"):
         assert finders.find(path), path
     stylesheets = re.findall(r'<link[^>]*href="([^"]+)"', html)
@@ -138,3 +141,22 @@ def test_bad_parameters_are_a_400_on_the_field(cases, query, field):
     response = logged_in().get("/dashboard/", query)
     assert response.status_code == 400
     assert f'id="id_{field}_error"' in response.content.decode()
+
+
+def test_figures_link_to_their_cases_and_presets_set_the_period(client, django_user_model):
+    from geo_disputes.services.analysis.stats import period_presets
+    from tests.factories import seed_places
+
+    seed_places()
+    client.force_login(django_user_model.objects.create_superuser("dash-links", password=None))
+    html = client.get("/dashboard/?since=2026-01-01&until=2026-06-30&township=150622106").content.decode()
+    total = re.search(r'id="card-cases_total".*?<a href="([^"]+)"', html, re.DOTALL).group(1)
+    assert total == "/cases/?since=2026-01-01&amp;until=2026-06-30&amp;township=150622106"
+    overdue = re.search(r'id="card-overdue_by_unit".*?<a href="([^"]+)"', html, re.DOTALL).group(1)
+    assert "due=overdue" in overdue and "township=150622106" in overdue
+    assert "月报" in html and "不限登记日期" in html  # the card says how the report's overdue count differs
+    presets = re.findall(r'<a href="([^"]+)" class="preset">([^<]+)</a>', html)
+    assert [label for _href, label in presets] == ["本月", "上月", "本季度", "本年"]
+    label, since, until = period_presets()[0]
+    assert f"since={since:%Y-%m-%d}&amp;until={until:%Y-%m-%d}&amp;township=150622106" in presets[0][0]
+    assert " / " not in re.search(r'<p class="def">(.*?)</p>', html, re.DOTALL).group(1)  # Chinese half only

@@ -8,11 +8,13 @@ Charts are drawn by the vendored Chart.js (static/vendor/chartjs), so the page m
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from geo_disputes.form_fields import DateField
 from geo_disputes.models import Township, Village
@@ -70,19 +72,33 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not form.is_bound:
         form = DashboardForm(initial={"since": period.since, "until": period.until})
     charts = chart_series(data)
+    filters = {
+        "since": f"{period.since:%Y-%m-%d}",
+        "until": f"{period.until:%Y-%m-%d}",
+        **({"township": area.township} if area.township else {}),
+        **({"village": area.village} if area.village else {}),
+    }
+    place = {k: v for k, v in filters.items() if k in ("township", "village")}
     return render(
         request,
         "dashboard/index.html",
         {
             "form": form,
             "data": data,
-            "cards": cards(data),
+            "cards": cards(data, filters),
+            "presets": [
+                (label, f"{reverse('dashboard')}?{urlencode({'since': since, 'until': until, **place})}")
+                for label, since, until in stats.period_presets()
+            ],
             "satisfaction": [
                 (SATISFACTION_LABELS[value], data["satisfaction"]["counts"][value], percent(share))
                 for value, share in data["satisfaction"]["shares"].items()
             ],
             "charts": charts,
-            "tier_rows": list(zip(charts["by_tier"]["labels"], charts["by_tier"]["values"], strict=True)),
+            "tier_rows": [
+                (TIER_LABELS.get(code, code), n, case_list_url(filters, tier=code) if code in Tier.values else "")
+                for code, n in data["by_tier"].items()
+            ],
             "procedure_rows": list(
                 zip(charts["by_procedure"]["labels"], charts["by_procedure"]["values"], strict=True)
             ),
@@ -95,8 +111,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def cards(data: dict[str, Any]) -> list[dict[str, str]]:
-    """The headline numbers as (key, label, value, note, definition) for the template; the definition is
+def case_list_url(filters: dict[str, str], **more: str) -> str:
+    """The case list with the dashboard's period and area (registration dates, as the dashboard counts)."""
+    return f"{reverse('case-list')}?{urlencode({**filters, **more})}"
+
+
+# The cards whose number is a set of cases the list can show (the list counts cases; the dashboard counts a
+# group once, so a group's members make the list longer than the card).
+CARD_LINKS = {"cases_total": {}, "overdue_by_unit": {"due": "overdue"}}
+
+
+def cards(data: dict[str, Any], filters: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """The headline numbers as (key, label, value, note, definition, href) for the template; the definition is
     printed under each number, not hidden in a tooltip."""
     counts = data["counts"]
     litigation = data["litigation"]
@@ -108,6 +134,7 @@ def cards(data: dict[str, Any]) -> list[dict[str, str]]:
 
     def card(key: str, value: str, note: str = "") -> dict[str, str]:
         return {
+            "href": case_list_url(filters, **CARD_LINKS[key]) if filters is not None and key in CARD_LINKS else "",
             "key": key,
             "label": stats.LABELS[key],
             "value": value,
@@ -153,7 +180,7 @@ def cards(data: dict[str, Any]) -> list[dict[str, str]]:
                 for stage, row in data["on_time_by_stage"].items()
             ),
         ),
-        card("overdue_by_unit", f"{data['overdue_open']}", "今日逾期未办结事项"),
+        card("overdue_by_unit", f"{data['overdue_open']}", "统计期内登记、今日逾期未办结的事项"),
         card(
             "follow_up_participation_rate",
             percent(follow_up["participation_rate"]),

@@ -157,8 +157,11 @@ DEFINITIONS: dict[str, str] = {
         " / Mediation agreements, judicial confirmations and the mining court's own counts (below)."
     ),
     "overdue_by_unit": (
-        "逾期未办结(按责任单位):今日已过其当前法定期限(本单位自身期限)的未办结事项数。"
-        " / Open matters past the deadline that binds their current holder today (its own deadline), per unit."
+        "逾期未办结:统计期内登记、今日已过其持有单位自身法定期限而未办结的事项数(事项组计1件,重复信访不计)。"
+        "联席会议月报的“逾期”另计:月末(或今日)所有未办结事项中逾期的件次,不限登记日期,事项组成员各计1件。"
+        " / Open matters registered in the period and past the deadline binding their holder today (a group counts"
+        " once, repeats not at all). The monthly report's overdue count differs: every open case overdue at the"
+        " month's end (or today), whenever registered, each group member counted."
     ),
     "unit_ranking": (
         "责任单位排名:按单位自身超期事项数(该单位持有期间其自身期限届满而未完成;转来时已逾期的不计,"
@@ -854,3 +857,17 @@ def _years_forward(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+def period_presets(today: dt.date | None = None) -> list[tuple[str, dt.date, dt.date]]:
+    """The dashboard's one-click periods (this month, last month, this quarter, this year), each up to today."""
+    today = today or local_today()
+    month = today.replace(day=1)
+    last_month_end = month - dt.timedelta(days=1)
+    quarter = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    return [
+        ("本月", month, today),
+        ("上月", last_month_end.replace(day=1), last_month_end),
+        ("本季度", quarter, today),
+        ("本年", today.replace(month=1, day=1), today),
+    ]
