@@ -22,9 +22,12 @@ from geo_disputes.models import (
     Banner,
     CalendarDay,
     Case,
+    CaseDocument,
     CaseEvent,
     CaseGroup,
     CaseParcel,
+    DocumentCounter,
+    DocumentService,
     FollowUp,
     Grid,
     IdempotentRequest,
@@ -425,6 +428,28 @@ class GroupProposalAdmin(ReadOnlyAdmin):
     list_display = ("decided_at", "status", "category", "group", "decided_by")
     list_filter = ("status", "category")
     list_select_related = ("group", "decided_by")
+
+
+@admin.register(CaseDocument)
+class CaseDocumentAdmin(ReadOnlyAdmin):
+    """Issued notices: records, never edited (a correction is a new notice); files from the case's 文书 page."""
+
+    list_display = ("doc_number", "title", "case", "unit", "issued_at", "issued_by")
+    list_select_related = ("case", "unit", "issued_by")
+    search_fields = ("doc_number", "number", "case__reference")
+    exclude = ("facts", "template_text")  # names inside: read on the case's pages, where each view is recorded
+
+
+@admin.register(DocumentService)
+class DocumentServiceAdmin(ReadOnlyAdmin):
+    list_display = ("document", "method", "served_at", "recorded_by")
+    list_select_related = ("document", "recorded_by")
+    exclude = ("recipient",)
+
+
+@admin.register(DocumentCounter)
+class DocumentCounterAdmin(ReadOnlyAdmin):
+    list_display = ("unit", "year", "last")
 
 
 # -- the banner admin's own part of the admin (issue 14) ----------------------------------------------------------
