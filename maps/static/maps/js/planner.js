@@ -313,7 +313,7 @@
       page.hotspotStatus.replaceChildren(
         GD.definitionList([
           ["研究区", m.study_area === "banner" ? "全旗" : m.study_area],
-          ["事项数", m.n_incidents],
+          ["事项数", m.n_incidents + "（重复信访只计一次；研究区外的另计）"],
           ["六边形间距", metres(m.cell_size_m)],
           ["六边形边长", metres(m.hex_side_m)],
           ["距离带", metres(m.distance_band_m) + (RULES[m.distance_band_rule] ? "（" + RULES[m.distance_band_rule] + "）" : "")],
@@ -364,7 +364,7 @@
         GD.definitionList([
           ["参数", "聚类半径 " + m.eps_m + " 米，最少 " + m.min_points + " 件"],
           ["聚集区", loader.count() + " 个"],
-          ["事项", m.n_cases + " 件，其中聚集 " + m.n_clustered + " 件、离散 " + m.n_noise + " 件"],
+          ["事项", m.n_cases + " 件（重复信访并入原事项只计一次，故可少于地图标注），其中聚集 " + m.n_clustered + " 件、离散 " + m.n_noise + " 件"],
         ])
       );
     };
@@ -568,10 +568,10 @@
     if (body.mode === "cells") {
       var km = body.cell_deg ? body.cell_deg[0] * 111.32 * Math.cos((this.ctx.map.getCenter().lat * Math.PI) / 180) : 0;
       text =
-        "视野内 " + this.total + " 件，较多：按约 " + (km >= 1 ? km.toFixed(0) : km.toFixed(1)) + " 公里的网格汇总为 " +
+        "视野内 " + this.total + " 件（按登记件次，含重复信访），较多：按约 " + (km >= 1 ? km.toFixed(0) : km.toFixed(1)) + " 公里的网格汇总为 " +
         this.cells.getLayers().length + " 个圆点（数字为件数；热力图按件数加权）；放大地图或点击圆点查看单个事项";
     } else {
-      text = "视野内 " + this.total + " 件，全部显示";
+      text = "视野内 " + this.total + " 件（按登记件次，含重复信访），全部显示";
     }
     say(this.status, text);
     this.loadedAt = performance.now();
