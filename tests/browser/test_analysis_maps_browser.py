@@ -91,7 +91,8 @@ def test_the_planner_draws_markers_heat_rates_clusters_and_hot_spots_offline(pag
     for control in (".leaflet-control-scale", ".leaflet-control-zoom-fullscreen", ".gd-legend", ".gd-rate-legend"):
         assert page.locator(control).count() >= 1, control
     assert "每百户事项数" in page.locator(".gd-rate-legend").inner_text()
-    assert page.locator("#case-status").inner_text() == f"视野内 {len(cases.all)} 件（按登记件次，含重复信访），全部显示"
+    status = page.locator("#case-status").inner_text()
+    assert status == f"视野内 {len(cases.all)} 件（按登记件次，含重复信访），全部显示"
 
     # The clump (36 cases within ~200 m) is one DBSCAN cluster whose main category is neighbours' matters (20).
     hulls = page.evaluate(

@@ -126,3 +126,30 @@ def test_the_legend_is_folded_on_a_phone_and_opens_on_a_tap(phone):
     phone.locator(".gd-legend summary").click()
     assert legend.evaluate("(d) => d.open") is True
     assert "地类：草地" in legend.inner_text()
+
+
+def test_a_holder_search_answers_in_the_sheet_without_scrolling(page_for, live_server, transactional_db):
+    from django.contrib.auth.models import User
+
+    from .scene import build_cases
+
+    build_cases(build_scene())
+    officer = StaffFactory(role="village_officer", scope_code="150622106202").user
+    admin = User.objects.create_superuser("holder-searcher", password=None)
+    for user, found in ((admin, 3), (officer, 1)):  # the officer's village holds one of his three parcels
+        page = page_for(user, PHONE)
+        page.goto(f"{live_server.url}/maps/field/", wait_until="load")
+        page.wait_for_function("() => window.GeoDisputesMaps && GeoDisputesMaps.field")
+        page.fill("#id_holder", "王建国")
+        page.click("#lookup-holder button[type=submit]")
+        results = page.locator("#holder-results")
+        results.get_by_text(f"找到 {found} 块").wait_for()
+        first = results.locator("button").first
+        box = first.bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], box  # on screen, in the sheet
+        if found > 1:
+            first.click()
+        page.locator("#lookup-result").get_by_text("地块 150622106202JD00001").wait_for()
+        top = page.evaluate("() => document.querySelector('#lookup-result h2').getBoundingClientRect().top")
+        assert 0 <= top < PHONE["height"], top
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]

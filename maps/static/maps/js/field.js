@@ -55,8 +55,10 @@
     [pointForm, codeForm, holderForm].forEach(function (form) {
       if (form) form.addEventListener("focusin", settle);
     });
+    // Only the user's own scrolling: opening the sheet shortens the page, and the browser's own scroll that
+    // follows must not fold the answer away again at once.
     window.addEventListener("scroll", function () {
-      if (window.scrollY > 40) settle();
+      if (window.scrollY > 40 && performance.now() - (page.openedAt || 0) > 600) settle();
     }, { passive: true });
 
     ctx.map.on("click", function (event) {
@@ -174,6 +176,7 @@
     box.hidden = false;
     box.appendChild(el("h2", null, parcel ? "地块 " + parcel.code : "位置"));
     page.close.hidden = false;
+    page.sheet.scrollTop = 0; // the answer heads the sheet: back to its top after a tap further down the list
     var grid = loc.grid;
     var worker = grid && grid.worker && (grid.worker.name || grid.worker.phone) ? workerNode(grid.worker) : "";
     box.appendChild(
@@ -364,7 +367,9 @@
   function say(page, text, isError) {
     page.status.textContent = text;
     page.status.className = isError ? "status error" : "status";
-    page.sheet.classList.toggle("open", Boolean(text) || !page.result.hidden);
+    var open = Boolean(text) || !page.result.hidden;
+    if (open && !page.sheet.classList.contains("open")) page.openedAt = performance.now();
+    page.sheet.classList.toggle("open", open);
     if (page.result.hidden) page.close.hidden = !text;
   }
 
