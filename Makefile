@@ -36,8 +36,9 @@ venv: .venv/.installed
 
 # The English catalogue (msgids are the Chinese text): compiled only when the .po is newer than the .mo.
 # msgfmt from Debian's gettext; `manage.py compilemessages` would also walk .venv's own catalogues.
-messages: locale/en/LC_MESSAGES/django.mo
-locale/en/LC_MESSAGES/django.mo: locale/en/LC_MESSAGES/django.po
+# django.po: pages and services; djangojs.po: the maps' and case pages' scripts (served by /jsi18n/).
+messages: locale/en/LC_MESSAGES/django.mo locale/en/LC_MESSAGES/djangojs.mo
+locale/en/LC_MESSAGES/%.mo: locale/en/LC_MESSAGES/%.po
 	msgfmt --check -o $@ $<
 
 db:

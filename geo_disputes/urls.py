@@ -1,6 +1,8 @@
 """URL map: plain path() routes; HTML pages and JSON API live under separate prefixes."""
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.views.i18n import JavaScriptCatalog
 from django.urls import include, path
 
 from geo_disputes.views import accounts, dashboard, health, report
@@ -18,6 +20,8 @@ urlpatterns = [
     path("accounts/", include(accounts)),
     # POST language=en|zh-hans switches the session's language (Django's set_language view).
     path("i18n/", include("django.conf.urls.i18n")),
+    # The scripts' texts in the page's language (djangojs catalogue); no data in it, but behind the login like all.
+    path("jsi18n/", login_required(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("report/monthly/", report.monthly, name="report-monthly"),
     path("report/monthly.csv", report.monthly_csv, name="report-monthly-csv"),

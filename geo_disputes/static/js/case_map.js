@@ -9,6 +9,10 @@
  */
 (function () {
   "use strict";
+  // The page's language from Django's JavaScript catalogue (/jsi18n/); the Chinese text itself without it.
+  var gettext = window.gettext || function (s) {
+    return s;
+  };
 
   /* The half of a service's "中文 / English" message in the page's language (as the pages' one_language filter). */
   function oneLanguage(message, english) {
@@ -197,7 +201,7 @@
       },
       onEachFeature: nameTooltip,
     });
-    L.circleMarker(latlng, POINT_STYLE).addTo(map).bindTooltip(text("span", "事项位置 case location"));
+    L.circleMarker(latlng, POINT_STYLE).addTo(map).bindTooltip(text("span", gettext("事项位置")));
   }
 
   /* Intake petitioners: clone the formset's empty row, up to the formset's maximum. */

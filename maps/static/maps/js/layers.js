@@ -6,6 +6,10 @@
  */
 (function () {
   "use strict";
+  // The page's language from Django's JavaScript catalogue (/jsi18n/); the Chinese text itself without it.
+  var gettext = window.gettext || function (s) {
+    return s;
+  };
 
   var GD = (window.GeoDisputesMaps = window.GeoDisputesMaps || {});
   GD.pages = GD.pages || {};
@@ -95,7 +99,7 @@
     control.onAdd = function () {
       var box = el("details", "gd-legend" + (rows.length > 8 ? " compact" : ""));
       box.open = !window.matchMedia("(max-width: 720px)").matches;
-      box.appendChild(el("summary", "title", "图例"));
+      box.appendChild(el("summary", "title", gettext("图例")));
       var list = el("div", "rows");
       box.appendChild(list);
       rows.forEach(function (row) {
@@ -182,13 +186,13 @@
     box.appendChild(el("strong")).appendChild(link);
     box.appendChild(
       GD.definitionList([
-        ["类别", props.category_label || labels.category[props.category] || props.category],
-        ["状态", props.status_label || labels.status[props.status] || props.status],
-        ["层级", props.tier_label || labels.tier[props.tier] || props.tier],
-        ["责任单位", props.unit_name],
-        ["登记", String(props.received_at || "").slice(0, 10)],
-        ["期限", props.next_due],
-        ["涉矿", props.mining_relation ? (props.mining_relation === "inside" ? "矿区内 · " : "影响区内 · ") + props.mining_area_code : ""],
+        [gettext("类别"), props.category_label || labels.category[props.category] || props.category],
+        [gettext("状态"), props.status_label || labels.status[props.status] || props.status],
+        [gettext("层级"), props.tier_label || labels.tier[props.tier] || props.tier],
+        [gettext("责任单位"), props.unit_name],
+        [gettext("登记"), String(props.received_at || "").slice(0, 10)],
+        [gettext("期限"), props.next_due],
+        [gettext("涉矿"), props.mining_relation ? (props.mining_relation === "inside" ? gettext("矿区内 · ") : gettext("影响区内 · ")) + props.mining_area_code : ""],
       ])
     );
     if (props.summary) box.appendChild(el("p", "summary", props.summary));
@@ -221,26 +225,26 @@
     var labels = config.labels;
     var box = el("div", "gd-popup");
     box.appendChild(el("strong", null, props.name || props.code || ""));
-    var rows = [["代码", props.code]];
-    if (key === "townships") rows.push(["类型", labels.township_kind[props.kind] || props.kind]);
-    if (key === "villages") rows.push(["类型", labels.village_kind[props.kind] || props.kind], ["所属乡镇", props.township_code]);
-    if (key === "grids") rows.push(["所属村", props.village_code], ["户数", props.households], ["人口", props.population]);
+    var rows = [[gettext("代码"), props.code]];
+    if (key === "townships") rows.push([gettext("类型"), labels.township_kind[props.kind] || props.kind]);
+    if (key === "villages") rows.push([gettext("类型"), labels.village_kind[props.kind] || props.kind], [gettext("所属乡镇"), props.township_code]);
+    if (key === "grids") rows.push([gettext("所属村"), props.village_code], [gettext("户数"), props.households], [gettext("人口"), props.population]);
     if (key === "parcels" || key === "mining-parcels") {
       rows.push(
-        ["地类", labels.land_use[props.land_use] || props.land_use],
-        ["面积（亩）", props.area_mu],
-        ["承包合同号", props.contract_no]
+        [gettext("地类"), labels.land_use[props.land_use] || props.land_use],
+        [gettext("面积（亩）"), props.area_mu],
+        [gettext("承包合同号"), props.contract_no]
       );
       if (props.mining_relation) {
-        rows.push(["涉矿", (props.mining_relation === "inside" ? "矿区内 · " : "影响区内 · ") + (props.mining_area_code || "")]);
+        rows.push([gettext("涉矿"), (props.mining_relation === "inside" ? gettext("矿区内 · ") : gettext("影响区内 · ")) + (props.mining_area_code || "")]);
       }
     }
     if (key === "mining-areas" || key === "mining-zones") {
       rows.push(
-        ["经营主体", props.operator],
-        ["采矿许可证", props.licence_no],
-        ["开采方式", labels.mine_kind[props.kind] || props.kind],
-        ["影响区缓冲（米）", props.influence_buffer_m]
+        [gettext("经营主体"), props.operator],
+        [gettext("采矿许可证"), props.licence_no],
+        [gettext("开采方式"), labels.mine_kind[props.kind] || props.kind],
+        [gettext("影响区缓冲（米）"), props.influence_buffer_m]
       );
     }
     box.appendChild(GD.definitionList(rows));
@@ -441,7 +445,7 @@
         return key + "：" + [].concat(body[key]).join(" ");
       })
       .join("；");
-    return text || "请求失败（HTTP " + answer.status + "）";
+    return text || gettext("请求失败（HTTP ") + answer.status + "）";
   };
 
   function refresh(ctx, note) {
@@ -451,7 +455,7 @@
     });
     note.set(
       hidden.length
-        ? "当前 " + zoom + " 级；放大后显示：" + hidden.map(function (s) { return s.label.replace(/（.*）/, ""); }).join("、")
+        ? gettext("当前 ") + zoom + gettext(" 级；放大后显示：") + hidden.map(function (s) { return s.label.replace(/（.*）/, ""); }).join("、")
         : ""
     );
     return Promise.all(
