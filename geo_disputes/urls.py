@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.views.i18n import JavaScriptCatalog
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from geo_disputes.views import accounts, dashboard, health, report
 from geo_disputes.views.home import home

@@ -47,3 +47,23 @@ def test_planner_court_and_field_pages_show_no_interface_english(page, live_serv
     page.goto(f"{live_server.url}/cases/{cases.all[0].reference}/", wait_until="load")
     page.wait_for_function("() => document.querySelector('#case-map .leaflet-pane')")
     assert english(page) == set(), "case page"
+
+
+def test_the_map_pages_speak_english_when_it_is_chosen(page, live_server, world):
+    scene, cases = world
+    page.goto(f"{live_server.url}/maps/field/", wait_until="load")
+    page.click("footer.site button[value=en]")
+    page.wait_for_load_state("load")
+    assert page.evaluate("() => document.documentElement.lang") == "en"
+    open_map(page, live_server, "/maps/field/?code=150622106202JD00001")
+    page.locator("#lookup-result").get_by_text("Parcel 150622106202JD00001").wait_for()
+    assert "Field lookup" in page.inner_text("main h1") and "Land use" in page.inner_text("#lookup-result")
+    open_map(page, live_server, "/maps/planner/")
+    wait_planner(page, markers=len(cases.all))
+    show_layer(page, "clusters")
+    page.wait_for_function("() => GeoDisputesMaps.current.layers.clusters.count() > 0", timeout=15_000)
+    panel = page.inner_text(".map-panel")
+    assert "Planning analysis" in panel and "Parameters" in panel and "In view:" in panel
+    assert "Legend" in page.inner_text(".gd-legend summary") and "No household data" in page.inner_text(".map-area")
+    open_map(page, live_server, "/maps/court/")
+    assert "Mining court" in page.inner_text("main h1")

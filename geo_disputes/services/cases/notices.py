@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template import Context, Engine
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from geo_disputes.models import CaseDocument, CaseEvent, DocumentCounter, NoticeKind, PersonalDataAccess, Unit
 from geo_disputes.models.cases import (
@@ -79,8 +80,8 @@ def _petition(case: Case) -> bool:
     return case.procedure == Procedure.PETITION and case.status != Status.REPEAT
 
 
-FACTS_AND_REASONS = Input("facts_and_reasons", "查明的事实和理由")
-BASIS = Input("basis", "依据(法律、法规、政策条款)")
+FACTS_AND_REASONS = Input("facts_and_reasons", gettext_noop("查明的事实和理由"))
+BASIS = Input("basis", gettext_noop("依据(法律、法规、政策条款)"))
 SPECS: dict[str, Spec] = {
     s.kind: s
     for s in (
@@ -88,13 +89,13 @@ SPECS: dict[str, Spec] = {
         Spec(
             K.NON_ACCEPTANCE,
             lambda c: c.status == Status.NOT_ACCEPTED,
-            (Input("reason", "不予受理的理由及依据", default=lambda c: c.not_accepted_reason),),
+            (Input("reason", gettext_noop("不予受理的理由及依据"), default=lambda c: c.not_accepted_reason),),
             prefix="不受",
         ),
         Spec(
             K.TRANSFER,
             lambda c: c.forwarded_by_id is not None and c.unit_id is not None,
-            (Input("requirement", "办理要求", required=False),),
+            (Input("requirement", gettext_noop("办理要求"), required=False),),
             issuer=lambda c: c.forwarded_by,
             prefix="转",
         ),
@@ -124,8 +125,8 @@ SPECS: dict[str, Spec] = {
             K.MEDIATION_AGREEMENT,
             lambda c: c.procedure == Procedure.MEDIATION and c.mediation_outcome == MediationOutcome.AGREEMENT,
             (
-                Input("other_party", "对方当事人"),
-                Input("terms", "协议内容(各方权利义务、履行方式和期限)", default=lambda c: c.outcome),
+                Input("other_party", gettext_noop("对方当事人")),
+                Input("terms", gettext_noop("协议内容(各方权利义务、履行方式和期限)"), default=lambda c: c.outcome),
             ),
             prefix="调",
         ),
