@@ -161,3 +161,14 @@ def test_figures_link_to_their_cases_and_presets_set_the_period(client, django_u
     label, since, until = period_presets()[0]
     assert f"since={since:%Y-%m-%d}&amp;until={until:%Y-%m-%d}&amp;township=150622106" in presets[0][0]
     assert " / " not in re.search(r'<p class="def">(.*?)</p>', html, re.DOTALL).group(1)  # Chinese half only
+
+
+def test_the_dashboard_reads_in_english_when_chosen(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("dash-english", password=None))
+    client.cookies["django_language"] = "en"
+    html = client.get("/dashboard/").content.decode()
+    assert '<html lang="en">' in html and "Quick periods" in html and "Definitions" in html
+    labels = re.findall(r'<div class="label">([^<]*)</div>', html)
+    assert labels and not [label for label in labels if re.search(r"[\u4e00-\u9fff]", label)], labels
+    notes = re.findall(r'<div class="note">([^<]*)</div>', html)
+    assert not [note for note in notes if re.search(r"[\u4e00-\u9fff]", note)], notes
