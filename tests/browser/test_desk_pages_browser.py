@@ -70,8 +70,8 @@ def test_a_planner_picks_this_year_and_follows_the_total_to_its_cases(page_for, 
     CaseFactory(township_code="150622106", village_code="150622106202")
     page = page_for(StaffFactory(role="planner").user, DESK)
     page.goto(f"{live_server.url}/dashboard/", wait_until="load")
-    page.click("a.preset:text('本年')")
-    page.wait_for_load_state("load")
+    with page.expect_navigation(wait_until="load"):
+        page.click("a.preset:text('本年')")
     assert f"since={local_today():%Y}-01-01" in page.url
     page.click("#card-cases_total .value a")
     page.wait_for_url("**/cases/?since=*")

@@ -104,14 +104,14 @@ def test_the_switch_at_the_foot_of_the_login_page_changes_the_language_both_ways
     page = context.new_page()
     page.goto(f"{live_server.url}/accounts/login/", wait_until="load")
     assert page.evaluate("() => document.documentElement.lang") == "zh-hans"
-    page.click("footer.site button[value=en]")
-    page.wait_for_load_state("load")
+    with page.expect_navigation(wait_until="load"):
+        page.click("footer.site button[value=en]")
     assert page.url.endswith("/accounts/login/")  # back where the user was
     assert page.evaluate("() => document.documentElement.lang") == "en"
     assert not re.search(r"[\u4e00-\u9fff]", page.inner_text("main"))
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-    page.click("footer.site button[value=zh-hans]")
-    page.wait_for_load_state("load")
+    with page.expect_navigation(wait_until="load"):
+        page.click("footer.site button[value=zh-hans]")
     assert page.evaluate("() => document.documentElement.lang") == "zh-hans"
     context.close()
 

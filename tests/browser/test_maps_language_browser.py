@@ -52,8 +52,8 @@ def test_planner_court_and_field_pages_show_no_interface_english(page, live_serv
 def test_the_map_pages_speak_english_when_it_is_chosen(page, live_server, world):
     scene, cases = world
     page.goto(f"{live_server.url}/maps/field/", wait_until="load")
-    page.click("footer.site button[value=en]")
-    page.wait_for_load_state("load")
+    with page.expect_navigation(wait_until="load"):
+        page.click("footer.site button[value=en]")
     assert page.evaluate("() => document.documentElement.lang") == "en"
     open_map(page, live_server, "/maps/field/?code=150622106202JD00001")
     page.locator("#lookup-result").get_by_text("Parcel 150622106202JD00001").wait_for()
