@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from geo_disputes.api.parcels import holder_search_scope
 from geo_disputes.models import MiningArea
@@ -52,7 +53,7 @@ def court_print(request: HttpRequest) -> HttpResponse:
     if reference:
         return case_map_pdf(request, reference)
     if not hearing_map.may_print_mining_area(request.user):
-        raise PermissionDenied("只有矿区法庭和旗级管理员可以打印矿区庭审用图")
+        raise PermissionDenied(_("只有矿区法庭和旗级管理员可以打印矿区庭审用图"))
     mine = get_object_or_404(MiningArea.objects.in_force(), code=_code(request, "mining_area"))
     page = hearing_map.for_mining_area(mine, printed_by=_printer(request), on=timezone.localdate())
     return _pdf(hearing_map.render_pdf(page, request.GET.get("paper", "A4")), f"hearing-map-{mine.code}.pdf")
@@ -70,7 +71,7 @@ def _code(request: HttpRequest, name: str) -> str:
     """A code or reference from the query: no such thing (404) when it could not be one (a NUL, too long)."""
     value = request.GET.get(name, "").strip()
     if "\x00" in value or len(value) > 100:
-        raise Http404(f"{name}: 无此编号")
+        raise Http404(_("%(name)s: 无此编号") % {"name": name})
     return value
 
 
