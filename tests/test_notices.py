@@ -356,3 +356,10 @@ def test_an_accusations_notices_never_reach_the_accused_committee(world):
         for url in (f"/cases/{ref}/documents/", f"/cases/{ref}/documents/{document.number}.pdf"):
             assert browser(user).get(url).status_code == 404, (user, url)
     assert browser(world["admin"]).get(f"/cases/{ref}/documents/{document.number}.pdf").status_code == 200
+
+
+def test_the_case_page_links_its_documents_for_those_who_read_its_text(world):
+    ref = answered(world)
+    assert f'href="/cases/{ref}/documents/"' in browser(world["admin"]).get(f"/cases/{ref}/").content.decode()
+    planner_page = browser(StaffFactory(role="planner").user).get(f"/cases/{ref}/").content.decode()
+    assert "/documents/" not in planner_page
