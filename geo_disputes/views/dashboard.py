@@ -23,6 +23,7 @@ from geo_disputes.form_fields import DateField
 from geo_disputes.models import Township, Village
 from geo_disputes.models.cases import Procedure, Satisfaction, Status, Tier
 from geo_disputes.services.analysis import stats
+from geo_disputes.services.analysis.overdue_scope import overdue_definition
 from geo_disputes.services.analysis.report import percent, signed_percent
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -135,7 +136,7 @@ def cards(data: dict[str, Any], filters: dict[str, str] | None = None) -> list[d
     court = procedures["mining_court"]
     by_tier = counts["concluded_by_tier"]
 
-    def card(key: str, value: str, note: str = "") -> dict[str, str]:
+    def card(key: str, value: str, note: str = "", definition: str = "") -> dict[str, str]:
         return {
             "href": case_list_url(filters, **CARD_LINKS[key]) if filters is not None and key in CARD_LINKS else "",
             "key": key,
@@ -143,7 +144,7 @@ def cards(data: dict[str, Any], filters: dict[str, str] | None = None) -> list[d
             "value": value,
             "note": note,
             "title": stats.DEFINITIONS[key],
-            "definition": stats.DEFINITIONS[key],
+            "definition": definition or stats.DEFINITIONS[key],
         }
 
     return [
@@ -203,7 +204,18 @@ def cards(data: dict[str, Any], filters: dict[str, str] | None = None) -> list[d
                 for stage, row in data["on_time_by_stage"].items()
             ),
         ),
-        card("overdue_by_unit", f"{data['overdue_open']}", _("统计期内登记、今日逾期未办结的事项")),
+        card(
+            "overdue_by_unit",
+            f"{data['overdue_open']}",
+            _("统计期内登记、今日逾期未办结的事项"),
+            overdue_definition(
+                data["today"],
+                data["today"],
+                data["period"]["since"],
+                data["period"]["until"],
+                data["area"]["village"] or data["area"]["township"],
+            ),
+        ),
         card(
             "follow_up_participation_rate",
             percent(follow_up["participation_rate"]),

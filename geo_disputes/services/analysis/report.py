@@ -35,6 +35,7 @@ from openpyxl.utils import get_column_letter
 from geo_disputes.models import Case, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis import stats
+from geo_disputes.services.analysis.overdue_scope import overdue_definition
 from geo_disputes.services.analysis.spreadsheet import safe_row
 from geo_disputes.services.cases.access import text_as_seen, visible_cases
 from geo_disputes.services.cases.clock import OPEN_STATUSES, STATUTE_TZ, DueState, annotate_dues, local_today
@@ -115,6 +116,17 @@ class MonthlyReport:
     key_cases: list[dict[str, Any]]
     due_cases: list[dict[str, Any]]  # by unit; in each, overdue before due soon, earliest deadline first
     ranking: list[dict[str, Any]]  # stats.unit_performance rows, plus on_time_rate_text
+    today: dt.date | None = None  # the day the report was made (as_of is the month's end before it)
+
+    @property
+    def overdue_definition(self) -> str:
+        """What section 3's overdue count counts: every open matter, whenever registered, on `as_of`."""
+        return overdue_definition(self.as_of, self.today or self.as_of)
+
+    @property
+    def summary_overdue_definition(self) -> str:
+        """What the summary's 逾期未办结 counts: the month's registrations only, on `as_of` (as the dashboard)."""
+        return overdue_definition(self.as_of, self.today or self.as_of, self.period.since, self.period.until)
 
     @property
     def ranking_definition(self) -> str:
@@ -174,18 +186,26 @@ def monthly_report(user, month: dt.date, today: dt.date | None = None) -> Monthl
             {**unit, "on_time_rate_text": percent(unit["on_time_rate"])}
             for unit in stats.unit_performance(user, ranking_period, today=as_of)
         ],
+        today=today,
     )
 
 
 def case_rows(qs: QuerySet[Case], as_of: dt.date, order: tuple[str, ...], user) -> list[dict[str, Any]]:
-    """One line per matter (a case group's first member stands for the group) with display values; the
-    responsible person only where `user` handles the case (access.text_as_seen: not for planners)."""
+    """One line per matter with display values; the responsible person only where `user` handles the case
+    (access.text_as_seen: not for planners).
+
+    A case group's most urgent member (earliest next deadline, then the first registered) stands for the group, so
+    a group counts as overdue when any member is — as the dashboard counts it (stats.OVERDUE_OPEN over matters)."""
     key = stats.matter_key()
     township = Township.objects.in_force(as_of).filter(code=OuterRef("township_code")).values("name")[:1]
     village = Village.objects.in_force(as_of).filter(code=OuterRef("village_code")).values("name")[:1]
     rows = (
         qs.annotate(
-            nth=Window(RowNumber(), partition_by=[key], order_by=[F("received_at").asc(), F("id").asc()]),
+            nth=Window(
+                RowNumber(),
+                partition_by=[key],
+                order_by=[F("next_due").asc(nulls_last=True), F("received_at").asc(), F("id").asc()],
+            ),
             members=Window(Count("id"), partition_by=[key]),
             township_name=Subquery(township),
             village_name=Subquery(village),

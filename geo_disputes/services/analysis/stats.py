@@ -159,10 +159,10 @@ DEFINITIONS: dict[str, str] = {
     ),
     "overdue_by_unit": (
         "逾期未办结:统计期内登记、今日已过其持有单位自身法定期限而未办结的事项数(事项组计1件,重复信访不计)。"
-        "联席会议月报的“逾期”另计:月末(或今日)所有未办结事项中逾期的件次,不限登记日期,事项组成员各计1件。"
+        "联席会议月报第三节的“逾期”另计:不限登记日期的全部未办结事项,按月末(当月为今日)判断,口径同样是事项组计1件。"
         " / Open matters registered in the period and past the deadline binding their holder today (a group counts"
-        " once, repeats not at all). The monthly report's overdue count differs: every open case overdue at the"
-        " month's end (or today), whenever registered, each group member counted."
+        " once, repeats not at all). The monthly report's section 3 counts every open matter whenever registered,"
+        " judged at the month's end (today while the month runs), a group likewise once."
     ),
     "unit_ranking": (
         "责任单位排名:按单位自身超期事项数(该单位持有期间其自身期限届满而未完成;转来时已逾期的不计,"
