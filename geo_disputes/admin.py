@@ -10,11 +10,14 @@ add, change and delete is kept in RoutingRuleChange (recorded here, in one place
 
 from __future__ import annotations
 
+import functools
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import GEOSGeometry
+from django.core.exceptions import PermissionDenied
 
 from geo_disputes.models import (
     AccusedPerson,
@@ -54,9 +57,9 @@ from geo_disputes.services.cases.access import (
     mask_id,
     mask_name,
     mask_phone,
-    validate_scope,
 )
 from geo_disputes.services.cases.routing import DEPARTMENTS, rule_snapshot
+from geo_disputes.services.ops.staff import StaffError, check_scope, default_unit
 
 
 def geometry_summary(geom: GEOSGeometry | None) -> str:
@@ -161,11 +164,17 @@ class StaffProfileForm(forms.ModelForm):
         fields = ("user", "role", "scope_code", "unit")
 
     def clean(self) -> dict:
+        """The scope must fit the role and name an area in force; an officer without a unit gets their own
+        committee's (the accused-unit rule and the holder's-officer checks read it), as services/ops/staff does."""
         data = super().clean()
+        role, scope = data.get("role", ""), (data.get("scope_code") or "").strip()
         try:
-            validate_scope(data.get("role", ""), data.get("scope_code", ""))
-        except ScopeError as exc:
+            check_scope(role, scope)
+        except (ScopeError, StaffError) as exc:
             raise forms.ValidationError({"scope_code": str(exc)}) from exc
+        data["scope_code"] = scope
+        if data.get("unit") is None:
+            data["unit"] = default_unit(role, scope)
         return data
 
 
@@ -479,6 +488,42 @@ def _site_permission(request) -> bool:
 
 admin.site.has_permission = _site_permission
 admin.site.site_header = admin.site.site_title = "准格尔旗矛盾纠纷地图 · 管理"
+
+ADMIN_REFUSAL = (
+    "管理后台只供旗级管理员维护人员、单位和分流规则。 / "
+    "The admin is for the banner admin, who manages staff, units and routing rules."
+)
+_admin_view = admin.site.admin_view
+
+
+def _refusing_admin_view(view, cacheable: bool = False):
+    """Django's admin_view, but a signed-in user whose role has no admin (planners, officers, grid workers…) gets the
+    site's Chinese 403 naming their role and what they may use — not the admin's login form inviting them to sign
+    in as someone else. Signing out stays open to them."""
+    wrapped = _admin_view(view, cacheable)
+
+    @functools.wraps(view)
+    def inner(request, *args, **kwargs):
+        user = request.user
+        if user.is_authenticated and not _site_permission(request) and view.__name__ != "logout":
+            raise PermissionDenied(ADMIN_REFUSAL)
+        return wrapped(request, *args, **kwargs)
+
+    return inner
+
+
+admin.site.admin_view = _refusing_admin_view
+_admin_login = admin.site.login
+
+
+def _login(request, extra_context=None):
+    """The admin's sign-in page; a signed-in user without the admin gets the same 403 (not "sign in as another")."""
+    if request.user.is_authenticated and not _site_permission(request):
+        raise PermissionDenied(ADMIN_REFUSAL)
+    return _admin_login(request, extra_context)
+
+
+admin.site.login = _login
 
 
 def _open_to_banner_admin(model, model_admin) -> None:

@@ -80,9 +80,30 @@ def test_the_banner_admin_adds_staff_but_never_a_superuser_flag(banner_admin):
     assert client.get(f"/admin/auth/user/{root.pk}/change/").status_code in (302, 404)
 
 
-def test_other_roles_are_kept_out_of_the_admin(db):
+def test_other_roles_get_a_chinese_403_naming_their_role(db):
     for role, scope in (("planner", ""), ("township_officer", "150622106"), ("grid_worker", "150622106202-001")):
         client = Client()
         client.force_login(StaffFactory(role=role, scope_code=scope).user)
-        response = client.get("/admin/geo_disputes/unit/")
-        assert response.status_code == 302 and "/admin/login/" in response["Location"], role
+        for path in ("/admin/", "/admin/geo_disputes/unit/", "/admin/login/?next=/admin/"):
+            response = client.get(path)
+            page = response.content.decode()
+            assert response.status_code == 403, (role, path)
+            assert "无权访问" in page and "管理后台只供旗级管理员" in page and "Django" not in page, (role, path)
+        assert client.post("/admin/logout/").status_code in (200, 302)  # signing out stays open
+
+
+def test_the_staff_form_holds_a_typed_scope_to_an_area_in_force_and_gives_an_officer_their_unit(banner_admin):
+    client, _user = banner_admin
+    worker = User.objects.create_user("typo-officer")
+    response = client.post(
+        "/admin/geo_disputes/staffprofile/add/",
+        {"user": worker.pk, "role": "village_officer", "scope_code": "150622106299"},
+    )
+    assert response.status_code == 200 and not StaffProfile.objects.filter(user=worker).exists()
+    assert "150622106299" in response.content.decode()  # the error names the code
+    response = client.post(
+        "/admin/geo_disputes/staffprofile/add/",
+        {"user": worker.pk, "role": "village_officer", "scope_code": "150622106202"},
+    )
+    assert response.status_code == 302
+    assert StaffProfile.objects.get(user=worker).unit.code == "VC-150622106202"

@@ -77,6 +77,17 @@ def upsert_staff(
     return StaffResult(user=user, profile=profile, created=created, generated_password=generated)
 
 
+def check_scope(role: str, scope: str) -> None:
+    """That `scope` fits `role` and names an area in force (the admin's staff form asks too, so a typed code is
+    held to what `upsert_staff` holds it to); raises StaffError (or access.ScopeError, both ValueErrors)."""
+    _check_exists(validate_scope(role, scope), scope)
+
+
+def default_unit(role: str, scope: str) -> Unit | None:
+    """The unit an officer belongs to when none is named: their own committee (or the mining court)."""
+    return _unit(None, role, scope, None)
+
+
 def _check_exists(kind: str, scope: str) -> None:
     """A scope must name an area in force, once that layer has any data."""
     if not kind:
