@@ -25,9 +25,9 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from geo_disputes.models import Case, CaseEvent, SupervisionAct, Unit
+from geo_disputes.models import Case, CaseEvent, Role, SupervisionAct, Unit
 from geo_disputes.models.cases import Procedure, Status, Tier
-from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.access import staff_profile, visible_cases
 from geo_disputes.services.cases.clock import (
     DEADLINE_LABELS,
     OPEN_STATUSES,
@@ -55,13 +55,18 @@ class TickReport:
     skipped: list[str] = field(default_factory=list)
 
 
+def supervisable(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """The open matters leaders may supervise at all: a petition's statutory clock or a joint meeting's deadline,
+    never a court's or an arbitration's matter (诉访分离), never a repeat (it runs no clock)."""
+    clocked = Q(procedure=Procedure.PETITION) | Q(status=Status.ON_AGENDA)
+    return qs.filter(clocked, status__in=OPEN_STATUSES).exclude(tier=Tier.MINING_COURT)
+
+
 def overdue_cases(today: dt.date) -> QuerySet[Case]:
     """Open matters past the deadline that binds their holder on `today`, with the dues annotated."""
-    supervisable = Q(procedure=Procedure.PETITION) | Q(status=Status.ON_AGENDA)
     return (
-        annotate_dues(Case.objects.filter(supervisable, status__in=OPEN_STATUSES), today)
+        annotate_dues(supervisable(Case.objects.all()), today)
         .filter(due_state=DueState.OVERDUE)
-        .exclude(tier=Tier.MINING_COURT)
         .select_related("unit")
         .order_by("next_due", "id")
     )
@@ -181,7 +186,7 @@ def supervised_cases(unit: Unit, user, on: dt.date | None = None) -> list[Case]:
     if below is None:
         return []
     candidates = (
-        annotate_dues(visible_cases(user, Case.objects.filter(below, status__in=OPEN_STATUSES)), on)
+        annotate_dues(visible_cases(user, supervisable(Case.objects.filter(below))), on)
         .filter(due_state__in=[DueState.OVERDUE, DueState.DUE_SOON])
         .select_related("unit")
         .order_by(F("next_due").asc(nulls_last=True), "received_at", "id")
@@ -194,6 +199,15 @@ def supervised_cases(unit: Unit, user, on: dt.date | None = None) -> list[Case]:
     for case in chosen:
         case.acts = acts.get(case.pk, [])
     return chosen
+
+
+def supervising_units(user) -> list[Unit]:
+    """The supervising bodies above the townships whose lists `user` keeps: the banner admin (and a superuser) acts
+    for the petitions bureau and banner leadership, which no staff account belongs to."""
+    if not (user.is_superuser or getattr(staff_profile(user), "role", "") == Role.BANNER_ADMIN):
+        return []
+    codes = ("BD-petitions", f"BL-{settings.BANNER_CODE}")
+    return sorted(Unit.objects.filter(code__in=codes), key=lambda unit: codes.index(unit.code))
 
 
 def _held_below(unit: Unit) -> Q | None:
