@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from html import unescape
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -172,3 +173,45 @@ def test_the_dashboard_reads_in_english_when_chosen(client, django_user_model):
     assert labels and not [label for label in labels if re.search(r"[\u4e00-\u9fff]", label)], labels
     notes = re.findall(r'<div class="note">([^<]*)</div>', html)
     assert not [note for note in notes if re.search(r"[\u4e00-\u9fff]", note)], notes
+
+
+def test_every_linked_figure_opens_the_list_of_exactly_the_cases_it_counts(cases):
+    """Each number the dashboard links — cards, tiers, statuses, months, units, the due-soon note — opens the case
+    list with the same period and area, and the list holds as many cases (no group or repeat here, so matters =
+    cases)."""
+    from geo_disputes.services.cases.clock import local_today
+
+    unit = {u.code: u for u in Unit.objects.all()}
+    today = local_today()
+    CaseFactory(  # held by the township, unaccepted since April: overdue today
+        procedure="petition",
+        tier="township",
+        unit=unit["TC-150622106"],
+        received_at=dt.datetime(2026, 4, 2, 10, tzinfo=STATUTE_TZ),
+        township_code=VILLAGE[:9],
+        village_code=VILLAGE,
+    )
+    CaseFactory(  # accepted 58 days ago: its 60 days end in two — due soon today
+        procedure="petition",
+        unit=unit[f"VC-{VILLAGE}"],
+        status="accepted",
+        received_at=dt.datetime(2026, 6, 20, 10, tzinfo=STATUTE_TZ),
+        accepted_at=dt.datetime.combine(today - dt.timedelta(days=58), dt.time(10), tzinfo=STATUTE_TZ),
+        township_code=VILLAGE[:9],
+        village_code=VILLAGE,
+    )
+    client = logged_in()
+    html = client.get("/dashboard/", {"since": SINCE, "until": UNTIL, "township": VILLAGE[:9]}).content.decode()
+    linked = re.findall(r'<a href="(/cases/\?[^"]+)"[^>]*>([^<]+)</a>', html)
+    checked = set()
+    for href, text in linked:
+        figure = int(re.search(r"\d+", text).group())
+        listed = client.get(unescape(href)).content.decode()
+        count = int(re.search(r"共 (\d+) 件", listed).group(1))
+        assert count == figure, (href, text, count)
+        assert "since=2026-" in href and "township=150622106" in href
+        checked.add(re.sub(r"&amp;", "&", href).split("&", 2)[-1])
+    for needed in ("due=overdue", "due=soon", "status=closed", "tier=mining_court", "tier=township&due=overdue"):
+        assert any(needed in params for params in checked), (needed, checked)
+    assert any("since=2026-03-01&until=2026-03-31" in unescape(href) for href, _text in linked)  # March
+    assert any(text.strip() == "临期 1 件" for _href, text in linked)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_noop
 from geo_disputes.form_fields import DateField
 from geo_disputes.models import Township, Village
 from geo_disputes.models.cases import Procedure, Satisfaction, Status, Tier
+from geo_disputes.services.analysis import figure_links as links
 from geo_disputes.services.analysis import stats
 from geo_disputes.services.analysis.overdue_scope import overdue_definition
 from geo_disputes.services.analysis.report import percent, signed_percent
@@ -76,12 +77,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not form.is_bound:
         form = DashboardForm(initial={"since": period.since, "until": period.until})
     charts = chart_series(data)
-    filters = {
-        "since": f"{period.since:%Y-%m-%d}",
-        "until": f"{period.until:%Y-%m-%d}",
-        **({"township": area.township} if area.township else {}),
-        **({"village": area.village} if area.village else {}),
-    }
+    filters = links.period_filters(period.since, period.until, area.township, area.village)
     place = {k: v for k, v in filters.items() if k in ("township", "village")}
     return render(
         request,
@@ -100,9 +96,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ],
             "charts": charts,
             "tier_rows": [
-                (_(TIER_LABELS.get(code, code)), n, case_list_url(filters, tier=code) if code in Tier.values else "")
+                (_(TIER_LABELS.get(code, code)), n, links.case_list_url(filters, tier=code) if code else "")
                 for code, n in data["by_tier"].items()
             ],
+            "status_rows": [
+                (_(STATUS_LABELS.get(code, code)), n, links.case_list_url(filters, status=code))
+                for code, n in data["by_status"].items()
+                if n
+            ],
+            "month_rows": [
+                {**row, "href": links.month_url(filters, row["month"]) if row["received"] else ""}
+                for row in data["by_month"]
+            ],
+            "unit_rows": _unit_rows(data["overdue_by_unit"], filters),
             "procedure_rows": list(
                 zip(charts["by_procedure"]["labels"], charts["by_procedure"]["values"], strict=True)
             ),
@@ -115,14 +121,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def case_list_url(filters: dict[str, str], **more: str) -> str:
-    """The case list with the dashboard's period and area (registration dates, as the dashboard counts)."""
-    return f"{reverse('case-list')}?{urlencode({**filters, **more})}"
+def _unit_rows(rows: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
+    """The overdue-by-unit table, each row linked to that unit's overdue cases where the list can pick them out."""
+    urls = links.unit_urls(filters, [row["unit_code"] for row in rows], due="overdue")
+    return [{**row, "href": urls.get(row["unit_code"], "")} for row in rows]
 
 
 # The cards whose number is a set of cases the list can show (the list counts cases; the dashboard counts a
 # group once, so a group's members make the list longer than the card).
-CARD_LINKS = {"cases_total": {}, "overdue_by_unit": {"due": "overdue"}}
+CARD_LINKS = {"cases_total": {}, "overdue_by_unit": {"due": "overdue"}, "mining_court": {"tier": Tier.MINING_COURT}}
 
 
 def cards(data: dict[str, Any], filters: dict[str, str] | None = None) -> list[dict[str, str]]:
@@ -136,9 +143,10 @@ def cards(data: dict[str, Any], filters: dict[str, str] | None = None) -> list[d
     court = procedures["mining_court"]
     by_tier = counts["concluded_by_tier"]
 
-    def card(key: str, value: str, note: str = "", definition: str = "") -> dict[str, str]:
+    def card(key: str, value: str, note: str = "", definition: str = "", more: list | None = None) -> dict[str, Any]:
         return {
-            "href": case_list_url(filters, **CARD_LINKS[key]) if filters is not None and key in CARD_LINKS else "",
+            "href": links.case_list_url(filters, **CARD_LINKS[key]) if filters and key in CARD_LINKS else "",
+            "more": more or [],
             "key": key,
             "label": _(stats.LABELS[key]),
             "value": value,
@@ -215,6 +223,12 @@ def cards(data: dict[str, Any], filters: dict[str, str] | None = None) -> list[d
                 data["period"]["until"],
                 data["area"]["village"] or data["area"]["township"],
             ),
+            more=[
+                (
+                    _("临期 %(n)s 件") % {"n": counts["due_soon_open"]},
+                    links.case_list_url(filters, due="soon") if filters is not None else "",
+                )
+            ],
         ),
         card(
             "follow_up_participation_rate",
