@@ -148,3 +148,11 @@ def test_the_definitions_read_in_english_when_chosen(admin):
     assert "(today): open matters registered" in card and "past the deadline binding their holder" in card
     report = _text(client.get("/report/monthly/").content.decode())
     assert "whenever registered" in report and "(today)" in report
+
+
+def test_the_files_carry_both_definitions_in_chinese(world):
+    may = reports.monthly_report(world, dt.date(2026, 5, 1), today=TODAY)
+    with translation.override("en"):
+        text = reports.report_csv(may).decode("utf-8-sig")
+    assert "概况中的“逾期未办结”:截至 2026-05-31(月末),2026-05-01 至 2026-05-31 登记的" in text
+    assert "第三节的“逾期”:截至 2026-05-31(月末),不限登记日期的" in text

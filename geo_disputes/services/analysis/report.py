@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber, TruncDate
+from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -377,12 +378,26 @@ def header_lines(report: MonthlyReport) -> list[str]:
     ]
 
 
+def file_header_lines(report: MonthlyReport) -> list[str]:
+    """The heading of the CSV and XLSX (Chinese, as the files are): the page's, plus what each overdue count
+    counts (the page prints those under the counts themselves)."""
+    with translation.override("zh-hans"):
+        summary_overdue, section_overdue = report.summary_overdue_definition, report.overdue_definition
+    lines = header_lines(report)
+    return [
+        *lines[:-1],
+        f"概况中的“逾期未办结”:{summary_overdue}",
+        f"第三节的“逾期”:{section_overdue}",
+        lines[-1],
+    ]
+
+
 def report_csv(report: MonthlyReport) -> bytes:
     """The report as one CSV, UTF-8 with a BOM so Excel opens the Chinese correctly; sections separated by titles."""
     out = io.StringIO()
     out.write(CSV_BOM)
     writer = _SafeWriter(csv.writer(out, lineterminator="\r\n"))
-    for line in header_lines(report):
+    for line in file_header_lines(report):
         writer.writerow([line])
     writer.writerow([])
     writer.writerow(["一、概况"])
@@ -407,7 +422,7 @@ def report_xlsx(report: MonthlyReport) -> bytes:
     book = Workbook()
     sheet = _SafeSheet(book.active)
     sheet.title = "概况"
-    for line in header_lines(report):
+    for line in file_header_lines(report):
         sheet.append([line])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([])
