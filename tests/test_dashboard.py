@@ -215,3 +215,13 @@ def test_every_linked_figure_opens_the_list_of_exactly_the_cases_it_counts(cases
         assert any(needed in params for params in checked), (needed, checked)
     assert any("since=2026-03-01&until=2026-03-31" in unescape(href) for href, _text in linked)  # March
     assert any(text.strip() == "临期 1 件" for _href, text in linked)
+
+
+def test_the_presets_and_the_form_read_in_english_when_chosen(cases):
+    client = logged_in()
+    client.cookies["django_language"] = "en"
+    html = client.get("/dashboard/").content.decode()
+    presets = re.findall(r'class="preset">([^<]+)</a>', html)
+    assert presets == ["This month", "Last month", "This quarter", "This year"]
+    labels = re.findall(r'<label for="id_[a-z]+">([^<]+)</label>', html)
+    assert labels and not [label for label in labels if re.search(r"[\u4e00-\u9fff]", label)], labels

@@ -87,7 +87,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "data": data,
             "cards": cards(data, filters),
             "presets": [
-                (label, f"{reverse('dashboard')}?{urlencode({'since': since, 'until': until, **place})}")
+                (_(label), f"{reverse('dashboard')}?{urlencode({'since': since, 'until': until, **place})}")
                 for label, since, until in stats.period_presets()
             ],
             "satisfaction": [

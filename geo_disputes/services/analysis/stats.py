@@ -865,14 +865,15 @@ def _years_forward(day: dt.date, years: int) -> dt.date:
 
 
 def period_presets(today: dt.date | None = None) -> list[tuple[str, dt.date, dt.date]]:
-    """The dashboard's one-click periods (this month, last month, this quarter, this year), each up to today."""
+    """The dashboard's one-click periods (this month, last month, this quarter, this year), each up to today; the
+    labels are marked for the catalogue and translated where shown."""
     today = today or local_today()
     month = today.replace(day=1)
     last_month_end = month - dt.timedelta(days=1)
     quarter = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
     return [
-        ("本月", month, today),
-        ("上月", last_month_end.replace(day=1), last_month_end),
-        ("本季度", quarter, today),
-        ("本年", today.replace(month=1, day=1), today),
+        (gettext_noop("本月"), month, today),
+        (gettext_noop("上月"), last_month_end.replace(day=1), last_month_end),
+        (gettext_noop("本季度"), quarter, today),
+        (gettext_noop("本年"), today.replace(month=1, day=1), today),
     ]
