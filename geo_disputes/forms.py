@@ -272,6 +272,9 @@ def show_intake_error(exc: IntakeError, form: IntakeForm, formset, rows: list[in
         where = f"第{int(line) + 1}行 · {field.rsplit('.', 1)[-1]}: " if line.isdigit() else ""
         form.add_error("accused_persons", f"{where}{exc.message}")
         return
+    if field == "photos":  # a file sent with the registration: its name leads the message
+        form.add_error(None, f"{_('现场照片、材料和录音')}:{exc.message}")
+        return
     if field in _INTAKE_FIELDS:
         form.add_error(field, exc.message)
     else:

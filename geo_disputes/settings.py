@@ -280,3 +280,10 @@ NEAR_IDENTICAL_METRES = float(os.environ.get("NEAR_IDENTICAL_METRES", "50"))
 # The notices' wording (issue 15): plain-text templates an office edits (its header, unit names, wording).
 NOTICE_TEMPLATE_DIR = Path(os.environ.get("NOTICE_TEMPLATE_DIR", BASE_DIR / "templates" / "notices"))
 CITY_NAME = os.environ.get("CITY_NAME", "鄂尔多斯市")  # the city above the banner: re-reviews, named in notices
+
+# Case attachments (issue 15): on disk outside the web root (never under STATIC_ROOT), content-addressed,
+# served only through the scope-checked view. The backup bundles them with the database.
+ATTACHMENT_ROOT = Path(os.environ.get("ATTACHMENT_ROOT", BASE_DIR / "attachments"))
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_MB", "50")) * 1024 * 1024
+# Files above this go through the resumable upload (chunks of at most this size) from the pages' script.
+ATTACHMENT_CHUNK_BYTES = 1024 * 1024

@@ -20,6 +20,15 @@ def staff_client(db, django_user_model) -> APIClient:
     return client
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _attachment_root(tmp_path_factory):
+    """Attachments of the test session go to a directory of their own (per parallel worker), never the checkout's."""
+    from django.conf import settings
+
+    settings.ATTACHMENT_ROOT = tmp_path_factory.mktemp("attachments")
+    return settings.ATTACHMENT_ROOT
+
+
 @pytest.fixture(scope="session")
 def demo_areas(django_db_setup, django_db_blocker) -> dict[str, int]:
     """The Zhungeer demo areas and units, loaded into the test database once per session.

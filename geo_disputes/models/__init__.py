@@ -1,6 +1,7 @@
 """Domain models: areas, organisation and roles, cases, routing rules, audit."""
 
 from .areas import Area, Banner, Grid, MiningArea, Parcel, Township, Village
+from .attachments import Attachment, AttachmentKind, FileType, UploadSession
 from .audit import PersonalDataAccess
 from .calendar import CalendarDay
 from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
@@ -15,6 +16,8 @@ from .security import ApiToken, LoginFailure
 __all__ = [
     "AccusedPerson",
     "ApiToken",
+    "Attachment",
+    "AttachmentKind",
     "Area",
     "Banner",
     "Case",
@@ -25,6 +28,7 @@ __all__ = [
     "CalendarDay",
     "DocumentCounter",
     "DocumentService",
+    "FileType",
     "FollowUp",
     "Grid",
     "IdempotentRequest",
@@ -43,5 +47,6 @@ __all__ = [
     "SupervisionAct",
     "Township",
     "Unit",
+    "UploadSession",
     "Village",
 ]

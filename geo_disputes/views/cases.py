@@ -13,10 +13,12 @@ import re
 import uuid
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -36,6 +38,7 @@ from geo_disputes.forms import (
     show_intake_error,
 )
 from geo_disputes.models import Case, CaseParcel, Grid, MiningArea, Recusal, Role, SupervisionAct, Township, Village
+from geo_disputes.models.attachments import AttachmentKind
 from geo_disputes.models.cases import (
     AboveBanner,
     Category,
@@ -57,12 +60,15 @@ from geo_disputes.models.cases import (
 )
 from geo_disputes.services.analysis.spreadsheet import safe_row
 from geo_disputes.services.cases.access import (
+    FULL,
     WITHHELD,
     accused_persons_view,
+    attachment_view,
     can_act,
     case_as_seen,
     changes_as_seen,
     kept_from,
+    may_attach,
     may_perform,
     may_recuse,
     parcel_holder,
@@ -74,6 +80,7 @@ from geo_disputes.services.cases.access import (
     visible_changes,
     visible_reference,
 )
+from geo_disputes.services.cases.attachments import AttachmentError, attach_upload, visible_attachments
 from geo_disputes.services.cases.case_queries import CaseFilter, listed_cases
 from geo_disputes.services.cases.clock import due_dates, local_date
 from geo_disputes.services.cases.intake import IntakeError, open_case
@@ -118,6 +125,8 @@ EVENT_LABELS = {
     "group": gettext_lazy("并入事项组"),
     "recuse": gettext_lazy("回避"),
     "issue_document": gettext_lazy("制发文书"),
+    "attach": gettext_lazy("添加附件"),
+    "remove_attachment": gettext_lazy("删除附件"),
 }
 ART31_ROUTE_LABEL = ACTION_LABELS["route"]
 # Codes shown in the history's changes, by field: their Chinese labels.
@@ -141,6 +150,7 @@ CHOICE_LABELS = {
     "channel": dict(Channel.choices),
     "datum": dict(Datum.choices),
     "category": dict(Category.choices),
+    "material": dict(AttachmentKind.choices),
 }
 # Names in the history's changes that are not Case fields (the events' notes).
 NOTE_LABELS = {
@@ -166,9 +176,13 @@ NOTE_LABELS = {
     "channel": gettext_lazy("渠道"),
     "datum": gettext_lazy("坐标系"),
     "village": gettext_lazy("村"),
+    "attachment": gettext_lazy("附件"),
+    "material": gettext_lazy("材料类别"),
+    "file_type": gettext_lazy("文件类型"),
+    "size": gettext_lazy("大小(字节)"),
 }
 # Event notes that are internal row ids (the records themselves are listed on the page).
-HIDDEN_CHANGES = {"status", "supervision", "follow_up"}
+HIDDEN_CHANGES = {"status", "supervision", "follow_up", "attachment"}
 
 
 def _label(label) -> str:
@@ -250,7 +264,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "converted": _("GCJ-02 已换算为 WGS84"),
         },
     }
-    return render(request, "cases/new.html", {"form": form, "formset": formset, "map_config": config}, status=status)
+    context = {"form": form, "formset": formset, "map_config": config, "max_mb": settings.ATTACHMENT_MAX_BYTES >> 20}
+    return render(request, "cases/new.html", context, status=status)
 
 
 def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answer:
@@ -260,8 +275,16 @@ def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answe
     is kept like an API Idempotency-Key's (services.ops.idempotency). A form without one registers as before.
     """
 
+    photos = request.FILES.getlist("photos")
+
     def register() -> Answer:
-        case = open_case(form.intake_request(petitioners), actor=request.user)
+        with transaction.atomic():  # the case and its files together, or neither
+            case = open_case(form.intake_request(petitioners), actor=request.user)
+            for upload in photos:
+                try:
+                    attach_upload(case, request.user, upload, at_intake=True)
+                except AttachmentError as exc:
+                    raise IntakeError("photos", str(exc)) from None
         if kept_from(request.user, case):
             # The registrar stands on the accused side (or was recused): a receipt, nothing more (Art. 30).
             receipt = _("已登记 %(ref)s,由有权机关办理;您不在此事项的经办范围。") % {"ref": case.reference}
@@ -277,6 +300,7 @@ def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answe
     if not token:
         return register()
     body = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
+    body["photos"] = [f"{upload.name}:{upload.size}" for upload in photos]  # other files: another registration
     return run_once(request.user, f"form:{token}", fingerprint("POST", request.path, body), register)
 
 
@@ -553,7 +577,14 @@ def offered_actions(user, case: Case) -> list[str]:
 
 
 def _render_case(
-    request, case: Case, *, forms=None, stale: str = "", status: int = 200, recusal_error: str = ""
+    request,
+    case: Case,
+    *,
+    forms=None,
+    stale: str = "",
+    status: int = 200,
+    recusal_error: str = "",
+    attachment_error: str = "",
 ) -> HttpResponse:
     user = request.user
     on = local_date(case.received_at)
@@ -572,6 +603,7 @@ def _render_case(
     profile = staff_profile(user)
     # Actions work on the case itself; the page shows it as the user may read it (access.case_as_seen):
     # to a planner or field staff, description redacted, text and people withheld, a coarse point.
+    files = attachment_context(user, case)
     case, full = case_as_seen(user, case)
     parcels = _parcels(case, user) if full else []
     events = _events(case, user, full)
@@ -603,6 +635,8 @@ def _render_case(
         "recusal_error": recusal_error,
         "petitioners_withheld": profile is not None and profile.role == Role.PLANNER,
         "events": events,
+        "attachments": files,
+        "attachment_error": attachment_error,
         "actions": actions,
         "stale": stale,
         "stale_message": STALE_MESSAGE,
@@ -615,6 +649,36 @@ def _render_case(
         },
     }
     return render(request, "cases/detail.html", context, status=status)
+
+
+def attachment_context(user, case: Case) -> dict | None:
+    """The case page's files as `user` may see them (None: the section is not shown at all)."""
+    view = attachment_view(user, case)
+    if view is None:
+        return None
+    rows = []
+    for item in visible_attachments(user, case):
+        url = reverse("api-case-attachment", args=[case.reference, item.pk])
+        rows.append(
+            {
+                "item": item,
+                "url": url,
+                "view_url": f"{url}?inline=1",
+                "thumbnail": f"{url}?variant=thumbnail" if item.thumbnail_sha256 else "",
+                "kind": _label(item.get_kind_display()),
+                "point": (round(item.exif_point.x, 6), round(item.exif_point.y, 6)) if item.exif_point else None,
+                "remove_url": reverse("case-attachment-remove", args=[case.reference, item.pk]),
+            }
+        )
+    return {
+        "rows": rows,
+        "full": view == FULL,
+        "may_add": may_attach(user, case),
+        "kinds": [(value, _label(label)) for value, label in AttachmentKind.choices],
+        "add_url": reverse("case-attachment-add", args=[case.reference]),
+        "uploads_url": reverse("api-case-uploads", args=[case.reference]),
+        "max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+    }
 
 
 def _parcels(case: Case, user) -> list[dict]:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import cases, documents, queues
+from . import attachments, cases, documents, queues
 
 urlpatterns = [
     path("cases/", cases.case_list, name="case-list"),
@@ -13,6 +13,10 @@ urlpatterns = [
     path("cases/<str:reference>/actions/", cases.case_action, name="case-action"),
     path("cases/<str:reference>/recusal/", cases.case_recusal, name="case-recusal"),
     path("cases/<str:reference>/documents/", documents.documents, name="case-documents"),
+    path("cases/<str:reference>/attachments/", attachments.add, name="case-attachment-add"),
+    path(
+        "cases/<str:reference>/attachments/<str:pk>/remove/", attachments.remove, name="case-attachment-remove"
+    ),
     path("cases/<str:reference>/documents/<str:number>.<str:fmt>", documents.download, name="case-document-file"),
     path("cases/<str:reference>/documents/<str:number>/service/", documents.serve, name="case-document-service"),
     path("queues/", queues.my_queue, name="queue-mine"),

@@ -458,7 +458,7 @@ PLAIN_CHANGE_KEYS = frozenset(
     "confirmation_applied_at confirmation_court confirmation_ruled_at legal_body pre_mediation_at "
     "filed_at legal_outcome legal_outcome_at satisfaction deputies_reviewed lead led_into "
     "reviewing_body follow_up answer supervision kind missed channel datum village group repeat_of "
-    "case final".split()
+    "case final attachment material file_type size".split()
 )
 COARSE_GRID_M = 500  # planners' and field staff's points: snapped to a 500 m grid
 _NO_TEXT_ROLES = (Role.PLANNER, Role.FIELD_STAFF)
@@ -524,6 +524,31 @@ def can_read_contract_numbers(user) -> bool:
         return True
     profile = staff_profile(user)
     return profile is not None and profile.role not in _NO_TEXT_ROLES
+
+
+# -- Attachments (issue 15) ------------------------------------------------------------------------
+# Photos, scans and recordings identify people (an ID card, a signature, a voice) and places (EXIF GPS).
+FULL, SHOWN = "full", "shown"
+# What a role that sees the case but not its text may look at: the picture of the damage, never the papers.
+SHOWN_KINDS = ("site_photo", "sketch")
+
+
+def attachment_view(user, case: Case) -> str | None:
+    """How `user` may see `case`'s attachments: FULL (originals, EXIF included — the handlers, who read the
+    exact point), SHOWN (site photos and sketches only, re-encoded without EXIF — field staff in their scope,
+    the mining court on a mining case it does not hold) or None (planners, the accused side, everyone else)."""
+    if can_read_case_text(user, case):
+        return FULL
+    profile = staff_profile(user)
+    if profile is None or profile.role not in (Role.FIELD_STAFF, Role.MINING_COURT):
+        return None
+    return SHOWN if visible_cases(user, Case.objects.filter(pk=case.pk)).exists() else None
+
+
+def may_attach(user, case: Case) -> bool:
+    """Adding or removing a case's files: those who act on the case and read all of it (field staff attach
+    only at intake, in the same request that registers the case)."""
+    return can_act(user, case) and can_read_case_text(user, case)
 
 
 def coarse_point(point: Point) -> Point:
