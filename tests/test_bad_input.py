@@ -16,9 +16,11 @@ the counts (`pytest tests/test_bad_input.py -k enough -s`).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 import subprocess
+import tarfile
 import time
 from collections import Counter
 from io import StringIO
@@ -1450,10 +1452,13 @@ def test_the_add_staff_control_is_accepted(world):
 
 
 _RESTORE = [
-    ("garbage-text", "garbage", ["--yes"], "not a pg_dump custom-format archive"),
-    ("empty-file", "empty", ["--yes"], "not a pg_dump custom-format archive"),
+    ("garbage-text", "garbage", ["--yes"], "is not a backup made by manage.py backup"),
+    ("empty-file", "empty", ["--yes"], "is not a backup made by manage.py backup"),
     ("magic-then-junk", "magic", ["--yes"], "pg_restore failed"),
-    ("plain-sql-dump", "sql", ["--yes"], "not a pg_dump custom-format archive"),
+    ("plain-sql-dump", "sql", ["--yes"], "is not a backup made by manage.py backup"),
+    ("tar-of-something-else", "tar", ["--yes"], "unexpected entry 'notes.txt'"),
+    ("bundle-of-a-later-version", "version", ["--yes"], "backup bundle version 2"),
+    ("bundle-with-a-damaged-file", "damaged", ["--yes"], "is damaged"),
     ("missing-file", "missing", ["--yes"], "no such file"),
     ("dot-dot-missing", "dotdot", ["--yes"], "no such file"),
     ("a-directory", "directory", ["--yes"], "is not a file"),
@@ -1472,6 +1477,17 @@ def _restore_file(tmp_path: Path, kind: str) -> Path:
         path.write_bytes(b"PGDMP" + bytes(range(256)) * 40)
     elif kind == "sql":
         path.write_text("DROP TABLE geo_disputes_case;\n")
+    elif kind in ("tar", "version", "damaged"):
+        path = tmp_path / f"{kind}.tar"
+        manifest = {"format": "geo-disputes-backup", "version": 2 if kind == "version" else 1, "attachments": 1}
+        members = {"notes.txt": b"hello"} if kind == "tar" else {"BACKUP.json": json.dumps(manifest).encode()}
+        if kind == "damaged":  # a file whose bytes are not what its name (the SHA-256) says
+            members["attachments/" + "ab" * 32] = b"not the bytes of that hash"
+        with tarfile.open(path, "w") as bundle:
+            for name, data in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                bundle.addfile(info, io.BytesIO(data))
     elif kind == "dotdot":
         path = tmp_path / ".." / ".." / "nowhere" / "x.dump"
     elif kind == "directory":

@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -699,6 +700,16 @@ for n in range(12):
     PartyFactory(case=case, name=f"王某{n}")
     if n % 2 == 0:
         CaseEvent.objects.create(case=case, action="register", to_status=case.status, reason=f"登记{n}")
+    if n == 0:  # a photo and an audio note, on disk in ATTACHMENT_ROOT
+        import pathlib, tempfile
+        from django.contrib.auth import get_user_model
+        from PIL import Image
+        from geo_disputes.services.cases.attachments import attach
+        user = get_user_model().objects.create_user("backup-tester")
+        wall = pathlib.Path(tempfile.mkdtemp()) / "wall.jpg"
+        Image.new("RGB", (64, 48), (200, 30, 30)).save(wall)
+        attach(case, user, wall, name="wall.jpg", at_intake=True)
+        attach(case, user, pathlib.Path("tests/fixtures/attachments/note.mp3"), name="note.mp3", at_intake=True)
 print("made")
 """
 
@@ -708,7 +719,9 @@ SELECT (SELECT count(*) FROM geo_disputes_case) || ' '
                                        ORDER BY reference), '')) FROM geo_disputes_case) || ' '
     || (SELECT count(*) FROM geo_disputes_caseevent) || ' '
     || (SELECT count(*) FROM geo_disputes_party) || ' '
-    || (SELECT count(*) FROM geo_disputes_routingrule)
+    || (SELECT count(*) FROM geo_disputes_routingrule) || ' '
+    || (SELECT count(*) || ':' || md5(coalesce(string_agg(sha256, ',' ORDER BY sha256), ''))
+          FROM geo_disputes_attachment)
 """
 
 _MUTATE = """
@@ -727,10 +740,16 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def _store_contents(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in root.rglob("*") if p.is_file() and "staging" not in p.parts}
+
+
 def test_backup_and_restore_round_trip(tmp_path):
     scratch = ScratchDatabase()
+    store = tmp_path / "attachments"
     try:
         base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGDATABASE_NAME")}
+        base_env["ATTACHMENT_ROOT"] = str(store)
         modes = {"url": {**base_env, "DATABASE_URL": scratch.url()}}
         if not os.environ.get("DATABASE_URL"):  # the project cluster: settings' unix-socket HOST
             modes["local"] = {**base_env, "PGDATABASE_NAME": scratch.name}
@@ -740,14 +759,16 @@ def test_backup_and_restore_round_trip(tmp_path):
         assert made.stdout.strip().endswith("made"), made.stderr
         original = scratch.psql(scratch.name, _FINGERPRINT)
         counts = original.split()
-        assert counts[0] == "12" and counts[2:4] == ["6", "12"], original
+        assert counts[0] == "12" and counts[2:4] == ["8", "12"] and counts[5].startswith("2:"), original  # 6 + 2 attach
+        files = _store_contents(store)
+        assert len(files) == 4  # the photo, its EXIF-free copy and thumbnail, the audio note
 
         for mode, env in modes.items():
-            archive = tmp_path / f"{mode}.dump"
+            archive = tmp_path / f"{mode}.tar"
             done = _manage(env, "backup", "--output", str(archive))
             assert done.returncode == 0, done.stderr
-            assert f"backed up {scratch.name} to {archive}" in done.stdout
-            assert archive.read_bytes()[:5] == b"PGDMP" and archive.stat().st_mode & 0o077 == 0
+            assert f"backed up {scratch.name} to {archive}" in done.stdout and "4 attachment files" in done.stdout
+            assert tarfile.is_tarfile(archive) and archive.stat().st_mode & 0o077 == 0
             again = _manage(env, "backup", "--output", str(archive))
             assert again.returncode != 0 and "already exists" in again.stderr
 
@@ -757,19 +778,27 @@ def test_backup_and_restore_round_trip(tmp_path):
 
             refused = _manage(env, "restore", str(archive))
             assert refused.returncode != 0 and "--yes" in refused.stderr
-            truncated = tmp_path / f"{mode}-truncated.dump"
+            truncated = tmp_path / f"{mode}-truncated.tar"
             truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
             failed = _manage(env, "restore", str(truncated), "--yes")
-            assert failed.returncode != 0 and "pg_restore failed" in failed.stderr
+            assert failed.returncode != 0 and ("truncated" in failed.stderr or "pg_restore failed" in failed.stderr)
             assert scratch.psql(scratch.name, _FINGERPRINT) == mutated  # a failed restore changes nothing
 
+            if mode == "url":  # a new machine: an empty database and no attachment store at all
+                shutil.rmtree(store)
+                scratch.drop()
+                scratch.psql("postgres", f"CREATE DATABASE {scratch.name}")
             restored = _manage(env, "restore", str(archive), "--yes")
             assert restored.returncode == 0, restored.stderr
+            assert "4 attachment files" in restored.stdout
             assert scratch.psql(scratch.name, _FINGERPRINT) == original, mode
+            assert _store_contents(store) == files, mode  # byte for byte
             # The restored log is append-only again.
             trigger = scratch.psql(scratch.name, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%append_only'")
             # events, rule changes, data access, supervision acts, follow-ups, issued documents and their service
             assert trigger == "7"
+            guard = scratch.psql(scratch.name, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%attachment_guard'")
+            assert guard == "1"
             if mode == "local":  # the app role may read and append to the restored log, no more
                 may = scratch.psql(
                     scratch.name,
@@ -781,7 +810,7 @@ def test_backup_and_restore_round_trip(tmp_path):
         garbage = tmp_path / "garbage.dump"
         garbage.write_text("not a backup")
         result = _manage(env, "restore", str(garbage), "--yes")
-        assert result.returncode != 0 and "not a pg_dump custom-format archive" in result.stderr
+        assert result.returncode != 0 and "is not a backup made by manage.py backup" in result.stderr
         result = _manage(env, "restore", str(tmp_path / "missing.dump"), "--yes")
         assert result.returncode != 0 and "no such file" in result.stderr
         assert scratch.psql(scratch.name, _FINGERPRINT) == original
@@ -791,7 +820,7 @@ def test_backup_and_restore_round_trip(tmp_path):
         default = Path(result.stdout.split(" to ", 1)[1].split(" (", 1)[0])
         try:
             assert default.parent == ROOT / "backups"
-            assert re.fullmatch(rf"{scratch.name}-\d{{8}}-\d{{6}}\.dump", default.name)
+            assert re.fullmatch(rf"{scratch.name}-\d{{8}}-\d{{6}}\.tar", default.name)
         finally:
             default.unlink(missing_ok=True)
     finally:

@@ -14,9 +14,7 @@ urlpatterns = [
     path("cases/<str:reference>/recusal/", cases.case_recusal, name="case-recusal"),
     path("cases/<str:reference>/documents/", documents.documents, name="case-documents"),
     path("cases/<str:reference>/attachments/", attachments.add, name="case-attachment-add"),
-    path(
-        "cases/<str:reference>/attachments/<str:pk>/remove/", attachments.remove, name="case-attachment-remove"
-    ),
+    path("cases/<str:reference>/attachments/<str:pk>/remove/", attachments.remove, name="case-attachment-remove"),
     path("cases/<str:reference>/documents/<str:number>.<str:fmt>", documents.download, name="case-document-file"),
     path("cases/<str:reference>/documents/<str:number>/service/", documents.serve, name="case-document-service"),
     path("queues/", queues.my_queue, name="queue-mine"),
