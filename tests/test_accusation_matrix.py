@@ -13,8 +13,11 @@ A banner admin outside it sees the accusations on the same surfaces, so the test
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.test import Client
+from PIL import Image
 from rest_framework.test import APIClient
 
 from geo_disputes.models import Banner, Unit
@@ -93,7 +96,22 @@ def accusations(django_user_model):
     from geo_disputes.models import Case
 
     record_recusal(Case.objects.get(reference=village["reference"]), recused, recused.username, "interest", "亲属")
-    return {"village": village["reference"], "bureau": bureau["reference"], "director": director, "recused": recused}
+    files = {}
+    for which, answer in (("village", village), ("bureau", bureau)):  # the accuser's photo of the evidence
+        photo = io.BytesIO()
+        Image.new("RGB", (64, 48), (90, 140, 60)).save(photo, "JPEG")
+        photo.name = f"MARK{which}-证据.jpg"
+        photo.seek(0)
+        sent = admin.post(f"/api/cases/{answer['reference']}/attachments/", {"file": photo}, format="multipart")
+        assert sent.status_code == 201, sent.content
+        files[which] = sent.json()["id"]
+    return {
+        "village": village["reference"],
+        "bureau": bureau["reference"],
+        "director": director,
+        "recused": recused,
+        "files": files,
+    }
 
 
 def _accused_side(accusations) -> dict[str, tuple[object, str]]:
@@ -141,8 +159,20 @@ def test_no_surface_carries_the_accusation_to_the_accused_side(accusations, side
         assert status < 500, (side, url, status)
         leaked = [m for m in (reference, *MARKERS[which]) if m in body]
         assert not leaked, (side, url, leaked)
-    for url in (f"/api/cases/{reference}/", f"/cases/{reference}/", f"/cases/{reference}/documents/"):
+    attachment = accusations["files"][which]
+    for url in (
+        f"/api/cases/{reference}/",
+        f"/cases/{reference}/",
+        f"/cases/{reference}/documents/",
+        f"/api/cases/{reference}/attachments/",
+        f"/api/cases/{reference}/attachments/{attachment}/",
+        f"/api/cases/{reference}/attachments/{attachment}/?variant=thumbnail",
+    ):
         assert _get(user, url)[0] == 404, (side, url)
+    api = APIClient()
+    api.force_authenticate(user)
+    sent = api.post(f"/api/cases/{reference}/uploads/", {"name": "x.jpg", "size": 10}, format="json")
+    assert sent.status_code == 404, (side, sent.content)
 
 
 @pytest.mark.parametrize("side", SIDES)
@@ -176,8 +206,12 @@ def test_the_same_surfaces_show_the_accusations_to_the_banner_outside_them(accus
     assert status == 200 and "110.80712" in body
     status, body = _get(admin, "/api/clusters/?min_points=2")
     assert status == 200 and accusations["village"] in body
-    for reference in (accusations["village"], accusations["bureau"]):
+    for which in ("village", "bureau"):
+        reference = accusations[which]
         assert _get(admin, f"/cases/{reference}/")[0] == 200
+        status, body = _get(admin, f"/api/cases/{reference}/attachments/")
+        assert status == 200 and accusations["files"][which] in body
+        assert _get(admin, f"/api/cases/{reference}/attachments/{accusations['files'][which]}/")[0] == 200
 
 
 # Found by the round-two attack on issue 12: the duplicate check's notes and links, and group proposals.
