@@ -161,17 +161,17 @@ def content(user, attachment: Attachment, variant: str = "") -> tuple[str, str, 
     if variant == "thumbnail":
         if not attachment.thumbnail_sha256:
             raise AttachmentNotFound()
-        return attachment.thumbnail_sha256, FileType.JPEG, f"{stem}-thumbnail.jpg"
+        return attachment.thumbnail_sha256, FileType.JPEG.value, f"{stem}-thumbnail.jpg"
     if variant == "shown" or (view == SHOWN):
         if not attachment.stripped_sha256:
             raise AttachmentNotFound()
-        shown_type = FileType.PNG if attachment.file_type == FileType.PNG else FileType.JPEG
+        shown_type = FileType.PNG.value if attachment.file_type == FileType.PNG else FileType.JPEG.value
         return attachment.stripped_sha256, shown_type, f"{stem}.{'png' if shown_type == FileType.PNG else 'jpg'}"
     if variant:
         raise AttachmentError(f"variant: 'thumbnail', 'shown' or none; got {variant!r}", "variant")
     if attachment.kind in (AttachmentKind.IDENTITY, AttachmentKind.AGREEMENT, AttachmentKind.AUDIO):
         PersonalDataAccess.objects.create(user=user, case=attachment.case, purpose=f"下载附件 {stem}"[:60])
-    return attachment.sha256, attachment.file_type, attachment.name
+    return attachment.sha256, str(FileType(attachment.file_type).value), attachment.name
 
 
 def remove(user, attachment: Attachment, reason: str, now: dt.datetime | None = None) -> Attachment:
