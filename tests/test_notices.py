@@ -363,3 +363,43 @@ def test_the_case_page_links_its_documents_for_those_who_read_its_text(world):
     assert f'href="/cases/{ref}/documents/"' in browser(world["admin"]).get(f"/cases/{ref}/").content.decode()
     planner_page = browser(StaffFactory(role="planner").user).get(f"/cases/{ref}/").content.decode()
     assert "/documents/" not in planner_page
+
+
+def test_service_in_person_keeps_the_photo_of_the_signed_receipt(world):
+    """送达回证: the clerk photographs the receipt the petitioner signed; it is kept as a case attachment (a personal
+    record: names and a signature) and linked from the service record, and it stands as the proof."""
+    from PIL import Image
+
+    from geo_disputes.models import Attachment, DocumentService
+
+    ref = answered(world)
+    document = notices.issue(case(ref), K.ACCEPTANCE, {}, world["admin"])
+    web = browser(world["admin"])
+    scan = io.BytesIO()
+    Image.new("RGB", (300, 400), (250, 250, 250)).save(scan, "JPEG")
+    scan.seek(0)
+    scan.name = "回证.jpg"
+    moment = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    served = web.post(
+        f"/cases/{ref}/documents/{document.number}/service/",
+        {"method": "in_person", "served_at": moment, "receipt_scan": scan},
+    )
+    assert served.status_code == 303
+    record = DocumentService.objects.get(document=document)
+    receipt = Attachment.objects.get(pk=record.receipt_scan_id)
+    assert receipt.kind == "service_receipt" and receipt.case.reference == ref
+    assert record.proof == "签收回证扫描件 回证.jpg"
+    page = web.get(f"/cases/{ref}/documents/").content.decode()
+    assert f"/api/cases/{ref}/attachments/{receipt.pk}/" in page
+    # Not a picture of the damage: field staff, who may see site photos, do not get it.
+    field = StaffFactory(role="field_staff", scope_code=case(ref).village_code).user
+    assert browser(field).get(f"/api/cases/{ref}/attachments/{receipt.pk}/").status_code == 404
+    # A receipt scan with service by post is refused, and nothing is kept.
+    other = notices.issue(case(ref), K.ACCEPTANCE, {}, world["admin"], supersedes=document.number, reason="更正")
+    scan.seek(0)
+    refused = web.post(
+        f"/cases/{ref}/documents/{other.number}/service/",
+        {"method": "post", "served_at": moment, "tracking_number": "9876543210", "receipt_scan": scan},
+    )
+    assert refused.status_code == 302 and not DocumentService.objects.filter(document=other).exists()
+    assert Attachment.objects.count() == 1

@@ -38,6 +38,7 @@ class AttachmentKind(models.TextChoices):
     AGREEMENT = "agreement", gettext_noop("协议/文书扫描件")
     IDENTITY = "identity", gettext_noop("身份证件")
     AUDIO = "audio", gettext_noop("录音")
+    SERVICE_RECEIPT = "service_receipt", gettext_noop("签收的送达回证")
     OTHER = "other", gettext_noop("其他材料")
 
 

@@ -88,6 +88,10 @@ class DocumentService(models.Model):
     tracking_number = models.CharField(_("邮件单号"), max_length=40, blank=True, default="")
     # the signed receipt's number or scan, the electronic address, or where the public notice was posted
     proof = models.CharField(_("送达凭证"), max_length=200, blank=True, default="")
+    # In person: the scan or photo of the receipt the recipient signed (kept as a case attachment).
+    receipt_scan = models.ForeignKey(
+        "geo_disputes.Attachment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT)
 

@@ -130,6 +130,7 @@ def serve(request: HttpRequest, reference: str, number: str) -> HttpResponse:
             recipient=request.POST.get("recipient", ""),
             tracking_number=request.POST.get("tracking_number", ""),
             proof=request.POST.get("proof", ""),
+            receipt_scan=request.FILES.get("receipt_scan"),
         )
     except NoticeError as refusal:
         messages.error(request, f"{document.doc_number}: {one_language(str(refusal))}")

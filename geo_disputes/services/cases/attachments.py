@@ -39,6 +39,13 @@ CAPTION_MAX = 200
 REASON_MAX = 200
 _SHA = re.compile(r"[0-9a-f]{64}")
 UPLOAD_SESSION_HOURS = 24
+# Files that carry a person's identity, signature or voice: each download is recorded (PersonalDataAccess).
+PERSONAL_KINDS = (
+    AttachmentKind.IDENTITY,
+    AttachmentKind.AGREEMENT,
+    AttachmentKind.AUDIO,
+    AttachmentKind.SERVICE_RECEIPT,
+)
 
 
 class AttachmentError(ValueError):
@@ -169,7 +176,7 @@ def content(user, attachment: Attachment, variant: str = "") -> tuple[str, str, 
         return attachment.stripped_sha256, shown_type, f"{stem}.{'png' if shown_type == FileType.PNG else 'jpg'}"
     if variant:
         raise AttachmentError(f"variant: 'thumbnail', 'shown' or none; got {variant!r}", "variant")
-    if attachment.kind in (AttachmentKind.IDENTITY, AttachmentKind.AGREEMENT, AttachmentKind.AUDIO):
+    if attachment.kind in PERSONAL_KINDS:
         PersonalDataAccess.objects.create(user=user, case=attachment.case, purpose=f"下载附件 {stem}"[:60])
     return attachment.sha256, str(FileType(attachment.file_type).value), attachment.name
 

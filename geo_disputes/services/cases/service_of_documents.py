@@ -16,9 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from geo_disputes.models import CaseDocument, DocumentService, NoticeKind
+from geo_disputes.models.attachments import AttachmentKind
 from geo_disputes.models.cases import ServiceMethod, Status
 from geo_disputes.services.cases import workflow
 from geo_disputes.services.cases.access import can_act
+from geo_disputes.services.cases.attachments import AttachmentError, attach_upload, clean_name
 from geo_disputes.services.cases.notices import SPECS, NoticeError
 
 # What proves each method, and what it is called on the form.
@@ -40,9 +42,14 @@ def record_service(
     recipient: str = "",
     tracking_number: str = "",
     proof: str = "",
+    receipt_scan=None,
     now: dt.datetime | None = None,
 ) -> DocumentService:
-    """Record that `document` was served; a written reply's service also runs `serve` on the case."""
+    """Record that `document` was served; a written reply's service also runs `serve` on the case.
+
+    `receipt_scan`: an uploaded file (Django UploadedFile) of the signed receipt — kept as a case attachment and
+    linked to the record; in person it stands as the proof when no receipt number is typed.
+    """
     now = now or timezone.now()
     case = document.case
     if not can_act(user, case):
@@ -56,6 +63,12 @@ def record_service(
         if "\x00" in value or len(value) > FIELD_MAX[name]:
             raise NoticeError(f"{name}: 过长或含非法字符 / too long or contains NUL", name)
     needed, label = PROOF[ServiceMethod(method)]
+    if receipt_scan is not None and method != ServiceMethod.IN_PERSON:
+        raise NoticeError(
+            "签收回证扫描件仅用于直接送达 / a signed receipt belongs to service in person", "receipt_scan"
+        )
+    if receipt_scan is not None and not values["proof"]:
+        values["proof"] = f"签收回证扫描件 {clean_name(receipt_scan.name or '')}"[: FIELD_MAX["proof"]]
     if not values[needed]:
         raise NoticeError(f"请填写{label} / {needed} is required for this method", needed)
     if served_at > now:
@@ -65,8 +78,25 @@ def record_service(
     if CaseDocument.objects.filter(supersedes=document).exists():
         raise NoticeError("此文书已被更正,请送达更正后的文书 / serve the correction instead", "method")
     with transaction.atomic():
+        scan = None
+        if receipt_scan is not None:
+            try:
+                scan = attach_upload(
+                    case,
+                    user,
+                    receipt_scan,
+                    kind=AttachmentKind.SERVICE_RECEIPT,
+                    caption=f"{document.doc_number} 送达回证",
+                )
+            except AttachmentError as exc:
+                raise NoticeError(str(exc), "receipt_scan") from exc
         service = DocumentService.objects.create(
-            document=document, method=method, served_at=served_at, recorded_by=_actor(user), **values
+            document=document,
+            method=method,
+            served_at=served_at,
+            recorded_by=_actor(user),
+            receipt_scan=scan,
+            **values,
         )
         if SPECS[document.kind].reply and case.status == Status.RESOLVED:
             try:
