@@ -474,3 +474,17 @@ def test_the_intake_form_offers_the_camera(world):
     page.force_login(worker)
     html = page.get("/cases/new/").content.decode()
     assert 'enctype="multipart/form-data"' in html and 'capture="environment"' in html and 'name="photos"' in html
+
+
+def test_the_attachments_section_is_english_when_chosen(world):
+    import re
+
+    upload(world["api"], world["ref"], photo(), "wall.jpg")
+    page = Client()
+    page.force_login(world["admin"])
+    page.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = page.get(f"/cases/{world['ref']}/").content.decode()
+    start = html.index('id="attachments"')
+    section = html[start : html.index("</section>", start)]
+    assert "Attachments" in section and "Take a photo" in section and "Site photo" in section
+    assert not re.search(r"[\u4e00-\u9fff]", section), re.findall(r"[\u4e00-\u9fff]+", section)
