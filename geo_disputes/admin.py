@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from geo_disputes.models import (
     AccusedPerson,
     ApiToken,
+    Attachment,
     Banner,
     CalendarDay,
     Case,
@@ -47,6 +48,7 @@ from geo_disputes.models import (
     SupervisionAct,
     Township,
     Unit,
+    UploadSession,
     Village,
 )
 from geo_disputes.models.areas import METRIC_SRID, SQUARE_METRES_PER_MU
@@ -459,6 +461,27 @@ class DocumentServiceAdmin(ReadOnlyAdmin):
 @admin.register(DocumentCounter)
 class DocumentCounterAdmin(ReadOnlyAdmin):
     list_display = ("unit", "year", "last")
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    """Case files: what and when, never the file or its name (it may name a person) — files are read on the case
+    page, through the scope-checked view; removal is an act with a reason there, not here."""
+
+    list_display = ("case", "kind", "file_type", "size", "added_at", "added_by", "removed_at")
+    list_filter = ("kind", "file_type")
+    search_fields = ("case__reference",)
+    list_select_related = ("case", "added_by")
+    exclude = ("name", "caption", "exif_point", "removal_reason")
+
+
+@admin.register(UploadSession)
+class UploadSessionAdmin(ReadOnlyAdmin):
+    """Resumable uploads under way (swept after a day untouched)."""
+
+    list_display = ("case", "user", "size", "received", "touched_at")
+    list_select_related = ("case", "user")
+    exclude = ("name", "caption")
 
 
 # -- the banner admin's own part of the admin (issue 14) ----------------------------------------------------------

@@ -336,8 +336,7 @@ class TestDemoCases:
 
     def test_every_notice_renders_for_a_demo_case_in_a_state_that_needs_it(self, django_user_model):
         """For each kind, a demo case the state allows it for; its preview as Word and PDF holds the reference, the
-        unit and the date. Two kinds have no demo case, and tests/test_notices.py renders them on synthetic ones:
-        the service receipt needs an issued notice, and the demo year has no matter refused (不予受理)."""
+        unit and the date — every kind, the 不予受理告知书 and the 送达回证 of the demo's refused letter included."""
         from docx import Document
         from pypdf import PdfReader
 
@@ -351,7 +350,7 @@ class TestDemoCases:
         for case in Case.objects.select_related("unit", "forwarded_by").exclude(unit=None).order_by("id"):
             for kind in notices.offered_kinds(case):
                 found.setdefault(kind, case)
-        assert set(found) == set(NoticeKind.values) - {NoticeKind.SERVICE_RECEIPT, NoticeKind.NON_ACCEPTANCE}
+        assert set(found) == set(NoticeKind.values)
         for kind, case in found.items():
             draft = notices.render(notices.prepare(case, kind, inputs, clerk))
             word = "".join(p.text for p in Document(io.BytesIO(to_docx(draft))).paragraphs)

@@ -16,8 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from geo_disputes.form_fields import DateField
 from geo_disputes.models import Township, Village
@@ -35,10 +34,10 @@ SATISFACTION_LABELS = dict(Satisfaction.choices)
 
 
 class DashboardForm(forms.Form):
-    since = DateField(label=_lazy("起始日期(登记)"), required=False, widget=DATE_WIDGET)
-    until = DateField(label=_lazy("截止日期(登记)"), required=False, widget=DATE_WIDGET)
-    township = forms.ChoiceField(label=_lazy("苏木乡镇(街道)"), required=False)
-    village = forms.ChoiceField(label=_lazy("嘎查村(社区)"), required=False)
+    since = DateField(label=gettext_lazy("起始日期(登记)"), required=False, widget=DATE_WIDGET)
+    until = DateField(label=gettext_lazy("截止日期(登记)"), required=False, widget=DATE_WIDGET)
+    township = forms.ChoiceField(label=gettext_lazy("苏木乡镇(街道)"), required=False)
+    village = forms.ChoiceField(label=gettext_lazy("嘎查村(社区)"), required=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

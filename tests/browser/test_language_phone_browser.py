@@ -26,6 +26,8 @@ DESK = {"width": 1440, "height": 900}
 # switch's button for English (a language is named in its own language, as 中文 is on the English pages).
 ALLOWED = {"ZGE", "VC", "KQ", "JD", "WGS", "CGCS", "GCJ", "GPS", "CSV", "Excel", "GeoJSON", "Leaflet", "m", "km", "ID"}
 ALLOWED |= {"English"}
+# The file formats an attachment may have, as the format names they are (M4A and MP3 split at their digits), and MB.
+ALLOWED |= {"JPEG", "PNG", "HEIC", "PDF", "MP", "M", "A", "MB"}
 
 
 @pytest.fixture
