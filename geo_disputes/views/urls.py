@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import attachments, cases, documents, queues
+from . import attachments, cases, documents, exchange, queues
 
 urlpatterns = [
     path("cases/", cases.case_list, name="case-list"),
@@ -10,13 +10,12 @@ urlpatterns = [
     path("cases/export.csv", cases.case_export, name="case-export"),
     path("cases/go/", cases.case_go, name="case-go"),
     path("cases/<str:reference>/", cases.case_detail, name="case-detail"),
+    path("cases/<str:reference>/exchange.zip", exchange.package, name="case-exchange"),
     path("cases/<str:reference>/actions/", cases.case_action, name="case-action"),
     path("cases/<str:reference>/recusal/", cases.case_recusal, name="case-recusal"),
     path("cases/<str:reference>/documents/", documents.documents, name="case-documents"),
     path("cases/<str:reference>/attachments/", attachments.add, name="case-attachment-add"),
-    path(
-        "cases/<str:reference>/attachments/<str:pk>/remove/", attachments.remove, name="case-attachment-remove"
-    ),
+    path("cases/<str:reference>/attachments/<str:pk>/remove/", attachments.remove, name="case-attachment-remove"),
     path("cases/<str:reference>/documents/<str:number>.<str:fmt>", documents.download, name="case-document-file"),
     path("cases/<str:reference>/documents/<str:number>/service/", documents.serve, name="case-document-service"),
     path("queues/", queues.my_queue, name="queue-mine"),
