@@ -67,7 +67,9 @@ def world(db):
     admin = StaffFactory(role="banner_admin").user
     api = APIClient()
     api.force_authenticate(admin)
-    answer = api.post("/api/cases/", intake_body(description="院墙开裂,怀疑采煤沉陷", lon=IN_GRID[0], lat=IN_GRID[1]), format="json")
+    answer = api.post(
+        "/api/cases/", intake_body(description="院墙开裂,怀疑采煤沉陷", lon=IN_GRID[0], lat=IN_GRID[1]), format="json"
+    )
     assert answer.status_code == 201, answer.content
     return {"admin": admin, "api": api, "ref": answer.json()["reference"]}
 
@@ -211,7 +213,9 @@ def test_exif_place_and_time_are_kept_in_wgs84_and_told_to_handlers(world):
     page.force_login(world["admin"])
     html = page.get(f"/cases/{world['ref']}/").content.decode()
     section = html[html.index('id="attachments"') :]
-    assert "拍摄位置 111.06123" in section and "39.552346 (WGS84)" in section and "2026-11-30 14:05" in section, section[:3000]
+    assert "拍摄位置 111.06123" in section and "39.552346 (WGS84)" in section and "2026-11-30 14:05" in section, (
+        section[:3000]
+    )
 
 
 def test_a_photo_naming_another_datum_is_not_offered_as_a_place(world):

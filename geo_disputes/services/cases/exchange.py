@@ -310,7 +310,7 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
+        return timezone.localtime(value).isoformat()
     return value.isoformat()
 
 
