@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
@@ -30,11 +31,18 @@ class Command(BaseCommand):
             case = exportable_case(user, reference)
             if case is None:
                 raise ExchangeError(f"{reference}: 无此事项或不能导出 / no such case, or {user} may not export it")
+            if output.exists():
+                raise ExchangeError(f"--output: {output} 已存在,不覆盖 / exists already; not overwritten")
+            # Readable by its owner only (petitioners' identity inside); written as .part and renamed when whole,
+            # so a failed export leaves no half-written package under the real name.
             partial = output.with_name(output.name + ".part")
-            with partial.open("wb") as out:
-                manifest = export_case(case, user, out)
-            partial.replace(output)  # a failed export leaves no half-written package under the real name
-        except ExchangeError as exc:
+            try:
+                with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+                    manifest = export_case(case, user, out)
+                partial.replace(output)
+            finally:
+                partial.unlink(missing_ok=True)
+        except (ExchangeError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             self.style.SUCCESS(
