@@ -340,3 +340,30 @@ def test_the_accused_side_never_gets_an_accusations_package(world):
     assert browser(world["admin"]).get(url).status_code == 200
     for role, scope in (("village_officer", "150622106202"), ("grid_worker", "150622106202-001")):
         assert browser(StaffFactory(role=role, scope_code=scope).user).get(url).status_code == 404, role
+
+
+def test_the_case_page_links_the_package_for_handlers_and_shows_where_an_imported_case_came_from(world):
+    link = f'href="/cases/{world["ref"]}/exchange.zip"'
+    assert link in browser(world["admin"]).get(f"/cases/{world['ref']}/").content.decode()
+    assert link not in browser(StaffFactory(role="planner").user).get(f"/cases/{world['ref']}/").content.decode()
+    report = exchange.import_package(io.BytesIO(package(world)), world["admin"], commit=True)
+    page = browser(world["admin"]).get(f"/cases/{report.reference}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "交换导入" in html and world["ref"] in html and "geo-disputes/150627" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_is_reversible():
+    from django.db import connection
+
+    def columns() -> set[str]:
+        with connection.cursor() as cursor:
+            return {c.name for c in connection.introspection.get_table_description(cursor, "geo_disputes_case")}
+
+    assert {"external_source", "external_reference"} <= columns()
+    try:
+        call_command("migrate", "geo_disputes", "0018", verbosity=0)
+        assert not {"external_source", "external_reference"} & columns()
+    finally:
+        call_command("migrate", "geo_disputes", verbosity=0)
+    assert {"external_source", "external_reference"} <= columns()
