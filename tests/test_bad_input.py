@@ -79,7 +79,7 @@ MINIMUM = {
     "POST /cases/new/ (intake form)": 20,
     "POST /cases/<ref>/actions/ (action form)": 10,
     "import_areas": 20,
-    "import_case": 16,
+    "import_case": 17,
     "add_staff": 8,
     "restore": 6,
     "tick / link_cases": 4,
@@ -1461,6 +1461,11 @@ _PACKAGES = [
         "case.location.lon",
     ),
     ("unknown-category", lambda d: _rezip(d, lambda m: m["case"].update(category="x")), "case.category"),
+    (
+        "received-on-feb-30",
+        lambda d: _rezip(d, lambda m: m["case"].update(received_at="2024-02-30T10:00:00+08:00")),
+        "case.received_at",
+    ),
     ("received-in-future", lambda d: _rezip(d, lambda m: m["case"].update(received_at=_FUTURE)), "case.received_at"),
     (
         "bad-id-number",

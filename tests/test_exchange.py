@@ -233,6 +233,16 @@ def test_a_tampered_file_is_refused_naming_it_and_nothing_is_written(world):
     assert counts() == before
 
 
+def test_an_attachment_whose_listed_type_is_not_its_content_is_refused(world):
+    def relabel(manifest: dict) -> None:
+        manifest["attachments"][0]["file_type"] = "application/pdf"  # the photo, said to be a PDF
+
+    before = counts()
+    with pytest.raises(ExchangeError, match=r"attachments\[0\].file_type: .*image/jpeg"):
+        exchange.import_package(io.BytesIO(rezip(package(world), edit=relabel)), world["admin"], commit=True)
+    assert counts()[:4] == before[:4]
+
+
 def test_a_missing_or_unlisted_file_is_refused(world):
     data = package(world)
     path = manifest_of(data)["attachments"][1]["path"]

@@ -61,6 +61,8 @@ MANIFEST = "manifest.json"
 SCHEMA_FILE = Path(settings.BASE_DIR) / "docs" / "exchange-schema.json"
 MANIFEST_MAX_BYTES = 20 * 1024 * 1024
 MAX_MEMBERS = 2000
+MAX_TOTAL_BYTES = 4 * 1024**3  # what one package may unpack to (a zip bomb's listed sizes are refused first)
+MAX_PROBLEMS = 30  # listed per refusal; the rest counted
 DATE_FIELDS = (
     "holder_received_at",
     "accepted_at",
@@ -385,12 +387,24 @@ def read_manifest(archive: zipfile.ZipFile) -> dict:
             "(a newer major version changed the meaning of fields: upgrade this system)"
         )
     problems = [
-        f"{MANIFEST}: {_pointer(error.absolute_path) or '(root)'}: {error.message}"
+        f"{MANIFEST}: {_pointer(error.absolute_path) or '(root)'}: {_short(error.message)}"
         for error in sorted(_validator().iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
     ]
     if problems:
-        raise ExchangeError(["交换包清单不符合格式 / the manifest does not follow the schema:", *problems])
+        raise ExchangeError(["交换包清单不符合格式 / the manifest does not follow the schema:", *_capped(problems)])
     return manifest
+
+
+def _short(message: str, limit: int = 300) -> str:
+    """A validator's message quotes the offending value: a 10,000-character description is cut."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def _capped(problems: list[str]) -> list[str]:
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    more = len(problems) - MAX_PROBLEMS
+    return [*problems[:MAX_PROBLEMS], f"…另有 {more} 处 / and {more} more"]
 
 
 @cache
@@ -418,6 +432,9 @@ def _verify_files(archive: zipfile.ZipFile, manifest: dict, into: Path) -> dict[
     members = archive.infolist()
     if len(members) > MAX_MEMBERS:
         raise ExchangeError(f"{len(members)} 个文件,超过上限 {MAX_MEMBERS} / more than {MAX_MEMBERS} files")
+    total = sum(entry["size"] for entry in listed.values())
+    if total > MAX_TOTAL_BYTES:
+        raise ExchangeError(f"{MANIFEST}: files: 合计 {total} 字节,超过上限 / {total} bytes in all, over the limit")
     present = {m.filename: m for m in members if not m.is_dir()}
     for path in sorted(set(present) - set(listed) - {MANIFEST}):
         problems.append(f"{path}: 清单未列出的文件 / a file the manifest does not list")
@@ -449,7 +466,10 @@ def _verify_files(archive: zipfile.ZipFile, manifest: dict, into: Path) -> dict[
         extracted[path] = target
     if problems:
         raise ExchangeError(
-            ["交换包文件校验未通过,未导入 / the package's files failed the check, nothing imported:", *problems]
+            [
+                "交换包文件校验未通过,未导入 / the package's files failed the check, nothing imported:",
+                *_capped(problems),
+            ]
         )
     return extracted
 
@@ -496,7 +516,12 @@ def _refuse_if_present(manifest: dict, source: Source) -> None:
 def _open(manifest: dict, source: Source, user, report: ImportReport) -> Case:
     """Open the case through intake; the foreign reference kept, our own receipt starting our clock."""
     data = manifest["case"]
-    received_at = parse_datetime(data["received_at"])
+    try:
+        received_at = parse_datetime(data["received_at"])
+    except ValueError:
+        received_at = None
+    if received_at is None:
+        raise ExchangeError(f"{MANIFEST}: case.received_at: 不是有效时间 / not a valid time: {data['received_at']!r}")
     now = timezone.now()
     request = IntakeRequest(
         category=data["category"],
@@ -546,7 +571,7 @@ def _open(manifest: dict, source: Source, user, report: ImportReport) -> Case:
             "source_dates": {k: v for k, v in (data.get("dates") or {}).items() if v},
             "source_history": manifest["history"],
         },
-        reason=f"由{manifest['source'].get('banner_name') or source.key}交换导入,原编号 {data['reference']} / "
+        reason=f"由{manifest['source'].get('banner_name', '')[:40] or source.key}交换导入,原编号 {data['reference']} / "
         f"imported from {source.key}, reference there {data['reference']}",
     )
     report.reference, report.status = case.reference, case.status
@@ -570,7 +595,7 @@ def _attach_files(
 
     A dry run checks each file's content (`detect`) without storing it: it writes nothing, not even bytes."""
     items = [
-        (f"attachments[{i}]", extracted[a["path"]], a["name"], a["kind"], a.get("caption", ""))
+        (f"attachments[{i}]", extracted[a["path"]], a["name"], a["kind"], a.get("caption", ""), a["file_type"])
         for i, a in enumerate(manifest["attachments"])
     ]
     sender = manifest["source"].get("banner_name") or manifest["source"]["banner_code"]
@@ -581,25 +606,37 @@ def _attach_files(
             continue
         caption = f"来文:{sender} {document['doc_number']}"[:200]
         items.append(
-            (f"documents[{i}]", extracted[pdf], f"{document['title']} {document['number']}.pdf", "agreement", caption)
+            (
+                f"documents[{i}]",
+                extracted[pdf],
+                f"{document['title']} {document['number']}.pdf",
+                "agreement",
+                caption,
+                "application/pdf",
+            )
         )
     problems = []
-    for where, path, name, kind, caption in items:
+    for where, path, name, kind, caption, file_type in items:
         if kind not in AttachmentKind.values:
             problems.append(f"{MANIFEST}: {where}.kind: 未知类别 {kind!r} / unknown kind")
             continue
         try:
             if commit:
-                attach(case, user, path, name=name, kind=kind, caption=caption, at_intake=True)
+                found = attach(case, user, path, name=name, kind=kind, caption=caption, at_intake=True).file_type
             else:
-                detect(path)
+                found = detect(path).file_type
         except (AttachmentError, FileTypeError) as exc:
             problems.append(f"{MANIFEST}: {where}: {name}: {exc}")
+            continue
+        if found != file_type:  # the content decides; a manifest that says otherwise was altered or is wrong
+            problems.append(
+                f"{MANIFEST}: {where}.file_type: 清单 {file_type},内容 {found} / listed {file_type}, found {found}"
+            )
             continue
         (report.documents if where.startswith("documents") else report.attachments).append(name)
     if problems:
         raise ExchangeError(
-            ["附件未通过内容检查,未导入 / files failed the content check, nothing imported:", *problems]
+            ["附件未通过内容检查,未导入 / files failed the content check, nothing imported:", *_capped(problems)]
         )
 
 
