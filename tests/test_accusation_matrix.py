@@ -141,7 +141,12 @@ def test_no_surface_carries_the_accusation_to_the_accused_side(accusations, side
         assert status < 500, (side, url, status)
         leaked = [m for m in (reference, *MARKERS[which]) if m in body]
         assert not leaked, (side, url, leaked)
-    for url in (f"/api/cases/{reference}/", f"/cases/{reference}/", f"/cases/{reference}/documents/"):
+    for url in (
+        f"/api/cases/{reference}/",
+        f"/cases/{reference}/",
+        f"/cases/{reference}/documents/",
+        f"/cases/{reference}/exchange.zip",
+    ):
         assert _get(user, url)[0] == 404, (side, url)
 
 
