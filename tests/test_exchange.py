@@ -300,6 +300,7 @@ def test_the_commands_export_to_a_file_and_import_it_dry_then_for_real(world, tm
     out = io.StringIO()
     call_command("export_case", world["ref"], "--output", str(target), "--as", world["admin"].username, stdout=out)
     assert target.is_file() and "2 petitioners" in out.getvalue() and "1 documents" in out.getvalue()
+    assert target.stat().st_mode & 0o777 == 0o600  # the petitioners' identity: readable by its owner only
     with pytest.raises(CommandError, match="already present"):  # our own case
         call_command("import_case", str(target), "--commit", "--as", world["admin"].username, stdout=io.StringIO())
     neighbours = tmp_path / "neighbour.zip"
@@ -317,6 +318,10 @@ def test_the_commands_export_to_a_file_and_import_it_dry_then_for_real(world, tm
         call_command("import_case", str(neighbours), "--commit", "--as", world["admin"].username, stdout=io.StringIO())
     with pytest.raises(CommandError, match="--as"):
         call_command("import_case", str(neighbours), "--as", "nobody", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("import_case", str(tmp_path / "none.zip"), "--as", world["admin"].username, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="exists already"):  # an export never overwrites a file
+        call_command("export_case", world["ref"], "-o", str(target), "--as", world["admin"].username)
 
 
 # -- The download ---------------------------------------------------------------------------------------------

@@ -343,6 +343,8 @@ def import_package(package: str | Path | IO[bytes], user, *, commit: bool = Fals
     name = str(package) if isinstance(package, str | Path) else getattr(package, "name", "package")
     try:
         archive = zipfile.ZipFile(package)
+    except FileNotFoundError:
+        raise ExchangeError(f"{name}: 文件不存在 / no such file") from None
     except (zipfile.BadZipFile, OSError) as exc:
         raise ExchangeError(f"{name}: 不是有效的 zip 交换包 / not a zip package ({exc})") from None
     with archive, tempfile.TemporaryDirectory(prefix="exchange-") as tmp:
