@@ -210,6 +210,12 @@ def test_our_own_case_coming_back_is_already_present(world):
     with pytest.raises(AlreadyPresent) as refused:
         exchange.import_package(io.BytesIO(package(world, source=None)), world["admin"], commit=True)
     assert refused.value.reference == world["ref"]
+    renamed = package(world, source=Source("gd-v2", "150622"))  # same banner and reference, another system name
+    with pytest.raises(AlreadyPresent):
+        exchange.import_package(io.BytesIO(renamed), world["admin"], commit=True)
+    unknown = rezip(package(world, source=None), edit=lambda m: m["case"].update(reference="ZGE-2020-999999"))
+    with pytest.raises(ExchangeError, match="claims to come from this banner"):
+        exchange.import_package(io.BytesIO(unknown), world["admin"], commit=True)
 
 
 def test_a_case_we_imported_sent_back_to_us_by_another_county_is_already_present(world):

@@ -496,9 +496,10 @@ def _refuse_if_present(manifest: dict, source: Source) -> None:
     """Raise AlreadyPresent when the package's case is one of ours, or one imported before."""
     ours = this_system()
     reference = manifest["case"]["reference"]
-    if (source.system, source.banner_code) == (ours.system, ours.banner_code):
-        if Case.objects.filter(reference=reference).exists():
-            raise AlreadyPresent(reference, "本旗自己的事项 / one of this banner's own cases")
+    if source.banner_code == ours.banner_code and Case.objects.filter(reference=reference).exists():
+        # Same banner and reference: our case coming back, whichever system name the sender wrote.
+        raise AlreadyPresent(reference, "本旗自己的事项 / one of this banner's own cases")
+    if source.key == ours.key:
         raise ExchangeError(
             f"{MANIFEST}: source: 交换包自称来自本旗,但本旗没有事项 {reference} / "
             f"claims to come from this banner, which has no case {reference}"
