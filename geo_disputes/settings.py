@@ -239,6 +239,9 @@ SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
 # The banner this deployment serves; points outside its outline are refused.
 BANNER_CODE = os.environ.get("BANNER_CODE", "150622")
+# How this deployment names itself in case-exchange packages (services.cases.exchange): with BANNER_CODE it is
+# the source a receiving system records, so the same case sent twice is recognised there.
+EXCHANGE_SYSTEM = os.environ.get("EXCHANGE_SYSTEM", "geo-disputes")
 # Date from which demo/imported boundaries are in force unless told otherwise.
 DEFAULT_VALID_FROM = "2023-01-01"
 

@@ -167,6 +167,7 @@ def test_no_surface_carries_the_accusation_to_the_accused_side(accusations, side
         f"/api/cases/{reference}/attachments/",
         f"/api/cases/{reference}/attachments/{attachment}/",
         f"/api/cases/{reference}/attachments/{attachment}/?variant=thumbnail",
+        f"/cases/{reference}/exchange.zip",
     ):
         assert _get(user, url)[0] == 404, (side, url)
     api = APIClient()

@@ -81,6 +81,7 @@ MINIMUM = {
     "POST /cases/new/ (intake form)": 20,
     "POST /cases/<ref>/actions/ (action form)": 10,
     "import_areas": 20,
+    "import_case": 17,
     "add_staff": 8,
     "restore": 6,
     "tick / link_cases": 4,
@@ -990,6 +991,8 @@ def test_the_fuzzed_pages_are_every_html_page_with_a_form():
     names = {name for name in get_resolver().reverse_dict if isinstance(name, str)}
     without_parameters = {"home", "case-detail", "case-action", "case-recusal", "maps-mining-parcels", "healthz"}
     without_parameters |= {"case-document-file", "case-document-service"}  # POST-only / no query parameters
+    without_parameters |= {"case-exchange"}  # the case's exchange package: no query parameters
+    without_parameters |= {"case-attachment-add", "case-attachment-remove"}  # POST-only (issue 15 part 3)
     without_parameters |= {"javascript-catalog"}  # Django's JavaScriptCatalog: the active language, no parameter
     html = {n for n in names if not n.startswith(("api-", "admin", "login", "logout", "password"))}
     assert html - without_parameters == set(PAGE_PARAMETERS), html - without_parameters ^ set(PAGE_PARAMETERS)
@@ -1405,6 +1408,96 @@ def test_an_enormous_geometry_is_refused_with_a_size_error_quickly_and_writes_no
 
 
 BAD_INPUTS["import_areas"] += 2  # the enormous geometries above
+
+# --- import_case (case-exchange packages) ---------------------------------------------------------------------------
+
+_SHA_A = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"  # sha256(b"a")
+
+
+def _exchange_package(world) -> bytes:
+    """A valid package of the world's accepted case, as the neighbouring county's system would send it."""
+
+    from geo_disputes.services.cases.exchange import Source, package_bytes
+
+    return package_bytes(world["accepted"], world["admin"], source=Source("geo-disputes", "150627", "伊金霍洛旗"))
+
+
+def _rezip(data: bytes, edit=None, members: dict | None = None, drop: str = "") -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            if info.filename == drop:
+                continue
+            content = source.read(info)
+            if info.filename == "manifest.json" and edit is not None:
+                manifest = json.loads(content)
+                edit(manifest)
+                content = json.dumps(manifest, ensure_ascii=False).encode()
+            target.writestr(info.filename, content)
+        for name, content in (members or {}).items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def _listed(path: str, content: bytes, sha: str = _SHA_A):
+    """An edit listing one more file (with `sha`), and the member holding `content`."""
+    return lambda m: m["files"].append({"path": path, "sha256": sha, "size": len(content)})
+
+
+_FUTURE = (timezone.now() + dt.timedelta(days=30)).isoformat()
+_PACKAGES = [
+    ("not-a-zip", lambda d: b"PK but not a zip", "not a zip"),
+    ("no-manifest", lambda d: _rezip(d, drop="manifest.json"), "no manifest.json"),
+    ("manifest-not-json", lambda d: _rezip(d, drop="manifest.json", members={"manifest.json": b"{"}), "JSON"),
+    ("other-schema", lambda d: _rezip(d, lambda m: m.update(schema="x")), "schema"),
+    ("version-2", lambda d: _rezip(d, lambda m: m.update(version=2)), "unsupported package version 2"),
+    ("version-true", lambda d: _rezip(d, lambda m: m.update(version=True)), "version True"),
+    ("no-case", lambda d: _rezip(d, lambda m: m.pop("case")), "'case' is a required property"),
+    ("lon-as-text", lambda d: _rezip(d, lambda m: m["case"]["location"].update(lon="111")), "case.location.lon"),
+    (
+        "outside-banner",
+        lambda d: _rezip(d, lambda m: m["case"]["location"].update(lon=100.0, lat=30.0)),
+        "case.location.lon",
+    ),
+    ("unknown-category", lambda d: _rezip(d, lambda m: m["case"].update(category="x")), "case.category"),
+    (
+        "received-on-feb-30",
+        lambda d: _rezip(d, lambda m: m["case"].update(received_at="2024-02-30T10:00:00+08:00")),
+        "case.received_at",
+    ),
+    ("received-in-future", lambda d: _rezip(d, lambda m: m["case"].update(received_at=_FUTURE)), "case.received_at"),
+    (
+        "bad-id-number",
+        lambda d: _rezip(d, lambda m: m.update(petitioners=[{"name": "王某", "id_number": "1"}])),
+        "petitioners[0].id_number",
+    ),
+    ("unlisted-file", lambda d: _rezip(d, members={"x.txt": b"a"}), "x.txt"),
+    (
+        "hash-mismatch",
+        lambda d: _rezip(d, _listed(f"files/{_SHA_A}", b"b"), members={f"files/{_SHA_A}": b"b"}),
+        "SHA-256 mismatch",
+    ),
+    ("listed-but-missing", lambda d: _rezip(d, _listed(f"files/{_SHA_A}", b"a")), "missing from the package"),
+    ("path-traversal", lambda d: _rezip(d, _listed("../../etc/passwd", b"a")), "files[0].path"),
+]
+IMPORT_CASE_INPUTS = table("import_case", _PACKAGES)
+
+
+@pytest.mark.parametrize(("make", "message"), IMPORT_CASE_INPUTS)
+def test_import_case_refuses_bad_packages_naming_the_field_and_writes_nothing(world, tmp_path, make, message):
+    path = tmp_path / "package.zip"
+    path.write_bytes(make(_exchange_package(world)))
+    before = fingerprint()
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "import_case", str(path), "--commit", "--as", world["admin"].username, stdout=StringIO(), stderr=StringIO()
+        )
+    assert message in str(caught.value), str(caught.value)
+    assert not changed(before, fingerprint())
+
 
 # --- add_staff, restore, tick, link_cases ----------------------------------------------------------------------------
 

@@ -315,6 +315,10 @@ class Case(models.Model):
     repeat_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats", verbose_name=_("重复信访于")
     )
+    # A case that came in an exchange package (services.cases.exchange): the system and banner that sent it and
+    # its reference there. Unique together, so the same package, or the same case sent again, is never a second case.
+    external_source = models.CharField(_("来源系统"), max_length=60, blank=True, default="", db_default="")
+    external_reference = models.CharField(_("来源编号"), max_length=60, blank=True, default="", db_default="")
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -335,7 +339,14 @@ class Case(models.Model):
             models.Index(fields=["mining_area_code"], name="case_mining_area_code_idx"),
             models.Index(fields=["status"], name="case_status_idx"),
         ]
-        constraints = [models.UniqueConstraint(fields=["reference"], name="case_reference_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["reference"], name="case_reference_uniq"),
+            models.UniqueConstraint(
+                fields=["external_source", "external_reference"],
+                condition=~models.Q(external_reference=""),
+                name="case_external_uniq",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.reference

@@ -127,6 +127,7 @@ EVENT_LABELS = {
     "issue_document": gettext_lazy("制发文书"),
     "attach": gettext_lazy("添加附件"),
     "remove_attachment": gettext_lazy("删除附件"),
+    "import_case": gettext_lazy("交换导入(外单位移交)"),
 }
 ART31_ROUTE_LABEL = ACTION_LABELS["route"]
 # Codes shown in the history's changes, by field: their Chinese labels.
@@ -180,9 +181,24 @@ NOTE_LABELS = {
     "material": gettext_lazy("材料类别"),
     "file_type": gettext_lazy("文件类型"),
     "size": gettext_lazy("大小(字节)"),
+    "source": gettext_lazy("来源系统"),
+    "source_name": gettext_lazy("来源单位"),
+    "external_reference": gettext_lazy("来源编号"),
+    "source_status": gettext_lazy("来源状态"),
+    "source_unit": gettext_lazy("来源承办单位"),
+    "exported_at": gettext_lazy("导出时间"),
 }
 # Event notes that are internal row ids (the records themselves are listed on the page).
-HIDDEN_CHANGES = {"status", "supervision", "follow_up", "attachment"}
+# The sender's history, dates and documents of an imported case are kept whole in its import entry, not listed.
+HIDDEN_CHANGES = {
+    "status",
+    "supervision",
+    "follow_up",
+    "attachment",
+    "source_history",
+    "source_dates",
+    "source_documents",
+}
 
 
 def _label(label) -> str:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import attachments, cases, documents, queues
+from . import attachments, cases, documents, exchange, queues
 
 urlpatterns = [
     path("cases/", cases.case_list, name="case-list"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/export.csv", cases.case_export, name="case-export"),
     path("cases/go/", cases.case_go, name="case-go"),
     path("cases/<str:reference>/", cases.case_detail, name="case-detail"),
+    path("cases/<str:reference>/exchange.zip", exchange.package, name="case-exchange"),
     path("cases/<str:reference>/actions/", cases.case_action, name="case-action"),
     path("cases/<str:reference>/recusal/", cases.case_recusal, name="case-recusal"),
     path("cases/<str:reference>/documents/", documents.documents, name="case-documents"),

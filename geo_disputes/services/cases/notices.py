@@ -350,13 +350,19 @@ def as_read_by(user, document: CaseDocument) -> Draft:
         facts["petitioners"] = [mask_name(n) for n in facts.get("petitioners", [])]
         for name in PERSON_INPUTS & facts.keys():
             facts[name] = "、".join(mask_name(n) for n in re.split(r"[、,，\s]+", facts[name]) if n)
+    return issued_draft(document, facts)
+
+
+def issued_draft(document: CaseDocument, facts: dict | None = None) -> Draft:
+    """The issued document rendered with `facts` (default: as issued, names whole — for a caller that has
+    checked the reader may see them, e.g. a case-exchange package, which records the view itself)."""
     later = CaseDocument.objects.filter(supersedes=document).first()
     draft = Draft(
         document.kind,
         document.title,
         document.doc_number,
         document.template_text,
-        facts,
+        dict(document.facts) if facts is None else facts,
         document.unit.name,
         timezone.localdate(document.issued_at),
         superseded_by=later.doc_number if later else "",
