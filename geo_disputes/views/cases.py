@@ -118,6 +118,10 @@ EVENT_LABELS = {
     "group": gettext_lazy("并入事项组"),
     "recuse": gettext_lazy("回避"),
     "issue_document": gettext_lazy("制发文书"),
+    "leader_case": gettext_lazy("领导包案"),
+    "leader_case_closed": gettext_lazy("领导包案结束"),
+    "visit_scheduled": gettext_lazy("列入领导接访/约访/下访"),
+    "visit_outcome": gettext_lazy("领导接访结果"),
 }
 ART31_ROUTE_LABEL = ACTION_LABELS["route"]
 # Codes shown in the history's changes, by field: their Chinese labels.
@@ -166,6 +170,10 @@ NOTE_LABELS = {
     "channel": gettext_lazy("渠道"),
     "datum": gettext_lazy("坐标系"),
     "village": gettext_lazy("村"),
+    "leader": gettext_lazy("领导"),
+    "plan_deadline": gettext_lazy("化解期限"),
+    "leader_status": gettext_lazy("包案结果"),
+    "visit": gettext_lazy("接访安排"),
 }
 # Event notes that are internal row ids (the records themselves are listed on the page).
 HIDDEN_CHANGES = {"status", "supervision", "follow_up"}
