@@ -127,11 +127,11 @@ def concluded_in(user, flt: RegisterFilter) -> QuerySet[Case]:
 def unit_summaries(user, flt: RegisterFilter) -> tuple[list[UnitSummary], UnitSummary]:
     """Per unit (the holder), and in total: concluded in the period, followed up, reached, satisfied."""
     qs = with_follow_ups(concluded_in(user, flt))
-    counts = {
-        "concluded": matters(),
-        "followed": matters(Q(followed=True)),
-        "reached": matters(Q(reached=True)),
-        "satisfied": matters(Q(reached=True, answer__in=SATISFIED)),
+    counts = {  # names apart from with_follow_ups' annotations (`followed`, `reached`), which they filter on
+        "n_concluded": matters(),
+        "n_followed": matters(Q(followed=True)),
+        "n_reached": matters(Q(reached=True)),
+        "n_satisfied": matters(Q(reached=True, answer__in=SATISFIED)),
     }
     rows = [
         UnitSummary(r["unit__code"] or "", r["unit__name"] or "", *(r[k] for k in counts))
