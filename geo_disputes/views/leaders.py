@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from geo_disputes.forms import LeaderCaseForm, LeaderCloseForm, MonthForm, QueueDateForm, VisitForm, VisitOutcomeForm
 from geo_disputes.models import LeaderCase, LeaderVisit
+from geo_disputes.models.bounds import text_problem
 from geo_disputes.services.cases import leaders, minutes
 from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import local_today, next_joint_meeting
@@ -62,6 +63,8 @@ def register(request: HttpRequest) -> HttpResponse:
                 return redirect("leader-register", permanent=False)
         status = 400
     leader = request.GET.get("leader", "")[:50]
+    if text_problem(leader):  # a NUL or a lone surrogate names no leader
+        leader, status = "", 400
     today = local_today()
     groups = leaders.leader_register(request.user, today, leader=leader, open_only=request.GET.get("open") == "1")
     context = {
