@@ -35,7 +35,18 @@ from geo_disputes.forms import (
     filled_petitioners,
     show_intake_error,
 )
-from geo_disputes.models import Case, CaseParcel, Grid, MiningArea, Recusal, Role, SupervisionAct, Township, Village
+from geo_disputes.models import (
+    Case,
+    CaseParcel,
+    Grid,
+    LeaderCase,
+    MiningArea,
+    Recusal,
+    Role,
+    SupervisionAct,
+    Township,
+    Village,
+)
 from geo_disputes.models.cases import (
     AboveBanner,
     Category,
@@ -145,6 +156,7 @@ CHOICE_LABELS = {
     "channel": dict(Channel.choices),
     "datum": dict(Datum.choices),
     "category": dict(Category.choices),
+    "leader_status": dict(LeaderCase.Status.choices),
 }
 # Names in the history's changes that are not Case fields (the events' notes).
 NOTE_LABELS = {

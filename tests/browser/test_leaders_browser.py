@@ -88,3 +88,22 @@ def test_a_township_officer_keeps_the_leaders_register_and_calendar_on_a_phone(p
     assert "领导下访" in visit.inner_text() and late.reference in visit.inner_text()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     assert not page.traffic.outside and not page.traffic.errors
+
+
+def test_the_follow_up_register_fits_a_phone(page_for, live_server, scene):
+    from django.utils import timezone
+
+    from geo_disputes.models import FollowUp
+
+    case = held_case()
+    type(case).objects.filter(pk=case.pk).update(status="resolved")
+    CaseEvent.objects.create(case=case, action="opinion", from_status="in_handling", to_status="resolved")
+    FollowUp.objects.create(case=case, at=timezone.now(), by="旗信访局张某", method="phone", satisfaction="satisfied")
+    admin = StaffFactory(role="banner_admin").user
+    page = page_for(admin, PHONE)
+    page.goto(f"{live_server.url}/follow-ups/", wait_until="load")
+    assert page.locator("h1").inner_text() == "回访登记"
+    assert "100%" in page.locator("#unit-summary").inner_text()
+    assert case.reference in page.locator("#follow-ups").inner_text()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert not page.traffic.outside and not page.traffic.errors
