@@ -40,7 +40,7 @@ DEFINITIONS = {
         "期内办结:当前状态为已化解、答复已送达、已评事或已办结,且最近一次进入办结状态的时间在统计期内的事项"
         "(事项组计1件,重复信访不计;按当前责任单位归属)。"
         " / Concluded in the period: matters now concluded (resolved, served, evaluated, closed) that last entered"
-        " a concluded status within the period (a case group counts once, repeats not at all; by current unit)."
+        " a concluded status within the period (a case group counts once, repeats not at all, by current unit)."
     ),
     "followed": "已回访:其中至少有一次回访记录的事项。 / Followed up: of those, matters with at least one follow-up.",
     "reached": (
