@@ -3,6 +3,8 @@ services (intake, workflow), whose errors name the field they are shown on."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -613,3 +615,93 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 
 class QueueDateForm(forms.Form):
     date = DateField(label=_("日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+# -- follow-up register, leaders' cases and visits (issue 15 items 4–5) -------------------------------------------
+
+
+class FollowUpRegisterForm(forms.Form):
+    """The register's filter: a period (default: the year to date) and a unit."""
+
+    since = DateField(label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    unit = forms.CharField(label=_("责任单位"), required=False, max_length=40, widget=forms.Select)
+
+    def __init__(self, *args, units=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].widget.choices = [("", _("全部单位")), *((u.code, u.name) for u in units)]
+
+
+class LeaderCaseForm(forms.Form):
+    """A leader takes on a case (包案): the service checks the rest and names the field it refuses."""
+
+    reference = forms.CharField(label=_("事项编号"), max_length=20)
+    leader_name = forms.CharField(label=_("包案领导"), max_length=50)
+    leader_post = forms.CharField(label=_("职务"), max_length=200)
+    plan = forms.CharField(label=_("化解方案"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    deadline = DateField(label=_("化解期限"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class LeaderCloseForm(forms.Form):
+    status = forms.ChoiceField(label=_("结果"), choices=())
+    outcome = forms.CharField(label=_("结果说明"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        from geo_disputes.models import LeaderCase
+
+        super().__init__(*args, **kwargs)
+        done = [c for c in LeaderCase.Status.choices if c[0] != LeaderCase.Status.ACTIVE]
+        self.fields["status"].choices = translated_choices(done)
+
+
+class VisitForm(forms.Form):
+    """A leader's reception or visit: date, place, leader, kind and the cases to discuss (references)."""
+
+    kind = forms.ChoiceField(label=_("类型"), choices=())
+    on = DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts = forms.TimeField(label=_("开始时间"), required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    place = forms.CharField(label=_("地点"), max_length=200)
+    leader_name = forms.CharField(label=_("领导"), max_length=50)
+    leader_post = forms.CharField(label=_("职务"), max_length=200)
+    township_code = forms.CharField(label=_("乡镇代码(下访地)"), max_length=9, required=False)
+    references = forms.CharField(
+        label=_("涉及事项编号(每行一个)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from geo_disputes.models import LeaderVisit
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = translated_choices(LeaderVisit.Kind.choices)
+
+    def reference_list(self) -> list[str]:
+        return [r for r in re.split(r"[\s,，、;；]+", self.cleaned_data.get("references", "")) if r]
+
+
+class VisitOutcomeForm(forms.Form):
+    reference = forms.CharField(max_length=20)
+    outcome = forms.CharField(label=_("接访结果"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MonthForm(forms.Form):
+    month = forms.RegexField(
+        label=_("月份"),
+        regex=r"^[0-9]{4}-[0-9]{2}$",
+        required=False,
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "month"}),
+    )
+
+    def clean_month(self):
+        import datetime as dt
+
+        text = self.cleaned_data.get("month") or ""
+        if not text:
+            return None
+        year, month = int(text[:4]), int(text[5:])
+        if not (1901 <= year <= 2200 and 1 <= month <= 12):
+            raise forms.ValidationError("月份须为1901–2200年的 YYYY-MM / month must be YYYY-MM within 1901..2200")
+        return dt.date(year, month, 1)

@@ -363,3 +363,71 @@ def test_an_accusation_does_not_join_a_case_group_at_intake(accusations):
         format="json",
     )
     assert answer.status_code == 400 and "group" in answer.json(), answer.content
+
+
+# Issue 15 items 4–5: the follow-up register, leaders' cases, visits and the joint meeting's minutes.
+
+LEADER_SURFACES = ["/follow-ups/", "/follow-ups/export.csv", "/leaders/", "/visits/", "/agenda/minutes/"]
+
+
+def _leaders_acts_on(accusations) -> None:
+    """Each accusation followed up, taken on by a leader, listed for a leader's visit and on the next meeting."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from geo_disputes.models import Case, FollowUp
+    from geo_disputes.services.cases import leaders
+    from geo_disputes.services.cases.clock import local_today, next_joint_meeting
+
+    admin = StaffFactory(role="banner_admin").user
+    today = local_today()
+    for which in ("village", "bureau"):
+        case = Case.objects.get(reference=accusations[which])
+        marker = MARKERS[which][0]
+        FollowUp.objects.create(
+            case=case, at=timezone.now(), by="旗信访局回访员", method="phone", satisfaction="satisfied"
+        )
+        leaders.take_on(
+            case,
+            admin,
+            leader_name="纪委书记",
+            leader_post="旗纪委书记",
+            plan=f"核查{marker}",
+            deadline=today + dt.timedelta(days=9),
+        )
+        Case.objects.filter(pk=case.pk).update(
+            status="on_agenda",
+            agenda_date=next_joint_meeting(today - dt.timedelta(days=1)),
+            agenda_plan=f"{marker}方案",
+        )
+        leaders.schedule_visit(
+            admin,
+            kind="invited",
+            on=today,
+            starts=None,
+            place=f"旗纪委谈话室{marker}",
+            leader_name="纪委书记",
+            leader_post="旗纪委书记",
+            references=[case.reference],
+        )
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_the_leaders_and_follow_up_pages_carry_nothing_of_the_accusation_to_the_accused_side(accusations, side):
+    _leaders_acts_on(accusations)
+    user, which = _accused_side(accusations)[side]
+    reference = accusations[which]
+    for url in LEADER_SURFACES:
+        status, body = _get(user, url)
+        assert status < 500, (side, url, status)
+        leaked = [m for m in (reference, *MARKERS[which]) if m in body]
+        assert not leaked, (side, url, leaked)
+
+
+def test_the_leaders_and_follow_up_pages_show_the_accusations_to_the_banner_outside_them(accusations):
+    _leaders_acts_on(accusations)
+    admin = StaffFactory(role="banner_admin").user
+    for url in LEADER_SURFACES:
+        status, body = _get(admin, url)
+        assert status == 200 and accusations["village"] in body and accusations["bureau"] in body, url

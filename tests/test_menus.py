@@ -43,13 +43,15 @@ def test_each_role_sees_what_it_can_use_its_daily_page_first(world):
     assert keys[0] == "planner" and "intake" not in keys and "queues" not in keys
     field = StaffFactory(role="field_staff", scope_code=SHUANGAOBAO).user
     assert menu_keys(field)[:2] == ["field", "intake"] and "queues" not in menu_keys(field)
+    assert "follow_ups" not in menu_keys(field) and "leaders" not in menu_keys(field)  # registers: desk roles
+    assert {"follow_ups", "leaders"} <= set(menu_keys(planner))  # planners look at them (and only look)
     grid = StaffFactory(role="grid_worker", scope_code=f"{SHUANGAOBAO}-001").user
     assert menu_keys(grid)[:3] == ["field", "intake", "cases"] and "planner" not in menu_keys(grid)
     court = StaffFactory(role="mining_court").user
     assert menu_keys(court)[0] == "court" and "intake" in menu_keys(court)
     admin = StaffFactory(role="banner_admin").user
     keys = menu_keys(admin)
-    assert set(keys) == {e.key for e in menu_for(admin)} and len(keys) == 10 and keys[-1] == "admin"
+    assert set(keys) == {e.key for e in menu_for(admin)} and len(keys) == 12 and keys[-1] == "admin"
 
 
 def test_what_the_menu_hides_is_refused_with_a_chinese_page_naming_the_role(world):

@@ -168,6 +168,14 @@ def every_notice(world) -> list[CaseDocument]:
     act(world, mediated, "accept")
     act(world, mediated, "agreement", text="占用方退还8亩草地。", mediators="村调委会 张主任")
     issued.append(notices.issue(case(mediated), K.MEDIATION_AGREEMENT, {"other_party": "赵二虎"}, admin))
+
+    agreed = post(world)
+    act(world, agreed, "accept")
+    deadline = (local_today() + dt.timedelta(days=30)).isoformat()
+    act(
+        world, agreed, "put_on_agenda", plan="联合调处", unit="BD-natural_resources", person="刘局长", deadline=deadline
+    )
+    issued.append(notices.issue(case(agreed), K.AGENDA_ASSIGNMENT, {}, admin))  # the joint meeting's 交办单
     return issued
 
 

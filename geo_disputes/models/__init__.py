@@ -8,6 +8,7 @@ from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, Supe
 from .documents import CaseDocument, DocumentCounter, DocumentService, NoticeKind
 from .idempotency import IdempotentRequest
 from .jobs import JobRun
+from .leaders import LeaderCase, LeaderVisit, VisitCase
 from .org import Role, StaffProfile, Unit
 from .recusal import AccusedPerson, Recusal
 from .routing import RoutingRule, RoutingRuleChange
@@ -33,6 +34,8 @@ __all__ = [
     "Grid",
     "IdempotentRequest",
     "JobRun",
+    "LeaderCase",
+    "LeaderVisit",
     "LoginFailure",
     "MiningArea",
     "NoticeKind",
@@ -49,4 +52,5 @@ __all__ = [
     "Unit",
     "UploadSession",
     "Village",
+    "VisitCase",
 ]

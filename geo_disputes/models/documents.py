@@ -27,6 +27,7 @@ class NoticeKind(models.TextChoices):
     REREVIEW_OPINION = "rereview_opinion", gettext_noop("复核意见书")
     MEDIATION_AGREEMENT = "mediation_agreement", gettext_noop("人民调解协议书")
     SERVICE_RECEIPT = "service_receipt", gettext_noop("送达回证")
+    AGENDA_ASSIGNMENT = "agenda_assignment", gettext_noop("联席会议交办单")
 
 
 class DocumentCounter(models.Model):

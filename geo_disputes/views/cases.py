@@ -37,7 +37,18 @@ from geo_disputes.forms import (
     filled_petitioners,
     show_intake_error,
 )
-from geo_disputes.models import Case, CaseParcel, Grid, MiningArea, Recusal, Role, SupervisionAct, Township, Village
+from geo_disputes.models import (
+    Case,
+    CaseParcel,
+    Grid,
+    LeaderCase,
+    MiningArea,
+    Recusal,
+    Role,
+    SupervisionAct,
+    Township,
+    Village,
+)
 from geo_disputes.models.attachments import AttachmentKind
 from geo_disputes.models.cases import (
     AboveBanner,
@@ -128,6 +139,10 @@ EVENT_LABELS = {
     "attach": gettext_lazy("添加附件"),
     "remove_attachment": gettext_lazy("删除附件"),
     "import_case": gettext_lazy("交换导入(外单位移交)"),
+    "leader_case": gettext_lazy("领导包案"),
+    "leader_case_closed": gettext_lazy("领导包案结束"),
+    "visit_scheduled": gettext_lazy("列入领导接访/约访/下访"),
+    "visit_outcome": gettext_lazy("领导接访结果"),
 }
 ART31_ROUTE_LABEL = ACTION_LABELS["route"]
 # Codes shown in the history's changes, by field: their Chinese labels.
@@ -152,6 +167,7 @@ CHOICE_LABELS = {
     "datum": dict(Datum.choices),
     "category": dict(Category.choices),
     "material": dict(AttachmentKind.choices),
+    "leader_status": dict(LeaderCase.Status.choices),
 }
 # Names in the history's changes that are not Case fields (the events' notes).
 NOTE_LABELS = {
@@ -187,6 +203,10 @@ NOTE_LABELS = {
     "source_status": gettext_lazy("来源状态"),
     "source_unit": gettext_lazy("来源承办单位"),
     "exported_at": gettext_lazy("导出时间"),
+    "leader": gettext_lazy("领导"),
+    "plan_deadline": gettext_lazy("化解期限"),
+    "leader_status": gettext_lazy("包案结果"),
+    "visit": gettext_lazy("接访安排"),
 }
 # Event notes that are internal row ids (the records themselves are listed on the page).
 # The sender's history, dates and documents of an imported case are kept whole in its import entry, not listed.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import attachments, cases, documents, exchange, queues
+from . import attachments, cases, documents, exchange, follow_ups, leaders, queues
 
 urlpatterns = [
     path("cases/", cases.case_list, name="case-list"),
@@ -21,4 +21,12 @@ urlpatterns = [
     path("queues/", queues.my_queue, name="queue-mine"),
     path("queues/<str:unit_code>/", queues.unit_queue_page, name="queue-unit"),
     path("agenda/", queues.agenda, name="agenda"),
+    path("agenda/minutes/", leaders.agenda_minutes, name="agenda-minutes"),
+    path("agenda/minutes.docx", leaders.agenda_minutes_docx, name="agenda-minutes-docx"),
+    path("follow-ups/", follow_ups.register, name="follow-up-register"),
+    path("follow-ups/export.csv", follow_ups.export, name="follow-up-export"),
+    path("leaders/", leaders.register, name="leader-register"),
+    path("leaders/<int:pk>/close/", leaders.close, name="leader-case-close"),
+    path("visits/", leaders.calendar, name="visit-calendar"),
+    path("visits/<int:pk>/outcome/", leaders.visit_outcome, name="visit-outcome"),
 ]

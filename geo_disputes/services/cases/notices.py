@@ -38,10 +38,12 @@ from geo_disputes.models.cases import (
     Procedure,
     ReviewOutcome,
     Status,
+    Tier,
 )
 from geo_disputes.services.cases.access import can_act, can_read_case_text, can_see_pii, mask_name, visible_cases
 from geo_disputes.services.cases.clock import due_dates, local_date
 from geo_disputes.services.cases.supervision import supervising_body
+from geo_disputes.services.cases.units import unit_for_tier
 
 K = NoticeKind
 INPUT_MAX = 2000
@@ -131,6 +133,15 @@ SPECS: dict[str, Spec] = {
             prefix="调",
         ),
         Spec(K.SERVICE_RECEIPT, lambda c: c.documents.exclude(kind=K.SERVICE_RECEIPT).exists(), prefix="送"),
+        # The joint meeting's assignment (闭环议事): the agreed plan, unit, person and deadline, issued in the
+        # banner's name to the responsible unit — the same numbering, freezing and history as any notice.
+        Spec(
+            K.AGENDA_ASSIGNMENT,
+            lambda c: c.agenda_date is not None and c.unit_id is not None and c.status != Status.REPEAT,
+            (Input("requirement", gettext_noop("办理要求"), required=False, default=lambda c: c.agenda_plan),),
+            issuer=lambda c: unit_for_tier(Tier.BANNER),
+            prefix="联交",
+        ),
     )
 }
 PERSON_INPUTS = {"other_party"}  # inputs that name people: masked like the petitioners
@@ -188,6 +199,10 @@ def case_facts(case: Case, spec: Spec, inputs: dict[str, str], on: dt.date, rece
         "review_outcome": str(ReviewOutcome(case.review_outcome).label) if case.review_outcome else "",
         "mediators": case.mediators,
         "agreement_at": chinese_date(case.agreement_at),
+        "agenda_date": chinese_date(case.agenda_date),
+        "agenda_plan": case.agenda_plan,
+        "agenda_deadline": chinese_date(case.agenda_deadline),
+        "responsible_person": case.responsible_person,
         **inputs,
     }
     if receipt_for is not None:

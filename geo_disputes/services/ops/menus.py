@@ -37,6 +37,12 @@ def _looks_at_maps(user) -> bool:
     return profile is None or profile.role not in (Role.FIELD_STAFF, Role.GRID_WORKER)
 
 
+def _desk(user) -> bool:
+    """The registers of follow-ups and leaders' acts: for the desk roles (field staff work from the field page)."""
+    profile = None if user.is_superuser else staff_profile(user)
+    return profile is None or profile.role != Role.FIELD_STAFF
+
+
 @dataclass(frozen=True)
 class Entry:
     key: str
@@ -52,6 +58,8 @@ ENTRIES = {
         Entry("intake", "/cases/new/", _("登记"), lambda u: can_act(u, None)),
         Entry("queues", "/queues/", _("待办队列"), moves_cases),
         Entry("agenda", "/agenda/", _("联席会议"), moves_cases),
+        Entry("follow_ups", "/follow-ups/", _("回访登记"), _desk),
+        Entry("leaders", "/leaders/", _("领导包案与接访"), _desk),
         Entry("field", "/maps/field/", _("外业查询"), _anyone),
         Entry("court", "/maps/court/", _("矿区法庭"), lambda u: may_print_mining_area(u) or _looks_at_maps(u)),
         Entry("planner", "/maps/planner/", _("规划分析"), _looks_at_maps),
@@ -60,7 +68,20 @@ ENTRIES = {
         Entry("admin", "/admin/", _("人员、单位和分流规则"), administers_staff),
     )
 }
-DEFAULT_ORDER = ("cases", "intake", "queues", "agenda", "field", "court", "planner", "dashboard", "report", "admin")
+DEFAULT_ORDER = (
+    "cases",
+    "intake",
+    "queues",
+    "agenda",
+    "follow_ups",
+    "leaders",
+    "field",
+    "court",
+    "planner",
+    "dashboard",
+    "report",
+    "admin",
+)
 ORDER = {
     Role.FIELD_STAFF: ("field", "intake", "cases"),
     Role.GRID_WORKER: ("field", "intake", "cases", "queues"),
