@@ -53,6 +53,7 @@ from geo_disputes.models import (
 )
 from geo_disputes.models.areas import METRIC_SRID, SQUARE_METRES_PER_MU
 from geo_disputes.models.cases import Category, GroupProposal
+from geo_disputes.models.leaders import LeaderCase, LeaderVisit, VisitCase
 from geo_disputes.services.cases.access import (
     ScopeError,
     administers_staff,
@@ -473,6 +474,32 @@ class AttachmentAdmin(ReadOnlyAdmin):
     search_fields = ("case__reference",)
     list_select_related = ("case", "added_by")
     exclude = ("name", "caption", "exif_point", "removal_reason")
+
+
+@admin.register(LeaderCase)
+class LeaderCaseAdmin(ReadOnlyAdmin):
+    """Leaders' cases (包案): registered and closed on the /leaders/ page, where each act enters the case history."""
+
+    list_display = ("case", "leader_name", "leader_post", "deadline", "status", "taken_at")
+    list_filter = ("status",)
+    search_fields = ("case__reference", "leader_name")
+    list_select_related = ("case",)
+    exclude = ("plan", "outcome")  # names and circumstances: read on the register, scope-checked
+
+
+@admin.register(LeaderVisit)
+class LeaderVisitAdmin(ReadOnlyAdmin):
+    """Leaders' receptions and visits (接访/约访/下访), kept on the /visits/ calendar."""
+
+    list_display = ("on", "kind", "leader_name", "place", "township_code")
+    list_filter = ("kind",)
+
+
+@admin.register(VisitCase)
+class VisitCaseAdmin(ReadOnlyAdmin):
+    list_display = ("visit", "case", "outcome_at")
+    list_select_related = ("visit", "case")
+    exclude = ("outcome",)
 
 
 @admin.register(UploadSession)

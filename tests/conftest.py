@@ -97,6 +97,11 @@ LONG_TESTS = (
 )
 
 
+# Modules whose tests (some of them) use the committed demo areas; the scheduler holds them back while long tests
+# are still to be handed out, since a long test that found the demo banner committed would fail (its own Banner).
+DEMO_MODULES = ("tests/test_demo_data.py", "tests/test_locate_demo.py", "tests/test_bench_smoke.py")
+
+
 def worker_group(nodeid: str) -> str | None:
     return next((group for prefix, group in WORKER_GROUPS.items() if nodeid.startswith(prefix)), None)
 
@@ -141,6 +146,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             pending, collection = self.pending, self.collection
             longs = [i for i in pending if is_long(collection[i])]
             rest = [i for i in pending if not is_long(collection[i])]
+            if longs:  # the demo tests commit the demo areas for the rest of the worker's session: longs go first
+                rest = [i for i in rest if not collection[i].startswith(DEMO_MODULES)]
             chunk = longs[:1]
             take = min(max(num - len(chunk), 0), len(rest))
             if take > 0:
