@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Max, Min
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from geo_disputes.models import Banner
 from geo_disputes.services.cases.access import can_read_contract_numbers, visible_cases
@@ -169,8 +169,8 @@ def describe(base: str, c: Collection, user) -> dict:
     temporal = _case_interval(user) if c.is_cases else [None, None]
     return {
         "id": c.id,
-        "title": c.title,
-        "description": c.description,
+        "title": gettext(c.title),
+        "description": gettext(c.description),
         "itemType": "feature",
         "crs": [CRS84],
         "extent": {
