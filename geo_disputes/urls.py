@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from geo_disputes.api import ogc
 from geo_disputes.views import accounts, dashboard, health, report
 from geo_disputes.views.home import home
 from maps import views as map_views
@@ -27,6 +28,14 @@ urlpatterns = [
     path("report/monthly.csv", report.monthly_csv, name="report-monthly-csv"),
     path("report/monthly.xlsx", report.monthly_xlsx, name="report-monthly-xlsx"),
     path("api/", include("geo_disputes.api.urls")),
+    # OGC API – Features (GIS clients: QGIS, GDAL's OAPIF); token or session, the API's scope and masking.
+    path("ogc", ogc.LandingView.as_view(), name="ogc-landing-bare"),
+    path("ogc/", ogc.LandingView.as_view(), name="ogc-landing"),
+    path("ogc/conformance", ogc.ConformanceView.as_view(), name="ogc-conformance"),
+    path("ogc/collections", ogc.CollectionsView.as_view(), name="ogc-collections"),
+    path("ogc/collections/<str:collection_id>", ogc.CollectionView.as_view(), name="ogc-collection"),
+    path("ogc/collections/<str:collection_id>/items", ogc.ItemsView.as_view(), name="ogc-items"),
+    path("ogc/collections/<str:collection_id>/items/<str:feature_id>", ogc.ItemView.as_view(), name="ogc-item"),
     path("maps/", include("maps.urls")),
     path("cases/<str:reference>/map.pdf", map_views.case_map_pdf, name="case-map-pdf"),
     path("", include("geo_disputes.views.urls")),

@@ -127,6 +127,27 @@ def filter_cases(qs: QuerySet[Case], flt: CaseFilter, user=None) -> QuerySet[Cas
     return qs
 
 
+def case_collection(user, qs: QuerySet[Case], page, *, exact: bool = False):
+    """One page of `qs` (already narrowed to what `user` sees) as GeoJSON built by PostGIS, with its total:
+    newest first, the point as the user may see it (exact only for those who handle the case), the list's
+    properties, deadlines and labels computed for the page only. The JSON API's list and the OGC API's `cases`
+    collection both answer with this, so the two never disagree."""
+    from geo_disputes.services.cases.access import text_filter_key
+    from geo_disputes.services.cases.clock import local_today
+    from geo_disputes.services.geojson import COUNT_LIMIT, queryset_feature_collection
+
+    today = local_today()
+    return queryset_feature_collection(
+        qs.order_by("-received_at", "-id"),
+        geometry="shown_location",  # exact only for those who handle the case (access.location_as_seen)
+        properties=CASE_LIST_PROPERTIES,
+        page=page,
+        count_limit=None if exact else COUNT_LIMIT,
+        decorate=lambda page_rows: with_labels(annotate_dues(page_rows, today), user),  # the page only
+        decorate_key=(text_filter_key(user), today),
+    )
+
+
 def listed_cases(user, flt: CaseFilter) -> QuerySet[Case]:
     """The case list as `user` sees it: visible, filtered, with each case's deadlines (clock.annotate_dues), and
     narrowed to a due state when asked (the dashboard's overdue figures and the menu's badge link here)."""
