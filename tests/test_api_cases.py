@@ -377,7 +377,7 @@ def test_list_counts_up_to_a_limit_and_pages_on_past_it(world, monkeypatch):
     """Busy views say "at least N" instead of counting every case; paging still reaches every case."""
     from .factories import CaseFactory
 
-    monkeypatch.setattr("geo_disputes.api.cases.COUNT_LIMIT", 4)
+    monkeypatch.setattr("geo_disputes.services.cases.case_queries.COUNT_LIMIT", 4)  # the list: case_collection
     CaseFactory.create_batch(9)
     planner = client_for("planner")
     first = planner.get("/api/cases/", {"page_size": 2}).json()
@@ -474,7 +474,7 @@ def test_the_reused_list_statement_never_carries_one_reader_s_view_to_another(wo
                 assert feature["geometry"]["coordinates"] == pytest.approx(list(OFF_GRID), abs=1e-6)
     assert len(PAGE_STATEMENTS._entries) == 3  # one per reader
     # The next day the deadlines are counted from that day: a new statement, not yesterday's.
-    import geo_disputes.api.cases as cases_api
+    import geo_disputes.services.cases.case_queries as cases_api  # the list: case_collection
 
     tomorrow = cases_api.local_today() + dt.timedelta(days=1)
     monkeypatch.setattr(cases_api, "local_today", lambda: tomorrow)

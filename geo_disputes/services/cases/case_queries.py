@@ -22,10 +22,12 @@ from geo_disputes.services.cases.access import (
     if_text_readable,
     location_as_seen,
     reads_all_case_text,
+    text_filter_key,
     visible_cases,
 )
-from geo_disputes.services.cases.clock import OPEN_STATUSES, DueState, annotate_dues
+from geo_disputes.services.cases.clock import OPEN_STATUSES, DueState, annotate_dues, local_today
 from geo_disputes.services.cases.search import search_filter
+from geo_disputes.services.geojson import COUNT_LIMIT, queryset_feature_collection
 
 # The pseudo-status "open" selects every status the clock still runs for.
 OPEN = "open"
@@ -132,10 +134,6 @@ def case_collection(user, qs: QuerySet[Case], page, *, exact: bool = False):
     newest first, the point as the user may see it (exact only for those who handle the case), the list's
     properties, deadlines and labels computed for the page only. The JSON API's list and the OGC API's `cases`
     collection both answer with this, so the two never disagree."""
-    from geo_disputes.services.cases.access import text_filter_key
-    from geo_disputes.services.cases.clock import local_today
-    from geo_disputes.services.geojson import COUNT_LIMIT, queryset_feature_collection
-
     today = local_today()
     return queryset_feature_collection(
         qs.order_by("-received_at", "-id"),
