@@ -418,6 +418,84 @@ def geojson_bbox(ctx: Context, page_sizes: tuple[int, ...] = (500, 5000)) -> Res
     return res
 
 
+# -- OGC API items vs the JSON API ----------------------------------------------------------------------------
+
+
+def _ogc_features(text: bytes) -> list:
+    return [(f["id"], f["geometry"], f["properties"]) for f in json.loads(text)["features"]]
+
+
+def ogc_items(ctx: Context, pages: int = 3, limit: int = 500) -> Result:
+    """GET /ogc/collections/cases/items?bbox=&limit=&offset= against GET /api/cases/?bbox=&page_size=&page= for the
+    same planner: the first `pages` pages of the seat's box, features compared whole (ids, order, geometry,
+    every property); then the 201 villages in one page against /api/layers/villages/. The peer is our own JSON API:
+    the row says what the OGC wrapping (its links, numberMatched, parameter checks) costs and that the answers agree."""
+    from rest_framework.test import APIClient
+
+    res = Result()
+    client = APIClient()
+    client.force_authenticate(ctx.planner)
+    bbox = ",".join(str(v) for v in SEAT_BBOX)
+    responses: dict[str, bytes] = {}
+
+    def get(url: str, key: str) -> None:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status_code}")
+        responses[key] = response.content
+
+    same, times_ogc, times_api = True, [], []
+    for page in range(pages):
+        ogc_url = f"/ogc/collections/cases/items?bbox={bbox}&limit={limit}&offset={page * limit}"
+        api_url = f"/api/cases/?bbox={bbox}&page_size={limit}&page={page + 1}"
+        a, b = alternate(lambda u=ogc_url: get(u, "ogc"), lambda u=api_url: get(u, "api"), ctx.repeat)
+        times_ogc.append(a.median)
+        times_api.append(b.median)
+        same = same and _ogc_features(responses["ogc"]) == _ogc_features(responses["api"])
+    ours, theirs = sum(times_ogc) / pages, sum(times_api) / pages
+    res.checks["ogc_items_same"] = float(same)
+    res.rows.append(
+        Row(
+            f"OGC API items vs the JSON API, cases in a bbox, limit={limit} (mean of the first {pages} pages)",
+            ctx.size_label,
+            fmt_seconds(ours),
+            fmt_seconds(theirs),
+            speed_ratio(ours, theirs),
+            "same answers",
+            "yes" if same else "no",
+            [
+                f"bbox {bbox}; /ogc/…/items?offset= against /api/cases/?page=, planner (coarse points, no text); "
+                f"median of {ctx.repeat} per page, alternating, in process; "
+                + ("same ids, order, geometry and properties on every page" if same else "OUTPUTS DIFFER")
+            ],
+        )
+    )
+    a, b = alternate(
+        lambda: get("/ogc/collections/villages/items?limit=500", "ogc"),
+        lambda: get("/api/layers/villages/?page_size=500", "api"),
+        ctx.repeat,
+    )
+    ogc_villages, api_villages = json.loads(responses["ogc"]), json.loads(responses["api"])
+    agree = [f["geometry"] for f in ogc_villages["features"]] == [f["geometry"] for f in api_villages["features"]]
+    res.rows.append(
+        Row(
+            "OGC API items vs the JSON API, all villages in one page",
+            ctx.size_label,
+            fmt_seconds(a.median),
+            fmt_seconds(b.median),
+            speed_ratio(a.median, b.median),
+            "same answers",
+            "yes" if agree else "no",
+            [
+                f"{ogc_villages['numberMatched']} villages; same geometries in the same order"
+                if agree
+                else "OUTPUTS DIFFER"
+            ],
+        )
+    )
+    return res
+
+
 # -- DBSCAN ---------------------------------------------------------------------------------------------------
 
 
