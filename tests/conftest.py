@@ -89,7 +89,6 @@ WORKER_GROUPS = {
 LONG_TESTS = (
     "tests/test_interrupts.py::",  # a module-scoped scratch database per worker (named by the worker's pid)
     "tests/test_crash.py::",
-    "tests/test_replica.py::",  # a base backup of the test cluster and a standby started from it
     "tests/test_security.py::test_backup_and_restore_round_trip",
     "tests/test_security.py::test_a_database_outage_answers_503",
     "tests/test_linking.py::test_the_case_table_has_no_like_indexes",

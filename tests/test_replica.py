@@ -45,11 +45,26 @@ class Standby:
             shutil.chown(self.base, "postgres", "postgres")
         self.data = self.base / "data"
         self.port = str(55000 + os.getpid() % 900)
+        # A replication slot keeps the WAL the standby still needs: the other test worker writes fast enough for a
+        # base backup to find its starting segment recycled without one. Dropped in remove(); stale ones at start.
+        self.slot = f"gd_replica_{os.getpid()}"
+
+    def primary_sql(self, statement: str) -> str:
+        done = _as_postgres(
+            [str(PGBIN / "psql"), "-XAtq", "-h", self.primary_host, "-p", self.primary_port, "-U", "postgres",
+             "-d", "postgres", "-c", statement]
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
 
     def start(self) -> None:
+        self.primary_sql(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+            "WHERE slot_name LIKE 'gd\\_replica\\_%' AND NOT active"
+        )
         made = _as_postgres(
             [str(PGBIN / "pg_basebackup"), "-h", self.primary_host, "-p", self.primary_port, "-U", "postgres",
-             "-D", str(self.data), "-R", "-X", "stream", "-c", "fast"]
+             "-D", str(self.data), "-R", "-X", "stream", "-c", "fast", "-C", "-S", self.slot]
         )  # fmt: skip
         assert made.returncode == 0, made.stderr
         options = f"-p {self.port} -k {self.base} -c listen_addresses='' -c hot_standby=on -c shared_buffers=64MB"
@@ -78,6 +93,9 @@ class Standby:
     def remove(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.base, ignore_errors=True)
+        self.primary_sql(
+            f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{self.slot}'"
+        )
 
 
 @pytest.fixture(scope="module")
