@@ -102,3 +102,57 @@ class ChosenLanguageMiddleware:
         patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class ReplicaReadMiddleware:
+    """Map and analysis GETs may read the streaming replica; a successful write leaves the primary's WAL position in
+    a cookie, so the writer's next reads wait for the replica to have it (services/ops/replica.py). Last in
+    MIDDLEWARE: its process_exception runs first, and answers a GET again on the primary when the replica failed
+    under it — before DatabaseUnavailableMiddleware would call the database down."""
+
+    SAFE = ("GET", "HEAD")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from geo_disputes.services.ops import replica
+
+        if not replica.configured():
+            return self.get_response(request)
+        if request.method in self.SAFE:
+            if request.path.startswith(replica.REPLICA_PATHS):
+                with replica.reads_from_replica(request.COOKIES.get(replica.LSN_COOKIE)):
+                    return self.get_response(request)
+            return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code < 400:
+            try:
+                position = replica.primary_lsn()
+            except (OperationalError, InterfaceError):
+                return response
+            response.set_cookie(
+                replica.LSN_COOKIE,
+                position,
+                max_age=600,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+        return response
+
+    def process_exception(self, request, exception):
+        from geo_disputes.services.ops import replica
+
+        if not isinstance(exception, (OperationalError, InterfaceError)) or not replica.configured():
+            return None
+        if request.method not in self.SAFE or not request.path.startswith(replica.REPLICA_PATHS):
+            return None
+        replica.mark_down()
+        logger.warning("replica failed during %s; answering on the primary: %s", request.path, exception)
+        match = request.resolver_match
+        try:
+            with replica.on_primary():
+                return match.func(request, *match.args, **match.kwargs)
+        except (OperationalError, InterfaceError):
+            return None  # the primary too: DatabaseUnavailableMiddleware answers 503

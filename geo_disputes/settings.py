@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "geo_disputes.middleware.DatabaseUnavailableMiddleware",
+    "geo_disputes.middleware.ReplicaReadMiddleware",  # last: its process_exception runs first
 ]
 
 ROOT_URLCONF = "geo_disputes.urls"
@@ -128,6 +129,31 @@ def database_settings(role: str) -> dict:
 
 
 DATABASES = {"default": database_settings(DB_ROLE)}
+
+
+def replica_settings(primary: dict) -> dict | None:
+    """A streaming replica for map and analysis reads (services/ops/replica.py): DATABASE_REPLICA_URL, or a local
+    standby's socket directory and port (REPLICA_PGBASE, REPLICA_PGPORT); None when there is none."""
+    url = os.environ.get("DATABASE_REPLICA_URL", "")
+    if url:
+        replica = dj_database_url.parse(url, engine="django.contrib.gis.db.backends.postgis", conn_max_age=60)
+    elif os.environ.get("REPLICA_PGBASE"):
+        replica = {**primary, "HOST": os.environ["REPLICA_PGBASE"], "PORT": os.environ.get("REPLICA_PGPORT", "54339")}
+    else:
+        return None
+    replica.setdefault("CONN_MAX_AGE", 60)
+    replica["CONN_HEALTH_CHECKS"] = True
+    replica.setdefault("OPTIONS", {}).update({"options": "-c jit=off", "connect_timeout": 1})
+    replica["TEST"] = {"MIRROR": "default"}  # a test run reads its own database; tests/test_replica.py makes a standby
+    return replica
+
+
+if replica_settings(DATABASES["default"]) is not None and DB_ROLE != "owner":
+    DATABASES["replica"] = replica_settings(DATABASES["default"])
+DATABASE_ROUTERS = ["geo_disputes.services.ops.replica.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "10"))
+REPLICA_PROBE_SECONDS = float(os.environ.get("REPLICA_PROBE_SECONDS", "2"))
+REPLICA_RETRY_SECONDS = float(os.environ.get("REPLICA_RETRY_SECONDS", "30"))
 # The role the application runs as, which migration 0015 grants row access to (the user of the app's
 # connection unless DB_APP_ROLE names it); the migration leaves it alone when it is the owner itself.
 DB_APP_ROLE = os.environ.get("DB_APP_ROLE") or database_settings("app")["USER"]

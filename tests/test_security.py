@@ -314,7 +314,12 @@ def test_production_settings_turn_on_secure_cookies_hsts_and_https():
     assert prod["LOGIN_THROTTLE_ADDRESS_FAILURES"] == 20 and prod["LOGIN_THROTTLE_KNOWN_ADDRESS_DAYS"] == 30
     assert prod["API_TOKEN_DAYS"] == 30
     assert prod["REST_FRAMEWORK"]["DEFAULT_THROTTLE_CLASSES"] == ["rest_framework.throttling.AnonRateThrottle"]
-    assert prod["MIDDLEWARE"][-1] == "geo_disputes.middleware.DatabaseUnavailableMiddleware"
+    # The outage answer's middleware, then the replica's (whose process_exception must run before it: a failed
+    # replica is answered again on the primary before the database is called down).
+    assert prod["MIDDLEWARE"][-2:] == [
+        "geo_disputes.middleware.DatabaseUnavailableMiddleware",
+        "geo_disputes.middleware.ReplicaReadMiddleware",
+    ]
 
     dev = _settings_with(DJANGO_DEBUG="1")
     assert dev["SESSION_COOKIE_SECURE"] is False and dev["CSRF_COOKIE_SECURE"] is False

@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from geo_disputes.services.areas.layers import LAYERS as AREA_LAYERS
 from geo_disputes.services.areas.layers import Layer as AreaLayer
+from geo_disputes.services.ops.replica import read_cursor
 from geo_disputes.services.sql import compiled
 
 
@@ -140,7 +141,7 @@ def feature_collection(
                )::text
         FROM page
     """  # noqa: S608 — identifiers come from the LAYERS registry above, values are parameters
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(sql, params)
         count, text = cur.fetchone()
     return text, count
@@ -211,7 +212,7 @@ def queryset_feature_collection(
         sql, params = PAGE_STATEMENTS.get(
             key, lambda marker: _page_statement(qs, geometry, properties, decorate, marker), ids
         )
-        with connection.cursor() as cur:
+        with read_cursor() as cur:
             cur.execute(sql, params)
             (text,) = cur.fetchone()
         return text, count
@@ -229,7 +230,7 @@ def queryset_feature_collection(
     if found is None:  # e.g. qs.none() for a user who may see nothing
         return _EMPTY, count
     inner, params = found
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(_collection_sql(inner, properties), params)
         (text,) = cur.fetchone()
     return text, count

@@ -61,7 +61,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from scipy import sparse
 from scipy.spatial import cKDTree
@@ -69,6 +68,7 @@ from scipy.stats import norm
 
 from geo_disputes.models import Banner, Case, Grid, Township, Village
 from geo_disputes.models.areas import METRIC_SRID
+from geo_disputes.services.ops.replica import read_cursor
 from geo_disputes.services.sql import compiled
 
 MIN_INCIDENTS = 30
@@ -488,7 +488,7 @@ def _incident_points(incidents, table: str, code: str, on: dt.date) -> tuple[np.
     sql, values = _incidents_sql(incidents)
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
     buffer = io.BytesIO()
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         statement = cur.mogrify(_POINTS_SQL.format(area=area, incidents=sql), [code, on, on, *values])
         cur.copy_expert(f"COPY ({statement.decode()}) TO STDOUT WITH (FORMAT binary)", buffer)
     rows = _binary_rows(buffer.getbuffer(), _POINT_ROW)
@@ -529,7 +529,7 @@ def _binary_rows(data: memoryview, row: np.dtype) -> np.ndarray:
 def _bounded_side(table: str, code: str, on: dt.date, side: float) -> tuple[float, bool]:
     """The hexagon side to use: `side`, or larger so the study area holds at most MAX_CELLS cells."""
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(f"WITH {area} SELECT ST_Area(g) FROM area", [code, on, on])  # noqa: S608 — table from _area_table
         (surface,) = cur.fetchone()
     hexagon = 1.5 * math.sqrt(3.0)  # area of a hexagon of side 1
@@ -542,7 +542,7 @@ def _grid_counts(incidents, table: str, code: str, on: dt.date, side: float) -> 
     """(i, j, centre x, centre y, count, clipped GeoJSON) of every hexagon of the study area, by (i, j)."""
     sql, values = _incidents_sql(incidents)
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(_GRID_SQL.format(area=area, incidents=sql), [code, on, on, float(side), *values, float(side)])
         rows = cur.fetchall()
     counts = {(r[0], r[1]): r[4] for r in rows if r[5] is None}

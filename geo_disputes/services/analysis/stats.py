@@ -38,7 +38,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.models import BigIntegerField, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models import Case as SqlCase
 from django.db.models.fields.json import KT
@@ -70,6 +69,7 @@ from geo_disputes.services.cases.clock import (
     annotate_dues,
     local_today,
 )
+from geo_disputes.services.ops.replica import read_cursor
 from geo_disputes.services.sql import compiled
 
 CONCLUDED_STATUSES = (Status.RESOLVED, Status.SERVED, Status.EVALUATED, Status.CLOSED)
@@ -688,7 +688,7 @@ def stage_rows(qs: QuerySet[Case], today: dt.date) -> list[dict[str, Any]]:
     base_sql, base_params = sql
     statement = STAGES_SQL.replace("{base}", base_sql)
     statement = statement.replace("{awaiting}", _quoted(AWAITING_ACCEPTANCE)).replace("{open}", _quoted(OPEN_STATUSES))
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(statement, [*base_params, today])
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
