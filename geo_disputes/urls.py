@@ -31,6 +31,7 @@ urlpatterns = [
     # OGC API – Features (GIS clients: QGIS, GDAL's OAPIF); token or session, the API's scope and masking.
     path("ogc", ogc.LandingView.as_view(), name="ogc-landing-bare"),
     path("ogc/", ogc.LandingView.as_view(), name="ogc-landing"),
+    path("ogc/api", ogc.ApiDefinitionView.as_view(), name="ogc-api"),
     path("ogc/conformance", ogc.ConformanceView.as_view(), name="ogc-conformance"),
     path("ogc/collections", ogc.CollectionsView.as_view(), name="ogc-collections"),
     path("ogc/collections/<str:collection_id>", ogc.CollectionView.as_view(), name="ogc-collection"),

@@ -61,6 +61,12 @@ def test_the_landing_page_links_conformance_and_collections(world):
     assert rels["conformance"].startswith("http://testserver/ogc/conformance")
     assert rels["data"].startswith("http://testserver/ogc/collections")
     assert {CORE, GEOJSON_CLASS} <= set(get(world["admin"], "/ogc/conformance").json()["conformsTo"])
+    definition = get(world["admin"], rels["service-desc"].replace("http://testserver", ""))
+    assert definition["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    api = definition.json()
+    assert api["openapi"].startswith("3.0") and "/collections/cases/items" in api["paths"]
+    limit = next(p for p in api["paths"]["/collections/villages/items"]["get"]["parameters"] if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == 5000
     ids = [c["id"] for c in get(world["admin"], "/ogc/collections").json()["collections"]]
     assert ids == ["townships", "villages", "grids", "mining-areas", "influence-zones", "parcels", "cases"]
 

@@ -12,7 +12,7 @@ import json
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
@@ -75,6 +75,19 @@ class LandingView(OgcView):
     def get(self, request: Request) -> HttpResponse:
         document = ogc.landing(base_url(request))
         return self.answer(request, document, "landing", document)
+
+
+class ApiDefinitionView(OgcView):
+    def get(self, request: Request) -> HttpResponse:
+        document = ogc.api_definition(base_url(request), request.user)
+        if wants_html(request):
+            return redirect_to_docs(request)
+        return HttpResponse(json.dumps(document, ensure_ascii=False), content_type=ogc.OPENAPI)
+
+
+def redirect_to_docs(request) -> HttpResponse:
+    """The API's definition read by a person: the README's section (in the landing page's HTML) is the guide."""
+    return redirect(f"{base_url(request)}/?f=html")
 
 
 class ConformanceView(OgcView):

@@ -34,6 +34,7 @@ from geo_disputes.services.geojson import LAYERS, Page, feature_collection
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
 ]
@@ -41,6 +42,7 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 5000
 GEOJSON, JSON, HTML = "application/geo+json", "application/json", "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 _TZ = ZoneInfo("Asia/Shanghai")
 # Query parameters every items request may carry; queryables come on top.
 ITEMS_PARAMETERS = {"f", "limit", "offset", "bbox", "bbox-crs", "datetime"}
@@ -145,8 +147,59 @@ def landing(base: str) -> dict:
             _link(base, "self", JSON, "本页 / this document"),
             _link(base, "alternate", HTML, "本页(网页) / this document as HTML", html=True),
             _link(f"{base}/conformance", "conformance", JSON, "符合的标准类 / conformance classes"),
+            {"href": f"{base}/api", "rel": "service-desc", "type": OPENAPI, "title": "接口定义 / the API definition"},
             _link(f"{base}/collections", "data", JSON, "数据集 / collections"),
         ],
+    }
+
+
+def api_definition(base: str, user) -> dict:
+    """The OpenAPI 3.0 definition of this API (Requirement /req/core/root-success's `service-desc`): the paths,
+    and each collection's items parameters — clients such as GDAL read `limit`'s maximum to choose their page."""
+
+    def parameter(name: str, schema: dict, description: str = "") -> dict:
+        return {"name": name, "in": "query", "required": False, "schema": schema, "description": description,
+                "style": "form", "explode": False}  # fmt: skip
+
+    common = [
+        parameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+        parameter("offset", {"type": "integer", "minimum": 0, "default": 0}),
+        parameter("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
+        parameter("bbox-crs", {"type": "string", "format": "uri", "default": CRS84}),
+        parameter("datetime", {"type": "string"}, "RFC 3339 instant or interval (.. for open)"),
+        parameter("f", {"type": "string", "enum": ["json", "html"]}),
+    ]
+    paths: dict = {
+        "/": {"get": {"operationId": "getLandingPage", "responses": {"200": {"description": "landing page"}}}},
+        "/conformance": {"get": {"operationId": "getConformance", "responses": {"200": {"description": "classes"}}}},
+        "/collections": {"get": {"operationId": "getCollections", "responses": {"200": {"description": "list"}}}},
+    }
+    for c in COLLECTIONS.values():
+        queryables = [parameter(name, {"type": "string"}) for name in c.queryables(user)]
+        paths[f"/collections/{c.id}"] = {
+            "get": {"operationId": f"describe-{c.id}", "responses": {"200": {"description": c.title}}}
+        }
+        paths[f"/collections/{c.id}/items"] = {
+            "get": {
+                "operationId": f"items-{c.id}",
+                "parameters": common + queryables,
+                "responses": {"200": {"description": "features", "content": {GEOJSON: {}}}},
+            }
+        }
+        paths[f"/collections/{c.id}/items/{{featureId}}"] = {
+            "get": {
+                "operationId": f"item-{c.id}",
+                "parameters": [{"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "feature", "content": {GEOJSON: {}}}},
+            }
+        }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "准格尔旗矛盾纠纷与信访事项 · OGC API – Features", "version": "1.0.0"},
+        "servers": [{"url": base}],
+        "components": {"securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "Authorization"}}},
+        "security": [{"token": []}],
+        "paths": paths,
     }
 
 
