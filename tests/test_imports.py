@@ -308,3 +308,54 @@ def test_boundaries_outside_the_banner_are_flagged_as_a_likely_wrong_srid(tmp_pa
     Banner.objects.create(code="150622", name="准格尔旗", geom=box(111.0, 39.7, 111.5, 40.0))
     out, _ = run_import("villages", str(write_geojson(tmp_path / "v.geojson", village_features())))
     assert "warning: 1 feature(s) lie outside the banner outline: check --srid / --datum" in out
+
+
+# -- Parents from the statistical codes (issue 16 item 6) -----------------------------------------------------------
+
+
+def _county_villages() -> list[dict]:
+    """Villages as a county hands them over: the 12-digit code and the name, no township field."""
+    return [
+        feature({"代码": code, "名称": name}, square(lon, lat)) for code, name, _kind, _township, (lon, lat) in VILLAGES
+    ]
+
+
+def test_villages_without_a_township_field_get_it_from_their_code_and_the_dry_run_says_so(tmp_path):
+    from .factories import TownshipFactory
+
+    for code in ("150622106", "150622101", "150622004"):
+        TownshipFactory(code=code, name=f"镇{code[-3:]}", geom=box(110.0, 39.0, 112.0, 40.5))
+    path = write_geojson(tmp_path / "villages.geojson", _county_villages())
+    dry, _ = run_import("villages", str(path), "--map", "code=代码", "--map", "name=名称")
+    assert "DRY RUN" in dry and "township_code: no field in the file mapped to it — derived" in dry
+    assert "first 9 digits" in dry and Village.objects.count() == 0
+    run_import("villages", str(path), "--map", "code=代码", "--map", "name=名称", "--commit")
+    assert sorted(Village.objects.values_list("code", "township_code")) == sorted(
+        (code, township) for code, _name, _kind, township, _corner in VILLAGES
+    )
+
+
+def test_a_derived_township_that_does_not_exist_names_the_row_and_writes_nothing(tmp_path):
+    from .factories import TownshipFactory
+
+    TownshipFactory(code="150622106", name="魏家峁镇", geom=box(110.0, 39.0, 112.0, 40.5))  # the others are missing
+    path = write_geojson(tmp_path / "villages.geojson", _county_villages())
+    with pytest.raises(CommandError) as caught:
+        run_import("villages", str(path), "--map", "code=代码", "--map", "name=名称", "--commit")
+    text = str(caught.value)
+    assert "row 2" in text and "150622101206" in text and "township_code" in text and "150622101" in text
+    assert Village.objects.count() == 0
+
+
+def test_grids_get_their_village_from_the_grid_code(tmp_path):
+    from geo_disputes.models import Grid
+
+    VillageFactory(code="150622106202", name="双敖包村", geom=box(111.2, 39.85, 111.21, 39.86))
+    grids = [
+        feature({"code": "150622106202-001", "name": "一网格"}, square(111.20, 39.85, 0.005)),
+        feature({"code": "150622106202-002", "name": "二网格"}, square(111.205, 39.85, 0.005)),
+    ]
+    path = write_geojson(tmp_path / "grids.geojson", grids)
+    out, _ = run_import("grids", str(path), "--commit")
+    assert "village_code: no field in the file mapped to it — derived" in out and "first 12 digits" in out
+    assert set(Grid.objects.values_list("village_code", flat=True)) == {"150622106202"}

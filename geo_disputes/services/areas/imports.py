@@ -151,7 +151,14 @@ def import_layer(
     if encoding and ogr_source.driver.name != "ESRI Shapefile":
         report.warnings.append(f"--encoding {encoding} ignored: {_driver_label(ogr_source)} text is always UTF-8")
 
-    reader = _FeatureReader(spec, fields, srs, parsed_datum, valid_from)
+    derived = derived_parents(spec, fields)
+    for parent_field, digits in derived.items():
+        report.warnings.append(
+            f"{parent_field}: no field in the file mapped to it — derived from each feature's code (its first {digits} "
+            f"digits, the statistical code of the {PARENT_FROM_CODE[spec.name][2][:-1]} it lies in); "
+            f"map one with --map {parent_field}=FIELD to take it from the file instead"
+        )
+    reader = _FeatureReader(spec, fields, srs, parsed_datum, valid_from, derived)
     try:
         with transaction.atomic():
             if commit:
@@ -196,11 +203,24 @@ def resolve_mapping(spec: Layer, source_fields: list[str], mapping: dict[str, st
     problems += [
         Problem(None, None, target, f"no source field; map one with --map {target}=FIELD ({', '.join(source_fields)})")
         for target in _required_fields(spec)
-        if target not in resolved
+        if target not in resolved and target not in derived_parents(spec, resolved)
     ]
     if problems:
         raise AreaImportError(problems)
     return resolved
+
+
+# A parent code a county's file may leave out, and how the statistical codes give it: a village's 12-digit code
+# begins with its township's 9 digits (150622106202 → 150622106), a grid's code with its village's 12.
+PARENT_FROM_CODE = {"villages": ("township_code", 9, "townships"), "grids": ("village_code", 12, "villages")}
+
+
+def derived_parents(spec: Layer, resolved: dict[str, str]) -> dict[str, int]:
+    """The parent fields of `spec` no source field gives, to derive from each feature's code: {field: digits}."""
+    rule = PARENT_FROM_CODE.get(spec.name)
+    if rule is None or rule[0] in resolved:
+        return {}
+    return {rule[0]: rule[1]}
 
 
 def _required_fields(spec: Layer) -> list[str]:
@@ -346,6 +366,12 @@ def _driver_label(ogr_source) -> str:
     return DRIVERS.get(ogr_source.driver.name, ogr_source.driver.name)
 
 
+def _parent_codes(spec: Layer) -> set[str]:
+    """Every code of the parent layer (any version: a boundary redrawn keeps its code)."""
+    parent = get_layer(PARENT_FROM_CODE[spec.name][2])
+    return set(parent.model.objects.values_list("code", flat=True).distinct())
+
+
 def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     for row in rows:
@@ -367,8 +393,11 @@ class _FeatureReader:
         srs: SpatialReference,
         datum: Datum | None,
         valid_from: dt.date | None,
+        derived: dict[str, int] | None = None,
     ):
         self.spec, self.fields, self.datum, self.valid_from = spec, fields, datum, valid_from
+        self.derived = derived or {}
+        self.known_parents = _parent_codes(spec) if self.derived else set()
         wgs84 = SpatialReference(WGS84)
         self.transform = None if srs.srid == WGS84 else CoordTransform(srs, wgs84)
         self.srs_name = srs.name
@@ -401,6 +430,9 @@ class _FeatureReader:
         values: dict[str, Any] = {}
         code = self._text(row, None, "code", feature)
         for name, model_field in self.model_fields.items():
+            if name in self.derived:
+                values[name] = self._derived(row, code, name)
+                continue
             if name not in self.fields:
                 values[name] = None if name in ("valid_from", "valid_to") else model_field.get_default()
                 continue
@@ -423,6 +455,22 @@ class _FeatureReader:
             if first != row:
                 self._problem(row, code, "code", f"duplicate of row {first}")
         return values
+
+    def _derived(self, row: int, code: str | None, name: str) -> str | None:
+        """The parent code from the feature's own code; a problem naming the row when there is no such parent."""
+        digits = self.derived[name]
+        if code is None:
+            return None
+        parent = str(code)[:digits]
+        if len(str(code)) <= digits or not parent.isdigit():
+            self._problem(row, code, name, f"cannot be derived: code {code!r} does not start with {digits} digits")
+            return None
+        if parent not in self.known_parents:
+            self._problem(
+                row, code, name, f"{parent} (the code's first {digits} digits) is not a code in the parent layer"
+            )
+            return None
+        return parent
 
     def _text(self, row: int, code: str | None, name: str, feature) -> Any:
         """The source value: strings stripped ('' = missing), whole-number floats as integers (codes)."""
