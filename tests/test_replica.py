@@ -102,11 +102,11 @@ class Standby:
 def standby_node(django_db_setup, django_db_blocker):
     """One standby per module (and per parallel worker): a base backup of the whole test cluster takes seconds."""
     node = Standby()
-    node.start()
     try:
+        node.start()
         yield node
     finally:
-        node.remove()
+        node.remove()  # also when the start failed half-way: no standby or slot is left behind
 
 
 @pytest.fixture
