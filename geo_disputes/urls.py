@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from geo_disputes.api import ogc
+from geo_disputes.api import ogc, tiles
 from geo_disputes.views import accounts, dashboard, health, report
 from geo_disputes.views.home import home
 from maps import views as map_views
@@ -28,6 +28,8 @@ urlpatterns = [
     path("report/monthly.csv", report.monthly_csv, name="report-monthly-csv"),
     path("report/monthly.xlsx", report.monthly_xlsx, name="report-monthly-xlsx"),
     path("api/", include("geo_disputes.api.urls")),
+    # Mapbox Vector Tiles of the areas and the cases (PostGIS ST_AsMVT), scope and masking as the API.
+    path("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", tiles.TileView.as_view(), name="tiles"),
     # OGC API – Features (GIS clients: QGIS, GDAL's OAPIF); token or session, the API's scope and masking.
     path("ogc", ogc.LandingView.as_view(), name="ogc-landing-bare"),
     path("ogc/", ogc.LandingView.as_view(), name="ogc-landing"),
