@@ -82,6 +82,11 @@ class Command(BaseCommand):
             f"{len(report.features)} features: {report.count('insert')} inserted, {report.count('update')} updated,"
             f" {report.count('new version')} new versions, {len(report.repaired)} repaired"
         )
+        if report.relinked is not None:
+            counts += (
+                f"; {report.relinked} cases lie in a changed boundary (old or new) and were re-linked,"
+                f" {report.relink_changed} of them changed"
+            )
         if report.committed:
             self.stdout.write(self.style.SUCCESS(f"Saved. {counts}."))
         else:

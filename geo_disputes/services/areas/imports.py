@@ -30,6 +30,7 @@ from django.db import DatabaseError, connection, transaction
 from geo_disputes.models import Banner
 from geo_disputes.services.areas.coords import Datum, DatumError, gcj02_to_wgs84, parse_datum
 from geo_disputes.services.areas.layers import Layer, UnknownLayer, get_layer
+from geo_disputes.services.areas.linking import link_cases
 from geo_disputes.services.sql import relaxed_commit
 
 Progress = Callable[[int, int], None]
@@ -83,6 +84,10 @@ class ImportReport:
     features: list[FeatureOutcome] = field(default_factory=list)
     repaired: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Incremental re-linking (issue 16 item 3): the cases the changed geometries cover, and how many of them
+    # changed township, village, grid, mining area or point parcels; None for the banner outline.
+    relinked: int | None = None
+    relink_changed: int | None = None
 
     def count(self, action: str) -> int:
         return sum(1 for f in self.features if f.action == action)
@@ -172,7 +177,12 @@ def import_layer(
                 raise AreaImportError(f"{source.name} (layer {ogr_layer.name}) has no features")
             report.repaired = stage.check_geometries(repair)
             stage.plan()
+            touched = stage.covered_cases(before=True)  # the old geometries, before they change
             stage.apply()
+            if spec.name != "banner":  # no case is linked to the outline
+                touched |= stage.covered_cases(before=False)
+                report.relinked = len(touched)
+                report.relink_changed = link_cases(sorted(touched)) if touched else 0
             report.features = stage.outcomes()
             report.warnings.extend(stage.outside_banner())
             stage.drop()
@@ -695,6 +705,33 @@ class _Stage:
                 ),
                 [self.default_from],
             )
+
+    def covered_cases(self, before: bool) -> set[int]:
+        """The cases a changed feature's geometry covers — before the import its old version's (updated in place
+        or superseded), after it the new one's; a mining area's influence zone counts too. Only these can change
+        their links: a case outside every old and every new geometry keeps the areas it had. The re-link itself
+        is services.areas.linking.link_cases, the one rule a full re-link applies too."""
+        columns = ["geom"] + (["influence_zone"] if self.spec.name == "mining-areas" else [])
+        if before:
+            match = "t.id = s.target_id AND s.action IN ('update', 'new version')"
+        else:
+            match = (
+                "t.code = s.code AND (t.id = s.target_id AND s.action = 'update'"
+                " OR s.action IN ('insert', 'new version') AND t.valid_from = COALESCE(s.valid_from, %(start)s))"
+            )
+        found: set[int] = set()
+        with connection.cursor() as cursor:
+            for column in columns:
+                sql = _sql(
+                    "SELECT DISTINCT c.id FROM area_import s JOIN {table} t ON {match}"
+                    " JOIN geo_disputes_case c ON ST_Covers(t.{column}, c.location)",
+                    table=self.table,
+                    match=match,
+                    column=connection.ops.quote_name(column),
+                )
+                cursor.execute(sql, {"start": self.default_from})
+                found.update(row[0] for row in cursor)
+        return found
 
     def outcomes(self) -> list[FeatureOutcome]:
         with connection.cursor() as cursor:
