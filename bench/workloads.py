@@ -228,6 +228,73 @@ def bulk_linking(ctx: Context, repeat: int = 1) -> Result:
 # -- single lookup ----------------------------------------------------------------------------------------
 
 
+def incremental_relink(ctx: Context) -> Result:
+    """One village redrawn (its outline grown by 300 m into its neighbours), as an import would: ours re-links the
+    cases its old and new outline cover (the import's rule, `_Stage.covered_cases` + `link_cases`) against geopandas
+    recomputing every case (load and sjoin, not even storing). Then a full re-link must change nothing (same answers),
+    and the peer's answers must equal ours. The village is put back afterwards (and its cases re-linked)."""
+    from django.db.models import Count
+
+    res = Result()
+    code = (
+        Case.objects.exclude(village_code="").values("village_code").annotate(n=Count("id")).order_by("-n").first()
+    )["village_code"]
+    covered = (
+        "SELECT c.id FROM geo_disputes_village v JOIN geo_disputes_case c ON ST_Covers(v.geom, c.location)"
+        " WHERE v.code = %s AND v.valid_to IS NULL"
+    )
+    with connection.cursor() as cur:
+        cur.execute("SELECT ST_AsEWKB(geom) FROM geo_disputes_village WHERE code = %s AND valid_to IS NULL", [code])
+        (old_geom,) = cur.fetchone()
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(covered, [code])
+        touched = {row[0] for row in cur}
+        cur.execute(
+            "UPDATE geo_disputes_village SET geom = ST_Multi(ST_Transform(ST_Buffer(ST_Transform(geom, 4546), 300),"
+            " 4326)) WHERE code = %s AND valid_to IS NULL",
+            [code],
+        )
+        cur.execute(covered, [code])
+        touched |= {row[0] for row in cur}
+        changed = link_cases(sorted(touched))
+    ours = time.perf_counter() - started
+    full_s, full_changed = timed(link_cases)  # the same state worked out for every case: must change nothing
+    links = peers.geopandas_link()
+    cmp = peers.compare_links(peers.stored_links(), links)
+    differing = sum(cmp[c] for c in ("township_code", "village_code", "grid_code", "mining_area_code"))
+    differing += cmp["mining_relation"] + cmp["missing"]
+    peer = links.read_s + links.join_s
+    with transaction.atomic(), connection.cursor() as cur:  # the village as it was, and its cases with it
+        cur.execute(
+            "UPDATE geo_disputes_village SET geom = %s::geometry WHERE code = %s AND valid_to IS NULL", [old_geom, code]
+        )
+        link_cases(sorted(touched))
+    speedup = peer / ours
+    res.checks["relink_full_changed"] = full_changed
+    res.checks["relink_peer_differences"] = differing
+    res.checks["relink_speedup"] = speedup
+    same = full_changed == 0 and differing == 0
+    res.rows.append(
+        Row(
+            "incremental re-link after one village redrawn (grown by 300 m) vs geopandas recomputing every case",
+            ctx.size_label,
+            fmt_seconds(ours),
+            fmt_seconds(peer),
+            speed_ratio(ours, peer),
+            "≥ 20× faster; answers identical to a full re-link",
+            ("yes" if speedup >= 20 else "no") + (" (same answers)" if same else " (OUTPUTS DIFFER)"),
+            [
+                f"village {code}: {len(touched):,} cases under its old or new outline re-linked, {changed:,} changed;"
+                f" a full re-link afterwards ({fmt_seconds(full_s)}) changed {full_changed}; geopandas (read"
+                f" {fmt_seconds(links.read_s)} + sjoin {fmt_seconds(links.join_s)}, not storing) differs from the"
+                f" stored links in {differing} case fields"
+            ],
+        )
+    )
+    return res
+
+
 def _sample_points(n: int) -> list[tuple[float, float]]:
     """`n` case locations chosen at random (seeded): lookups happen where disputes are."""
     with connection.cursor() as cur:
