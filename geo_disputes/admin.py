@@ -42,6 +42,7 @@ from geo_disputes.models import (
     Party,
     PersonalDataAccess,
     Recusal,
+    ReplicaFence,
     RoutingRule,
     RoutingRuleChange,
     StaffProfile,
@@ -500,6 +501,13 @@ class VisitCaseAdmin(ReadOnlyAdmin):
     list_display = ("visit", "case", "outcome_at")
     list_select_related = ("visit", "case")
     exclude = ("outcome",)
+
+
+@admin.register(ReplicaFence)
+class ReplicaFenceAdmin(ReadOnlyAdmin):
+    """Where the primary's WAL stood at the last change to access (map reads wait for the replica to pass it)."""
+
+    list_display = ("lsn", "at")
 
 
 @admin.register(UploadSession)

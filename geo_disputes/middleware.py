@@ -122,7 +122,11 @@ class ReplicaReadMiddleware:
             return self.get_response(request)
         if request.method in self.SAFE:
             if request.path.startswith(replica.REPLICA_PATHS):
-                with replica.reads_from_replica(request.COOKIES.get(replica.LSN_COOKIE)):
+                # Who the user is, on the primary, before anything reads the replica; then the later of their own
+                # last write and the last change to access (the fence) must be on the replica for it to be used.
+                getattr(getattr(request, "user", None), "is_authenticated", None)
+                after = replica.later(request.COOKIES.get(replica.LSN_COOKIE), replica.fence_lsn())
+                with replica.reads_from_replica(after):
                     return self.get_response(request)
             return self.get_response(request)
         response = self.get_response(request)

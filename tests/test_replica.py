@@ -34,6 +34,16 @@ def _as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(prefix + args, capture_output=True, text=True, timeout=300, **kwargs)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Standby:
     """A hot standby of the test cluster in a directory of its own."""
 
@@ -58,20 +68,28 @@ class Standby:
         return done.stdout.strip()
 
     def start(self) -> None:
-        self.primary_sql(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-            "WHERE slot_name LIKE 'gd\\_replica\\_%' AND NOT active"
-        )
+        for slot in self.primary_sql(
+            "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'gd\\_replica\\_%' AND NOT active"
+        ).split():
+            if not _alive(int(slot.rsplit("_", 1)[1])):  # left by a test process that died; never another worker's
+                self.primary_sql(f"SELECT pg_drop_replication_slot('{slot}')")
         made = _as_postgres(
             [str(PGBIN / "pg_basebackup"), "-h", self.primary_host, "-p", self.primary_port, "-U", "postgres",
              "-D", str(self.data), "-R", "-X", "stream", "-c", "fast", "-C", "-S", self.slot]
         )  # fmt: skip
         assert made.returncode == 0, made.stderr
+        self.run()
+
+    def run(self) -> None:
+        """Start the standby's server (again, after a test stopped it)."""
         options = f"-p {self.port} -k {self.base} -c listen_addresses='' -c hot_standby=on -c shared_buffers=64MB"
         started = _as_postgres(
             [str(PGBIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "log"), "-o", options, "-w", "start"]
         )
         assert started.returncode == 0, started.stderr + (self.base / "log").read_text(errors="replace")
+
+    def running(self) -> bool:
+        return _as_postgres([str(PGBIN / "pg_ctl"), "-D", str(self.data), "status"]).returncode == 0
 
     def stop(self, mode: str = "fast") -> None:
         _as_postgres([str(PGBIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])
@@ -114,6 +132,9 @@ def standby(standby_node, transactional_db, settings):
     settings.REPLICA_MAX_LAG_SECONDS = 30
     settings.REPLICA_PROBE_SECONDS = 0  # probe on every read: the test changes the standby's state at will
     settings.REPLICA_RETRY_SECONDS = 30
+    if not standby_node.running():  # the failover test stops it
+        standby_node.run()
+    standby_node.sql("SELECT pg_wal_replay_resume()")
     replica.configure(standby_node.settings())
     _allow_in_this_test(connections[replica.REPLICA])
     try:
@@ -222,3 +243,25 @@ def test_when_the_replica_dies_under_a_request_the_primary_answers(places, stand
     assert case.reference in _points(web)  # the broken connection: answered again on the primary
     assert replica.replica_state().usable is False  # marked down: no probing until the retry time
     assert web.get("/dashboard/").status_code == 200
+
+
+def test_a_recusal_fences_off_a_replica_that_has_not_replayed_it(places, standby):
+    """Who may see what is never decided by a lagging copy: after a recusal the officer's map reads the primary
+    (where the case is gone for them) until the replica has replayed the recusal."""
+    from geo_disputes.services.cases.recusal import record_recusal
+
+    from .factories import intake_body
+
+    admin = StaffFactory(role="banner_admin").user
+    officer = StaffFactory(role="township_officer", scope_code="150622106").user
+    answer = _browser(admin).post("/api/cases/", intake_body(description="围栏测试"), content_type="application/json")
+    reference = answer.json()["reference"]
+    _wait_for(lambda: _replayed(standby, reference))
+    web = _browser(officer)
+    assert reference in _points(web)  # on the replica, in scope
+    standby.sql("SELECT pg_wal_replay_pause()")
+    record_recusal(Case.objects.get(reference=reference), officer, officer.username, "interest", "亲属")
+    with CaptureQueriesContext(connections[replica.REPLICA]) as on_replica:
+        assert reference not in _points(web)
+    assert not any("geo_disputes_case" in q["sql"] for q in on_replica.captured_queries)  # the primary decided
+    standby.sql("SELECT pg_wal_replay_resume()")

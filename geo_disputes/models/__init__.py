@@ -7,7 +7,7 @@ from .calendar import CalendarDay
 from .cases import Case, CaseEvent, CaseGroup, CaseParcel, FollowUp, Party, SupervisionAct
 from .documents import CaseDocument, DocumentCounter, DocumentService, NoticeKind
 from .idempotency import IdempotentRequest
-from .jobs import JobRun
+from .jobs import JobRun, ReplicaFence
 from .leaders import LeaderCase, LeaderVisit, VisitCase
 from .org import Role, StaffProfile, Unit
 from .recusal import AccusedPerson, Recusal
@@ -43,6 +43,7 @@ __all__ = [
     "Party",
     "PersonalDataAccess",
     "Recusal",
+    "ReplicaFence",
     "Role",
     "RoutingRule",
     "RoutingRuleChange",

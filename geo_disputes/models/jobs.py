@@ -36,3 +36,15 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.day}: {self.outcome}"
+
+
+class ReplicaFence(models.Model):
+    """The primary's WAL position after the last change to who may see what (a staff member's role or scope, a
+    recusal, an accused person): one row. A map read goes to the replica only once it has replayed past it
+    (services/ops/replica.py), so a stale replica never shows a case to someone just recused or moved."""
+
+    lsn = models.CharField(max_length=40, default="0/0")
+    at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.lsn} ({self.at:%Y-%m-%d %H:%M:%S})"

@@ -115,7 +115,7 @@ def read_alias() -> str:
         return DEFAULT_DB_ALIAS
     after = _after.get()
     if after and _lsn_value(state.replay_lsn) < _lsn_value(after):
-        return DEFAULT_DB_ALIAS  # the user's own write is not on the replica yet
+        return DEFAULT_DB_ALIAS  # the user's own write, or the last change to access, is not on the replica yet
     return REPLICA
 
 
@@ -153,6 +153,56 @@ def mark_down(now: float | None = None) -> None:
         pass
 
 
+# Models read on the primary even inside a replica-routed request: who the user is (sessions, tokens, accounts) and
+# what they may see (roles and scopes, recusals, accused persons) — a lagging copy of these must never decide access.
+PRIMARY_ONLY = frozenset(
+    {
+        "auth",
+        "sessions",
+        "contenttypes",
+        "admin",
+        "geo_disputes.apitoken",
+        "geo_disputes.staffprofile",
+        "geo_disputes.recusal",
+        "geo_disputes.accusedperson",
+        "geo_disputes.loginfailure",
+        "geo_disputes.idempotentrequest",
+        "geo_disputes.uploadsession",
+        "geo_disputes.replicafence",
+    }
+)
+FENCED = ("staffprofile", "recusal", "accusedperson")  # their changes move the fence
+
+
+def fence_lsn() -> str | None:
+    """The WAL position of the last change to who may see what (ReplicaFence), read on the primary."""
+    from geo_disputes.models import ReplicaFence
+
+    with on_primary():
+        return ReplicaFence.objects.filter(pk=1).values_list("lsn", flat=True).first()
+
+
+def move_fence() -> None:
+    """After a committed change to access (a role, a scope, a recusal, an accused person): record the primary's
+    position; replica reads wait until the replica has it."""
+    from geo_disputes.models import ReplicaFence
+
+    position = primary_lsn()
+    ReplicaFence.objects.update_or_create(pk=1, defaults={"lsn": position})
+
+
+def connect_signals() -> None:
+    from django.db import transaction
+    from django.db.models.signals import post_delete, post_save
+
+    def changed(sender, **kwargs) -> None:
+        if sender._meta.model_name in FENCED and configured():
+            transaction.on_commit(move_fence)
+
+    post_save.connect(changed, dispatch_uid="replica-fence-save", weak=False)
+    post_delete.connect(changed, dispatch_uid="replica-fence-delete", weak=False)
+
+
 def primary_lsn() -> str:
     """The primary's current WAL position: after a commit, every change of it lies at or before this."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
@@ -182,6 +232,12 @@ def _probe() -> ReplicaState:
     return ReplicaState(True, replay or "", why="ok")
 
 
+def later(*positions: str | None) -> str | None:
+    """The furthest of some WAL positions (invalid or missing ones ignored)."""
+    valid = [p for p in positions if _valid_lsn(p)]
+    return max(valid, key=_lsn_value) if valid else None
+
+
 def _valid_lsn(value: str | None) -> bool:
     return bool(value) and bool(_LSN.fullmatch(value))
 
@@ -197,6 +253,9 @@ class ReplicaRouter:
     """Django's database router: writes and migrations on the primary, reads where read_alias says."""
 
     def db_for_read(self, model, **hints) -> str:
+        meta = model._meta
+        if meta.app_label in PRIMARY_ONLY or meta.label_lower in PRIMARY_ONLY:
+            return DEFAULT_DB_ALIAS
         return read_alias()
 
     def db_for_write(self, model, **hints) -> str:
