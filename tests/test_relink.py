@@ -101,3 +101,26 @@ def test_a_new_version_relinks_only_cases_received_after_it(county, tmp_path):
     assert Case.objects.get(pk=county["moving"].pk).village_code == EAST  # before it: the old border still holds
     stored = _links()
     assert link_cases() == 0 and _links() == stored
+
+
+def test_a_redrawn_parcel_relinks_the_point_parcels_only_and_agrees_with_a_full_relink(county, tmp_path):
+    from geo_disputes.models import CaseParcel
+
+    from .factories import ParcelFactory
+
+    ParcelFactory(code=f"{WEST}JD00001", land_use="grassland", geom=box(111.00, 39.50, 111.03, 39.53))
+    link_cases()
+    assert not CaseParcel.objects.filter(case=county["west"]).exists()
+    grown = {
+        "type": "Feature",
+        "properties": {"code": f"{WEST}JD00001", "name": "草场", "land_use": "grassland"},
+        "geometry": {"type": "Polygon", "coordinates": _square(111.00, 39.50, 111.06, 39.56)},
+    }
+    path = tmp_path / "parcels.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [grown]}), "utf-8")
+    out = StringIO()
+    call_command("import_areas", "parcels", str(path), "--commit", stdout=out, stderr=StringIO())
+    assert "1 cases lie in a changed boundary (old or new) and were re-linked, 1 of them changed" in out.getvalue()
+    assert CaseParcel.objects.filter(case=county["west"], source="point").count() == 1
+    stored = _links()
+    assert link_cases() == 0 and _links() == stored

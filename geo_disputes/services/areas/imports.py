@@ -30,7 +30,7 @@ from django.db import DatabaseError, connection, transaction
 from geo_disputes.models import Banner
 from geo_disputes.services.areas.coords import Datum, DatumError, gcj02_to_wgs84, parse_datum
 from geo_disputes.services.areas.layers import Layer, UnknownLayer, get_layer
-from geo_disputes.services.areas.linking import link_cases
+from geo_disputes.services.areas.linking import LAYER_TABLES, link_cases
 from geo_disputes.services.sql import relaxed_commit
 
 Progress = Callable[[int, int], None]
@@ -182,7 +182,8 @@ def import_layer(
             if spec.name != "banner":  # no case is linked to the outline
                 touched |= stage.covered_cases(before=False)
                 report.relinked = len(touched)
-                report.relink_changed = link_cases(sorted(touched)) if touched else 0
+                only = spec.name if spec.name in LAYER_TABLES else None  # that layer alone can have changed
+                report.relink_changed = link_cases(sorted(touched), only_layer=only) if touched else 0
             report.features = stage.outcomes()
             report.warnings.extend(stage.outside_banner())
             stage.drop()
