@@ -124,3 +124,11 @@ def test_a_redrawn_parcel_relinks_the_point_parcels_only_and_agrees_with_a_full_
     assert CaseParcel.objects.filter(case=county["west"], source="point").count() == 1
     stored = _links()
     assert link_cases() == 0 and _links() == stored
+
+
+def test_a_never_linked_case_under_a_redrawn_border_gets_every_layer(county, tmp_path):
+    fresh = CaseFactory(location=Point(111.11, 39.56, srid=4326), received_at=dt.datetime(2026, 3, 2, 10, tzinfo=TZ))
+    Case.objects.filter(pk=fresh.pk).update(township_code="", village_code="", linked_at=None)
+    _redraw(tmp_path, "--commit")
+    fresh.refresh_from_db()
+    assert (fresh.township_code, fresh.village_code) == ("150622101", WEST) and fresh.linked_at is not None

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
+from geo_disputes.models import Case
 from geo_disputes.services.sql import local_setting, relaxed_commit
 
 # In force on the case's day: valid_from <= day <= valid_to (open-ended when NULL), written as a range
@@ -156,6 +157,11 @@ def link_cases(case_ids: Sequence[int] | None = None, only_layer: str | None = N
     """
     params = {"ids": list(case_ids or [])}
     if only_layer is not None and case_ids is not None:
+        never = list(Case.objects.filter(pk__in=params["ids"], linked_at__isnull=True).values_list("pk", flat=True))
+        if never:  # a case never linked gets every layer, not this one alone
+            changed_before = link_cases(never)
+            params["ids"] = sorted(set(params["ids"]) - set(never))
+            return changed_before + (link_cases(params["ids"], only_layer) if params["ids"] else 0)
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(
                 _context_sql("geo_disputes_case c WHERE c.id = ANY(%(ids)s)", _by_case, LAYER_TABLES[only_layer]),
