@@ -226,6 +226,25 @@ def test_a_wider_influence_zone_re_links_the_cases_in_the_ring(cases, tmp_path):
     assert stored() == full_relink()
 
 
+def test_a_village_dissolved_by_an_end_date_in_the_file_loses_only_its_later_cases(cases, tmp_path):
+    # 北村 merged away: the file gives its boundary an end date (the village's last day 2024-03-31).
+    path = geojson(
+        tmp_path / "villages.geojson",
+        [({"code": "150622101202", "name": "北村", "valid_to": "2024-03-31"}, (111.0, 39.7, 111.2, 39.9))],
+    )
+    report = import_layer("villages", path, commit=True)
+    later = {
+        c.pk
+        for c in cases
+        if 111.0 <= c.location.x <= 111.2 and 39.7 <= c.location.y <= 39.9 and _day(c) > dt.date(2024, 3, 31)
+    }
+    on_the_line = {c.pk for c in cases if c.pk in later and c.location.y == 39.7}  # 南村 covers them too
+    assert report.relink.examined == len(later), "北村 no longer covers any of them on their day"
+    assert report.relink.changed == len(later - on_the_line), "those on 39.7 keep 南村, the smaller code"
+    assert stored() == full_relink()
+    assert all(stored()[pk][1] != "150622101202" for pk in later)
+
+
 def test_importing_the_same_file_again_re_links_nothing(cases, tmp_path):
     path = geojson(
         tmp_path / "villages.geojson", [({"code": "150622101201", "name": "南村"}, (111.0, 39.5, 111.2, 39.7))]
