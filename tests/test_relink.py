@@ -335,3 +335,11 @@ def test_the_re_link_runs_in_the_import_transaction(cases, tmp_path, monkeypatch
         cur.execute("SELECT count(*) FROM geo_disputes_village")
         assert cur.fetchone()[0] == villages
     assert stored() == before
+
+
+def test_a_new_banner_outline_links_no_case_and_says_nothing_about_cases(cases, tmp_path):
+    path = geojson(tmp_path / "banner.geojson", [({"code": "150622", "name": "准格尔旗"}, (110.9, 39.4, 111.5, 40.0))])
+    out = StringIO()
+    call_command("import_areas", "banner", str(path), "--commit", stdout=out)
+    assert "Saved." in out.getvalue() and "re-linked" not in out.getvalue()
+    assert import_layer("banner", path, commit=True).relink is None

@@ -90,7 +90,7 @@ class ImportReport:
     repaired: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     derived: list[str] = field(default_factory=list)  # parent codes read off the codes, and how
-    relink: RelinkReport | None = None  # the cases re-linked because boundaries changed
+    relink: RelinkReport | None = None  # the cases re-linked because boundaries changed (None: banner)
 
     def count(self, action: str) -> int:
         return sum(1 for f in self.features if f.action == action)
@@ -185,7 +185,8 @@ def import_layer(
             stage.apply()
             report.features = stage.outcomes()
             report.warnings.extend(stage.outside_banner())
-            report.relink = change.relink()  # same transaction: links and boundaries never disagree
+            if change.watched:  # same transaction: links and boundaries never disagree
+                report.relink = change.relink()
             stage.drop()
             if not commit:
                 transaction.set_rollback(True)
