@@ -156,3 +156,14 @@ def test_a_grid_whose_village_is_unknown_or_whose_code_has_no_village_prefix_is_
     with pytest.raises(AreaImportError, match=r"row 1, code WG-001, field village_code: not mapped, and cannot"):
         import_layer("grids", geojson(tmp_path / "g2.geojson", rows), commit=True)
     assert Grid.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_re_import_without_the_field_sets_the_derived_township_on_the_version_in_force(tmp_path):
+    TownshipFactory(code="150622106", name="魏家峁镇")
+    VillageFactory(code="150622106202", name="双敖包村", township_code="150622999", geom=box(111.2, 39.8, 111.3, 39.9))
+    report = import_layer(
+        "villages", geojson(tmp_path / "v.geojson", [{"code": "150622106202", "name": "双敖包村"}]), commit=True
+    )
+    assert report.count("update") == 1
+    assert Village.objects.get().township_code == "150622106", "the code says which township it is in"

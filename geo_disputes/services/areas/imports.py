@@ -170,7 +170,7 @@ def import_layer(
         with transaction.atomic():
             if commit:
                 relaxed_commit()  # one transaction, re-run whole if lost (services.sql)
-            stage = _Stage(spec, set(fields))
+            stage = _Stage(spec, set(fields) | ({derived.field} if derived else set()))  # derived: written too
             for batch in _batches(reader.rows(ogr_layer, progress, progress_every), STAGE_BATCH):
                 stage.add(batch)
             if reader.problems:
