@@ -1301,6 +1301,20 @@ _IMPORTS = [
         [],
         ["row 1", "code"],
     ),
+    (
+        "derived-township-unknown",  # a county's file: code and name only; 150622999 is no township
+        "villages",
+        [{**village("150622999201"), "properties": {"code": "150622999201", "name": "无镇村"}}],
+        [],
+        ["row 1", "code 150622999201", "field township_code", "150622999", "is not in townships"],
+    ),
+    (
+        "derived-township-from-a-short-code",
+        "villages",
+        [{**village("1506221062"), "properties": {"code": "1506221062", "name": "短码村"}}],
+        [],
+        ["row 1", "field township_code", "cannot be derived", "--map township_code=FIELD"],
+    ),
     ("unknown-layer", "lakes", [village()], [], ["lakes"]),
     ("map-unknown-field", "villages", [village()], ["--map", "secret=code"], ["secret", "unknown field"]),
     ("map-missing-source", "villages", [village()], ["--map", "name=DKMC"], ["DKMC", "not in the file"]),

@@ -5,6 +5,10 @@ checked and every problem named by row and code; invalid polygons are repaired o
 asked. Features are read with GDAL (CRS from the file or `source_srid`, GBK shapefiles via
 their .cpg or `encoding`), staged in a temporary table, then validated and upserted with
 set-based SQL inside one transaction, so any failure leaves the database as it was.
+A village (grid) file without a township (village) field gets its parent code from its own code, as
+counties hand them over (services/areas/layers.py), and the parent must exist. The cases whose links
+the changed boundaries can affect are re-linked in the same transaction (services/areas/relink.py),
+so boundaries and links never disagree; a dry run does all of it and reports what it would change.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ctypes import c_char_p, c_void_p
@@ -29,8 +34,8 @@ from django.db import DatabaseError, connection, transaction
 
 from geo_disputes.models import Banner
 from geo_disputes.services.areas.coords import Datum, DatumError, gcj02_to_wgs84, parse_datum
-from geo_disputes.services.areas.layers import Layer, UnknownLayer, get_layer
-from geo_disputes.services.areas.linking import LAYER_TABLES, link_cases
+from geo_disputes.services.areas.layers import LAYERS, DerivedParent, Layer, UnknownLayer, get_layer
+from geo_disputes.services.areas.relink import BoundaryChange, RelinkReport
 from geo_disputes.services.sql import relaxed_commit
 
 Progress = Callable[[int, int], None]
@@ -84,10 +89,8 @@ class ImportReport:
     features: list[FeatureOutcome] = field(default_factory=list)
     repaired: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    # Incremental re-linking (issue 16 item 3): the cases the changed geometries cover, and how many of them
-    # changed township, village, grid, mining area or point parcels; None for the banner outline.
-    relinked: int | None = None
-    relink_changed: int | None = None
+    derived: list[str] = field(default_factory=list)  # parent codes read off the codes, and how
+    relink: RelinkReport | None = None  # the cases re-linked because boundaries changed (None: banner)
 
     def count(self, action: str) -> int:
         return sum(1 for f in self.features if f.action == action)
@@ -143,6 +146,7 @@ def import_layer(
     if len(ogr_layer) == 0:  # before the field mapping, whose complaints would hide this
         raise AreaImportError(f"{source.name} (layer {ogr_layer.name}) has no features")
     fields = resolve_mapping(spec, source_fields, mapping or {})
+    derived = derived_parent(spec, fields)
     srs, crs_text = _source_srs(ogr_layer, source_srid, parsed_datum)
     report = ImportReport(
         layer=spec.name,
@@ -153,22 +157,20 @@ def import_layer(
         datum=(parsed_datum or Datum.WGS84).value,
         committed=commit,
     )
+    if derived is not None:
+        report.derived.append(
+            f"{derived.field} derived from {derived.rule}: the file maps no {derived.field} field"
+            f" (map one with --map {derived.field}=FIELD)"
+        )
     if encoding and ogr_source.driver.name != "ESRI Shapefile":
         report.warnings.append(f"--encoding {encoding} ignored: {_driver_label(ogr_source)} text is always UTF-8")
 
-    derived = derived_parents(spec, fields)
-    for parent_field, digits in derived.items():
-        report.warnings.append(
-            f"{parent_field}: no field in the file mapped to it — derived from each feature's code (its first {digits} "
-            f"digits, the statistical code of the {PARENT_FROM_CODE[spec.name][2][:-1]} it lies in); "
-            f"map one with --map {parent_field}=FIELD to take it from the file instead"
-        )
     reader = _FeatureReader(spec, fields, srs, parsed_datum, valid_from, derived)
     try:
         with transaction.atomic():
             if commit:
                 relaxed_commit()  # one transaction, re-run whole if lost (services.sql)
-            stage = _Stage(spec, set(fields))
+            stage = _Stage(spec, set(fields) | ({derived.field} if derived else set()))  # derived: written too
             for batch in _batches(reader.rows(ogr_layer, progress, progress_every), STAGE_BATCH):
                 stage.add(batch)
             if reader.problems:
@@ -176,16 +178,15 @@ def import_layer(
             if reader.count == 0:
                 raise AreaImportError(f"{source.name} (layer {ogr_layer.name}) has no features")
             report.repaired = stage.check_geometries(repair)
+            if derived is not None:
+                stage.check_parents(derived)
             stage.plan()
-            touched = stage.covered_cases(before=True)  # the old geometries, before they change
+            change = BoundaryChange(spec, "SELECT code FROM area_import")
             stage.apply()
-            if spec.name != "banner":  # no case is linked to the outline
-                touched |= stage.covered_cases(before=False)
-                report.relinked = len(touched)
-                only = spec.name if spec.name in LAYER_TABLES else None  # that layer alone can have changed
-                report.relink_changed = link_cases(sorted(touched), only_layer=only) if touched else 0
             report.features = stage.outcomes()
             report.warnings.extend(stage.outside_banner())
+            if change.watched:  # same transaction: links and boundaries never disagree
+                report.relink = change.relink()
             stage.drop()
             if not commit:
                 transaction.set_rollback(True)
@@ -214,34 +215,28 @@ def resolve_mapping(spec: Layer, source_fields: list[str], mapping: dict[str, st
     problems += [
         Problem(None, None, target, f"no source field; map one with --map {target}=FIELD ({', '.join(source_fields)})")
         for target in _required_fields(spec)
-        if target not in resolved and target not in derived_parents(spec, resolved)
+        if target not in resolved
     ]
     if problems:
         raise AreaImportError(problems)
     return resolved
 
 
-# A parent code a county's file may leave out, and how the statistical codes give it: a village's 12-digit code
-# begins with its township's 9 digits (150622106202 → 150622106), a grid's code with its village's 12.
-PARENT_FROM_CODE = {"villages": ("township_code", 9, "townships"), "grids": ("village_code", 12, "villages")}
-
-
-def derived_parents(spec: Layer, resolved: dict[str, str]) -> dict[str, int]:
-    """The parent fields of `spec` no source field gives, to derive from each feature's code: {field: digits}."""
-    rule = PARENT_FROM_CODE.get(spec.name)
-    if rule is None or rule[0] in resolved:
-        return {}
-    return {rule[0]: rule[1]}
+def derived_parent(spec: Layer, fields: dict[str, str]) -> DerivedParent | None:
+    """The parent code to read off each feature's code: the layer has a rule and no field is mapped to it."""
+    rule = spec.derived_parent
+    return rule if rule is not None and rule.field not in fields else None
 
 
 def _required_fields(spec: Layer) -> list[str]:
-    """Fields a new boundary cannot do without: no default and not blank (code, name, parent codes)."""
+    """Fields a new boundary cannot do without: no default, not blank and not derivable (code, name)."""
+    derivable = spec.derived_parent.field if spec.derived_parent else None
     return [
         name
         for name in spec.fields
         if not spec.model._meta.get_field(name).blank
         and not spec.model._meta.get_field(name).has_default()
-        and name != "valid_to"
+        and name not in ("valid_to", derivable)
     ]
 
 
@@ -377,12 +372,6 @@ def _driver_label(ogr_source) -> str:
     return DRIVERS.get(ogr_source.driver.name, ogr_source.driver.name)
 
 
-def _parent_codes(spec: Layer) -> set[str]:
-    """Every code of the parent layer (any version: a boundary redrawn keeps its code)."""
-    parent = get_layer(PARENT_FROM_CODE[spec.name][2])
-    return set(parent.model.objects.values_list("code", flat=True).distinct())
-
-
 def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     for row in rows:
@@ -404,11 +393,10 @@ class _FeatureReader:
         srs: SpatialReference,
         datum: Datum | None,
         valid_from: dt.date | None,
-        derived: dict[str, int] | None = None,
+        derived: DerivedParent | None = None,
     ):
         self.spec, self.fields, self.datum, self.valid_from = spec, fields, datum, valid_from
-        self.derived = derived or {}
-        self.known_parents = _parent_codes(spec) if self.derived else set()
+        self.derived = derived
         wgs84 = SpatialReference(WGS84)
         self.transform = None if srs.srid == WGS84 else CoordTransform(srs, wgs84)
         self.srs_name = srs.name
@@ -441,9 +429,6 @@ class _FeatureReader:
         values: dict[str, Any] = {}
         code = self._text(row, None, "code", feature)
         for name, model_field in self.model_fields.items():
-            if name in self.derived:
-                values[name] = self._derived(row, code, name)
-                continue
             if name not in self.fields:
                 values[name] = None if name in ("valid_from", "valid_to") else model_field.get_default()
                 continue
@@ -457,6 +442,8 @@ class _FeatureReader:
                 values[name] = None if raw is None else model_field.clean(_choice(model_field, raw), None)
             except ValidationError as exc:
                 self._problem(row, code, name, f"{raw!r}: {' '.join(exc.messages)}")
+        if self.derived is not None and code is not None:
+            self._derive(row, code, values)
         if self.valid_from is not None:
             values["valid_from"] = self.valid_from
         if values.get("valid_to") and values.get("valid_from") and values["valid_to"] < values["valid_from"]:
@@ -467,21 +454,19 @@ class _FeatureReader:
                 self._problem(row, code, "code", f"duplicate of row {first}")
         return values
 
-    def _derived(self, row: int, code: str | None, name: str) -> str | None:
-        """The parent code from the feature's own code; a problem naming the row when there is no such parent."""
-        digits = self.derived[name]
-        if code is None:
-            return None
-        parent = str(code)[:digits]
-        if len(str(code)) <= digits or not parent.isdigit():
-            self._problem(row, code, name, f"cannot be derived: code {code!r} does not start with {digits} digits")
-            return None
-        if parent not in self.known_parents:
-            self._problem(
-                row, code, name, f"{parent} (the code's first {digits} digits) is not a code in the parent layer"
-            )
-            return None
-        return parent
+    def _derive(self, row: int, code: str, values: dict[str, Any]) -> None:
+        """The parent code from the area's own code, or a problem naming the field that could not be filled."""
+        rule = self.derived
+        if re.fullmatch(rule.pattern, code):
+            values[rule.field] = code[: rule.digits]
+            return
+        self._problem(
+            row,
+            code,
+            rule.field,
+            f"not mapped, and cannot be derived from {rule.rule}: code {code!r} does not have that form;"
+            f" map one with --map {rule.field}=FIELD",
+        )
 
     def _text(self, row: int, code: str | None, name: str, feature) -> Any:
         """The source value: strings stripped ('' = missing), whole-number floats as integers (codes)."""
@@ -637,6 +622,33 @@ class _Stage:
             raise AreaImportError(lost)
         return [Problem(r, c, "geom", f"repaired {why} -> {n} polygon(s)") for r, c, why, n, _ in results]
 
+    def check_parents(self, rule: DerivedParent) -> None:
+        """A derived parent code must name an existing area (any version): else the row and field are named."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _sql(
+                    "SELECT s.row_no, s.code, s.{column} FROM area_import s WHERE NOT EXISTS"
+                    " (SELECT 1 FROM {parent} p WHERE p.code = s.{column}) ORDER BY s.row_no",
+                    column=connection.ops.quote_name(rule.field),
+                    parent=connection.ops.quote_name(LAYERS[rule.parent].table),
+                )
+            )
+            missing = cursor.fetchall()
+        if missing:
+            raise AreaImportError(
+                [
+                    Problem(
+                        row,
+                        code,
+                        rule.field,
+                        f"{parent} (derived from {rule.rule}) is not in {rule.parent}: import the {rule.parent}"
+                        f" first, or map the field with --map {rule.field}=FIELD",
+                    )
+                    for row, code, parent in missing[:MAX_LISTED_PROBLEMS]
+                ],
+                len(missing),
+            )
+
     def plan(self) -> None:
         """Match each feature with the open version of its code: update it, supersede it, or insert."""
         with connection.cursor() as cursor:
@@ -706,33 +718,6 @@ class _Stage:
                 ),
                 [self.default_from],
             )
-
-    def covered_cases(self, before: bool) -> set[int]:
-        """The cases a changed feature's geometry covers — before the import its old version's (updated in place
-        or superseded), after it the new one's; a mining area's influence zone counts too. Only these can change
-        their links: a case outside every old and every new geometry keeps the areas it had. The re-link itself
-        is services.areas.linking.link_cases, the one rule a full re-link applies too."""
-        columns = ["geom"] + (["influence_zone"] if self.spec.name == "mining-areas" else [])
-        if before:
-            match = "t.id = s.target_id AND s.action IN ('update', 'new version')"
-        else:
-            match = (
-                "t.code = s.code AND (t.id = s.target_id AND s.action = 'update'"
-                " OR s.action IN ('insert', 'new version') AND t.valid_from = COALESCE(s.valid_from, %(start)s))"
-            )
-        found: set[int] = set()
-        with connection.cursor() as cursor:
-            for column in columns:
-                sql = _sql(
-                    "SELECT DISTINCT c.id FROM area_import s JOIN {table} t ON {match}"
-                    " JOIN geo_disputes_case c ON ST_Covers(t.{column}, c.location)",
-                    table=self.table,
-                    match=match,
-                    column=connection.ops.quote_name(column),
-                )
-                cursor.execute(sql, {"start": self.default_from})
-                found.update(row[0] for row in cursor)
-        return found
 
     def outcomes(self) -> list[FeatureOutcome]:
         with connection.cursor() as cursor:

@@ -15,14 +15,15 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
-from geo_disputes.models import Case
 from geo_disputes.services.sql import local_setting, relaxed_commit
 
 # In force on the case's day: valid_from <= day <= valid_to (open-ended when NULL), written as a range
 # test so the planner cannot AND the (code, valid_from) unique index into the GiST look-up — with a
 # join parameter it assumes a third of the rows pass `valid_from <= day` and scanned that whole index
 # for every case (bench/: parcels 3.4 ms → 0.03 ms per case; link_cases at 100k cases 353 s → 18 s).
-_IN_FORCE = "daterange(a.valid_from, a.valid_to, '[]') @> (c.received_at AT TIME ZONE 'Asia/Shanghai')::date"
+# The day a case is judged on: its received date in Asia/Shanghai (also services/areas/relink.py).
+CASE_DAY = "(c.received_at AT TIME ZONE 'Asia/Shanghai')::date"
+_IN_FORCE = f"daterange(a.valid_from, a.valid_to, '[]') @> {CASE_DAY}"
 
 # What each layer gives a case: the smallest code among its areas in force covering the point; for
 # mining, the smallest code among the areas the point is inside, else among the zones it is in; all parcels.
@@ -61,33 +62,22 @@ def _by_area(alias: str, table: str, geom: str, select: str) -> str:
 ) {alias} ON {alias}.id = c.id"""  # noqa: S608 — only module constants are interpolated
 
 
-def _context_sql(cases: str, join, only: str | None = None) -> str:
-    """Each case's context once, into the temp table link_context. With `only` (a layer's table name), that layer
-    is worked out afresh and the others are the case's stored values: an import of one layer can change no other."""
-    layers = [layer for layer in _LAYERS if only is None or layer[1] == only]
-    joins = "\n".join(join(*layer) for layer in layers)
-    fresh = {layer[1] for layer in layers}
-    kept_parcels = (
-        "(SELECT coalesce(array_agg(cp.parcel_id ORDER BY cp.parcel_id), '{}') FROM geo_disputes_caseparcel cp"
-        " WHERE cp.case_id = c.id AND cp.source = 'point')"
-    )
+def _context_sql(cases: str, join) -> str:
+    """Each case's context once, into the temp table link_context."""
+    joins = "\n".join(join(*layer) for layer in _LAYERS)
     return f"""
 CREATE TEMP TABLE link_context ON COMMIT DROP AS
 WITH todo AS (
-    SELECT c.id, c.location, c.received_at, c.township_code, c.village_code, c.grid_code, c.mining_area_code,
-           c.mining_relation FROM {cases}
+    SELECT c.id, c.location, c.received_at FROM {cases}
 )
 SELECT c.id,
-    {"coalesce(t.code, '')" if "township" in fresh else "c.township_code"} AS township_code,
-    {"coalesce(v.code, '')" if "village" in fresh else "c.village_code"} AS village_code,
-    {"coalesce(g.code, '')" if "grid" in fresh else "c.grid_code"} AS grid_code,
-    {"coalesce(m.inside, m.zone, '')" if "miningarea" in fresh else "c.mining_area_code"} AS mining_area_code,
-    {
-        "CASE WHEN m.inside IS NOT NULL THEN 'inside' WHEN m.zone IS NOT NULL THEN 'influence_zone' ELSE '' END"
-        if "miningarea" in fresh
-        else "c.mining_relation"
-    } AS mining_relation,
-    {"coalesce(p.ids, '{}')" if "parcel" in fresh else kept_parcels} AS parcel_ids
+    coalesce(t.code, '') AS township_code,
+    coalesce(v.code, '') AS village_code,
+    coalesce(g.code, '') AS grid_code,
+    coalesce(m.inside, m.zone, '') AS mining_area_code,
+    CASE WHEN m.inside IS NOT NULL THEN 'inside' WHEN m.zone IS NOT NULL THEN 'influence_zone' ELSE '' END
+        AS mining_relation,
+    coalesce(p.ids, '{{}}') AS parcel_ids
 FROM todo c
 {joins}
 """  # noqa: S608 — only module constants are interpolated; values are parameters
@@ -137,41 +127,13 @@ WHERE c.id = x.id AND (
 """
 
 
-# The layer each importable boundary layer feeds (services.areas.layers names → _LAYERS table names).
-LAYER_TABLES = {
-    "townships": "township",
-    "villages": "village",
-    "grids": "grid",
-    "mining-areas": "miningarea",
-    "parcels": "parcel",
-}
-
-
-def link_cases(case_ids: Sequence[int] | None = None, only_layer: str | None = None) -> int:
+def link_cases(case_ids: Sequence[int] | None = None) -> int:
     """(Re)link the given cases (all cases when None) to their spatial context; returns how many changed.
 
     A case counts (and gets a new linked_at) when it was never linked or its township, village, grid,
     mining area/relation or point parcels differ from what was stored; parcels named at intake are kept.
-    `only_layer` (a key of LAYER_TABLES, with `case_ids`): work out that layer only — after an import of it, the
-    others cannot have changed; a case never linked gets that layer and keeps the rest as stored.
     """
     params = {"ids": list(case_ids or [])}
-    if only_layer is not None and case_ids is not None:
-        never = list(Case.objects.filter(pk__in=params["ids"], linked_at__isnull=True).values_list("pk", flat=True))
-        if never:  # a case never linked gets every layer, not this one alone
-            changed_before = link_cases(never)
-            params["ids"] = sorted(set(params["ids"]) - set(never))
-            return changed_before + (link_cases(params["ids"], only_layer) if params["ids"] else 0)
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute(
-                _context_sql("geo_disputes_case c WHERE c.id = ANY(%(ids)s)", _by_case, LAYER_TABLES[only_layer]),
-                params,
-            )
-            cur.execute("ANALYZE link_context")
-            cur.execute(_WRITE_SQL)
-            changed = cur.rowcount
-            cur.execute("DROP TABLE link_context")
-        return changed
     with transaction.atomic(), connection.cursor() as cur:
         relaxed_commit()  # one transaction, re-run whole if lost (services.sql)
         # The area tables are small (15 townships … 10k grids): below 8 MB PostgreSQL scans a table in one
