@@ -38,11 +38,12 @@ class _Refused(APIException):
         super().__init__({field: message})
 
 
-def attachment_dict(attachment: Attachment, user) -> dict:
-    """What a client learns of one attachment; EXIF place and time only for those who read the exact point."""
+def attachment_dict(attachment: Attachment, view: str | None) -> dict:
+    """What a client learns of one attachment (`view`: access.attachment_view of the reader); EXIF place and time
+    only for those who read the exact point."""
     ref = attachment.case.reference
     url = reverse("api-case-attachment", args=[ref, attachment.pk])
-    full = attachment_view(user, attachment.case) == FULL
+    full = view == FULL
     data = {
         "id": str(attachment.pk),
         "case": ref,
@@ -72,12 +73,12 @@ def attachment_dict(attachment: Attachment, user) -> dict:
 
 class AttachmentListView(APIView):
     def get(self, request: Request, reference: str) -> Response:
-        case = _case(request, reference)
-        rows = service.visible_attachments(request.user, case)
-        return Response({"case": case.reference, "attachments": [attachment_dict(a, request.user) for a in rows]})
+        case, view = _case(request, reference)
+        rows = service.visible_attachments(request.user, case, view)
+        return Response({"case": case.reference, "attachments": [attachment_dict(a, view) for a in rows]})
 
     def post(self, request: Request, reference: str) -> Response:
-        case = _case(request, reference)
+        case, _view = _case(request, reference)
         if not may_attach(request.user, case):
             raise PermissionDenied("您不能为此事项添加附件 / you may not add files to this case")
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -93,15 +94,15 @@ class AttachmentListView(APIView):
             )
         except service.AttachmentError as exc:
             raise _Refused(exc.field, str(exc), exc.status) from None
-        return Response(attachment_dict(attachment, request.user), status=status.HTTP_201_CREATED)
+        return Response(attachment_dict(attachment, FULL), status=status.HTTP_201_CREATED)  # may_attach: FULL
 
 
 class AttachmentView(APIView):
     def get(self, request: Request, reference: str, pk: str) -> HttpResponse:
-        case = _case(request, reference)
+        case, view = _case(request, reference)
         try:
-            attachment = service.find(request.user, case, pk)
-            sha, content_type, name = service.content(request.user, attachment, request.GET.get("variant", ""))
+            attachment = service.find(request.user, case, pk, view)
+            sha, content_type, name = service.content(request.user, attachment, request.GET.get("variant", ""), view)
             handle = store.open_file(sha)
         except service.AttachmentError as exc:
             raise _Refused(exc.field, str(exc), exc.status) from None
@@ -116,11 +117,11 @@ class AttachmentView(APIView):
         return response
 
     def delete(self, request: Request, reference: str, pk: str) -> Response:
-        case = _case(request, reference)
+        case, view = _case(request, reference)
         reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
         reason = reason or request.GET.get("reason", "")
         try:
-            attachment = service.find(request.user, case, pk)
+            attachment = service.find(request.user, case, pk, view)
             service.remove(request.user, attachment, str(reason))
         except service.AttachmentError as exc:
             raise _Refused(exc.field, str(exc), exc.status) from None
@@ -131,7 +132,7 @@ class UploadStartView(APIView):
     """Start a resumable upload: {name, size, kind?, caption?, sha256?} → 201 {id, url, received, chunk_size}."""
 
     def post(self, request: Request, reference: str) -> Response:
-        case = _case(request, reference)
+        case, _view = _case(request, reference)
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
             raise ValidationError({"name": "expected a JSON object {name, size, kind, caption, sha256}"})
@@ -157,14 +158,14 @@ class UploadView(APIView):
     """Where a resumable upload stands (GET), and its next chunk (PUT, Content-Range: bytes a-b/total)."""
 
     def get(self, request: Request, reference: str, pk: str) -> Response:
-        case = _case(request, reference)
+        case, _view = _case(request, reference)
         try:
             return Response(_session_dict(service.upload_session(request.user, case, pk)))
         except service.AttachmentError as exc:
             raise _Refused(exc.field, str(exc), exc.status) from None
 
     def put(self, request: Request, reference: str, pk: str) -> Response:
-        case = _case(request, reference)
+        case, _view = _case(request, reference)
         try:
             session = service.upload_session(request.user, case, pk)
         except service.AttachmentError as exc:
@@ -193,7 +194,7 @@ class UploadView(APIView):
                 )
             raise _Refused(exc.field, str(exc), exc.status) from None
         if isinstance(result, Attachment):
-            return Response(attachment_dict(result, request.user), status=status.HTTP_201_CREATED)
+            return Response(attachment_dict(result, FULL), status=status.HTTP_201_CREATED)
         return Response(_session_dict(result))
 
 
@@ -208,8 +209,10 @@ def _session_dict(session: UploadSession) -> dict:
     }
 
 
-def _case(request: Request, reference: str):
+def _case(request: Request, reference: str) -> tuple:
+    """The case, and how the reader may see its files (access.attachment_view, asked once per request)."""
     case = visible_cases(request.user).select_related("unit").filter(reference=reference).first()
-    if case is None or attachment_view(request.user, case) is None:
+    view = attachment_view(request.user, case) if case is not None else None
+    if view is None:
         raise NotFound(f"no case {reference!r} in your scope / 无此事项或不在您的辖区")
-    return case
+    return case, view

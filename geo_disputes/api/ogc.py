@@ -79,9 +79,9 @@ class LandingView(OgcView):
 
 class ApiDefinitionView(OgcView):
     def get(self, request: Request) -> HttpResponse:
-        document = ogc.api_definition(base_url(request), request.user)
         if wants_html(request):
             return redirect_to_docs(request)
+        document = ogc.api_definition(base_url(request), request.user)
         return HttpResponse(json.dumps(document, ensure_ascii=False), content_type=ogc.OPENAPI)
 
 

@@ -208,16 +208,17 @@ def conformance() -> dict:
 
 
 def collections(base: str, user) -> dict:
+    bbox = _banner_bbox()  # once for the seven collections
     return {
         "links": [
             _link(f"{base}/collections", "self", JSON, "数据集 / collections"),
             _link(f"{base}/collections", "alternate", HTML, "数据集(网页) / collections as HTML", html=True),
         ],
-        "collections": [describe(base, c, user) for c in COLLECTIONS.values()],
+        "collections": [describe(base, c, user, bbox) for c in COLLECTIONS.values()],
     }
 
 
-def describe(base: str, c: Collection, user) -> dict:
+def describe(base: str, c: Collection, user, bbox: list[float] | None = None) -> dict:
     url = f"{base}/collections/{c.id}"
     temporal = _case_interval(user) if c.is_cases else [None, None]
     return {
@@ -227,7 +228,7 @@ def describe(base: str, c: Collection, user) -> dict:
         "itemType": "feature",
         "crs": [CRS84],
         "extent": {
-            "spatial": {"bbox": [_banner_bbox()], "crs": CRS84},
+            "spatial": {"bbox": [bbox or _banner_bbox()], "crs": CRS84},
             "temporal": {"interval": [temporal], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"},
         },
         "queryables": c.queryables(user),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Polygon
@@ -131,8 +132,6 @@ def _case_tile(user, z: int, x: int, y: int) -> bytes:
 
 
 def _tile_bounds_wgs84(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    import math
-
     n = 2**z
 
     def lon(tx: int) -> float:

@@ -693,7 +693,7 @@ def attachment_context(user, case: Case) -> dict | None:
     if view is None:
         return None
     rows = []
-    for item in visible_attachments(user, case):
+    for item in visible_attachments(user, case, view):
         url = reverse("api-case-attachment", args=[case.reference, item.pk])
         rows.append(
             {
