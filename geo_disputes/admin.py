@@ -18,6 +18,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from geo_disputes.models import (
     AccusedPerson,
@@ -58,11 +59,13 @@ from geo_disputes.models.leaders import LeaderCase, LeaderVisit, VisitCase
 from geo_disputes.services.cases.access import (
     ScopeError,
     administers_staff,
+    banner_codes_seen,
     mask_id,
     mask_name,
     mask_phone,
 )
 from geo_disputes.services.cases.routing import DEPARTMENTS, rule_snapshot
+from geo_disputes.services.cases.units import banner_of
 from geo_disputes.services.ops.staff import StaffError, check_scope, default_unit
 
 
@@ -161,35 +164,61 @@ class UnitAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("code", "name", "area_code")
 
+    def get_queryset(self, request):
+        """A banner admin keeps the units of their own banner(s) (a unit's area code begins with its banner's)."""
+        qs = super().get_queryset(request)
+        banner = _admin_banner(request.user)
+        return qs if banner is None else qs.filter(area_code__startswith=banner)
+
 
 class StaffProfileForm(forms.ModelForm):
     class Meta:
         model = StaffProfile
-        fields = ("user", "role", "scope_code", "unit")
+        fields = ("user", "role", "banner_code", "scope_code", "unit")
+
+    admin_banner: str | None = None  # set by StaffProfileAdmin.get_form for a banner admin: their banner or city
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["banner_code"].required = False  # blank: the scope's banner, else the home banner
 
     def clean(self) -> dict:
-        """The scope must fit the role and name an area in force; an officer without a unit gets their own
-        committee's (the accused-unit rule and the holder's-officer checks read it), as services/ops/staff does."""
+        """The scope must fit the role, lie in the banner and name an area in force; a banner admin gives roles in
+        their own banner only; an officer without a unit gets their own committee's (the accused-unit rule and the
+        holder's-officer checks read it), as services/ops/staff does."""
         data = super().clean()
         role, scope = data.get("role", ""), (data.get("scope_code") or "").strip()
+        banner = (data.get("banner_code") or "").strip() or banner_of(scope[:9])  # blank: the scope's banner
+        if self.admin_banner is not None and not banner.startswith(self.admin_banner):
+            raise forms.ValidationError({"banner_code": f"只能在本旗(市) {self.admin_banner} 内设置人员"})
         try:
-            check_scope(role, scope)
+            check_scope(role, scope, banner)
         except (ScopeError, StaffError) as exc:
             raise forms.ValidationError({"scope_code": str(exc)}) from exc
-        data["scope_code"] = scope
+        data["scope_code"], data["banner_code"] = scope, banner
         if data.get("unit") is None:
-            data["unit"] = default_unit(role, scope)
+            data["unit"] = default_unit(role, scope, banner)
         return data
 
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(admin.ModelAdmin):
     form = StaffProfileForm
-    list_display = ("user", "role", "scope_code", "unit")
-    list_filter = ("role",)
+    list_display = ("user", "role", "banner_code", "scope_code", "unit")
+    list_filter = ("role", "banner_code")
     search_fields = ("user__username", "scope_code")
     raw_id_fields = ("user",)
     list_select_related = ("user", "unit")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        banner = _admin_banner(request.user)
+        return qs if banner is None else qs.filter(banner_code__startswith=banner)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.admin_banner = _admin_banner(request.user)
+        return form
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -539,6 +568,13 @@ def _banner_admin(user) -> bool:
     return administers_staff(user) and not user.is_superuser
 
 
+def _admin_banner(user) -> str | None:
+    """The banner (or city) whose staff and units a banner admin manages; None for a superuser (all of them)."""
+    if not _banner_admin(user):
+        return None
+    return banner_codes_seen(user) or "-"  # "-" matches no code: a profile without a valid banner manages nothing
+
+
 def _site_permission(request) -> bool:
     user = request.user
     return user.is_active and (user.is_staff or _banner_admin(user))
@@ -622,7 +658,11 @@ class StaffUserAdmin(UserAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        return qs.filter(is_superuser=False) if _banner_admin(request.user) else qs
+        banner = _admin_banner(request.user)
+        if banner is None:
+            return qs
+        # Their banner's accounts, and accounts not yet given a role (just added, before their staff profile).
+        return qs.filter(is_superuser=False).filter(Q(staff__banner_code__startswith=banner) | Q(staff__isnull=True))
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)

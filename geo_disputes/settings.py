@@ -263,8 +263,11 @@ API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "30"))
 # GDAL call we make (OGR reading, SRS transforms) is covered by tests on this version.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
-# The banner this deployment serves; points outside its outline are refused.
+# The deployment's home banner: the default for staff and cases made without a place, and the series
+# REFERENCE_PREFIX numbers. A deployment may serve several banners of a city (Banner rows, each with its
+# outline); points outside every banner's outline are refused.
 BANNER_CODE = os.environ.get("BANNER_CODE", "150622")
+REFERENCE_PREFIX = os.environ.get("REFERENCE_PREFIX", "ZGE")
 # How this deployment names itself in case-exchange packages (services.cases.exchange): with BANNER_CODE it is
 # the source a receiving system records, so the same case sent twice is recognised there.
 EXCHANGE_SYSTEM = os.environ.get("EXCHANGE_SYSTEM", "geo-disputes")

@@ -59,7 +59,15 @@ def _versioned(model_name: str) -> list[models.BaseConstraint]:
 
 
 class Banner(Area):
-    """The county-level unit (旗) this deployment serves; its outline bounds every input point."""
+    """A county-level unit (旗/区) this deployment serves; the outlines bound every input point.
+
+    One deployment may serve several banners of a city (issue 16): a case belongs to the banner whose
+    outline covers it, and its reference is numbered in that banner's series under `reference_prefix`.
+    """
+
+    reference_prefix = models.CharField(
+        _("编号前缀"), max_length=8, blank=True, default="", db_default="", help_text=_("如 ZGE;空则用旗代码")
+    )
 
     class Meta(Area.Meta):
         verbose_name = verbose_name_plural = _("旗")

@@ -178,8 +178,17 @@ class CaseGroup(models.Model):
         return self.title
 
 
+def home_banner_code() -> str:
+    """The deployment's own banner (settings.BANNER_CODE): the default for rows made without a place, e.g. in tests."""
+    return settings.BANNER_CODE
+
+
 class Case(models.Model):
     reference = models.CharField(_("编号"), max_length=20)
+    # The banner (旗, 6-digit county code) the case was registered in, fixed at intake from the banner outline
+    # covering its point: every scope rule and analysis is partitioned by it (services.cases.access), and a
+    # re-survey of inner boundaries never moves a case to another banner.
+    banner_code = models.CharField(_("旗代码"), max_length=6, default=home_banner_code)
     category = models.CharField(_("类别"), max_length=30, choices=Category.choices)
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
     kind = models.CharField(_("信访类型"), max_length=20, choices=PetitionKind.choices, default=PetitionKind.CLAIM)
@@ -338,6 +347,7 @@ class Case(models.Model):
             models.Index(fields=["grid_code"], name="case_grid_code_idx"),
             models.Index(fields=["mining_area_code"], name="case_mining_area_code_idx"),
             models.Index(fields=["status"], name="case_status_idx"),
+            models.Index(fields=["banner_code", "received_at"], name="case_banner_received_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["reference"], name="case_reference_uniq"),

@@ -11,6 +11,8 @@ from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from .cases import home_banner_code
+
 
 class Unit(models.Model):
     """A responsible body: village committee, township committee, banner department, mining court, centre."""
@@ -54,6 +56,11 @@ class StaffProfile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
     role = models.CharField(_("角色"), max_length=30, choices=Role.choices)
     scope_code = models.CharField(_("辖区代码"), max_length=40, blank=True)
+    # The banner (6-digit code) the staff member serves, or a city (4-digit code, e.g. 1506 鄂尔多斯市) for the
+    # city-wide roles that see every banner of the city (services.cases.access.CITY_ROLES).
+    banner_code = models.CharField(
+        _("所属旗(市)代码"), max_length=6, default=home_banner_code, help_text=_("6位旗代码;市级角色填4位市代码")
+    )
     unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("所属单位"))
 
     class Meta:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.contrib.gis.db.models import Extent
 from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
@@ -426,10 +427,10 @@ def _day(moment: dt.datetime | None) -> dt.date | None:
 
 
 def _banner_bbox() -> list[float]:
-    banner = Banner.objects.first()
-    if banner is None:
+    box = Banner.objects.aggregate(box=Extent("geom"))["box"]  # every banner the deployment serves
+    if box is None:
         return [-180.0, -90.0, 180.0, 90.0]
-    x0, y0, x1, y1 = banner.geom.extent
+    x0, y0, x1, y1 = box
     return [round(x0, 6), round(y0, 6), round(x1, 6), round(y1, 6)]
 
 

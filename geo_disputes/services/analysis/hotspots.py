@@ -108,10 +108,12 @@ class HotSpotRefused(ValueError):
 
 @dataclass(frozen=True)
 class StudyArea:
-    """A boundary in force on `on`: the banner (`township` blank) or one township."""
+    """A boundary in force on `on`: one township, else the banner(s) whose code begins with `banner` (a banner's
+    6 digits, a city's 4 for a city-wide user, "" for every banner of the deployment)."""
 
     township: str = ""
     on: dt.date | None = None
+    banner: str = ""
 
 
 @dataclass(frozen=True)
@@ -412,7 +414,7 @@ def _symmetric(pairs: np.ndarray, n: int) -> sparse.csr_matrix:
 _AREA_CTE = """
     area AS (
         SELECT ST_Union(ST_Transform(geom, {srid})) AS g FROM {table}
-        WHERE code = %s AND valid_from <= %s AND (valid_to IS NULL OR valid_to >= %s)
+        WHERE starts_with(code, %s) AND valid_from <= %s AND (valid_to IS NULL OR valid_to >= %s)
     )
 """
 
@@ -472,10 +474,9 @@ def _area_table(area: StudyArea) -> tuple[str, str, dt.date]:
         if not Township.objects.in_force(on).filter(code=area.township).exists():
             raise HotSpotRefused(f"无此乡镇或其边界未生效 / no township {area.township!r} in force on {on}", "township")
         return Township._meta.db_table, area.township, on
-    banner = Banner.objects.in_force(on).order_by("code").first()
-    if banner is None:
+    if not Banner.objects.in_force(on).filter(code__startswith=area.banner).exists():
         raise HotSpotRefused(f"未载入旗界 / no banner outline in force on {on}")
-    return Banner._meta.db_table, banner.code, on
+    return Banner._meta.db_table, area.banner, on
 
 
 def _incident_points(incidents, table: str, code: str, on: dt.date) -> tuple[np.ndarray, np.ndarray]:

@@ -64,6 +64,13 @@ _MINING_RELATED = (
 )
 
 
+# Several banners in one deployment (issue 16): every role sees the cases of its own banner only; these roles may
+# instead be held for a whole city (a 4-digit code, 1506 鄂尔多斯市) and then see every banner of it.
+CITY_ROLES = frozenset({Role.BANNER_ADMIN, Role.PLANNER})
+_BANNER_CODE = re.compile(r"\d{6}")
+_CITY_CODE = re.compile(r"\d{4}")
+
+
 class ScopeError(ValueError):
     """A scope code that does not fit the role."""
 
@@ -386,8 +393,59 @@ def kept_from(user, case: Case) -> bool:
     return Case.objects.filter(pk=case.pk).filter(hidden_from(user, staff_profile(user))).exists()
 
 
+def banner_filter(profile: StaffProfile) -> Q | None:
+    """The banners a staff member works in, as a Q on cases: their banner, or every banner of their city for a
+    city-wide role; None (nothing) for a code that fits neither."""
+    code = (profile.banner_code or "").strip()
+    if _BANNER_CODE.fullmatch(code):
+        return Q(banner_code=code)
+    if _CITY_CODE.fullmatch(code) and profile.role in CITY_ROLES:
+        return Q(banner_code__startswith=code)
+    return None
+
+
+def banner_codes_seen(user) -> str | None:
+    """The code whose banners `user` works in (a banner's 6 digits or a city's 4; "" = every banner, for a
+    superuser), or None for a user without a role. Area layers and analyses scale their study area by it."""
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return ""
+    profile = staff_profile(user)
+    if profile is None or banner_filter(profile) is None:
+        return None
+    return profile.banner_code.strip()
+
+
+def validate_banner(role: str, banner_code: str, scope: str) -> None:
+    """ScopeError unless `banner_code` is a 6-digit banner (or, for a city-wide role, a 4-digit city) and the
+    scope lies inside it: a township officer of one banner cannot be given another banner's township."""
+    code = (banner_code or "").strip()
+    if _CITY_CODE.fullmatch(code):
+        if role not in CITY_ROLES:
+            raise ScopeError(
+                f"市级代码 {code} 只用于市级管理员和规划分析 / a city code is for banner admins and planners only"
+            )
+        if scope.strip():
+            raise ScopeError("市级角色不设辖区代码 / a city-wide role has no scope code")
+        return
+    if not _BANNER_CODE.fullmatch(code):
+        raise ScopeError(f"旗代码 {code!r} 须为6位 / banner code {code!r} must be 6 digits (or 4 for a city)")
+    if scope.strip() and not scope.strip().startswith(code):
+        raise ScopeError(f"辖区 {scope} 不在旗 {code} 内 / scope {scope} is not inside banner {code}")
+
+
 def _role_filter(profile: StaffProfile) -> Q | None:
-    """The cases a role sees by scope, as a Q (empty Q = all); None = nothing."""
+    """The cases a role sees, as a Q (empty Q never: at least the banner); None = nothing."""
+    banner = banner_filter(profile)
+    seen = _scope_filter(profile)
+    if banner is None or seen is None:
+        return None
+    return banner & seen
+
+
+def _scope_filter(profile: StaffProfile) -> Q | None:
+    """The cases a role sees by scope within its banner(s), as a Q (empty Q = all); None = nothing."""
     role, scope = profile.role, profile.scope_code.strip()
     if role in (Role.BANNER_ADMIN, Role.PLANNER):
         return Q()
@@ -421,7 +479,7 @@ def _holds_parcel(profile: StaffProfile | None, parcel: Parcel) -> bool:
     if profile is None:
         return False
     if profile.role == Role.BANNER_ADMIN:
-        return True
+        return bool(profile.banner_code) and parcel.code.startswith(profile.banner_code.strip())
     if profile.role in (Role.TOWNSHIP_OFFICER, Role.VILLAGE_OFFICER):
         return bool(profile.scope_code) and parcel.code.startswith(profile.scope_code)
     return False
@@ -496,7 +554,7 @@ def text_filter_key(user) -> tuple:
     profile = staff_profile(user)
     if profile is None:
         return (user.pk, user.is_superuser, None)
-    return (user.pk, user.is_superuser, profile.role, profile.scope_code, profile.unit_id)
+    return (user.pk, user.is_superuser, profile.role, profile.banner_code, profile.scope_code, profile.unit_id)
 
 
 def can_read_case_text(user, case: Case) -> bool:

@@ -139,7 +139,7 @@ SPECS: dict[str, Spec] = {
             K.AGENDA_ASSIGNMENT,
             lambda c: c.agenda_date is not None and c.unit_id is not None and c.status != Status.REPEAT,
             (Input("requirement", gettext_noop("办理要求"), required=False, default=lambda c: c.agenda_plan),),
-            issuer=lambda c: unit_for_tier(Tier.BANNER),
+            issuer=lambda c: unit_for_tier(Tier.BANNER, banner_code=c.banner_code),
             prefix="联交",
         ),
     )

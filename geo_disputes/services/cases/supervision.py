@@ -38,6 +38,7 @@ from geo_disputes.services.cases.clock import (
     local_date,
 )
 from geo_disputes.services.cases.recusal import unit_on_accused_side
+from geo_disputes.services.cases.units import department_code, unit_banner
 from geo_disputes.services.cases.workdays import sync_calendar
 from geo_disputes.services.cases.workflow import record_supervision
 
@@ -103,12 +104,17 @@ def supervising_body(case: Case, names: dict[str, tuple[Unit | None, str]] | Non
 def _bodies_above(case: Case) -> list[str]:
     """The supervising bodies of the holder, nearest first: township → petitions bureau → banner leadership."""
     unit = case.unit
-    banner = settings.BANNER_CODE
+    bureau, leadership = _banner_bodies(case.banner_code)
     if unit.kind == Unit.Kind.VILLAGE_COMMITTEE and case.township_code:
-        return [f"TC-{case.township_code}", "BD-petitions", f"BL-{banner}"]
-    if unit.code == "BD-petitions" or unit.kind == Unit.Kind.BANNER_LEADERSHIP:
-        return [f"BL-{banner}"]
-    return ["BD-petitions", f"BL-{banner}"]
+        return [f"TC-{case.township_code}", bureau, leadership]
+    if unit.code == bureau or unit.kind == Unit.Kind.BANNER_LEADERSHIP:
+        return [leadership]
+    return [bureau, leadership]
+
+
+def _banner_bodies(banner_code: str) -> tuple[str, str]:
+    """The codes of a banner's petitions bureau and its leadership: the supervisors above the townships."""
+    return department_code("petitions", banner_code), f"BL-{banner_code or settings.BANNER_CODE}"
 
 
 def run_tick(today: dt.date) -> TickReport:
@@ -204,9 +210,16 @@ def supervised_cases(unit: Unit, user, on: dt.date | None = None) -> list[Case]:
 def supervising_units(user) -> list[Unit]:
     """The supervising bodies above the townships whose lists `user` keeps: the banner admin (and a superuser) acts
     for the petitions bureau and banner leadership, which no staff account belongs to."""
-    if not (user.is_superuser or getattr(staff_profile(user), "role", "") == Role.BANNER_ADMIN):
+    profile = staff_profile(user)
+    if not (user.is_superuser or getattr(profile, "role", "") == Role.BANNER_ADMIN):
         return []
-    codes = ("BD-petitions", f"BL-{settings.BANNER_CODE}")
+    seen = profile.banner_code.strip() if profile is not None and not user.is_superuser else ""
+    banners = (
+        Case.objects.filter(banner_code__startswith=seen).values_list("banner_code", flat=True).distinct()
+        if len(seen) != 6
+        else [seen]
+    )
+    codes = [code for banner in sorted(set(banners) or {settings.BANNER_CODE}) for code in _banner_bodies(banner)]
     return sorted(Unit.objects.filter(code__in=codes), key=lambda unit: codes.index(unit.code))
 
 
@@ -216,6 +229,7 @@ def _held_below(unit: Unit) -> Q | None:
     accused side of an accusation hands the supervision up to them."""
     if unit.kind == Unit.Kind.TOWNSHIP_COMMITTEE and unit.area_code:
         return Q(unit__kind=Unit.Kind.VILLAGE_COMMITTEE, township_code=unit.area_code)
-    if unit.code in ("BD-petitions", f"BL-{settings.BANNER_CODE}"):
-        return Q(unit__isnull=False)
+    banner = unit_banner(unit)
+    if unit.code in _banner_bodies(banner):
+        return Q(unit__isnull=False, banner_code=banner)
     return None

@@ -823,10 +823,10 @@ def _request_review(case: Case, params: dict[str, Any], context: _Context) -> di
         # The banner's body is reviewed by the city government: outside this system, recorded here.
         case.review_external = True
         return {"reviewing_body": "上级(市)人民政府 / the city government"}
-    reviewer = unit_for_tier(above, case.township_code, case.village_code)
+    reviewer = unit_for_tier(above, case.township_code, case.village_code, case.banner_code)
     while reviewer is not None and unit_on_accused_side(case, reviewer) and tier_above(above):
         above = tier_above(above)  # the body above an accused reviewer reviews instead (回避)
-        reviewer = unit_for_tier(above, case.township_code, case.village_code)
+        reviewer = unit_for_tier(above, case.township_code, case.village_code, case.banner_code)
     if reviewer is not None and unit_on_accused_side(case, reviewer):
         case.review_external = True  # the banner itself is accused: the city reviews
         return {"reviewing_body": "上级(市)人民政府 / the city government"}
