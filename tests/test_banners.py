@@ -19,6 +19,7 @@ from geo_disputes.models import Banner, Case, Role, StaffProfile, Unit
 from geo_disputes.services.cases.access import ScopeError, visible_cases
 from geo_disputes.services.cases.intake import IntakeError, IntakeRequest, Petitioner, open_case
 from geo_disputes.services.cases.supervision import supervising_units
+from geo_disputes.services.cases.workflow import WorkflowError, perform
 from geo_disputes.services.ops.staff import upsert_staff
 
 from .factories import StaffFactory, TownshipFactory, UnitFactory, UserFactory, VillageFactory, box
@@ -221,3 +222,20 @@ def test_a_banners_files_are_checked_naming_the_file_row_and_field(tmp_path):
     with pytest.raises(BannerDemoError, match=r"village_units.csv row 4, code: '150699900202'"):
         read_source(tmp_path)
     assert not Banner.objects.filter(code=B).exists()
+
+
+def test_a_matter_is_never_handed_to_another_banners_body(two_banners):
+    case = Case.objects.get(reference=two_banners[A][0])
+    with pytest.raises(WorkflowError) as refused:
+        perform(case, "transfer", None, case.version, {"unit": f"TC-{B_TOWN}", "reason": "不属本村"})
+    assert refused.value.field == "unit" and B in str(refused.value)
+    case.refresh_from_db()
+    assert case.unit.code.startswith("VC-150622") or case.unit.code.startswith("TC-150622")  # where it was
+
+
+def test_a_banner_planners_village_rates_list_their_banners_villages(two_banners):
+    rates = {
+        banner: {v["code"] for v in _api(_user(Role.PLANNER, banner)).get("/api/village-rates/").json()["villages"]}
+        for banner in (A, B, "1506")
+    }
+    assert rates[A] == {A_VILLAGE} and rates[B] == {B_VILLAGE} and rates["1506"] == {A_VILLAGE, B_VILLAGE}

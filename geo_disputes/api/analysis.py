@@ -262,10 +262,13 @@ def _flag(query, name: str, *, default: bool) -> bool:
 
 
 def _village_prefix(user) -> str:
-    """Which villages a rate table lists: those of the user's area (all for banner-wide roles)."""
+    """Which villages a rate table lists: those of the user's area (their banner's, or city's, for banner-wide
+    roles: a village code begins with its banner's)."""
     profile = None if user.is_superuser else staff_profile(user)
-    if profile is None or not profile.scope_code:
+    if profile is None:
         return ""
+    if not profile.scope_code:
+        return profile.banner_code.strip()
     return profile.scope_code.split("-")[0]
 
 

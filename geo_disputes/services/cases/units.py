@@ -57,7 +57,8 @@ def department_code(key: str, banner_code: str = "") -> str:
 
 def unit_banner(unit: Unit) -> str:
     """The banner a unit serves (its area code's first 6 digits; every unit's area lies in one banner)."""
-    return (unit.area_code or "")[:6] or settings.BANNER_CODE
+    prefix = (unit.area_code or "")[:6]
+    return prefix if len(prefix) == 6 and prefix.isdigit() else settings.BANNER_CODE
 
 
 def unit_code_for_tier(tier: str, township_code: str = "", village_code: str = "", banner_code: str = "") -> str | None:
