@@ -70,7 +70,7 @@ class ClusterParams:
 # 100k cases: the round trip of ids cost as much as the clustering).
 _LABELLED_CTE = f"""
     pts AS (
-        SELECT id, reference, category, ST_Transform(location, {METRIC_SRID}) AS g, left(township_code, 6) AS county
+        SELECT id, reference, category, ST_Transform(location, {METRIC_SRID}) AS g, banner_code AS county
         FROM geo_disputes_case WHERE id IN ({{incidents}})
     ),
     labelled AS (

@@ -113,9 +113,12 @@ class Source:
         return f"{self.system}/{self.banner_code}"
 
 
-def this_system() -> Source:
-    banner = Banner.objects.filter(code=settings.BANNER_CODE).order_by("-valid_from").first()
-    return Source(settings.EXCHANGE_SYSTEM, settings.BANNER_CODE, banner.name if banner else "")
+def this_system(banner_code: str = "") -> Source:
+    """This deployment as the sender of `banner_code`'s cases (the home banner when blank): one deployment may
+    serve several banners, and a package names the banner its case belongs to."""
+    code = banner_code or settings.BANNER_CODE
+    banner = Banner.objects.filter(code=code).order_by("-valid_from").first()
+    return Source(settings.EXCHANGE_SYSTEM, code, banner.name if banner else "")
 
 
 def acting_user(username: str | None):
@@ -151,7 +154,7 @@ def export_case(case: Case, user, out: BinaryIO, *, source: Source | None = None
     if user is None or exportable_case(user, case.reference) is None:
         raise ExchangeError(f"{case.reference}: 您不能导出此事项 / you may not export this case")
     now = now or timezone.now()
-    source = source or this_system()
+    source = source or this_system(case.banner_code)
     files: list[tuple[str, bytes | str]] = []  # (path in zip, bytes or a stored sha256)
     documents = []
     for document in case.documents.select_related("unit", "supersedes").prefetch_related("services"):
@@ -494,7 +497,8 @@ def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, li
 
 def _refuse_if_present(manifest: dict, source: Source) -> None:
     """Raise AlreadyPresent when the package's case is one of ours, or one imported before."""
-    ours = this_system()
+    served = Banner.objects.filter(code=source.banner_code).exists()  # a banner this deployment serves
+    ours = this_system(source.banner_code if served else "")
     reference = manifest["case"]["reference"]
     if source.banner_code == ours.banner_code and Case.objects.filter(reference=reference).exists():
         # Same banner and reference: our case coming back, whichever system name the sender wrote.
