@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from geo_disputes.services.ops.menus import due_counts, menu_for, role_label
+from geo_disputes.services.ops.menus import banner_label, due_counts, menu_for, role_label
 
 
 def menu(request) -> dict:
@@ -14,4 +14,5 @@ def menu(request) -> dict:
         "menu": SimpleLazyObject(lambda: menu_for(user)),
         "due_counts": SimpleLazyObject(lambda: due_counts(user)),
         "role_label": SimpleLazyObject(lambda: role_label(user)),
+        "banner_label": SimpleLazyObject(lambda: banner_label(user)),
     }

@@ -239,3 +239,9 @@ def test_a_banner_planners_village_rates_list_their_banners_villages(two_banners
         for banner in (A, B, "1506")
     }
     assert rates[A] == {A_VILLAGE} and rates[B] == {B_VILLAGE} and rates["1506"] == {A_VILLAGE, B_VILLAGE}
+
+
+def test_the_page_header_names_the_users_banner_or_city(two_banners):
+    assert "示例旗 · 乡安五事" in _page(_user(Role.BANNER_ADMIN, B)).get("/cases/").content.decode()
+    assert "全市 1506 · 乡安五事" in _page(_user(Role.PLANNER, "1506")).get("/dashboard/").content.decode()
+    assert "准格尔旗 · 乡安五事" in _page(_user(Role.BANNER_ADMIN, A)).get("/cases/").content.decode()

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from geo_disputes.models import Role
+from geo_disputes.models import Banner, Role
 from geo_disputes.services.areas.hearing_map import may_print_mining_area
 from geo_disputes.services.cases.access import administers_staff, can_act, moves_cases, staff_profile
 from geo_disputes.services.cases.case_queries import OPEN, CaseFilter, listed_cases
@@ -123,3 +124,18 @@ def role_label(user) -> str:
         return str(_("系统管理员"))
     profile = staff_profile(user)
     return str(_(Role(profile.role).label)) if profile else str(_("未分配角色"))
+
+
+def banner_label(user) -> str:
+    """The banner a page header names for `user` when it is not the home banner (several banners per deployment):
+    its name, or "全市 1506" for a city-wide role; "" for the home banner's staff (the header's own name)."""
+    if not _anyone(user) or user.is_superuser:
+        return ""
+    profile = staff_profile(user)
+    code = profile.banner_code.strip() if profile else ""
+    if not code or code == settings.BANNER_CODE:
+        return ""
+    if len(code) == 4:
+        return f"{_('全市')} {code}"
+    name = Banner.objects.filter(code=code).order_by("-valid_from").values_list("name", flat=True).first()
+    return name or code
