@@ -174,6 +174,23 @@ def test_a_case_in_the_unchanged_part_of_a_redrawn_village_is_not_even_examined(
     assert stored() == full_relink()
 
 
+def test_a_never_linked_case_under_a_changed_boundary_is_linked_by_the_import(cases, tmp_path):
+    # Cases loaded in bulk without linking (linked_at NULL) in the part of 南村 that does not change: their
+    # membership is the same before and after, but a full re-link would link them, so the import does too.
+    south = [c.pk for c in cases if 111.0 < c.location.x < 111.2 and 39.5 < c.location.y < 39.6][:5]
+    assert south
+    Case.objects.filter(pk__in=south).update(township_code="", village_code="", grid_code="", linked_at=None)
+    elsewhere = [c.pk for c in cases if c.location.x > 111.2][:3]  # under no changed boundary: left as it is
+    Case.objects.filter(pk__in=elsewhere).update(township_code="", village_code="", linked_at=None)
+    path = geojson(
+        tmp_path / "villages.geojson", [({"code": "150622101201", "name": "南村"}, (111.0, 39.5, 111.2, 39.72))]
+    )
+    import_layer("villages", path, valid_from=REDRAWN, commit=True)
+    linked = dict(Case.objects.filter(pk__in=south + elsewhere).values_list("pk", "village_code"))
+    assert all(linked[pk] == "150622101201" for pk in south)
+    assert all(linked[pk] == "" for pk in elsewhere)
+
+
 def test_a_grid_redrawn_in_place_from_a_geopackage_re_links_its_cases_on_every_day(cases, tmp_path):
     source = geojson(
         tmp_path / "grids.geojson",

@@ -56,17 +56,20 @@ WHERE v.id = w.id AND v.after <> w.after AND v.days = w.days
 """
 
 # Each remaining version probes the cases' GiST index with its box (as in linking._by_area); per case
-# and key: covered before vs after, and for mining areas inside the area before vs after.
+# and key: covered before vs after, and for mining areas inside the area before vs after. A case the
+# versions cover that was never linked (linked_at NULL: loaded in bulk, or before the areas existed) is
+# re-linked too — a full re-link would link it, and its membership before the change says nothing.
 _AFFECTED_SQL = f"""
 SELECT DISTINCT h.case_id FROM (
-    SELECT c.id AS case_id, v.key, v.after, _ST_Covers(v.geom, c.location) AS inside
+    SELECT c.id AS case_id, v.key, v.after, _ST_Covers(v.geom, c.location) AS inside, c.linked_at IS NULL AS unlinked
     FROM relink_versions v JOIN geo_disputes_case c
       ON c.location @ ST_Envelope(coalesce(v.zone, v.geom))
      AND _ST_Covers(coalesce(v.zone, v.geom), c.location)
      AND v.days @> {CASE_DAY}
 ) h
 GROUP BY h.case_id, h.key
-HAVING bool_or(h.after) IS DISTINCT FROM bool_or(NOT h.after)
+HAVING bool_or(h.unlinked)
+    OR bool_or(h.after) IS DISTINCT FROM bool_or(NOT h.after)
     OR bool_or(h.inside AND h.after) IS DISTINCT FROM bool_or(h.inside AND NOT h.after)
 ORDER BY h.case_id
 """  # noqa: S608 — only a module constant is interpolated
