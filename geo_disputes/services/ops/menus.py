@@ -136,6 +136,7 @@ def banner_label(user) -> str:
     if not code or code == settings.BANNER_CODE:
         return ""
     if len(code) == 4:
-        return f"{_('全市')} {code}"
+        city = _("全市")
+        return f"{city} {code}"
     name = Banner.objects.filter(code=code).order_by("-valid_from").values_list("name", flat=True).first()
     return name or code
