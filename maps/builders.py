@@ -153,7 +153,7 @@ def planner_map() -> folium.Map:
 
 def render_parts(m: folium.Map) -> MapHtml:
     """Render `m` with vendored assets and split it into head, body and script HTML."""
-    use_vendored(m)
+    use_vendored(m, jquery=False)
     root = m.get_root()
     root.render()
     return MapHtml(head=root.header.render(), body=root.html.render(), script=root.script.render())

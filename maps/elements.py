@@ -34,3 +34,14 @@ class PageScript(MacroElement):
         self._name = "PageScript"
         self.config = config
         self.groups = groups
+
+
+class VectorTiles(MacroElement):
+    """Brings Leaflet.VectorGrid (vendored, maps/assets.py) to a page whose script draws vector tiles
+    (/tiles/<layer>/<z>/<x>/<y>.pbf); it writes nothing itself."""
+
+    _template = Template("")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "VectorTiles"
