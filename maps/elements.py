@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from branca.element import MacroElement
 from folium import FeatureGroup
+from folium.elements import JSCSSMixin
 from folium.template import Template
 
 
@@ -36,11 +37,12 @@ class PageScript(MacroElement):
         self.groups = groups
 
 
-class VectorTiles(MacroElement):
+class VectorTiles(JSCSSMixin, MacroElement):
     """Brings Leaflet.VectorGrid (vendored, maps/assets.py) to a page whose script draws vector tiles
     (/tiles/<layer>/<z>/<x>/<y>.pbf); it writes nothing itself."""
 
     _template = Template("")
+    default_js = [("leaflet.vectorgrid", "leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js")]  # maps/assets.py
 
     def __init__(self) -> None:
         super().__init__()
