@@ -72,6 +72,20 @@ def measure(
     return out
 
 
+def body_size(response) -> int:
+    """The bytes of a response's body: Playwright hands an empty body for some fetch() answers a page read as a
+    blob (Leaflet.VectorGrid's tiles), so the server's Content-Length counts when it says more."""
+    try:
+        body = len(response.body())
+    except Exception:  # redirects and aborted requests have no body
+        return 0
+    try:
+        declared = int(response.headers.get("content-length") or 0)
+    except ValueError:
+        declared = 0
+    return max(body, declared)
+
+
 def _measure_one(browser, url: str, html: str | None, cookie: dict, viewport, timeout_s: float) -> PageCost:
     host = urlsplit(url).hostname
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
@@ -108,6 +122,8 @@ def _measure_one(browser, url: str, html: str | None, cookie: dict, viewport, ti
             body = response.body()
         except Exception:  # redirects and aborted requests have no body
             continue
+        if len(body) < body_size(response):  # a tile read by fetch() as a blob comes back empty: its length
+            body = b"\0" * body_size(response)
         total += len(body)
         parts = urlsplit(response.url)
         name = parts.path + (f"?{parts.query}" if parts.query else "")

@@ -169,10 +169,7 @@ def _one(browser, url: str, cookie: dict, timeout_s: float) -> dict:
                     # Tiles counted per layer (one request per tile), API answers per path.
                     key = "/".join(parts.path.split("/")[:3]) if parts.path.startswith("/tiles/") else parts.path
                     paths[key] += 1
-                    try:
-                        data[0] += len(response.body())
-                    except Exception:  # noqa: S110 — aborted: no body
-                        pass
+                    data[0] += browser.body_size(response)
 
             context.on("response", on_response)
             close = context.close
