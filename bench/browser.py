@@ -35,6 +35,7 @@ class PageCost:
     largest: list[tuple[str, int]]  # the biggest responses (path and query, bytes)
     wire_bytes: int = 0  # static files (and a given `html`) gzipped as WhiteNoise serves them, the rest as sent
     wire_largest: list[tuple[str, int]] | None = None  # the biggest responses on the wire
+    data_bytes: int = 0  # of which answers from /api/ and tiles from /tiles/
 
 
 def available() -> bool:
@@ -116,7 +117,7 @@ def _measure_one(browser, url: str, html: str | None, cookie: dict, viewport, ti
     page.goto(url, wait_until="load", timeout=timeout_s * 1000)
     loaded = time.perf_counter() - started
     page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
-    total, wire, document, sizes, wire_sizes = 0, 0, 0, [], []
+    total, wire, data, document, sizes, wire_sizes = 0, 0, 0, 0, [], []
     for response in responses:
         try:
             body = response.body()
@@ -126,6 +127,8 @@ def _measure_one(browser, url: str, html: str | None, cookie: dict, viewport, ti
             body = b"\0" * body_size(response)
         total += len(body)
         parts = urlsplit(response.url)
+        if parts.path.startswith(("/api/", "/tiles/")):
+            data += len(body)
         name = parts.path + (f"?{parts.query}" if parts.query else "")
         sizes.append((name, len(body)))
         static = parts.path.startswith(STATIC_PREFIX) or (html is not None and response.url == url)
@@ -138,5 +141,5 @@ def _measure_one(browser, url: str, html: str | None, cookie: dict, viewport, ti
     largest = sorted(sizes, key=lambda s: -s[1])[:3]
     wire_largest = sorted(wire_sizes, key=lambda s: -s[1])[:3]
     return PageCost(
-        total, document, len(responses), max(loaded, last[0]), len(outside), errors, largest, wire, wire_largest
+        total, document, len(responses), max(loaded, last[0]), len(outside), errors, largest, wire, wire_largest, data
     )

@@ -150,14 +150,13 @@ def _peer_page(n: int) -> tuple[str | None, tuple[float, float] | None]:
 
 
 def _one(browser, url: str, cookie: dict, timeout_s: float) -> dict:
-    """One first view: browser.measure's figures plus the data bytes and requests per API path."""
+    """One first view: browser.measure's figures plus the requests per API path and tile layer."""
     paths: Counter = Counter()
     timings: dict = {}
-    data = [0]
     real_measure_one = browser._measure_one
 
     def spy(b, url_, html, cookie_, viewport, timeout_s):
-        # Count API requests and their bytes by listening on every page the context opens.
+        # Count API and tile requests by listening on every page the context opens.
         original_new_context = b.new_context
 
         def new_context(**kwargs):
@@ -169,7 +168,6 @@ def _one(browser, url: str, cookie: dict, timeout_s: float) -> dict:
                     # Tiles counted per layer (one request per tile), API answers per path.
                     key = "/".join(parts.path.split("/")[:3]) if parts.path.startswith("/tiles/") else parts.path
                     paths[key] += 1
-                    data[0] += browser.body_size(response)
 
             context.on("response", on_response)
             close = context.close
@@ -198,7 +196,7 @@ def _one(browser, url: str, cookie: dict, timeout_s: float) -> dict:
         "wire_bytes": cost.wire_bytes,
         "wire_largest": cost.wire_largest,
         "requests": cost.requests,
-        "data_bytes": data[0],
+        "data_bytes": cost.data_bytes,
         "document": cost.document_bytes,
         "ready_s": cost.ready_s,
         "outside": cost.outside,
