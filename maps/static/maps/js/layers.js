@@ -325,17 +325,17 @@
       return tileStyle(loader, properties);
     };
     var layer = new HalfZoomTiles(spec.tiles, {
-        rendererFactory: L.svg.tile,
-        vectorTileLayerStyles: styles,
-        interactive: spec.popups,
-        getFeatureId: function (feature) {
-          return String(feature.properties.code);
-        },
-        tileSize: 512,
-        maxNativeZoom: 15,
-        zIndex: 10 + order,
-        fetchOptions: { credentials: "same-origin" },
-      }).addTo(loader.group);
+      rendererFactory: L.svg.tile, // the canvas renderer calls L.DomEvent.fakeStop, gone in Leaflet 1.8+
+      vectorTileLayerStyles: styles,
+      interactive: spec.popups,
+      getFeatureId: function (feature) {
+        return String(feature.properties.code);
+      },
+      tileSize: 512,
+      maxNativeZoom: 15,
+      zIndex: 10 + order,
+      fetchOptions: { credentials: "same-origin" },
+    }).addTo(loader.group);
     layer.on("click", function (event) {
       var props = joined(loader, event.layer.properties || {});
       var feature = { id: props.code, properties: props };
