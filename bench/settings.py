@@ -24,3 +24,6 @@ SECURE_HSTS_SECONDS = 0
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"handlers": [], "level": "ERROR"}}
+# Static files by their plain names, found where they live (runserver --insecure serves them so): the bench
+# needs no `collectstatic` first. bench.browser counts them on the wire gzipped as WhiteNoise would send them.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -16,6 +16,8 @@ from django.templatetags.static import static
 from folium import Map
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster
 
+from .elements import VectorTiles
+
 VENDOR_DIR = "maps/vendor"
 
 # npm package → version copied into maps/static/maps/vendor/<package>/ (see the README there).
@@ -25,12 +27,14 @@ VENDORED_PACKAGES: dict[str, str] = {
     "leaflet.markercluster": "1.5.3",
     "leaflet.heat": "0.2.0",
     "leaflet.fullscreen": "3.0.0",
+    "leaflet.vectorgrid": "1.3.0",
 }
 
 # Per element class: (js, css) as (folium's resource name, path under VENDOR_DIR).
 # folium's Map also asks for Bootstrap, glyphicons, Font Awesome and awesome-markers; our pages
 # use none of them (no folium.Icon, own CSS), so they are dropped rather than vendored.
-# jQuery stays: folium's own templates call `$(document).ready` in places (objects kept in front).
+# jQuery is listed for folium's own templates that call `$(document).ready` or build popups (a folium page
+# such as the benchmark's peer); our pages use neither and drop it (`use_vendored(m, jquery=False)`).
 _ASSETS: dict[type[Element], tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
     Map: (
         [("leaflet", "leaflet/leaflet.js"), ("jquery", "jquery/jquery.min.js")],
@@ -48,6 +52,7 @@ _ASSETS: dict[type[Element], tuple[list[tuple[str, str]], list[tuple[str, str]]]
         ],
     ),
     HeatMap: ([("leaflet-heat.js", "leaflet.heat/leaflet-heat.js")], []),
+    VectorTiles: ([("leaflet.vectorgrid", "leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js")], []),
 }
 
 
@@ -55,13 +60,16 @@ class ExternalAsset(RuntimeError):
     """A map element wants a file from outside and has no vendored copy registered here."""
 
 
-def use_vendored(m: Map) -> Map:
-    """Point `m` and every element on it at our vendored files; refuse any other outside file."""
+def use_vendored(m: Map, *, jquery: bool = True) -> Map:
+    """Point `m` and every element on it at our vendored files; refuse any other outside file.
+
+    `jquery=False` leaves jQuery out (88 KB): only folium's popups and ready-handlers need it, and the
+    product's map pages have neither (their scripts fill the layers and build popups themselves)."""
     for element in _walk(m):
         entry = _entry_for(element)
         if entry is not None:
             js, css = entry
-            element.default_js = [(name, vendor_url(path)) for name, path in js]
+            element.default_js = [(name, vendor_url(path)) for name, path in js if jquery or name != "jquery"]
             element.default_css = [(name, vendor_url(path)) for name, path in css]
         for _, url in [*getattr(element, "default_js", []), *getattr(element, "default_css", [])]:
             if not url.startswith("/"):

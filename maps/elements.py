@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from branca.element import MacroElement
 from folium import FeatureGroup
+from folium.elements import JSCSSMixin
 from folium.template import Template
 
 
@@ -34,3 +35,15 @@ class PageScript(MacroElement):
         self._name = "PageScript"
         self.config = config
         self.groups = groups
+
+
+class VectorTiles(JSCSSMixin, MacroElement):
+    """Brings Leaflet.VectorGrid (vendored, maps/assets.py) to a page whose script draws vector tiles
+    (/tiles/<layer>/<z>/<x>/<y>.pbf); it writes nothing itself."""
+
+    _template = Template("")
+    default_js = [("leaflet.vectorgrid", "leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js")]  # maps/assets.py
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "VectorTiles"

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from geo_disputes.api.parcels import holder_search_scope
 from geo_disputes.models import MiningArea
 from geo_disputes.services.areas import hearing_map
-from geo_disputes.services.areas.home_view import scope_extent
+from geo_disputes.services.areas.home_view import banner_extent, scope_extent, townships_in_force
 from geo_disputes.services.cases.access import visible_cases
 
 from .builders import court_map, field_map, planner_map, render_parts
@@ -43,7 +43,9 @@ def court(request: HttpRequest) -> HttpResponse:
 def planner(request: HttpRequest) -> HttpResponse:
     """Planners: where disputes concentrate (rates, hot spots, clusters, heat) under one set of filters."""
     form = PlannerFilterForm(request.GET or None)
-    return render(request, "maps/planner.html", {"map": render_parts(planner_map()), "form": form})
+    home = scope_extent(request.user) or banner_extent()
+    m = planner_map(home=home, townships=townships_in_force())
+    return render(request, "maps/planner.html", {"map": render_parts(m), "form": form})
 
 
 @login_required

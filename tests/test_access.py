@@ -502,3 +502,29 @@ def test_a_planner_cannot_find_an_exact_point_by_narrowing_the_box_or_naming_a_p
     handler.force_authenticate(staff("village_officer", BULA))
     assert "BULA-WATER" in handler.get(f"/api/cases/?bbox={near_exact}").content.decode()
     assert "BULA-WATER" in handler.get(f"/api/cases/?parcel={parcel.code}").content.decode()
+
+
+def test_a_wide_box_answers_a_planner_as_the_coarse_points_decide(banner):
+    """The box filter skips the coarse point for exact points more than the margin inside the box (the coarse
+    one is then inside too); across boxes wide and narrow, edges near and far, the answer is still exactly the
+    cases whose coarse point lies in the box."""
+    import random
+
+    from geo_disputes.services.cases.access import coarse_point
+    from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
+
+    planner = staff("planner", "")
+    rng = random.Random(16)
+    cases = list(visible_cases(planner))
+    for case in cases:
+        case.location = Point(rng.uniform(110.9, 111.2), rng.uniform(39.4, 39.7), srid=4326)
+    Case.objects.bulk_update(cases, ["location"])
+    shown = {c.reference: coarse_point(c.location) for c in Case.objects.filter(pk__in=[c.pk for c in cases])}
+    boxes = [(110.9, 39.4, 111.2, 39.7), (111.0, 39.5, 111.1, 39.6), (111.02, 39.52, 111.04, 39.53)]
+    boxes += [(rng.uniform(110.9, 111.1), rng.uniform(39.4, 39.6), rng.uniform(111.1, 111.2), rng.uniform(39.6, 39.7))]
+    for bbox in boxes:
+        found = set(
+            filter_cases(visible_cases(planner), CaseFilter(bbox=bbox), planner).values_list("reference", flat=True)
+        )
+        expected = {ref for ref, p in shown.items() if bbox[0] <= p.x <= bbox[2] and bbox[1] <= p.y <= bbox[3]}
+        assert found == expected, bbox

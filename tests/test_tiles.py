@@ -166,3 +166,62 @@ def test_bad_tile_addresses_are_refused(world, url, status):
 
 def test_no_token_no_tile(world):
     assert fetch(None, "villages", *EXACT, 10)[0].status_code == 401
+
+
+def cell_counts(user, lon: float, lat: float, z: int, **query) -> list[tuple[int, str]]:
+    """The (count, category) of each cell of the case-cells tile at (lon, lat), [] for an empty tile (204)."""
+    client = APIClient()
+    client.force_authenticate(user)
+    x, y = tile_of(lon, lat, z)
+    answer = client.get(f"/tiles/case-cells/{z}/{x}/{y}.pbf", query)
+    if answer.status_code == 204:
+        return []
+    layer = decode(answer)["case-cells"]
+    return sorted((f["properties"]["count"], f["properties"]["category"]) for f in layer["features"])
+
+
+def test_a_case_cells_tile_counts_the_cases_per_cell_in_the_readers_scope(world):
+    """Both seeded cases (双敖包村 and the accusation in 不拉村) lie in one z 7 tile: the admin counts two, a
+    village officer only her own, the accused village's officer and grid worker none (not even a count)."""
+    z = 7
+    assert tile_of(*EXACT, z) == tile_of(*ACCUSED_AT, z)
+    assert sum(n for n, _ in cell_counts(world["admin"], *EXACT, z)) == 2
+    officer = StaffFactory(role="village_officer", scope_code=SHUANG).user
+    assert cell_counts(officer, *EXACT, z) == [(1, "land_occupation")]
+    accused = StaffFactory(role="village_officer", scope_code=BULA).user
+    assert cell_counts(accused, *ACCUSED_AT, z) == []
+    grid_worker = StaffFactory(role="grid_worker", scope_code=f"{BULA}-001").user
+    assert cell_counts(grid_worker, *ACCUSED_AT, z) == []
+    planner = StaffFactory(role="planner").user
+    assert sum(n for n, _ in cell_counts(planner, *EXACT, z)) == 2  # coarse points, the same count
+
+
+def test_case_cells_take_the_case_list_filters_and_are_never_stored(world):
+    admin = world["admin"]
+    accusation = APIClient()
+    accusation.force_authenticate(admin)
+    kind = accusation.get(f"/api/cases/{world['accusation']}/").json()["category"]
+    counted = cell_counts(admin, *EXACT, 7, category=kind)
+    assert sum(n for n, _ in counted) >= 1 and all(c == kind for _, c in counted)
+    assert cell_counts(admin, *EXACT, 7, since="2199-01-01") == []
+    client = APIClient()
+    client.force_authenticate(admin)
+    x, y = tile_of(*EXACT, 7)
+    answer = client.get(f"/tiles/case-cells/7/{x}/{y}.pbf")
+    assert answer["Cache-Control"] == "private, no-store" and not answer.has_header("ETag")
+    assert client.get(f"/tiles/case-cells/7/{x}/{y}.pbf", {"category": "<script>"}).status_code == 400
+
+
+def test_the_case_cells_tiles_of_a_view_count_each_case_once(world):
+    """Every tile around both cases at three zooms: the counts add up to the two cases, none counted twice."""
+    for z in (6, 9, 11):
+        (x0, y0), (x1, y1) = tile_of(110.7, 39.7, z), tile_of(111.1, 39.4, z)
+        total = 0
+        for x in range(x0 - 1, x1 + 2):
+            for y in range(y0 - 1, y1 + 2):
+                client = APIClient()
+                client.force_authenticate(world["admin"])
+                answer = client.get(f"/tiles/case-cells/{z}/{x}/{y}.pbf")
+                if answer.status_code == 200:
+                    total += sum(f["properties"]["count"] for f in decode(answer)["case-cells"]["features"])
+        assert total == 2, z

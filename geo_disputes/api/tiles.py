@@ -1,7 +1,9 @@
 """GET /tiles/<layer>/<z>/<x>/<y>.pbf — a Mapbox Vector Tile (services/tiles.py); token or session, as the API.
 
-An empty tile is 204. An area tile carries an ETag (If-None-Match → 304) and may be kept privately for five
-minutes; a case tile is `private, no-store`: it holds what this reader's scope shows, never to be reused.
+The case layers take the filters of /api/cases/ (category, status, tier, township, since, until …) in the query;
+their box is the tile's. An empty tile is 204. An area tile carries an ETag (If-None-Match → 304) and may be
+kept privately for five minutes; a case tile is `private, no-store`: it holds what this reader's scope shows,
+never to be reused.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from rest_framework.views import APIView
 
 from geo_disputes.services import tiles
 
+from .case_input import case_filter
+
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
 
 class TileView(APIView):
     def get(self, request: Request, layer: str, z: int, x: int, y: int) -> HttpResponse:
         try:
-            found = tiles.tile(request.user, layer, z, x, y)
+            flt = case_filter(request.query_params) if layer in tiles.CASE_LAYERS else None
+            found = tiles.tile(request.user, layer, z, x, y, flt=flt)
         except tiles.TileError as exc:
             if exc.status == 404:
                 raise NotFound(str(exc)) from None

@@ -30,7 +30,7 @@ PLANNER_COUNTS = """() => {
   return {
     markers: ctx.groups['case-markers'].getLayers().length,
     heat: ctx.groups.heat._latlngs.length,
-    rates: ctx.layers['village-rates'].geojson.getLayers().length,
+    rates: ctx.layers['village-rates'].count(),
     clusters: ctx.layers.clusters.geojson.getLayers().length,
     hotspots: ctx.layers.hotspots.geojson.getLayers().length,
     loading: Boolean(p.cases.controller) || ['village-rates', 'clusters', 'hotspots'].some(k => ctx.layers[k].pending),

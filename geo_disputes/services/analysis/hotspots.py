@@ -61,6 +61,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from django.db import connections, transaction
 from django.db.models import Count, QuerySet, Sum
 from scipy import sparse
 from scipy.spatial import cKDTree
@@ -69,7 +70,7 @@ from scipy.stats import norm
 from geo_disputes.models import Banner, Case, Grid, Township, Village
 from geo_disputes.models.areas import METRIC_SRID
 from geo_disputes.services.ops.replica import read_cursor
-from geo_disputes.services.sql import compiled
+from geo_disputes.services.sql import compiled, local_setting
 
 MIN_INCIDENTS = 30
 MIN_CELLS = 30
@@ -588,6 +589,26 @@ def empirical_bayes(events: np.ndarray, population: np.ndarray) -> np.ndarray:
     return weight * r + (1.0 - weight) * b
 
 
+def _counts_by_village(cases: QuerySet[Case]) -> dict[str, int]:
+    """{village code: matters} (repeats once), grouped by hashing, never by sorting: the planner misjudges how
+    many rows pass the scope's NOT EXISTS tests (a quarter) and sorted 10⁶ cases on disk (1.2 of 2.5 s) to
+    make some 200 groups."""
+    qs = (
+        distinct_matters(cases)
+        .order_by()
+        .values("village_code")
+        .annotate(n=Count("id"))
+        .values_list("village_code", "n")
+    )
+    found = compiled(qs)
+    if found is None:
+        return {}
+    sql, params = found
+    with transaction.atomic(using=qs.db), connections[qs.db].cursor() as cur, local_setting(cur, "enable_sort", "off"):
+        cur.execute(sql, params)
+        return dict(cur.fetchall())
+
+
 def village_rates(cases: QuerySet[Case], *, village_prefix: str = "", on: dt.date | None = None) -> list[VillageRate]:
     """Cases per 100 households for every village in force on `on` whose code starts with
     `village_prefix`, crude and EB-smoothed. Households are the sum over the village's grids;
@@ -601,13 +622,7 @@ def village_rates(cases: QuerySet[Case], *, village_prefix: str = "", on: dt.dat
         .annotate(n=Sum("households"))
         .values_list("village_code", "n")
     )
-    counts = dict(
-        distinct_matters(cases)
-        .order_by()
-        .values("village_code")
-        .annotate(n=Count("id"))
-        .values_list("village_code", "n")
-    )
+    counts = _counts_by_village(cases)
     rows = [(v, counts.get(v.code, 0), int(households.get(v.code) or 0)) for v in villages]
     with_households = [(v, c, h) for v, c, h in rows if h > 0]
     smoothed: dict[str, float] = {}

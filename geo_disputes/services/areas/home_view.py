@@ -33,3 +33,14 @@ def scope_extent(user, on: dt.date | None = None) -> tuple[float, float, float, 
         return None
     found = _AREAS[kind].objects.in_force(on).filter(code=profile.scope_code.strip()).aggregate(box=Extent("geom"))
     return found["box"]
+
+
+def banner_extent(on: dt.date | None = None) -> tuple[float, float, float, float] | None:
+    """(minlon, minlat, maxlon, maxlat) of the townships in force: the first view of a banner-wide map that
+    draws its outlines from vector tiles (so has no GeoJSON to fit to); None without townships."""
+    return Township.objects.in_force(on).aggregate(box=Extent("geom"))["box"]
+
+
+def townships_in_force(on: dt.date | None = None) -> list[tuple[str, str]]:
+    """(code, name) of the townships in force, by code: a map's township choice without their outlines."""
+    return list(Township.objects.in_force(on).order_by("code").values_list("code", "name"))

@@ -14,7 +14,6 @@ import json
 import math
 
 from django.db import connections, transaction
-from django.db.models import F, FloatField, Func
 
 from geo_disputes.models.cases import Category, Status
 from geo_disputes.services.cases.access import location_as_seen, visible_cases
@@ -83,16 +82,22 @@ def _header(mode: str, zoom: float, fields: list[str]) -> tuple[str, list]:
 
 def _located(qs, user) -> tuple[str, tuple]:
     """The queryset as SQL of plain columns (id, reference, received_at, category, status, _lon, _lat) and
-    its parameters, each point as `user` may see it; for a user who may see nothing, the same columns and no row."""
-    located = (
-        qs.annotate(_shown=location_as_seen(user))
-        .annotate(
-            _lon=Func(F("_shown"), function="ST_X", output_field=FloatField()),
-            _lat=Func(F("_shown"), function="ST_Y", output_field=FloatField()),
-        )
-        .values("id", "reference", "received_at", "category", "status", "_lon", "_lat")
+    its parameters, each point as `user` may see it; for a user who may see nothing, the same columns and no row.
+
+    The point as seen is computed once per row in a subquery kept apart by `OFFSET 0`: inlined, ST_X and ST_Y
+    each repeated the coarse point's two transforms (at 10⁶ cases 4 of the statement's 6 transforms a row)."""
+    shown = qs.annotate(_shown=location_as_seen(user)).values(
+        "id", "reference", "received_at", "category", "status", "_shown"
     )
-    return compiled(located) or (_EMPTY, ())
+    found = compiled(shown)
+    if found is None:
+        return _EMPTY, ()
+    inner, params = found
+    sql = (
+        "SELECT s.id, s.reference, s.received_at, s.category, s.status, "  # noqa: S608 — Django's SQL, its params
+        f"ST_X(s._shown) AS _lon, ST_Y(s._shown) AS _lat FROM ({inner} OFFSET 0) s"
+    )
+    return sql, params
 
 
 def _points(located: tuple[str, tuple], zoom: float) -> str:

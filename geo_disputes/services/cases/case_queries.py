@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Polygon
-from django.db.models import CharField, F, Func, QuerySet, TextField, Value
+from django.db.models import CharField, F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Coalesce, Left
 
 from geo_disputes.models import Case
@@ -164,12 +164,17 @@ def _in_box(qs: QuerySet[Case], bbox: tuple[float, float, float, float], user) -
         (minx - COARSE_MARGIN_DEG, miny - COARSE_MARGIN_DEG, maxx + COARSE_MARGIN_DEG, maxy + COARSE_MARGIN_DEG)
     )
     box.srid = wider.srid = 4326
-    # The index narrows by the exact point (within the margin); the shown point decides.
-    return (
-        qs.filter(location__bboverlaps=wider)
-        .alias(in_box_point=location_as_seen(user))
-        .filter(in_box_point__intersects=box)
-    )
+    # The index narrows by the exact point (within the margin); the shown point decides. An exact point more
+    # than the margin inside the box has its shown point in the box too (the coarse one is at most ~354 m
+    # away), so only points near the edges pay for the coarse point's two transforms.
+    shown_inside = Q(in_box_point__intersects=box)
+    if maxx - minx > 2 * COARSE_MARGIN_DEG and maxy - miny > 2 * COARSE_MARGIN_DEG:
+        inner = Polygon.from_bbox(
+            (minx + COARSE_MARGIN_DEG, miny + COARSE_MARGIN_DEG, maxx - COARSE_MARGIN_DEG, maxy - COARSE_MARGIN_DEG)
+        )
+        inner.srid = 4326
+        shown_inside = Q(location__contained=inner) | shown_inside
+    return qs.filter(location__bboverlaps=wider).alias(in_box_point=location_as_seen(user)).filter(shown_inside)
 
 
 def with_labels(qs: QuerySet[Case], user) -> QuerySet[Case]:

@@ -102,6 +102,7 @@
     });
     var fitted = new Promise(function (resolve) {
       page.townshipsDrawn = resolve;
+      if (page.ctx.config.home) resolve(); // opened on its home box (township outlines come as tiles)
       setTimeout(resolve, 3000); // the townships never came: start anyway
     });
     return Promise.all([loaded, fitted]);
@@ -148,10 +149,21 @@
     return out;
   }
 
-  /* The township select, listed from the townships layer; a linked value is selected when it arrives. */
+  /* The township select, listed from the page's config (or the townships layer when it comes as GeoJSON);
+     a linked value is selected when it arrives. */
   function fillTownships(page) {
     var select = page.form.elements.township;
     var loader = page.ctx.layers.townships;
+    var listed = page.ctx.config.townships || [];
+    if (listed.length) {
+      listed.forEach(function (row) {
+        var option = el("option", null, row[1] || row[0]);
+        option.value = row[0];
+        select.appendChild(option);
+      });
+      select.value = select.getAttribute("data-initial") || "";
+      return;
+    }
     loader.onDrawn = function () {
       if (page.townshipsDrawn) page.townshipsDrawn();
       if (select.options.length > 1) return;
