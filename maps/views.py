@@ -44,7 +44,7 @@ def planner(request: HttpRequest) -> HttpResponse:
     """Planners: where disputes concentrate (rates, hot spots, clusters, heat) under one set of filters."""
     form = PlannerFilterForm(request.GET or None)
     home = scope_extent(request.user) or banner_extent()
-    m = planner_map(home=home, townships=townships_in_force())
+    m = planner_map(home=home, townships=townships_in_force(user=request.user))
     return render(request, "maps/planner.html", {"map": render_parts(m), "form": form})
 
 
