@@ -26,6 +26,7 @@ from geo_disputes.models.cases import (
     Status,
     Tier,
 )
+from geo_disputes.services.cases.access import banner_codes_seen
 from geo_disputes.services.cases.case_queries import OPEN, CaseFilter
 from geo_disputes.services.cases.intake import (
     MAX_DESCRIPTION,
@@ -36,6 +37,7 @@ from geo_disputes.services.cases.intake import (
     Petitioner,
 )
 from geo_disputes.services.cases.routing import DEPARTMENTS
+from geo_disputes.services.cases.units import units_of
 
 MAX_PETITIONER_ROWS = 20  # a group visit sends at most 5 representatives (Art. 20); households go in a case group
 
@@ -148,6 +150,13 @@ class IntakeForm(forms.Form):
 
     # A one-time token set when the form is shown: the same form sent twice registers one case.
     submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None:  # the bodies of the registering user's banner(s): not another banner's committees
+            prefix = banner_codes_seen(user) or ""
+            for name in ("accused_unit", "forwarded_by"):
+                self.fields[name].queryset = units_of(prefix)
 
     def intake_request(self, petitioners: list[Petitioner]) -> IntakeRequest:
         data = self.cleaned_data
@@ -314,11 +323,16 @@ class CaseFilterForm(forms.Form):
         choices=[("", _("全部")), ("overdue", _("已超期")), ("soon", _("临近期限"))],
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        townships = Township.objects.in_force().order_by("code").values_list("code", "name")
-        self.fields["township"].choices = [("", _("全部乡镇")), *townships]
-        villages = Village.objects.in_force().order_by("code").values_list("code", "name")
+        # The places of the user's banner(s) only (an area code begins with its banner's): a list never offers
+        # another banner's townships (several banners per deployment).
+        prefix = (banner_codes_seen(user) or "") if user is not None else ""
+        townships = Township.objects.in_force().filter(code__startswith=prefix).order_by("code")
+        self.fields["township"].choices = [("", _("全部乡镇")), *townships.values_list("code", "name")]
+        villages = (
+            Village.objects.in_force().filter(code__startswith=prefix).order_by("code").values_list("code", "name")
+        )
         self.fields["village"].choices = [("", _("全部村")), *((code, f"{name} {code}") for code, name in villages)]
 
     def case_filter(self) -> CaseFilter:
@@ -385,6 +399,10 @@ class ActionForm(forms.Form):
     def __init__(self, *args, case: Case | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.case = case
+        if case is not None:  # the case's own banner's bodies only (workflow refuses any other)
+            for field in self.fields.values():
+                if isinstance(field, forms.ModelChoiceField) and field.queryset.model is Unit:
+                    field.queryset = units_of(case.banner_code)
 
     def params(self) -> dict:
         """The workflow parameters: every field but the hidden ones."""

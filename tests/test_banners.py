@@ -242,6 +242,32 @@ def test_a_banner_planners_village_rates_list_their_banners_villages(two_banners
 
 
 def test_the_page_header_names_the_users_banner_or_city(two_banners):
-    assert "示例旗 · 乡安五事" in _page(_user(Role.BANNER_ADMIN, B)).get("/cases/").content.decode()
+    page = _page(_user(Role.BANNER_ADMIN, B)).get("/cases/").content.decode()
+    assert "示例旗 · 乡安五事" in page and "准格尔旗" not in page
     assert "全市 1506 · 乡安五事" in _page(_user(Role.PLANNER, "1506")).get("/dashboard/").content.decode()
     assert "准格尔旗 · 乡安五事" in _page(_user(Role.BANNER_ADMIN, A)).get("/cases/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/cases/",
+        "/dashboard/",
+        "/report/monthly/",
+        "/queues/",
+        "/agenda/",
+        "/follow-ups/",
+        "/leaders/",
+        "/visits/",
+        "/maps/planner/",
+        "/maps/field/",
+        "/maps/court/",
+        "/cases/new/",
+    ],
+)
+def test_no_page_of_one_banner_names_another_banners_places_or_cases(two_banners, url):
+    response = _page(_user(Role.BANNER_ADMIN, B)).get(url)
+    assert response.status_code == 200, url
+    page = response.content.decode()
+    leaked = [word for word in ("准格尔旗", A_TOWN, A_VILLAGE, *two_banners[A]) if word in page]
+    assert not leaked, (url, leaked)

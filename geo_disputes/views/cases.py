@@ -264,7 +264,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("当前角色不能登记事项"))
     status = 200
     if request.method == "POST":
-        form = IntakeForm(request.POST)
+        form = IntakeForm(request.POST, user=request.user)
         formset = PetitionerFormSet(request.POST, prefix="petitioners")
         if form.is_valid() and formset.is_valid():
             petitioners, rows = filled_petitioners(formset)
@@ -285,7 +285,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 return redirect("case-detail", reference=answer.body["reference"])
         status = 400
     else:
-        form = IntakeForm(initial={**_prefill(request.GET), "submission": uuid.uuid4().hex})
+        form = IntakeForm(initial={**_prefill(request.GET), "submission": uuid.uuid4().hex}, user=request.user)
         formset = PetitionerFormSet(prefix="petitioners")
     config = {
         "villages": reverse("api-layer", args=["villages"]),
@@ -414,7 +414,7 @@ def _filtered(user, flt: CaseFilter) -> QuerySet[Case]:
 
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    form = CaseFilterForm(request.GET or None)
+    form = CaseFilterForm(request.GET or None, user=request.user)
     form.is_valid()  # invalid filters are reported on the form and left out
     qs = _filtered(request.user, form.case_filter())
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -463,7 +463,7 @@ def case_export(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV (UTF-8 with BOM, for Excel). No petitioner data and no free text:
     a description can name people, so it stays on the case page, behind access.petitioner rules. The
     responsible person only for the cases the user handles (access.text_as_seen)."""
-    form = CaseFilterForm(request.GET or None)
+    form = CaseFilterForm(request.GET or None, user=request.user)
     if form.is_bound and not form.is_valid():
         return HttpResponseBadRequest(
             f"筛选条件有误 / invalid filter: {form.errors.as_text()}", content_type="text/plain"

@@ -25,6 +25,7 @@ from geo_disputes.services.analysis import figure_links as links
 from geo_disputes.services.analysis import stats
 from geo_disputes.services.analysis.overdue_scope import overdue_definition
 from geo_disputes.services.analysis.report import percent, signed_percent
+from geo_disputes.services.cases.access import banner_codes_seen
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIER_LABELS = {**dict(Tier.choices), stats.UNROUTED: gettext_noop("未分流")}
@@ -39,13 +40,19 @@ class DashboardForm(forms.Form):
     township = forms.ChoiceField(label=gettext_lazy("苏木乡镇(街道)"), required=False)
     village = forms.ChoiceField(label=gettext_lazy("嘎查村(社区)"), required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        townships = list(Township.objects.in_force().order_by("code").values_list("code", "name"))
+        prefix = (banner_codes_seen(user) or "") if user is not None else ""  # the user's banner(s)' places
+        townships = list(
+            Township.objects.in_force().filter(code__startswith=prefix).order_by("code").values_list("code", "name")
+        )
         names = dict(townships)
         villages: dict[str, list[tuple[str, str]]] = {}
         for code, name, township in (
-            Village.objects.in_force().order_by("code").values_list("code", "name", "township_code")
+            Village.objects.in_force()
+            .filter(code__startswith=prefix)
+            .order_by("code")
+            .values_list("code", "name", "township_code")
         ):
             villages.setdefault(township, []).append((code, name))
         self.fields["township"].choices = [("", _("全旗"))] + townships
@@ -65,7 +72,7 @@ class DashboardForm(forms.Form):
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    form = DashboardForm(request.GET or None)
+    form = DashboardForm(request.GET or None, user=request.user)
     if form.is_bound and not form.is_valid():
         return render(request, "dashboard/index.html", {"form": form}, status=400)
     if form.is_bound:
@@ -74,7 +81,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         period, area = stats.resolve_period(None, None), stats.Area()
     data = stats.indicators(request.user, period, area)
     if not form.is_bound:
-        form = DashboardForm(initial={"since": period.since, "until": period.until})
+        form = DashboardForm(initial={"since": period.since, "until": period.until}, user=request.user)
     charts = chart_series(data)
     filters = links.period_filters(period.since, period.until, area.township, area.village)
     place = {k: v for k, v in filters.items() if k in ("township", "village")}

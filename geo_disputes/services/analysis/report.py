@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.utils import translation
@@ -33,17 +34,18 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from geo_disputes.models import Case, Township, Village
+from geo_disputes.models import Banner, Case, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis import stats
 from geo_disputes.services.analysis.overdue_scope import overdue_definition
 from geo_disputes.services.analysis.spreadsheet import safe_row
-from geo_disputes.services.cases.access import text_as_seen, visible_cases
+from geo_disputes.services.cases.access import banner_codes_seen, text_as_seen, visible_cases
 from geo_disputes.services.cases.clock import OPEN_STATUSES, STATUTE_TZ, DueState, annotate_dues, local_today
 
 CSV_BOM = "\ufeff"
 MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits: \d also matches "１２"
-TITLE = "准格尔旗信访工作联席会议月报"
+TITLE = "信访工作联席会议月报"  # after the banner's name (report_banner_name)
+HOME_BANNER_NAME = "准格尔旗"
 
 DEADLINE_KIND_LABELS = {
     "agenda_deadline": "联席会议议定期限",
@@ -118,6 +120,11 @@ class MonthlyReport:
     due_cases: list[dict[str, Any]]  # by unit; in each, overdue before due soon, earliest deadline first
     ranking: list[dict[str, Any]]  # stats.unit_performance rows, plus on_time_rate_text
     today: dt.date | None = None  # the day the report was made (as_of is the month's end before it)
+    banner_name: str = HOME_BANNER_NAME  # whose report: the user's banner, or 全市 <code> for a city-wide role
+
+    @property
+    def title(self) -> str:
+        return f"{self.banner_name}{TITLE}"
 
     @property
     def overdue_definition(self) -> str:
@@ -188,7 +195,19 @@ def monthly_report(user, month: dt.date, today: dt.date | None = None) -> Monthl
             for unit in stats.unit_performance(user, ranking_period, today=as_of)
         ],
         today=today,
+        banner_name=report_banner_name(user),
     )
+
+
+def report_banner_name(user) -> str:
+    """Whose report it is: the user's banner by name, 全市 <code> for a city-wide role, else the home banner."""
+    code = banner_codes_seen(user) or ""
+    if len(code) == 4:
+        return f"全市{code}"
+    if len(code) == 6 and code != settings.BANNER_CODE:
+        name = Banner.objects.filter(code=code).order_by("-valid_from").values_list("name", flat=True).first()
+        return name or code
+    return HOME_BANNER_NAME
 
 
 def case_rows(qs: QuerySet[Case], as_of: dt.date, order: tuple[str, ...], user) -> list[dict[str, Any]]:
@@ -370,7 +389,7 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
 
 def header_lines(report: MonthlyReport) -> list[str]:
     return [
-        f"{TITLE}({report.label})",
+        f"{report.title}({report.label})",
         f"统计期(登记日期):{report.period.since} 至 {report.period.until};期限判断日:{report.as_of}",
         f"排名口径:{report.ranking_period.since} 至 {report.ranking_period.until} 登记的事项;"
         "单位自身超期事项(持有期间自身期限届满,转来时已逾期的不计)加督办次数,由多到少",

@@ -12,6 +12,7 @@ Routing and escalation both use these helpers, so the ladder lives in one place.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Q, QuerySet
 
 from geo_disputes.models import Unit
 from geo_disputes.models.cases import Tier
@@ -81,3 +82,16 @@ def unit_for_tier(tier: str, township_code: str = "", village_code: str = "", ba
     if code is None:
         return None
     return Unit.objects.filter(code=code).first()
+
+
+def units_of(banner_prefix: str) -> QuerySet[Unit]:
+    """The units of the banners whose code begins with `banner_prefix` (a banner, a city, "" for all), as the
+    choices a form offers: a matter is never handed to, nor an accusation filed against, another banner's body.
+    A unit without an area code is the home banner's (as in unit_banner)."""
+    units = Unit.objects.order_by("kind", "code")
+    if not banner_prefix:
+        return units
+    mine = Q(area_code__startswith=banner_prefix)
+    if settings.BANNER_CODE.startswith(banner_prefix):
+        mine |= Q(area_code="")
+    return units.filter(mine)
