@@ -80,7 +80,7 @@ def emerging_hot_spots(
     """The space-time cube of `cases`, its Gi* per bin and each hexagon's category; HotSpotRefused
     when the data cannot support it (`field` names the parameter at fault)."""
     if step not in STEPS:
-        raise HotSpotRefused(f"时间步长须为 month、quarter 或 year / step must be month, quarter or year", "step")
+        raise HotSpotRefused("时间步长须为 month、quarter 或 year / step must be month, quarter or year", "step")
     if time_steps < 0:
         raise HotSpotRefused("前序时间步数不能为负 / time_steps must be 0 or more", "time_steps")
     static = hotspots.hot_spots(cases, area)  # cell size, grid and band: the static analysis' own rules
@@ -213,7 +213,7 @@ def _pattern(mine: np.ndarray, other: np.ndarray, trend: float, trend_p: float) 
         return None
     if mine[:-1].sum() == 0:
         return "new"
-    run = n - np.argmin(mine[::-1]) if not mine.all() else n
+    run = int(np.argmin(mine[::-1]))  # trailing hot steps (not all hot: share < 90 %)
     if run >= 2 and mine[: n - run].sum() == 0:
         return "consecutive"
     if other[:-1].any():

@@ -1,0 +1,168 @@
+"""Emerging hot spots: planted space-time patterns come out as planted; the Gi* z of every bin and
+each location's trend agree with esda (G_Local, star, on a space-time weights matrix) and
+pymannkendall; the cube's counts come from PostGIS; refusals name the parameter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import esda
+import numpy as np
+import pymannkendall
+import pytest
+from django.contrib.gis.geos import Point
+from django.utils import timezone
+from libpysal.weights import W
+
+from geo_disputes.models import Banner, Case
+from geo_disputes.services.analysis import hotspots
+from geo_disputes.services.analysis.emerging import (
+    ALPHA,
+    classify,
+    emerging_hot_spots,
+    mann_kendall,
+    space_time_gi_star,
+)
+from geo_disputes.services.analysis.hotspots import HotSpotRefused
+
+from .factories import CaseFactory, box
+
+SIDE = 1000.0  # lattice spacing of the synthetic cube, metres
+BAND = 1000.0  # the six (here four) nearest neighbours
+STEPS = 12
+PLANTS = {  # location -> expected category
+    (3, 3): "new_hot",
+    (3, 12): "intensifying_hot",
+    (12, 3): "diminishing_hot",
+    (12, 12): "persistent_hot",
+}
+
+
+def _cube() -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], int]]:
+    """A 16×16 square lattice × 12 steps: Poisson(2) background, four planted hot spots (the spot's
+    cell and its four neighbours), and a cold block of zeros for the last steps elsewhere."""
+    rng = np.random.default_rng(17)
+    grid = [(a, b) for a in range(16) for b in range(16)]
+    index = {ab: k for k, ab in enumerate(grid)}
+    centres = np.array(grid, dtype=float) * SIDE
+    counts = rng.poisson(2.0, (len(grid), STEPS)).astype(float)
+    t = np.arange(STEPS)
+    shapes = {
+        (3, 3): np.where(t == STEPS - 1, 40.0, 0.0),
+        (3, 12): 14.0 + 3.0 * t,
+        (12, 3): 50.0 - 3.0 * t,
+        (12, 12): 20.0 + rng.integers(-2, 3, STEPS),
+    }
+    for (a, b), extra in shapes.items():
+        for da, db in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+            counts[index[(a + da, b + db)]] += extra
+    return centres, counts, index
+
+
+def _categories(z: np.ndarray, p: np.ndarray, trends: list[tuple[float, float]]) -> list[str]:
+    cutoff = hotspots.fdr_cutoff(p.ravel(), ALPHA)
+    return [classify(z[k], p[k] < cutoff, tz, tp) for k, (tz, tp) in enumerate(trends)]
+
+
+def test_planted_patterns_come_out_as_planted():
+    centres, counts, index = _cube()
+    z = space_time_gi_star(counts, centres, BAND, 1)
+    p = hotspots.two_sided_p(z)
+    categories = _categories(z, p, [mann_kendall(row) for row in z])
+    for ab, expected in PLANTS.items():
+        assert categories[index[ab]] == expected, ab
+    assert categories.count("no_pattern") > len(categories) // 2
+
+
+def _space_time_w(centres: np.ndarray, n_t: int, band: float, time_steps: int) -> W:
+    """Binary weights over bins (location k, step t) -> k * n_t + t: spatial neighbours within the band
+    (and the location itself) at steps t - time_steps .. t, itself excluded (G_Local star adds it)."""
+    n = len(centres)
+    d = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
+    neighbours = {}
+    for k in range(n):
+        near = np.nonzero(d[k] <= band + 1e-3)[0]
+        for t in range(n_t):
+            ids = [m * n_t + s for m in near for s in range(max(0, t - time_steps), t + 1)]
+            neighbours[k * n_t + t] = [b for b in ids if b != k * n_t + t]
+    return W(neighbours, silence_warnings=True)
+
+
+@pytest.mark.parametrize("time_steps", [0, 1, 2])
+def test_bins_trends_and_categories_match_esda_and_pymannkendall(time_steps):
+    centres, counts, _ = _cube()
+    z = space_time_gi_star(counts, centres, BAND, time_steps)
+    w = _space_time_w(centres, STEPS, BAND, time_steps)
+    reference = esda.G_Local(counts.ravel(), w, transform="B", star=True, permutations=0)
+    ref_z = reference.Zs.reshape(counts.shape)
+    np.testing.assert_allclose(z, ref_z, atol=1e-9)
+    ref_p = 2 * reference.p_norm.reshape(counts.shape)  # esda's p_norm is one-sided
+    ref_trends = []
+    for k, row in enumerate(ref_z):
+        result = pymannkendall.original_test(row)
+        ref_trends.append((result.z, result.p))
+        np.testing.assert_allclose(mann_kendall(z[k]), (result.z, result.p), atol=1e-9)
+    ref_cutoff = esda.fdr(ref_p.ravel(), ALPHA)
+    assert ref_cutoff == pytest.approx(hotspots.fdr_cutoff(hotspots.two_sided_p(z).ravel(), ALPHA))
+    ours = _categories(z, hotspots.two_sided_p(z), [mann_kendall(row) for row in z])
+    theirs = [classify(ref_z[k], ref_p[k] < ref_cutoff, tz, tp) for k, (tz, tp) in enumerate(ref_trends)]
+    assert ours == theirs
+    assert len(set(ours)) > 2
+
+
+@pytest.mark.parametrize(
+    ("z", "sig", "trend", "expected"),
+    [
+        ([1] * 11 + [3], [0] * 11 + [1], (0.0, 1.0), "new_hot"),
+        ([1] * 8 + [3] * 4, [0] * 8 + [1] * 4, (3.0, 0.001), "consecutive_hot"),
+        ([3] * 12, [1] * 12, (3.0, 0.001), "intensifying_hot"),
+        ([3] * 12, [1] * 12, (0.5, 0.6), "persistent_hot"),
+        ([3] * 12, [1] * 12, (-3.0, 0.001), "diminishing_hot"),
+        ([3, 1, 3, 1, 1, 3, 1, 1, 1, 1, 1, 3], [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1], (0.0, 1.0), "sporadic_hot"),
+        ([-3, 1, 3, 1, 1, 3, 1, 1, 1, 1, 1, 3], [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1], (0.0, 1.0), "oscillating_hot"),
+        ([3] * 11 + [1], [1] * 11 + [0], (0.0, 1.0), "historical_hot"),
+        ([-3] * 12, [1] * 12, (-3.0, 0.001), "intensifying_cold"),
+        ([-1] * 11 + [-3], [0] * 11 + [1], (0.0, 1.0), "new_cold"),
+        ([1] * 12, [0] * 12, (0.0, 1.0), "no_pattern"),
+    ],
+)
+def test_classify_follows_the_published_definitions(z, sig, trend, expected):
+    assert classify(np.array(z, float), np.array(sig, bool), *trend) == expected
+
+
+BOX = (111.0, 39.5, 111.4, 39.8)
+
+
+@pytest.fixture
+def banner(db):
+    return Banner.objects.create(code="150622", name="准格尔旗", geom=box(*BOX))
+
+
+def _case(lon: float, lat: float, month: int) -> Case:
+    when = timezone.make_aware(dt.datetime(2025 + (month - 1) // 12, (month - 1) % 12 + 1, 15, 10))
+    return CaseFactory(location=Point(lon, lat, srid=4326), submitted_lon=lon, submitted_lat=lat, received_at=when)
+
+
+def test_cube_counts_come_from_postgis_per_month(banner):
+    rng = np.random.default_rng(3)
+    for k, (lon, lat) in enumerate(zip(rng.uniform(BOX[0], BOX[2], 80), rng.uniform(BOX[1], BOX[3], 80), strict=True)):
+        _case(float(lon), float(lat), 1 + k % 12)
+    for k, (dx, dy) in enumerate(rng.uniform(-0.002, 0.002, (40, 2))):
+        _case(111.2 + float(dx), 39.65 + float(dy), 7 + k % 6)
+    result = emerging_hot_spots(Case.objects.all(), "month")
+    assert len(result.steps) == 12 and result.steps[0] == dt.date(2025, 1, 1)
+    totals = np.array([loc.counts for loc in result.locations]).sum(axis=0)
+    background = [7] * 8 + [6] * 4  # 80 cases, month 1 + k % 12
+    planted = [0] * 6 + [7] * 4 + [6] * 2  # 40 cases, month 7 + k % 6
+    assert totals.tolist() == [u + v for u, v in zip(background, planted, strict=True)]
+    spot = max(result.locations, key=lambda loc: sum(loc.counts))
+    assert sum(spot.counts[6:]) >= 40 and sum(spot.counts[:6]) <= 2
+
+
+def test_too_few_steps_is_refused_naming_the_step(banner):
+    rng = np.random.default_rng(4)
+    for lon, lat in zip(rng.uniform(BOX[0], BOX[2], 60), rng.uniform(BOX[1], BOX[3], 60), strict=True):
+        _case(float(lon), float(lat), 1 + int(rng.integers(0, 12)))
+    with pytest.raises(HotSpotRefused) as refused:
+        emerging_hot_spots(Case.objects.all(), "quarter")
+    assert refused.value.field == "step" and refused.value.message.startswith("新兴热点")
