@@ -18,6 +18,7 @@ from geo_disputes.models import Banner, Case
 from geo_disputes.services.analysis import hotspots
 from geo_disputes.services.analysis.emerging import (
     ALPHA,
+    CATEGORIES,
     classify,
     emerging_hot_spots,
     mann_kendall,
@@ -25,7 +26,7 @@ from geo_disputes.services.analysis.emerging import (
 )
 from geo_disputes.services.analysis.hotspots import HotSpotRefused
 
-from .factories import CaseFactory, box
+from .factories import CaseFactory, StaffFactory, box
 
 SIDE = 1000.0  # lattice spacing of the synthetic cube, metres
 BAND = 1000.0  # the six (here four) nearest neighbours
@@ -138,9 +139,11 @@ def banner(db):
     return Banner.objects.create(code="150622", name="准格尔旗", geom=box(*BOX))
 
 
-def _case(lon: float, lat: float, month: int) -> Case:
+def _case(lon: float, lat: float, month: int, **kw) -> Case:
     when = timezone.make_aware(dt.datetime(2025 + (month - 1) // 12, (month - 1) % 12 + 1, 15, 10))
-    return CaseFactory(location=Point(lon, lat, srid=4326), submitted_lon=lon, submitted_lat=lat, received_at=when)
+    return CaseFactory(
+        location=Point(lon, lat, srid=4326), submitted_lon=lon, submitted_lat=lat, received_at=when, **kw
+    )
 
 
 def test_cube_counts_come_from_postgis_per_month(banner):
@@ -166,3 +169,45 @@ def test_too_few_steps_is_refused_naming_the_step(banner):
     with pytest.raises(HotSpotRefused) as refused:
         emerging_hot_spots(Case.objects.all(), "quarter")
     assert refused.value.field == "step" and refused.value.message.startswith("新兴热点")
+
+
+def _monthly(village: str = "") -> None:
+    """120 cases over 12 months: 80 scattered (40 in `village`), 40 in one spot from month 7."""
+    rng = np.random.default_rng(5)
+    for k, (lon, lat) in enumerate(zip(rng.uniform(BOX[0], BOX[2], 80), rng.uniform(BOX[1], BOX[3], 80), strict=True)):
+        _case(float(lon), float(lat), 1 + k % 12, village_code=village if k < 40 else "")
+    for k, (dx, dy) in enumerate(rng.uniform(-0.002, 0.002, (40, 2))):
+        _case(111.2 + float(dx), 39.65 + float(dy), 7 + k % 6)
+
+
+def test_api_returns_the_categories_of_what_the_user_may_see(banner, api_client):
+    _monthly("150622106203")
+    api_client.force_authenticate(StaffFactory(role="planner").user)
+    response = api_client.get("/api/emerging-hotspots/", {"step": "month"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["type"] == "FeatureCollection" and body["n_incidents"] == 120
+    assert body["steps"][0] == "2025-01-01" and len(body["steps"]) == 12
+    props = [f["properties"] for f in body["features"]]
+    assert {"category", "trend_z", "trend_p", "gi_z", "counts"} <= set(props[0])
+    assert all(len(p["gi_z"]) == 12 and len(p["counts"]) == 12 for p in props)
+    assert {p["category"] for p in props} <= set(CATEGORIES)
+    spot = max(props, key=lambda p: sum(p["counts"]))
+    assert spot["category"].endswith("_hot")
+
+    api_client.force_authenticate(StaffFactory(role="village_officer", scope_code="150622106203").user)
+    response = api_client.get("/api/emerging-hotspots/", {"step": "month"})
+    assert response.status_code == 200 and response.json()["n_incidents"] == 40
+
+
+def test_api_refusals_name_the_parameter(banner, api_client):
+    api_client.force_authenticate(StaffFactory(role="planner").user)
+    _case(111.1, 39.6, 1)
+    response = api_client.get("/api/emerging-hotspots/", {"step": "month"})
+    assert response.status_code == 422 and response.json()["detail"].startswith("热点分析至少需要 30 件")
+    _monthly()
+    response = api_client.get("/api/emerging-hotspots/", {"step": "quarter"})
+    assert response.status_code == 422
+    assert response.json()["step"][0].startswith("新兴热点分析至少需要 10 个时间步")
+    assert api_client.get("/api/emerging-hotspots/", {"step": "week"}).json().keys() == {"step"}
+    assert api_client.get("/api/emerging-hotspots/", {"time_steps": "-1"}).json().keys() == {"time_steps"}
