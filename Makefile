@@ -6,7 +6,7 @@ export PGPORT ?= 54329
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run dev scheduler test stop setup system-deps venv db migrate demo lint pytest bench
+.PHONY: run dev scheduler test stop setup system-deps venv messages db migrate demo lint pytest bench
 
 # The web server runs with the scheduler beside it (bin/with-scheduler: the daily `tick` at 01:00
 # Asia/Shanghai, log in log/scheduler.log, stopped when the server stops). Whatever serves, keep the prefix.
@@ -23,7 +23,7 @@ scheduler: setup
 
 test: setup lint pytest
 
-setup: system-deps venv db migrate
+setup: system-deps venv messages db migrate
 
 system-deps:
 	@WITH_BROWSER=1 bin/system-deps
@@ -33,6 +33,13 @@ venv: .venv/.installed
 	@test -x $(PY) || python3 -m venv .venv
 	.venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
+
+# The English catalogue (msgids are the Chinese text): compiled only when the .po is newer than the .mo.
+# msgfmt from Debian's gettext; `manage.py compilemessages` would also walk .venv's own catalogues.
+# django.po: pages and services; djangojs.po: the maps' and case pages' scripts (served by /jsi18n/).
+messages: locale/en/LC_MESSAGES/django.mo locale/en/LC_MESSAGES/djangojs.mo
+locale/en/LC_MESSAGES/%.mo: locale/en/LC_MESSAGES/%.po
+	msgfmt --check -o $@ $<
 
 db:
 	@if [ -n "$$DATABASE_URL" ]; then echo "DATABASE_URL is set: using it, not the local cluster"; else bin/pg-cluster start; fi

@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions of the quick workloads")
     parser.add_argument("--no-http", action="store_true", help="skip the rows measured over a real HTTP server")
     parser.add_argument("--out", default=None, help="results file (default bench/README.md)")
+    parser.add_argument(
+        "--only", default="", help="comma-separated workloads, e.g. ogc_items (bulk linking always runs)"
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         http=not args.no_http,
         out=args.out,
         command=command.strip(),
+        only={w.strip() for w in args.only.split(",") if w.strip()} or None,
     )
     return 0
 

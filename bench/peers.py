@@ -358,12 +358,10 @@ def esda_hot_spots(cases, area) -> PeerHotSpots:
                 break
             z_scores.append(float(esda.Moran(y, w, transformation="r", permutations=0).z_rand))
             distances.append(float(d))
-        first, highest = hs.peak_indices(z_scores)
+        first, _highest = hs.peak_indices(z_scores)
         floor = hs.MIN_BAND_SHARE_OF_EXTENT * float(np.ptp(centres, axis=0).max())
         if first is not None:
             band, rule = max(distances[first], floor), "moran_first_peak"
-        elif highest is not None:
-            band, rule = max(distances[highest], floor), "moran_max_peak"
         else:
             k = min(max(int(n * hs.KNN_SHARE), hs.KNN_MIN), hs.KNN_MAX, n - 1)
             kth = float(tree.query(centres, k=k + 1)[0][:, k].mean())

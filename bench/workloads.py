@@ -7,7 +7,9 @@ where both are cheap enough to repeat, so background load falls on both alike.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from geo_disputes.models import Case
+from geo_disputes.services.areas.imports import import_layer
 from geo_disputes.services.areas.linking import link_cases
 from geo_disputes.services.areas.locate import locate
 
@@ -225,6 +228,115 @@ def bulk_linking(ctx: Context, repeat: int = 1) -> Result:
     return res
 
 
+# -- incremental re-linking after an import --------------------------------------------------------------
+
+RELINK_VILLAGE = "150622004201"  # 苏计沟村 (友谊街道): the seed's subsidence village, in the densest township
+RELINK_FROM = "2026-05-01"  # the redrawn boundary is in force from mid-way through the cases' year
+RELINK_PUSH_M = 300  # the village's whole boundary moves this far out (into every neighbour)
+RELINK_TARGET = 20.0
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def _redrawn_village_file(directory: Path) -> tuple[Path, int]:
+    """The village as a survey office would hand it back: its boundary pushed out, as one GeoJSON feature."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT code, name, township_code,"
+            " ST_AsGeoJSON(ST_Transform(ST_Buffer(ST_Transform(geom, 4546), %s), 4326)), ST_NPoints(geom)"
+            " FROM geo_disputes_village WHERE code = %s AND valid_to IS NULL",
+            [RELINK_PUSH_M, RELINK_VILLAGE],
+        )
+        code, name, township, geometry, vertices = cur.fetchone()
+    feature = {
+        "type": "Feature",
+        "properties": {"code": code, "name": name, "township_code": township},
+        "geometry": json.loads(geometry),
+    }
+    path = directory / f"village-{code}.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False), "utf-8")
+    return path, vertices
+
+
+def incremental_relink(ctx: Context, repeat: int = 2) -> Result:
+    """One village redrawn: `import_areas --commit` (new version + incremental re-link) vs geopandas re-linking all.
+
+    Both run inside a transaction that is rolled back, so every repetition starts from the same data with
+    every case linked. Ours is the whole import (read the file, stage, new version, re-link the affected
+    cases); the peer recomputes every case's links on the new boundaries (read_postgis + sjoin) and stores
+    them. Agreement: ours must equal the peer's answers for every case, and a full link_cases() afterwards
+    must change nothing.
+    """
+    res = Result()
+    link_cases()  # every case linked on the current boundaries: the state an import starts from
+    vacuum_analyze()
+    valid_from = dt.date.fromisoformat(RELINK_FROM)
+    directory = Path(tempfile.mkdtemp(prefix="bench-relink-"))
+    path, vertices = _redrawn_village_file(directory)
+    ours_s, reports = [], []
+    for _ in range(repeat):
+        try:
+            with transaction.atomic():
+                elapsed, report = timed(lambda: import_layer("villages", path, valid_from=valid_from, commit=True))
+                ours_s.append(elapsed)
+                reports.append(report.relink)
+                raise _RolledBack
+        except _RolledBack:
+            pass
+        ctx.log(f"  ours (import + incremental re-link): {elapsed:.2f} s; {report.relink}")
+    try:
+        with transaction.atomic():
+            report = import_layer("villages", path, valid_from=valid_from, commit=True)
+            ours_stored = peers.stored_links()
+            full_s, full_changed = timed(link_cases)
+            ctx.log(f"  full link_cases() after it: {full_s:.2f} s, {full_changed} changed (0 = the same answers)")
+            links = peers.geopandas_link()
+            write_s, _ = timed(lambda: peers.write_back(links))
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    cmp = peers.compare_links(ours_stored, links)
+    differing = sum(cmp[c] for c in ("township_code", "village_code", "grid_code", "mining_area_code")) + (
+        cmp["mining_relation"] + cmp["missing"] + cmp["parcel_pairs_differing"]
+    )
+    peer_total = links.read_s + links.join_s + write_s
+    ours = min(ours_s)
+    relinked = reports[0]
+    agree = (
+        f"same answers as the peer for all {cmp['cases']:,} cases and {cmp['parcel_pairs']:,} case-parcel pairs,"
+        f" and a full link_cases() afterwards changed {full_changed} (it took {fmt_seconds(full_s)})"
+        if differing == 0 and full_changed == 0
+        else f"DISAGREE: {differing} values differ from the peer; a full link_cases() afterwards changed {full_changed}"
+    )
+    res.checks.update({"relink_differences": differing, "relink_full_changed": full_changed})
+    res.checks.update({"incremental_examined": relinked.examined, "incremental_changed": relinked.changed})
+    met = "yes" if differing == 0 and full_changed == 0 and peer_total / ours >= RELINK_TARGET else "no"
+    res.rows.append(
+        Row(
+            "one village redrawn: import + incremental re-link vs re-linking every case",
+            ctx.size_label,
+            fmt_seconds(ours),
+            fmt_seconds(peer_total),
+            speed_ratio(ours, peer_total),
+            f"≥ {RELINK_TARGET:.0f}× faster; same answers",
+            met,
+            [
+                f"village {RELINK_VILLAGE} ({vertices:,} vertices) pushed {RELINK_PUSH_M} m out, in force from"
+                f" {RELINK_FROM}: {relinked.examined:,} cases re-linked, {relinked.changed:,} links changed",
+                agree,
+                f"peer: read_postgis {fmt_seconds(links.read_s)} + sjoin {fmt_seconds(links.join_s)} + storing"
+                f" {fmt_seconds(write_s)}; without storing {fmt_seconds(links.read_s + links.join_s)}"
+                f" ({speed_ratio(ours, links.read_s + links.join_s)})",
+                f"ours best of {repeat} (all: {', '.join(fmt_seconds(t) for t in ours_s)}), the peer one run;"
+                " each inside a transaction rolled back",
+            ],
+        )
+    )
+    return res
+
+
 # -- single lookup ----------------------------------------------------------------------------------------
 
 
@@ -415,6 +527,84 @@ def geojson_bbox(ctx: Context, page_sizes: tuple[int, ...] = (500, 5000)) -> Res
                 notes,
             )
         )
+    return res
+
+
+# -- OGC API items vs the JSON API ----------------------------------------------------------------------------
+
+
+def _ogc_features(text: bytes) -> list:
+    return [(f["id"], f["geometry"], f["properties"]) for f in json.loads(text)["features"]]
+
+
+def ogc_items(ctx: Context, pages: int = 3, limit: int = 500) -> Result:
+    """GET /ogc/collections/cases/items?bbox=&limit=&offset= against GET /api/cases/?bbox=&page_size=&page= for the
+    same planner: the first `pages` pages of the seat's box, features compared whole (ids, order, geometry,
+    every property); then the 201 villages in one page against /api/layers/villages/. The peer is our own JSON API:
+    the row says what the OGC wrapping (its links, numberMatched, parameter checks) costs and that the answers agree."""
+    from rest_framework.test import APIClient
+
+    res = Result()
+    client = APIClient()
+    client.force_authenticate(ctx.planner)
+    bbox = ",".join(str(v) for v in SEAT_BBOX)
+    responses: dict[str, bytes] = {}
+
+    def get(url: str, key: str) -> None:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status_code}")
+        responses[key] = response.content
+
+    same, times_ogc, times_api = True, [], []
+    for page in range(pages):
+        ogc_url = f"/ogc/collections/cases/items?bbox={bbox}&limit={limit}&offset={page * limit}"
+        api_url = f"/api/cases/?bbox={bbox}&page_size={limit}&page={page + 1}"
+        a, b = alternate(lambda u=ogc_url: get(u, "ogc"), lambda u=api_url: get(u, "api"), ctx.repeat)
+        times_ogc.append(a.median)
+        times_api.append(b.median)
+        same = same and _ogc_features(responses["ogc"]) == _ogc_features(responses["api"])
+    ours, theirs = sum(times_ogc) / pages, sum(times_api) / pages
+    res.checks["ogc_items_same"] = float(same)
+    res.rows.append(
+        Row(
+            f"OGC API items vs the JSON API, cases in a bbox, limit={limit} (mean of the first {pages} pages)",
+            ctx.size_label,
+            fmt_seconds(ours),
+            fmt_seconds(theirs),
+            speed_ratio(ours, theirs),
+            "same answers",
+            "yes" if same else "no",
+            [
+                f"bbox {bbox}; /ogc/…/items?offset= against /api/cases/?page=, planner (coarse points, no text); "
+                f"median of {ctx.repeat} per page, alternating, in process; "
+                + ("same ids, order, geometry and properties on every page" if same else "OUTPUTS DIFFER")
+            ],
+        )
+    )
+    a, b = alternate(
+        lambda: get("/ogc/collections/villages/items?limit=500", "ogc"),
+        lambda: get("/api/layers/villages/?page_size=500", "api"),
+        ctx.repeat,
+    )
+    ogc_villages, api_villages = json.loads(responses["ogc"]), json.loads(responses["api"])
+    agree = [f["geometry"] for f in ogc_villages["features"]] == [f["geometry"] for f in api_villages["features"]]
+    res.rows.append(
+        Row(
+            "OGC API items vs the JSON API, all villages in one page",
+            ctx.size_label,
+            fmt_seconds(a.median),
+            fmt_seconds(b.median),
+            speed_ratio(a.median, b.median),
+            "same answers",
+            "yes" if agree else "no",
+            [
+                f"{ogc_villages['numberMatched']} villages; same geometries in the same order"
+                if agree
+                else "OUTPUTS DIFFER"
+            ],
+        )
+    )
     return res
 
 

@@ -10,19 +10,29 @@ add, change and delete is kept in RoutingRuleChange (recorded here, in one place
 
 from __future__ import annotations
 
+import functools
+
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.contrib.gis.geos import GEOSGeometry
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from geo_disputes.models import (
     AccusedPerson,
     ApiToken,
+    Attachment,
     Banner,
     CalendarDay,
     Case,
+    CaseDocument,
     CaseEvent,
     CaseGroup,
     CaseParcel,
+    DocumentCounter,
+    DocumentService,
     FollowUp,
     Grid,
     IdempotentRequest,
@@ -33,18 +43,30 @@ from geo_disputes.models import (
     Party,
     PersonalDataAccess,
     Recusal,
+    ReplicaFence,
     RoutingRule,
     RoutingRuleChange,
     StaffProfile,
     SupervisionAct,
     Township,
     Unit,
+    UploadSession,
     Village,
 )
 from geo_disputes.models.areas import METRIC_SRID, SQUARE_METRES_PER_MU
 from geo_disputes.models.cases import Category, GroupProposal
-from geo_disputes.services.cases.access import ScopeError, mask_id, mask_name, mask_phone, validate_scope
+from geo_disputes.models.leaders import LeaderCase, LeaderVisit, VisitCase
+from geo_disputes.services.cases.access import (
+    ScopeError,
+    administers_staff,
+    banner_codes_seen,
+    mask_id,
+    mask_name,
+    mask_phone,
+)
 from geo_disputes.services.cases.routing import DEPARTMENTS, rule_snapshot
+from geo_disputes.services.cases.units import banner_of
+from geo_disputes.services.ops.staff import StaffError, check_scope, default_unit
 
 
 def geometry_summary(geom: GEOSGeometry | None) -> str:
@@ -142,29 +164,61 @@ class UnitAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("code", "name", "area_code")
 
+    def get_queryset(self, request):
+        """A banner admin keeps the units of their own banner(s) (a unit's area code begins with its banner's)."""
+        qs = super().get_queryset(request)
+        banner = _admin_banner(request.user)
+        return qs if banner is None else qs.filter(area_code__startswith=banner)
+
 
 class StaffProfileForm(forms.ModelForm):
     class Meta:
         model = StaffProfile
-        fields = ("user", "role", "scope_code", "unit")
+        fields = ("user", "role", "banner_code", "scope_code", "unit")
+
+    admin_banner: str | None = None  # set by StaffProfileAdmin.get_form for a banner admin: their banner or city
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["banner_code"].required = False  # blank: the scope's banner, else the home banner
 
     def clean(self) -> dict:
+        """The scope must fit the role, lie in the banner and name an area in force; a banner admin gives roles in
+        their own banner only; an officer without a unit gets their own committee's (the accused-unit rule and the
+        holder's-officer checks read it), as services/ops/staff does."""
         data = super().clean()
+        role, scope = data.get("role", ""), (data.get("scope_code") or "").strip()
+        banner = (data.get("banner_code") or "").strip() or banner_of(scope[:9])  # blank: the scope's banner
+        if self.admin_banner is not None and not banner.startswith(self.admin_banner):
+            raise forms.ValidationError({"banner_code": f"只能在本旗(市) {self.admin_banner} 内设置人员"})
         try:
-            validate_scope(data.get("role", ""), data.get("scope_code", ""))
-        except ScopeError as exc:
+            check_scope(role, scope, banner)
+        except (ScopeError, StaffError) as exc:
             raise forms.ValidationError({"scope_code": str(exc)}) from exc
+        data["scope_code"], data["banner_code"] = scope, banner
+        if data.get("unit") is None:
+            data["unit"] = default_unit(role, scope, banner)
         return data
 
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(admin.ModelAdmin):
     form = StaffProfileForm
-    list_display = ("user", "role", "scope_code", "unit")
-    list_filter = ("role",)
+    list_display = ("user", "role", "banner_code", "scope_code", "unit")
+    list_filter = ("role", "banner_code")
     search_fields = ("user__username", "scope_code")
     raw_id_fields = ("user",)
     list_select_related = ("user", "unit")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        banner = _admin_banner(request.user)
+        return qs if banner is None else qs.filter(banner_code__startswith=banner)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.admin_banner = _admin_banner(request.user)
+        return form
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -416,3 +470,204 @@ class GroupProposalAdmin(ReadOnlyAdmin):
     list_display = ("decided_at", "status", "category", "group", "decided_by")
     list_filter = ("status", "category")
     list_select_related = ("group", "decided_by")
+
+
+@admin.register(CaseDocument)
+class CaseDocumentAdmin(ReadOnlyAdmin):
+    """Issued notices: records, never edited (a correction is a new notice); files from the case's 文书 page."""
+
+    list_display = ("doc_number", "title", "case", "unit", "issued_at", "issued_by")
+    list_select_related = ("case", "unit", "issued_by")
+    search_fields = ("doc_number", "number", "case__reference")
+    exclude = ("facts", "template_text")  # names inside: read on the case's pages, where each view is recorded
+
+
+@admin.register(DocumentService)
+class DocumentServiceAdmin(ReadOnlyAdmin):
+    list_display = ("document", "method", "served_at", "recorded_by")
+    list_select_related = ("document", "recorded_by")
+    exclude = ("recipient",)
+
+
+@admin.register(DocumentCounter)
+class DocumentCounterAdmin(ReadOnlyAdmin):
+    list_display = ("unit", "year", "last")
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    """Case files: what and when, never the file or its name (it may name a person) — files are read on the case
+    page, through the scope-checked view; removal is an act with a reason there, not here."""
+
+    list_display = ("case", "kind", "file_type", "size", "added_at", "added_by", "removed_at")
+    list_filter = ("kind", "file_type")
+    search_fields = ("case__reference",)
+    list_select_related = ("case", "added_by")
+    exclude = ("name", "caption", "exif_point", "removal_reason")
+
+
+@admin.register(LeaderCase)
+class LeaderCaseAdmin(ReadOnlyAdmin):
+    """Leaders' cases (包案): registered and closed on the /leaders/ page, where each act enters the case history."""
+
+    list_display = ("case", "leader_name", "leader_post", "deadline", "status", "taken_at")
+    list_filter = ("status",)
+    search_fields = ("case__reference", "leader_name")
+    list_select_related = ("case",)
+    exclude = ("plan", "outcome")  # names and circumstances: read on the register, scope-checked
+
+
+@admin.register(LeaderVisit)
+class LeaderVisitAdmin(ReadOnlyAdmin):
+    """Leaders' receptions and visits (接访/约访/下访), kept on the /visits/ calendar."""
+
+    list_display = ("on", "kind", "leader_name", "place", "township_code")
+    list_filter = ("kind",)
+
+
+@admin.register(VisitCase)
+class VisitCaseAdmin(ReadOnlyAdmin):
+    list_display = ("visit", "case", "outcome_at")
+    list_select_related = ("visit", "case")
+    exclude = ("outcome",)
+
+
+@admin.register(ReplicaFence)
+class ReplicaFenceAdmin(ReadOnlyAdmin):
+    """Where the primary's WAL stood at the last change to access (map reads wait for the replica to pass it)."""
+
+    list_display = ("lsn", "at")
+
+
+@admin.register(UploadSession)
+class UploadSessionAdmin(ReadOnlyAdmin):
+    """Resumable uploads under way (swept after a day untouched)."""
+
+    list_display = ("case", "user", "size", "received", "touched_at")
+    list_select_related = ("case", "user")
+    exclude = ("name", "caption")
+
+
+# -- the banner admin's own part of the admin (issue 14) ----------------------------------------------------------
+#
+# The banner admin (role banner_admin, not a superuser) manages staff, units and routing rules here, and sees the
+# routing rules' change log; nothing of cases, petitioners, audit or security records (a banner admin may stand on
+# the accused side of an accusation: those stay on the pages, behind access.visible_cases). They cannot touch a
+# superuser, nor give anyone staff, superuser or permission flags. Superusers keep the whole admin.
+
+BANNER_ADMIN_EDITS: dict[type, tuple[str, ...]] = {
+    User: ("add", "change"),  # accounts are deactivated, not deleted: their history keeps the actor
+    StaffProfile: ("add", "change", "delete"),
+    Unit: ("add", "change"),  # cases PROTECT their unit
+    RoutingRule: ("add", "change", "delete"),  # every change is kept in RoutingRuleChange (save_model above)
+}
+BANNER_ADMIN_READS = {*BANNER_ADMIN_EDITS, RoutingRuleChange}
+
+
+def _banner_admin(user) -> bool:
+    return administers_staff(user) and not user.is_superuser
+
+
+def _admin_banner(user) -> str | None:
+    """The banner (or city) whose staff and units a banner admin manages; None for a superuser (all of them)."""
+    if not _banner_admin(user):
+        return None
+    return banner_codes_seen(user) or "-"  # "-" matches no code: a profile without a valid banner manages nothing
+
+
+def _site_permission(request) -> bool:
+    user = request.user
+    return user.is_active and (user.is_staff or _banner_admin(user))
+
+
+admin.site.has_permission = _site_permission
+admin.site.site_header = admin.site.site_title = "准格尔旗矛盾纠纷地图 · 管理"
+
+ADMIN_REFUSAL = (
+    "管理后台只供旗级管理员维护人员、单位和分流规则。 / "
+    "The admin is for the banner admin, who manages staff, units and routing rules."
+)
+_admin_view = admin.site.admin_view
+
+
+def _refusing_admin_view(view, cacheable: bool = False):
+    """Django's admin_view, but a signed-in user whose role has no admin (planners, officers, grid workers…) gets the
+    site's Chinese 403 naming their role and what they may use — not the admin's login form inviting them to sign
+    in as someone else. Signing out stays open to them."""
+    wrapped = _admin_view(view, cacheable)
+
+    @functools.wraps(view)
+    def inner(request, *args, **kwargs):
+        user = request.user
+        if user.is_authenticated and not _site_permission(request) and view.__name__ != "logout":
+            raise PermissionDenied(ADMIN_REFUSAL)
+        return wrapped(request, *args, **kwargs)
+
+    return inner
+
+
+admin.site.admin_view = _refusing_admin_view
+_admin_login = admin.site.login
+
+
+def _login(request, extra_context=None):
+    """The admin's sign-in page; a signed-in user without the admin gets the same 403 (not "sign in as another")."""
+    if request.user.is_authenticated and not _site_permission(request):
+        raise PermissionDenied(ADMIN_REFUSAL)
+    return _admin_login(request, extra_context)
+
+
+admin.site.login = _login
+
+
+def _open_to_banner_admin(model, model_admin) -> None:
+    """Let the banner admin read `model` and do what BANNER_ADMIN_EDITS says, on top of the class's own rules."""
+    own = {
+        name: getattr(model_admin, f"has_{name}_permission") for name in ("module", "view", "add", "change", "delete")
+    }
+    may = BANNER_ADMIN_EDITS.get(model, ())
+
+    def module(request):
+        return own["module"](request) or (_banner_admin(request.user) and model in BANNER_ADMIN_READS)
+
+    def view(request, obj=None):
+        return own["view"](request, obj) or (_banner_admin(request.user) and model in BANNER_ADMIN_READS)
+
+    def act(name):
+        def check(request, obj=None):
+            if not _banner_admin(request.user):
+                return own[name](request, obj) if name != "add" else own[name](request)
+            return name in may and not (model is User and obj is not None and obj.is_superuser)
+
+        return check
+
+    model_admin.has_module_permission = module
+    model_admin.has_view_permission = view
+    for name in ("add", "change", "delete"):
+        setattr(model_admin, f"has_{name}_permission", act(name))
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    """Accounts: the banner admin adds and edits staff accounts, never the flags that give the whole admin."""
+
+    FLAGS = ("is_staff", "is_superuser", "groups", "user_permissions", "last_login", "date_joined")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        banner = _admin_banner(request.user)
+        if banner is None:
+            return qs
+        # Their banner's accounts, and accounts not yet given a role (just added, before their staff profile).
+        return qs.filter(is_superuser=False).filter(Q(staff__banner_code__startswith=banner) | Q(staff__isnull=True))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, *self.FLAGS) if _banner_admin(request.user) else fields
+
+
+for _model, _model_admin in list(admin.site._registry.items()):
+    _open_to_banner_admin(_model, _model_admin)

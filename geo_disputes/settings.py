@@ -63,13 +63,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from the app server, compressed and cached
     "geo_disputes.middleware.NulInPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "geo_disputes.middleware.ChosenLanguageMiddleware",  # Chinese unless English was chosen
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "geo_disputes.middleware.DatabaseUnavailableMiddleware",
+    "geo_disputes.middleware.ReplicaReadMiddleware",  # last: its process_exception runs first
 ]
 
 ROOT_URLCONF = "geo_disputes.urls"
@@ -83,8 +84,10 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",  # LANGUAGE_CODE for <html lang>
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "geo_disputes.context_processors.menu",  # the role's menu and due counts in the header
             ]
         },
     }
@@ -126,6 +129,31 @@ def database_settings(role: str) -> dict:
 
 
 DATABASES = {"default": database_settings(DB_ROLE)}
+
+
+def replica_settings(primary: dict) -> dict | None:
+    """A streaming replica for map and analysis reads (services/ops/replica.py): DATABASE_REPLICA_URL, or a local
+    standby's socket directory and port (REPLICA_PGBASE, REPLICA_PGPORT); None when there is none."""
+    url = os.environ.get("DATABASE_REPLICA_URL", "")
+    if url:
+        replica = dj_database_url.parse(url, engine="django.contrib.gis.db.backends.postgis", conn_max_age=60)
+    elif os.environ.get("REPLICA_PGBASE"):
+        replica = {**primary, "HOST": os.environ["REPLICA_PGBASE"], "PORT": os.environ.get("REPLICA_PGPORT", "54339")}
+    else:
+        return None
+    replica.setdefault("CONN_MAX_AGE", 60)
+    replica["CONN_HEALTH_CHECKS"] = True
+    replica.setdefault("OPTIONS", {}).update({"options": "-c jit=off", "connect_timeout": 1})
+    replica["TEST"] = {"MIRROR": "default"}  # a test run reads its own database; tests/test_replica.py makes a standby
+    return replica
+
+
+if replica_settings(DATABASES["default"]) is not None and DB_ROLE != "owner":
+    DATABASES["replica"] = replica_settings(DATABASES["default"])
+DATABASE_ROUTERS = ["geo_disputes.services.ops.replica.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "10"))
+REPLICA_PROBE_SECONDS = float(os.environ.get("REPLICA_PROBE_SECONDS", "2"))
+REPLICA_RETRY_SECONDS = float(os.environ.get("REPLICA_RETRY_SECONDS", "30"))
 # The role the application runs as, which migration 0015 grants row access to (the user of the app's
 # connection unless DB_APP_ROLE names it); the migration leaves it alone when it is the owner itself.
 DB_APP_ROLE = os.environ.get("DB_APP_ROLE") or database_settings("app")["USER"]
@@ -143,6 +171,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# msgids are the Chinese text; locale/en/ holds the English catalogue (its .mo is built by `make setup`).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -233,8 +263,14 @@ API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "30"))
 # GDAL call we make (OGR reading, SRS transforms) is covered by tests on this version.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
-# The banner this deployment serves; points outside its outline are refused.
+# The deployment's home banner: the default for staff and cases made without a place, and the series
+# REFERENCE_PREFIX numbers. A deployment may serve several banners of a city (Banner rows, each with its
+# outline); points outside every banner's outline are refused.
 BANNER_CODE = os.environ.get("BANNER_CODE", "150622")
+REFERENCE_PREFIX = os.environ.get("REFERENCE_PREFIX", "ZGE")
+# How this deployment names itself in case-exchange packages (services.cases.exchange): with BANNER_CODE it is
+# the source a receiving system records, so the same case sent twice is recognised there.
+EXCHANGE_SYSTEM = os.environ.get("EXCHANGE_SYSTEM", "geo-disputes")
 # Date from which demo/imported boundaries are in force unless told otherwise.
 DEFAULT_VALID_FROM = "2023-01-01"
 
@@ -272,3 +308,14 @@ IDEMPOTENCY_HOURS = int(os.environ.get("IDEMPOTENCY_HOURS", "24"))
 # Near-identical intake warning (services.cases.near_identical): same category, this close, this recent.
 NEAR_IDENTICAL_MINUTES = int(os.environ.get("NEAR_IDENTICAL_MINUTES", "30"))
 NEAR_IDENTICAL_METRES = float(os.environ.get("NEAR_IDENTICAL_METRES", "50"))
+
+# The notices' wording (issue 15): plain-text templates an office edits (its header, unit names, wording).
+NOTICE_TEMPLATE_DIR = Path(os.environ.get("NOTICE_TEMPLATE_DIR", BASE_DIR / "templates" / "notices"))
+CITY_NAME = os.environ.get("CITY_NAME", "鄂尔多斯市")  # the city above the banner: re-reviews, named in notices
+
+# Case attachments (issue 15): on disk outside the web root (never under STATIC_ROOT), content-addressed,
+# served only through the scope-checked view. The backup bundles them with the database.
+ATTACHMENT_ROOT = Path(os.environ.get("ATTACHMENT_ROOT", BASE_DIR / "attachments"))
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_MB", "50")) * 1024 * 1024
+# Files above this go through the resumable upload (chunks of at most this size) from the pages' script.
+ATTACHMENT_CHUNK_BYTES = 1024 * 1024

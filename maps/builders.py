@@ -11,12 +11,14 @@ from dataclasses import asdict, dataclass, field, replace
 
 import folium
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster
 
 from geo_disputes.models import MiningArea, Parcel, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis.clusters import DEFAULT_EPS_M, DEFAULT_MIN_POINTS
 from geo_disputes.services.cases.case_points import POINTS_MAX
+from geo_disputes.services.cases.clock import OPEN_STATUSES
 
 from .assets import use_vendored
 from .basemap import tile_sources
@@ -75,57 +77,65 @@ class MapHtml:
     script: str
 
 
-def field_map() -> folium.Map:
-    """The field lookup: boundaries down to parcels, mining areas, and a group for the lookup result."""
+def field_map(home: tuple[float, float, float, float] | None = None) -> folium.Map:
+    """The field lookup: boundaries down to parcels, mining areas, and a group for the lookup result.
+
+    `home` (minlon, minlat, maxlon, maxlat) is the user's own grid/village/township: the first view."""
     sources = [
-        LayerSource("townships", "苏木乡镇/街道", _layer_url("townships"), by_bbox=False, fit=True),
-        LayerSource("villages", "嘎查村/社区", _layer_url("villages")),
-        LayerSource("grids", f"网格（{GRID_MIN_ZOOM}级以上）", _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
-        LayerSource("mining-areas", "矿区", _layer_url("mining-areas"), by_bbox=False),
-        LayerSource("parcels", f"地块（{PARCEL_MIN_ZOOM}级以上）", _layer_url("parcels"), min_zoom=PARCEL_MIN_ZOOM),
+        LayerSource("townships", _("苏木乡镇/街道"), _layer_url("townships"), by_bbox=False, fit=True),
+        LayerSource("villages", _("嘎查村/社区"), _layer_url("villages")),
+        LayerSource("grids", _zoomed("网格", GRID_MIN_ZOOM), _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
+        LayerSource("mining-areas", _("矿区"), _layer_url("mining-areas"), by_bbox=False),
+        LayerSource(
+            "parcels",
+            _zoomed("地块", PARCEL_MIN_ZOOM),
+            _layer_url("parcels"),
+            min_zoom=PARCEL_MIN_ZOOM,
+        ),
     ]
     sources = [replace(s, popups=False) for s in sources]
-    return _build("field", sources, result_label="查询结果")
+    return _build("field", sources, result_label=_("查询结果"), home=home)
 
 
 def court_map() -> folium.Map:
     """The mining court: mining areas and influence zones, the villages and grids around them, the
     parcels a mine touches (land-use colours, area in mu) and the mining-related cases by status."""
     sources = [
-        LayerSource("townships", "苏木乡镇/街道", _layer_url("townships"), by_bbox=False),
-        LayerSource("villages", "嘎查村/社区", _layer_url("villages")),
-        LayerSource("mining-zones", "矿区影响区", _layer_url("mining-zones"), by_bbox=False, fit=True),
-        LayerSource("grids", f"网格（{GRID_MIN_ZOOM}级以上）", _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
-        LayerSource("mining-areas", "矿区", _layer_url("mining-areas"), by_bbox=False),
+        LayerSource("townships", _("苏木乡镇/街道"), _layer_url("townships"), by_bbox=False),
+        LayerSource("villages", _("嘎查村/社区"), _layer_url("villages")),
+        # A zone's tap shows its mine, as the mine's own tap does (court.js), hence no popup of its own.
+        LayerSource("mining-zones", _("矿区影响区"), _layer_url("mining-zones"), by_bbox=False, fit=True, popups=False),
+        LayerSource("grids", _zoomed("网格", GRID_MIN_ZOOM), _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
+        LayerSource("mining-areas", _("矿区"), _layer_url("mining-areas"), by_bbox=False),
         LayerSource(
             "mining-parcels",
-            f"涉矿地块（{GRID_MIN_ZOOM}级以上）",
+            _zoomed("涉矿地块", GRID_MIN_ZOOM),
             reverse("maps-mining-parcels"),
             min_zoom=GRID_MIN_ZOOM,
             popups=False,  # a tap shows the parcel, its holder (per role) and its cases in the panel
         ),
-        LayerSource("cases", "涉矿事项（按状态着色）", reverse("api-cases"), points=True, query={"mining": "1"}),
+        LayerSource("cases", _("涉矿事项（按状态着色）"), reverse("api-cases"), points=True, query={"mining": "1"}),
     ]
-    return _build("court", sources, result_label="选中矿区/地块", statuses=True)
+    return _build("court", sources, result_label=_("选中矿区/地块"), statuses=True)
 
 
 def planner_map() -> folium.Map:
     """The planners' map: cases per 100 households by village, Gi* hot spots, DBSCAN clusters, and the
     cases themselves as clustered markers and as a heat map (both by box as the user pans)."""
     sources = [
-        LayerSource("townships", "苏木乡镇/街道", _layer_url("townships"), by_bbox=False, fit=True),
+        LayerSource("townships", _("苏木乡镇/街道"), _layer_url("townships"), by_bbox=False, fit=True),
         LayerSource(
             "village-rates",
-            "每百户事项数（分村）",
+            _("每百户事项数（分村）"),
             reverse("api-village-rates"),
             by_bbox=False,
             query={"output": "geojson"},
         ),
-        LayerSource("hotspots", "Gi* 冷热点（六边形）", reverse("api-hotspots"), by_bbox=False, show=False),
+        LayerSource("hotspots", _("Gi* 冷热点（六边形）"), reverse("api-hotspots"), by_bbox=False, show=False),
         # Hulls without their members' references (at 1M cases those were 17.5 MB); a popup counts them.
         LayerSource(
             "clusters",
-            "DBSCAN 聚集区",
+            _("DBSCAN 聚集区"),
             reverse("api-clusters"),
             by_bbox=False,
             query={"members": "false"},
@@ -133,12 +143,12 @@ def planner_map() -> folium.Map:
         ),
     ]
     extra = {
-        "heat": HeatMap([], name="事项热力图", show=False, radius=18, blur=14, min_opacity=0.35, max_zoom=14),
+        "heat": HeatMap([], name=_("事项热力图"), show=False, radius=18, blur=14, min_opacity=0.35, max_zoom=14),
         "case-markers": MarkerCluster(
-            name="事项（聚合标注）", options={"chunkedLoading": True, "showCoverageOnHover": False}
+            name=_("事项（聚合标注）"), options={"chunkedLoading": True, "showCoverageOnHover": False}
         ),
     }
-    return _build("planner", sources, result_label="选中", extra=extra, hotspots=True)
+    return _build("planner", sources, result_label=_("选中"), extra=extra, hotspots=True)
 
 
 def render_parts(m: folium.Map) -> MapHtml:
@@ -157,12 +167,13 @@ def _build(
     extra: dict[str, folium.map.Layer] | None = None,
     statuses: bool = False,
     hotspots: bool = False,
+    home: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     m = folium.Map(
         location=CENTRE,
         zoom_start=START_ZOOM,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # layers.js adds a metric-only scale (folium's adds miles and feet)
         prefer_canvas=True,  # thousands of parcels draw faster on one canvas than as SVG nodes
         minZoom=MIN_ZOOM,  # passed through as Leaflet map options: without tiles Leaflet has no limits
         maxZoom=MAX_ZOOM,
@@ -182,9 +193,11 @@ def _build(
         groups[key] = layer.add_to(m)
     groups["result"] = folium.FeatureGroup(name=result_label).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    Fullscreen(position="topleft", title="全屏", title_cancel="退出全屏").add_to(m)
+    Fullscreen(position="topleft", title=_("全屏"), title_cancel=_("退出全屏")).add_to(m)
     keys = [s.key for s in sources] + list(extra or {}) + ["result"]
     config = _config(page, sources, keys, statuses=statuses, hotspots=hotspots)
+    # Leaflet bounds [[south, west], [north, east]]; a page without one fits its `fit` layers instead.
+    config["home"] = [[home[1], home[0]], [home[3], home[2]]] if home else None
     PageScript(config, groups).add_to(m)
     return m
 
@@ -198,25 +211,26 @@ def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses:
         "resultStyle": LAYER_STYLES["result"],
         "landUseColours": LAND_USE_COLOURS,
         "statusColours": STATUS_COLOURS,
-        "hotspotClasses": HOTSPOT_CLASSES,
+        "openStatuses": sorted(OPEN_STATUSES),
+        "hotspotClasses": [{**row, "label": _(row["label"])} for row in HOTSPOT_CLASSES],
         "choropleth": {"colours": CHOROPLETH_COLOURS, "noData": CHOROPLETH_NO_DATA},
         "legend": legend(
             keys, land_use=any(s.key.endswith("parcels") for s in sources), statuses=statuses, hotspots=hotspots
         ),
         "labels": {
-            "land_use": dict(Parcel.LandUse.choices),
-            "township_kind": dict(Township.Kind.choices),
-            "village_kind": dict(Village.Kind.choices),
-            "mine_kind": dict(MiningArea.Kind.choices),
-            "category": dict(Category.choices),
-            "status": dict(Status.choices),
-            "tier": dict(Tier.choices),
+            "land_use": _translated(Parcel.LandUse.choices),
+            "township_kind": _translated(Township.Kind.choices),
+            "village_kind": _translated(Village.Kind.choices),
+            "mine_kind": _translated(MiningArea.Kind.choices),
+            "category": _translated(Category.choices),
+            "status": _translated(Status.choices),
+            "tier": _translated(Tier.choices),
         },
         "cases": {"maxPoints": POINTS_MAX},
         "clusterDefaults": {"eps_m": DEFAULT_EPS_M, "min_points": DEFAULT_MIN_POINTS},
         "api": {
             "locate": reverse("api-locate"),
-            "layers": {"parcels": _layer_url("parcels")},
+            "layers": {name: _layer_url(name) for name in ("parcels", "grids", "villages")},
             "parcel": reverse("api-parcel", args=["__code__"]),
             "parcelSearch": reverse("api-parcel-search"),
             "cases": reverse("api-cases"),
@@ -226,6 +240,16 @@ def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses:
             "caseNew": reverse("case-new"),
         },
     }
+
+
+def _zoomed(name: str, zoom: int) -> str:
+    """A layer shown from a zoom level on: "网格（15级以上）" in the page's language."""
+    return _("%(layer)s（%(zoom)s级以上）") % {"layer": _(name), "zoom": zoom}
+
+
+def _translated(choices) -> dict[str, str]:
+    """A model's choices (gettext_noop labels) as {value: label in the page's language} for the page script."""
+    return {value: _(label) for value, label in choices}
 
 
 def _layer_url(name: str) -> str:

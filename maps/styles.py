@@ -6,6 +6,9 @@ Land-use labels come from the Parcel model's choices so the legend never disagre
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from geo_disputes.models import Parcel
 from geo_disputes.models.cases import Status
 
@@ -58,13 +61,13 @@ STATUS_COLOURS: dict[str, str] = {
 
 # Gi* classes as ArcGIS draws them (FDR-corrected confidence), hot first.
 HOTSPOT_CLASSES: list[dict] = [
-    {"value": "hot_99", "label": "热点 99% 置信", "colour": "#d62f27"},
-    {"value": "hot_95", "label": "热点 95% 置信", "colour": "#ed7551"},
-    {"value": "hot_90", "label": "热点 90% 置信", "colour": "#fab984"},
-    {"value": "not_significant", "label": "不显著", "colour": "#ffffbf"},
-    {"value": "cold_90", "label": "冷点 90% 置信", "colour": "#c0ccbe"},
-    {"value": "cold_95", "label": "冷点 95% 置信", "colour": "#849eba"},
-    {"value": "cold_99", "label": "冷点 99% 置信", "colour": "#4575b5"},
+    {"value": "hot_99", "label": gettext_noop("热点 99% 置信"), "colour": "#d62f27"},
+    {"value": "hot_95", "label": gettext_noop("热点 95% 置信"), "colour": "#ed7551"},
+    {"value": "hot_90", "label": gettext_noop("热点 90% 置信"), "colour": "#fab984"},
+    {"value": "not_significant", "label": gettext_noop("不显著"), "colour": "#ffffbf"},
+    {"value": "cold_90", "label": gettext_noop("冷点 90% 置信"), "colour": "#c0ccbe"},
+    {"value": "cold_95", "label": gettext_noop("冷点 95% 置信"), "colour": "#849eba"},
+    {"value": "cold_99", "label": gettext_noop("冷点 99% 置信"), "colour": "#4575b5"},
 ]
 
 # Cases per 100 households (EB-smoothed): five quantile classes, light to dark; grey = no households.
@@ -73,35 +76,38 @@ CHOROPLETH_NO_DATA = "#e0e0e0"
 
 
 LAYER_LABELS: dict[str, str] = {
-    "townships": "苏木乡镇/街道界",
-    "villages": "嘎查村/社区界",
-    "grids": "网格",
-    "mining-areas": "矿区",
-    "mining-zones": "矿区影响区",
-    "result": "查询结果",
-    "clusters": "DBSCAN 聚集区（凸包）",
-    "case-markers": "事项（聚合标注，数字为件数）",
-    "heat": "事项热力图",
+    "townships": gettext_noop("苏木乡镇/街道界"),
+    "villages": gettext_noop("嘎查村/社区界"),
+    "grids": gettext_noop("网格"),
+    "mining-areas": gettext_noop("矿区"),
+    "mining-zones": gettext_noop("矿区影响区"),
+    "result": gettext_noop("查询结果"),
+    "clusters": gettext_noop("DBSCAN 聚集区（凸包）"),
+    "case-markers": gettext_noop("事项（聚合标注，数字为件数）"),
+    "heat": gettext_noop("事项热力图"),
 }
 
 
 def legend(layer_keys: list[str], land_use: bool, *, statuses: bool = False, hotspots: bool = False) -> list[dict]:
     """Legend rows for the layers on a page, then one row per land use when parcels are drawn,
     per case status when cases are coloured by status, per Gi* class when hot spots are drawn."""
-    rows = [{"label": LAYER_LABELS[key], "style": LAYER_STYLES[key]} for key in layer_keys if key in LAYER_LABELS]
+    rows = [{"label": _(LAYER_LABELS[key]), "style": LAYER_STYLES[key]} for key in layer_keys if key in LAYER_LABELS]
     if land_use:
         rows += [
-            {"label": f"地类：{label}", "style": {"color": "#4e4e4e", "fillColor": LAND_USE_COLOURS[value]}}
-            for value, label in Parcel.LandUse.choices
+            {"label": _("地类：%(label)s") % {"label": _(label)}, "style": {"color": "#4e4e4e", "fillColor": colour}}
+            for (value, label), colour in ((c, LAND_USE_COLOURS[c[0]]) for c in Parcel.LandUse.choices)
         ]
     if statuses:
         rows += [
-            {"label": f"事项状态：{label}", "style": {"color": "#ffffff", "fillColor": STATUS_COLOURS[value]}}
-            for value, label in Status.choices
+            {
+                "label": _("事项状态：%(label)s") % {"label": _(label)},
+                "style": {"color": "#ffffff", "fillColor": colour},
+            }
+            for (value, label), colour in ((c, STATUS_COLOURS[c[0]]) for c in Status.choices)
         ]
     if hotspots:
         rows += [
-            {"label": f"Gi* {row['label']}", "style": {"color": "#9e9e9e", "fillColor": row["colour"]}}
+            {"label": f"Gi* {_(row['label'])}", "style": {"color": "#9e9e9e", "fillColor": row["colour"]}}
             for row in HOTSPOT_CLASSES
         ]
     return rows

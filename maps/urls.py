@@ -12,6 +12,7 @@ document({"MiningParcelsView": MiningParcelsView})
 urlpatterns = [
     path("field/", views.field, name="maps-field"),
     path("court/", views.court, name="maps-court"),
+    path("court/print/", views.court_print, name="maps-court-print"),
     path("planner/", views.planner, name="maps-planner"),
     path("features/mining-parcels/", MiningParcelsView.as_view(), name="maps-mining-parcels"),
 ]

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from geo_disputes.api.parcels import holder_search_scope
+from geo_disputes.models import MiningArea
+from geo_disputes.services.areas import hearing_map
+from geo_disputes.services.areas.home_view import scope_extent
+from geo_disputes.services.cases.access import visible_cases
 
 from .builders import court_map, field_map, planner_map, render_parts
 from .forms import CourtFilterForm, FieldLookupForm, PlannerFilterForm
@@ -17,7 +24,7 @@ def field(request: HttpRequest) -> HttpResponse:
     """Field staff and grid workers: what is here, and who is the grid worker?"""
     form = FieldLookupForm(request.GET or None)
     context = {
-        "map": render_parts(field_map()),
+        "map": render_parts(field_map(home=scope_extent(request.user))),
         "form": form,
         # Only roles that see holders unmasked may look parcels up by holder (the API says the same).
         "holder_search": holder_search_scope(request.user) is not None,
@@ -37,3 +44,42 @@ def planner(request: HttpRequest) -> HttpResponse:
     """Planners: where disputes concentrate (rates, hot spots, clusters, heat) under one set of filters."""
     form = PlannerFilterForm(request.GET or None)
     return render(request, "maps/planner.html", {"map": render_parts(planner_map()), "form": form})
+
+
+@login_required
+def court_print(request: HttpRequest) -> HttpResponse:
+    """GET /maps/court/print/?mining_area=<code>|case=<ref>&paper=A4|A3 — the hearing map as one PDF page."""
+    reference = _code(request, "case")
+    if reference:
+        return case_map_pdf(request, reference)
+    if not hearing_map.may_print_mining_area(request.user):
+        raise PermissionDenied(_("只有矿区法庭和旗级管理员可以打印矿区庭审用图"))
+    mine = get_object_or_404(MiningArea.objects.in_force(), code=_code(request, "mining_area"))
+    page = hearing_map.for_mining_area(mine, printed_by=_printer(request), on=timezone.localdate())
+    return _pdf(hearing_map.render_pdf(page, request.GET.get("paper", "A4")), f"hearing-map-{mine.code}.pdf")
+
+
+@login_required
+def case_map_pdf(request: HttpRequest, reference: str) -> HttpResponse:
+    """GET /cases/<ref>/map.pdf — the case's hearing map, for those who may see the case at all."""
+    case = get_object_or_404(visible_cases(request.user), reference=reference)
+    page = hearing_map.for_case(case, printed_by=_printer(request), on=timezone.localdate())
+    return _pdf(hearing_map.render_pdf(page, request.GET.get("paper", "A4")), f"hearing-map-{case.reference}.pdf")
+
+
+def _code(request: HttpRequest, name: str) -> str:
+    """A code or reference from the query: no such thing (404) when it could not be one (a NUL, too long)."""
+    value = request.GET.get(name, "").strip()
+    if "\x00" in value or len(value) > 100:
+        raise Http404(_("%(name)s: 无此编号") % {"name": name})
+    return value
+
+
+def _printer(request: HttpRequest) -> str:
+    return request.user.get_full_name() or request.user.get_username()
+
+
+def _pdf(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response

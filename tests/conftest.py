@@ -20,6 +20,15 @@ def staff_client(db, django_user_model) -> APIClient:
     return client
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _attachment_root(tmp_path_factory):
+    """Attachments of the test session go to a directory of their own (per parallel worker), never the checkout's."""
+    from django.conf import settings
+
+    settings.ATTACHMENT_ROOT = tmp_path_factory.mktemp("attachments")
+    return settings.ATTACHMENT_ROOT
+
+
 @pytest.fixture(scope="session")
 def demo_areas(django_db_setup, django_db_blocker) -> dict[str, int]:
     """The Zhungeer demo areas and units, loaded into the test database once per session.
@@ -57,6 +66,10 @@ def _no_stray_connections_at_teardown(django_db_setup, django_db_blocker):
 
     # Only client connections of our own roles (the owner, and the app role it is a member of): the suite
     # runs as the owner, which may not end a superuser's process such as an autovacuum worker.
+    if connection.settings_dict["NAME"] != connection.settings_dict.get("TEST", {}).get("NAME"):
+        # No test of this session (or of this parallel worker) asked for a database, so pytest-django set none
+        # up and the connection names the configured one: the dev database, perhaps with `make run` serving it.
+        return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -82,6 +95,11 @@ LONG_TESTS = (
     "tests/test_bad_input.py::test_an_enormous_geometry_is_refused",
     "tests/test_bad_input.py::test_html_pages_never_answer_500_to_hostile_query_parameters",
 )
+
+
+# Modules whose tests (some of them) use the committed demo areas; the scheduler holds them back while long tests
+# are still to be handed out, since a long test that found the demo banner committed would fail (its own Banner).
+DEMO_MODULES = ("tests/test_demo_data.py", "tests/test_locate_demo.py", "tests/test_bench_smoke.py")
 
 
 def worker_group(nodeid: str) -> str | None:
@@ -128,6 +146,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             pending, collection = self.pending, self.collection
             longs = [i for i in pending if is_long(collection[i])]
             rest = [i for i in pending if not is_long(collection[i])]
+            if longs:  # the demo tests commit the demo areas for the rest of the worker's session: longs go first
+                rest = [i for i in rest if not collection[i].startswith(DEMO_MODULES)]
             chunk = longs[:1]
             take = min(max(num - len(chunk), 0), len(rest))
             if take > 0:

@@ -95,7 +95,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
         with transaction.atomic():
             if not kwargs.get("reference"):
                 year = timezone.localtime(kwargs["received_at"]).year
-                kwargs["reference"] = next_reference(year)
+                kwargs["reference"] = next_reference(year, kwargs.get("banner_code", ""))
             return super()._create(model_class, *args, **kwargs)
 
 

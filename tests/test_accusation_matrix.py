@@ -13,8 +13,11 @@ A banner admin outside it sees the accusations on the same surfaces, so the test
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.test import Client
+from PIL import Image
 from rest_framework.test import APIClient
 
 from geo_disputes.models import Banner, Unit
@@ -93,7 +96,22 @@ def accusations(django_user_model):
     from geo_disputes.models import Case
 
     record_recusal(Case.objects.get(reference=village["reference"]), recused, recused.username, "interest", "亲属")
-    return {"village": village["reference"], "bureau": bureau["reference"], "director": director, "recused": recused}
+    files = {}
+    for which, answer in (("village", village), ("bureau", bureau)):  # the accuser's photo of the evidence
+        photo = io.BytesIO()
+        Image.new("RGB", (64, 48), (90, 140, 60)).save(photo, "JPEG")
+        photo.name = f"MARK{which}-证据.jpg"
+        photo.seek(0)
+        sent = admin.post(f"/api/cases/{answer['reference']}/attachments/", {"file": photo}, format="multipart")
+        assert sent.status_code == 201, sent.content
+        files[which] = sent.json()["id"]
+    return {
+        "village": village["reference"],
+        "bureau": bureau["reference"],
+        "director": director,
+        "recused": recused,
+        "files": files,
+    }
 
 
 def _accused_side(accusations) -> dict[str, tuple[object, str]]:
@@ -141,8 +159,21 @@ def test_no_surface_carries_the_accusation_to_the_accused_side(accusations, side
         assert status < 500, (side, url, status)
         leaked = [m for m in (reference, *MARKERS[which]) if m in body]
         assert not leaked, (side, url, leaked)
-    for url in (f"/api/cases/{reference}/", f"/cases/{reference}/"):
+    attachment = accusations["files"][which]
+    for url in (
+        f"/api/cases/{reference}/",
+        f"/cases/{reference}/",
+        f"/cases/{reference}/documents/",
+        f"/api/cases/{reference}/attachments/",
+        f"/api/cases/{reference}/attachments/{attachment}/",
+        f"/api/cases/{reference}/attachments/{attachment}/?variant=thumbnail",
+        f"/cases/{reference}/exchange.zip",
+    ):
         assert _get(user, url)[0] == 404, (side, url)
+    api = APIClient()
+    api.force_authenticate(user)
+    sent = api.post(f"/api/cases/{reference}/uploads/", {"name": "x.jpg", "size": 10}, format="json")
+    assert sent.status_code == 404, (side, sent.content)
 
 
 @pytest.mark.parametrize("side", SIDES)
@@ -176,8 +207,12 @@ def test_the_same_surfaces_show_the_accusations_to_the_banner_outside_them(accus
     assert status == 200 and "110.80712" in body
     status, body = _get(admin, "/api/clusters/?min_points=2")
     assert status == 200 and accusations["village"] in body
-    for reference in (accusations["village"], accusations["bureau"]):
+    for which in ("village", "bureau"):
+        reference = accusations[which]
         assert _get(admin, f"/cases/{reference}/")[0] == 200
+        status, body = _get(admin, f"/api/cases/{reference}/attachments/")
+        assert status == 200 and accusations["files"][which] in body
+        assert _get(admin, f"/api/cases/{reference}/attachments/{accusations['files'][which]}/")[0] == 200
 
 
 # Found by the round-two attack on issue 12: the duplicate check's notes and links, and group proposals.
@@ -283,7 +318,7 @@ def test_a_claim_linked_to_an_accusation_does_not_show_the_accused_village_a_hid
     shown = json.loads(body)
     assert shown["status"] != "repeat"
     assert "link_repeat" not in {h["action"] for h in shown["history"]}
-    assert "outside your scope" not in body
+    assert "不在您的辖区" not in body
 
 
 def test_a_group_proposal_never_puts_an_accusation_with_the_matters_the_accused_side_sees(accusations):
@@ -328,3 +363,71 @@ def test_an_accusation_does_not_join_a_case_group_at_intake(accusations):
         format="json",
     )
     assert answer.status_code == 400 and "group" in answer.json(), answer.content
+
+
+# Issue 15 items 4–5: the follow-up register, leaders' cases, visits and the joint meeting's minutes.
+
+LEADER_SURFACES = ["/follow-ups/", "/follow-ups/export.csv", "/leaders/", "/visits/", "/agenda/minutes/"]
+
+
+def _leaders_acts_on(accusations) -> None:
+    """Each accusation followed up, taken on by a leader, listed for a leader's visit and on the next meeting."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from geo_disputes.models import Case, FollowUp
+    from geo_disputes.services.cases import leaders
+    from geo_disputes.services.cases.clock import local_today, next_joint_meeting
+
+    admin = StaffFactory(role="banner_admin").user
+    today = local_today()
+    for which in ("village", "bureau"):
+        case = Case.objects.get(reference=accusations[which])
+        marker = MARKERS[which][0]
+        FollowUp.objects.create(
+            case=case, at=timezone.now(), by="旗信访局回访员", method="phone", satisfaction="satisfied"
+        )
+        leaders.take_on(
+            case,
+            admin,
+            leader_name="纪委书记",
+            leader_post="旗纪委书记",
+            plan=f"核查{marker}",
+            deadline=today + dt.timedelta(days=9),
+        )
+        Case.objects.filter(pk=case.pk).update(
+            status="on_agenda",
+            agenda_date=next_joint_meeting(today - dt.timedelta(days=1)),
+            agenda_plan=f"{marker}方案",
+        )
+        leaders.schedule_visit(
+            admin,
+            kind="invited",
+            on=today,
+            starts=None,
+            place=f"旗纪委谈话室{marker}",
+            leader_name="纪委书记",
+            leader_post="旗纪委书记",
+            references=[case.reference],
+        )
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_the_leaders_and_follow_up_pages_carry_nothing_of_the_accusation_to_the_accused_side(accusations, side):
+    _leaders_acts_on(accusations)
+    user, which = _accused_side(accusations)[side]
+    reference = accusations[which]
+    for url in LEADER_SURFACES:
+        status, body = _get(user, url)
+        assert status < 500, (side, url, status)
+        leaked = [m for m in (reference, *MARKERS[which]) if m in body]
+        assert not leaked, (side, url, leaked)
+
+
+def test_the_leaders_and_follow_up_pages_show_the_accusations_to_the_banner_outside_them(accusations):
+    _leaders_acts_on(accusations)
+    admin = StaffFactory(role="banner_admin").user
+    for url in LEADER_SURFACES:
+        status, body = _get(admin, url)
+        assert status == 200 and accusations["village"] in body and accusations["bureau"] in body, url

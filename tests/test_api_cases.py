@@ -55,8 +55,16 @@ def test_grassland_occupied_goes_to_the_village_and_closes_there(world):
     case = response.json()
     assert case["reference"].startswith(f"ZGE-{timezone.localdate().year}-")
     assert (case["tier"], case["unit"]["code"]) == ("village", "VC-150622106202")
-    assert "规则#" in case["routing_rule"] or case["routing_rule"].startswith("#")
-    assert case["routing_reason"]
+    # The default rules (migration 0002): one household's land matter, not mining, is the village's small matter.
+    from geo_disputes.models import RoutingRule
+
+    rule = RoutingRule.objects.get(name="一户村内小事 村级化解")
+    assert (rule.tier, rule.max_households) == ("village", 1)
+    assert case["routing_rule"] == f"#{rule.order} {rule.name}"  # rules are numbered by their order
+    reason = case["routing_reason"]
+    assert reason.startswith(f"规则#{rule.order} {rule.name} → 村级")
+    assert "类别=草场/土地侵占" in reason and "涉及1户" in reason and f"rule #{rule.order} → village" in reason
+    assert "程序 procedure: 人民调解" in reason
     assert case["village"] == {"code": "150622106202", "name": "双敖包村"}
     assert [p["code"] for p in case["parcels"]] == ["150622106202JD00001"]
     # Told at the talk room: people's mediation, which runs no petition clock.
@@ -369,7 +377,7 @@ def test_list_counts_up_to_a_limit_and_pages_on_past_it(world, monkeypatch):
     """Busy views say "at least N" instead of counting every case; paging still reaches every case."""
     from .factories import CaseFactory
 
-    monkeypatch.setattr("geo_disputes.api.cases.COUNT_LIMIT", 4)
+    monkeypatch.setattr("geo_disputes.services.cases.case_queries.COUNT_LIMIT", 4)  # the list: case_collection
     CaseFactory.create_batch(9)
     planner = client_for("planner")
     first = planner.get("/api/cases/", {"page_size": 2}).json()
@@ -466,7 +474,7 @@ def test_the_reused_list_statement_never_carries_one_reader_s_view_to_another(wo
                 assert feature["geometry"]["coordinates"] == pytest.approx(list(OFF_GRID), abs=1e-6)
     assert len(PAGE_STATEMENTS._entries) == 3  # one per reader
     # The next day the deadlines are counted from that day: a new statement, not yesterday's.
-    import geo_disputes.api.cases as cases_api
+    import geo_disputes.services.cases.case_queries as cases_api  # the list: case_collection
 
     tomorrow = cases_api.local_today() + dt.timedelta(days=1)
     monkeypatch.setattr(cases_api, "local_today", lambda: tomorrow)

@@ -87,6 +87,14 @@ def test_bulk_linking_agrees_with_geopandas(small):
     assert {r.workload for r in result.rows} >= {"bulk linking, end to end (results stored)"}
 
 
+def test_incremental_relink_after_a_village_redraw_agrees_with_geopandas_and_a_full_relink(small):
+    result = workloads.incremental_relink(small, repeat=1)
+    checks = result.checks
+    assert checks["relink_differences"] == 0, checks
+    assert checks["relink_full_changed"] == 0, checks
+    assert 0 < checks["incremental_changed"] <= checks["incremental_examined"] < N, checks
+
+
 def test_single_lookup_agrees_with_strtree(small):
     result = workloads.single_lookup(small)
     assert result.checks["lookups"] == 150

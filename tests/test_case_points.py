@@ -119,8 +119,19 @@ def test_over_the_point_limit_cells_count_every_visible_case_in_the_box(scene, c
 def test_without_a_zoom_the_cell_follows_the_width_of_the_box():
     assert view_zoom((110.0, 39.0, 112.0, 40.0)) == pytest.approx(9.5, abs=0.1)
     assert view_zoom(None) == 9.0
-    dx, dy = cell_size(10, 39.8)
-    assert dx == pytest.approx(360 / 1024 * 48 / 256) and dy < dx
+    # A cell is meant to be 48 screen pixels square on the web map (EPSG:3857 tiles of 256 px, 2^zoom across the
+    # world). Measured with pyproj, not with our formula: project the cell's corners and divide by the metres a
+    # pixel spans at that zoom.
+    from pyproj import Transformer
+
+    to_web = Transformer.from_crs(4326, 3857, always_xy=True)
+    for zoom, lat in ((10, 39.8), (13, 39.3), (8, 40.2)):
+        dx, dy = cell_size(zoom, lat)
+        metres_per_px = 2 * 3.141592653589793 * 6378137 / (256 * 2**zoom)
+        x0, y0 = to_web.transform(111.0, lat - dy / 2)
+        x1, y1 = to_web.transform(111.0 + dx, lat + dy / 2)
+        assert (x1 - x0) / metres_per_px == pytest.approx(48, abs=1e-6)
+        assert (y1 - y0) / metres_per_px == pytest.approx(48, rel=0.01)  # square on screen, at the cell's latitude
 
 
 def test_a_bad_box_zoom_or_limit_is_refused_naming_the_field(scene):

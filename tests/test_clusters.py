@@ -98,9 +98,17 @@ def test_cluster_features_carry_count_dominant_category_members_and_a_hull(clump
     assert result.n_cases == 142 and result.n_clustered + result.n_noise == 142
     assert sum(f["properties"]["count"] for f in features) == result.n_clustered
     biggest = features[0]["properties"]
-    assert biggest["count"] == len(biggest["members"]) and biggest["category"] == "land_occupation"
-    assert biggest["members"] == sorted(biggest["members"])
+    assert biggest["count"] == len(biggest["members"]) and biggest["members"] == sorted(biggest["members"])
     assert all(f["geometry"]["type"] == "Polygon" for f in features)
+    # Mixed categories in the biggest cluster (35 cases): 15 utilities, 11 neighbour, 9 land occupation.
+    members = list(Case.objects.filter(reference__in=biggest["members"]).order_by("pk"))
+    assert len(members) == 35
+    for n, case in enumerate(members):
+        case.category = "utilities" if n < 15 else "neighbour" if n < 26 else "land_occupation"
+    Case.objects.bulk_update(members, ["category"])
+    again = json.loads(clusters(Case.objects.all(), ClusterParams(500, 5)).features_json)[0]["properties"]
+    assert again["members"] == biggest["members"] and again["category"] == "utilities"
+    assert again["categories"] == {"land_occupation": 9, "neighbour": 11, "utilities": 15}
 
 
 def test_two_point_clusters_get_a_buffered_hull_and_the_dominant_category_wins():

@@ -240,7 +240,8 @@ def wait_for_server(server: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + 60
     while True:
         assert server.poll() is None, f"the server exited:\n{log.read_text(errors='replace')[-2000:]}"
-        with contextlib.suppress(requests.ConnectionError):
+        # Not up yet: refused, or (a loaded machine, the workers still importing) no answer within 5 s.
+        with contextlib.suppress(requests.ConnectionError, requests.Timeout):
             if requests.get(f"{url}/api/cases/", timeout=5).status_code == 401:
                 return
         assert time.monotonic() < deadline, "the server did not answer within 60 s"

@@ -22,6 +22,7 @@ from fixtures import demo_cases as demo
 from fixtures import zhungeer, zhungeer_checks
 from fixtures.demo_cases import YEAR_END, load_demo_cases
 from fixtures.demo_loader import load_demo_areas
+from fixtures.demo_staff import load_demo_staff
 from fixtures.tessellation import to_metric
 from geo_disputes.models import (
     Banner,
@@ -227,6 +228,24 @@ def areas_only(monkeypatch):
     monkeypatch.setattr(load_demo, "STEPS", [step for step in load_demo.STEPS if step[0] != "cases"])
 
 
+def database_fingerprint() -> dict[str, tuple[int, str]]:
+    """Every table of ours and the logins: (rows, md5 of all rows in id order) — any change to any row shows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND (tablename LIKE 'geo\\_disputes\\_%' OR tablename IN ('auth_user', 'auth_user_groups'))"
+            " ORDER BY tablename"
+        )
+        tables = [name for (name,) in cursor.fetchall()]
+        prints = {}
+        for table in tables:
+            cursor.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{table}\" t"
+            )
+            prints[table] = cursor.fetchone()
+    return prints
+
+
 @pytest.mark.django_db
 def test_loading_again_loads_nothing(demo_areas, areas_only):
     before = Grid.objects.count()
@@ -270,6 +289,7 @@ def demo_cases(demo_areas, django_db_blocker):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
+            load_demo_staff()  # as load_demo does: the cases' officer (banner_admin) issues the demo's notices
             started = time.perf_counter()
             counts = load_demo_cases()
             LOAD_SECONDS["cases"] = time.perf_counter() - started
@@ -292,6 +312,20 @@ def _statuses_of(track: Track) -> set[str]:
 @pytest.mark.django_db
 @pytest.mark.usefixtures("demo_cases")
 class TestDemoCases:
+    def test_a_second_load_changes_nothing_at_all(self):
+        """Areas, staff and cases all loaded (the class holds the areas and cases; the first `load_demo` here adds
+        the staff), then `load_demo` again: every step says so, and no row of any table changed."""
+        call_command("load_demo", stdout=io.StringIO())
+        before = database_fingerprint()
+        assert before["geo_disputes_case"][0] >= 400 and before["geo_disputes_staffprofile"][0] > 0
+        out = io.StringIO()
+        call_command("load_demo", stdout=out)
+        lines = out.getvalue().splitlines()
+        assert [line.split(":")[0] for line in lines] == ["demo areas", "demo staff", "demo cases"]
+        assert all("already loaded, nothing to do" in line for line in lines), lines
+        after = database_fingerprint()
+        assert after == before, [t for t in before if after.get(t) != before[t]]
+
     def test_the_demo_loads_once(self, demo_cases):
         assert demo_cases["cases"] >= 400
         assert demo_cases["groups"] == CaseGroup.objects.count() == 1
@@ -301,6 +335,59 @@ class TestDemoCases:
         out = io.StringIO()
         call_command("load_demo", stdout=out)
         assert "demo cases: already loaded" in out.getvalue()
+
+    def test_every_notice_renders_for_a_demo_case_in_a_state_that_needs_it(self, django_user_model):
+        """For each kind, a demo case the state allows it for; its preview as Word and PDF holds the reference, the
+        unit and the date — every kind, the 不予受理告知书 and the 送达回证 of the demo's refused letter included."""
+        from docx import Document
+        from pypdf import PdfReader
+
+        from geo_disputes.models import NoticeKind
+        from geo_disputes.services.cases import notices
+        from geo_disputes.services.cases.notice_files import to_docx, to_pdf
+
+        clerk = django_user_model.objects.create_superuser("notice-clerk", password=None)
+        inputs = {"facts_and_reasons": "经核查…", "basis": "《信访工作条例》第三十二条", "other_party": "赵某"}
+        found = {}
+        for case in Case.objects.select_related("unit", "forwarded_by").exclude(unit=None).order_by("id"):
+            for kind in notices.offered_kinds(case):
+                found.setdefault(kind, case)
+        assert set(found) == set(NoticeKind.values)
+        for kind, case in found.items():
+            served = case.documents.exclude(kind=NoticeKind.SERVICE_RECEIPT).first()  # a receipt is for a notice
+            receipt_for = served.number if kind == NoticeKind.SERVICE_RECEIPT else ""
+            draft = notices.render(notices.prepare(case, kind, inputs, clerk, receipt_for=receipt_for))
+            word = "".join(p.text for p in Document(io.BytesIO(to_docx(draft))).paragraphs)
+            word += "".join(
+                c.text for t in Document(io.BytesIO(to_docx(draft))).tables for r in t.rows for c in r.cells
+            )
+            pdf = "".join(page.extract_text() for page in PdfReader(io.BytesIO(to_pdf(draft))).pages).replace("\n", "")
+            for text in (word, pdf):
+                for expected in (case.reference, draft.unit_name, notices.chinese_date(draft.issued_on)):
+                    assert expected in text.replace(" ", ""), (kind, case.reference, expected)
+
+    def test_every_category_with_30_incidents_in_two_villages_gets_a_hot_spot_grid(self, django_user_model):
+        """Issue 14's contract: `/api/hotspots/?category=<c>` answers 200 with more than 30 cells whenever c has at
+        least 30 incidents over more than one village — the clustered mining categories included."""
+        from django.db.models import Count
+        from django.test import Client
+
+        client = Client()
+        client.force_login(django_user_model.objects.create_superuser("hot-spot-reader", password=None))
+        per_category = Case.objects.filter(repeat_of=None).values("category")
+        tried = []
+        for row in per_category.annotate(n=Count("id"), villages=Count("village_code", distinct=True)):
+            if row["n"] < 30 or row["villages"] < 2:
+                continue
+            response = client.get("/api/hotspots/", {"category": row["category"]})
+            assert response.status_code == 200, (row, response.content[:300])
+            assert len(response.json()["features"]) > 30, row
+            tried.append(row["category"])
+        assert "mining_compensation" in tried and len(tried) >= 5, tried
+        # The demo's subsidence is one tight cluster (王家圪楞社, 41 households in one village): the case the issue
+        # reported as "3 cells of 302,825 m". Outside the contract (one village), it still gets a grid now.
+        subsidence = client.get("/api/hotspots/", {"category": "mining_subsidence"})
+        assert subsidence.status_code == 200 and len(subsidence.json()["features"]) > 30, subsidence.content[:300]
 
     def test_grassland_was_mediated_at_the_talk_room(self):
         (case,) = _seed("grassland")
@@ -369,7 +456,8 @@ class TestDemoCases:
     def test_nothing_was_escalated_and_only_real_actions_were_taken(self):
         actions = set(CaseEvent.objects.values_list("action", flat=True))
         assert "escalate" not in actions
-        assert actions - set(Action) <= {"report", "procedure", "route_case", "group", "link_repeat"}, actions
+        recorded = {"report", "procedure", "route_case", "group", "link_repeat", "issue_document"}  # not transitions
+        assert actions - set(Action) <= recorded, actions
         assert not CaseEvent.objects.filter(action="supervise").exclude(from_status=F("to_status")).exists()
 
     def test_the_tick_supervises_but_moves_no_case(self):

@@ -51,9 +51,26 @@ def test_an_action_on_the_group_moves_every_member_or_none(households):
     group = form_group("王家圪楞社草场被占", households)
     apply_to_group(group, "accept")
     assert set(Case.objects.filter(group=group).values_list("status", flat=True)) == {"accepted"}
-    with pytest.raises(WorkflowError):
+    with pytest.raises(WorkflowError, match="text"):
         apply_to_group(group, "agreement")  # no text of the agreement given
     assert set(Case.objects.filter(group=group).values_list("status", flat=True)) == {"accepted"}
+
+
+def test_a_later_member_refusing_rolls_back_the_members_before_it(households):
+    """Members move in order of receipt; when the fourth cannot take the action, the three before it (already
+    moved in the same transaction) go back to where they were, with no history written."""
+    from geo_disputes.models import CaseEvent
+    from geo_disputes.services.cases.workflow import perform
+
+    group = form_group("王家圪楞社草场被占", households)
+    members = list(Case.objects.filter(group=group).order_by("received_at", "pk"))
+    perform(members[3], "accept", None, members[3].version, {})  # the fourth is accepted already, on its own
+    events = CaseEvent.objects.count()
+    with pytest.raises(WorkflowError, match=f"cannot accept {members[3].reference}: it is accepted"):
+        apply_to_group(group, "accept")
+    statuses = dict(Case.objects.filter(group=group).values_list("pk", "status"))
+    assert [statuses[m.pk] for m in members] == ["reported", "reported", "reported", "accepted", "reported"]
+    assert CaseEvent.objects.count() == events
 
 
 def test_a_group_is_one_category(households):

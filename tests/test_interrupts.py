@@ -120,6 +120,12 @@ class Scratch:
             time.sleep(0.02)
 
     def drop(self) -> None:
+        """Drop it once the killed command's connections are gone: FORCE may terminate only our own role's
+        backends, and a killed command's backend (another role) can linger a moment on a loaded machine."""
+        try:
+            self.wait_until_idle(timeout=30)
+        except (AssertionError, psycopg2.Error):
+            pass  # FORCE below still ends what it may; a failure then names the backend left
         self.admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 

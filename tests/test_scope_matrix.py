@@ -61,3 +61,18 @@ def test_csv_export(role, scope, expected):
     references = {row[0] for row in rows[1:]}
     assert references == expected
     assert "史文华" not in body.decode("utf-8-sig") and "13812340000" not in body.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize(("role", "scope", "expected"), ROLE_SCOPE_SEES, ids=IDS)
+def test_exchange_package(role, scope, expected):
+    """The case-exchange zip carries the petitioners whole: only for cases the role sees and handles (reads the
+    text of); the same 404 for a case out of scope and for one seen but not handled."""
+    from geo_disputes.models import Case
+    from geo_disputes.services.cases.access import can_read_case_text
+
+    user = staff(role, scope)
+    page = Client()
+    page.force_login(user)
+    for reference in sorted(ALL):
+        handled = reference in expected and can_read_case_text(user, Case.objects.get(reference=reference))
+        assert page.get(f"/cases/{reference}/exchange.zip").status_code == (200 if handled else 404), reference

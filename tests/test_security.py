@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +48,7 @@ PUBLIC_URL_NAMES = {
     "logout": "ends the visitor's own session; shows no data",
     "admin:logout": "the same for the admin (an anonymous visitor is sent to the admin index, then its login)",
     "healthz": "for monitors: the database's state, the last tick's time and the commit; no personal data",
+    "set_language": "the language switch, offered on the login page too; stores a cookie, shows no data",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -312,7 +314,12 @@ def test_production_settings_turn_on_secure_cookies_hsts_and_https():
     assert prod["LOGIN_THROTTLE_ADDRESS_FAILURES"] == 20 and prod["LOGIN_THROTTLE_KNOWN_ADDRESS_DAYS"] == 30
     assert prod["API_TOKEN_DAYS"] == 30
     assert prod["REST_FRAMEWORK"]["DEFAULT_THROTTLE_CLASSES"] == ["rest_framework.throttling.AnonRateThrottle"]
-    assert prod["MIDDLEWARE"][-1] == "geo_disputes.middleware.DatabaseUnavailableMiddleware"
+    # The outage answer's middleware, then the replica's (whose process_exception must run before it: a failed
+    # replica is answered again on the primary before the database is called down).
+    assert prod["MIDDLEWARE"][-2:] == [
+        "geo_disputes.middleware.DatabaseUnavailableMiddleware",
+        "geo_disputes.middleware.ReplicaReadMiddleware",
+    ]
 
     dev = _settings_with(DJANGO_DEBUG="1")
     assert dev["SESSION_COOKIE_SECURE"] is False and dev["CSRF_COOKIE_SECURE"] is False
@@ -621,7 +628,12 @@ def test_a_database_outage_answers_503_and_recovers_without_restarting_the_app()
         status, headers, body = _fetch(port, "/no-such-page/", page)  # Chinese, in the layout, no debug text
         assert status == 404 and "找不到此页" in body and "信访事项" in body
         assert "Traceback" not in body and "URLconf" not in body and "DEBUG" not in body
-        assert (cluster.dir / "weblog" / "access.log").read_text().count("/no-such-page/") == 1
+        # gunicorn writes the access line once the response is sent: the client may read it first.
+        access = cluster.dir / "weblog" / "access.log"
+        deadline = time.monotonic() + 10
+        while "/no-such-page/" not in access.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert access.read_text().count("/no-such-page/") == 1
 
         cluster.stop()
         for _ in range(3):  # the broken connection first, then no server to connect to
@@ -693,6 +705,16 @@ for n in range(12):
     PartyFactory(case=case, name=f"王某{n}")
     if n % 2 == 0:
         CaseEvent.objects.create(case=case, action="register", to_status=case.status, reason=f"登记{n}")
+    if n == 0:  # a photo and an audio note, on disk in ATTACHMENT_ROOT
+        import pathlib, tempfile
+        from django.contrib.auth import get_user_model
+        from PIL import Image
+        from geo_disputes.services.cases.attachments import attach
+        user = get_user_model().objects.create_user("backup-tester")
+        wall = pathlib.Path(tempfile.mkdtemp()) / "wall.jpg"
+        Image.new("RGB", (64, 48), (200, 30, 30)).save(wall)
+        attach(case, user, wall, name="wall.jpg", at_intake=True)
+        attach(case, user, pathlib.Path("tests/fixtures/attachments/note.mp3"), name="note.mp3", at_intake=True)
 print("made")
 """
 
@@ -702,7 +724,9 @@ SELECT (SELECT count(*) FROM geo_disputes_case) || ' '
                                        ORDER BY reference), '')) FROM geo_disputes_case) || ' '
     || (SELECT count(*) FROM geo_disputes_caseevent) || ' '
     || (SELECT count(*) FROM geo_disputes_party) || ' '
-    || (SELECT count(*) FROM geo_disputes_routingrule)
+    || (SELECT count(*) FROM geo_disputes_routingrule) || ' '
+    || (SELECT count(*) || ':' || md5(coalesce(string_agg(sha256, ',' ORDER BY sha256), ''))
+          FROM geo_disputes_attachment)
 """
 
 _MUTATE = """
@@ -721,10 +745,16 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def _store_contents(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in root.rglob("*") if p.is_file() and "staging" not in p.parts}
+
+
 def test_backup_and_restore_round_trip(tmp_path):
     scratch = ScratchDatabase()
+    store = tmp_path / "attachments"
     try:
         base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGDATABASE_NAME")}
+        base_env["ATTACHMENT_ROOT"] = str(store)
         modes = {"url": {**base_env, "DATABASE_URL": scratch.url()}}
         if not os.environ.get("DATABASE_URL"):  # the project cluster: settings' unix-socket HOST
             modes["local"] = {**base_env, "PGDATABASE_NAME": scratch.name}
@@ -734,14 +764,16 @@ def test_backup_and_restore_round_trip(tmp_path):
         assert made.stdout.strip().endswith("made"), made.stderr
         original = scratch.psql(scratch.name, _FINGERPRINT)
         counts = original.split()
-        assert counts[0] == "12" and counts[2:4] == ["6", "12"], original
+        assert counts[0] == "12" and counts[2:4] == ["8", "12"] and counts[5].startswith("2:"), original  # 6 + 2 attach
+        files = _store_contents(store)
+        assert len(files) == 4  # the photo, its EXIF-free copy and thumbnail, the audio note
 
         for mode, env in modes.items():
-            archive = tmp_path / f"{mode}.dump"
+            archive = tmp_path / f"{mode}.tar"
             done = _manage(env, "backup", "--output", str(archive))
             assert done.returncode == 0, done.stderr
-            assert f"backed up {scratch.name} to {archive}" in done.stdout
-            assert archive.read_bytes()[:5] == b"PGDMP" and archive.stat().st_mode & 0o077 == 0
+            assert f"backed up {scratch.name} to {archive}" in done.stdout and "4 attachment files" in done.stdout
+            assert tarfile.is_tarfile(archive) and archive.stat().st_mode & 0o077 == 0
             again = _manage(env, "backup", "--output", str(archive))
             assert again.returncode != 0 and "already exists" in again.stderr
 
@@ -751,18 +783,27 @@ def test_backup_and_restore_round_trip(tmp_path):
 
             refused = _manage(env, "restore", str(archive))
             assert refused.returncode != 0 and "--yes" in refused.stderr
-            truncated = tmp_path / f"{mode}-truncated.dump"
+            truncated = tmp_path / f"{mode}-truncated.tar"
             truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
             failed = _manage(env, "restore", str(truncated), "--yes")
-            assert failed.returncode != 0 and "pg_restore failed" in failed.stderr
+            assert failed.returncode != 0 and ("truncated" in failed.stderr or "pg_restore failed" in failed.stderr)
             assert scratch.psql(scratch.name, _FINGERPRINT) == mutated  # a failed restore changes nothing
 
+            if mode == "url":  # a new machine: an empty database and no attachment store at all
+                shutil.rmtree(store)
+                scratch.drop()
+                scratch.psql("postgres", f"CREATE DATABASE {scratch.name}")
             restored = _manage(env, "restore", str(archive), "--yes")
             assert restored.returncode == 0, restored.stderr
+            assert "4 attachment files" in restored.stdout
             assert scratch.psql(scratch.name, _FINGERPRINT) == original, mode
+            assert _store_contents(store) == files, mode  # byte for byte
             # The restored log is append-only again.
             trigger = scratch.psql(scratch.name, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%append_only'")
-            assert trigger == "5"  # events, rule changes, data access, supervision acts, follow-ups
+            # events, rule changes, data access, supervision acts, follow-ups, issued documents and their service
+            assert trigger == "7"
+            guard = scratch.psql(scratch.name, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%attachment_guard'")
+            assert guard == "1"
             if mode == "local":  # the app role may read and append to the restored log, no more
                 may = scratch.psql(
                     scratch.name,
@@ -774,7 +815,7 @@ def test_backup_and_restore_round_trip(tmp_path):
         garbage = tmp_path / "garbage.dump"
         garbage.write_text("not a backup")
         result = _manage(env, "restore", str(garbage), "--yes")
-        assert result.returncode != 0 and "not a pg_dump custom-format archive" in result.stderr
+        assert result.returncode != 0 and "is not a backup made by manage.py backup" in result.stderr
         result = _manage(env, "restore", str(tmp_path / "missing.dump"), "--yes")
         assert result.returncode != 0 and "no such file" in result.stderr
         assert scratch.psql(scratch.name, _FINGERPRINT) == original
@@ -784,7 +825,7 @@ def test_backup_and_restore_round_trip(tmp_path):
         default = Path(result.stdout.split(" to ", 1)[1].split(" (", 1)[0])
         try:
             assert default.parent == ROOT / "backups"
-            assert re.fullmatch(rf"{scratch.name}-\d{{8}}-\d{{6}}\.dump", default.name)
+            assert re.fullmatch(rf"{scratch.name}-\d{{8}}-\d{{6}}\.tar", default.name)
         finally:
             default.unlink(missing_ok=True)
     finally:
@@ -824,9 +865,9 @@ def test_error_pages_are_chinese_in_the_sites_layout(client, settings):
     body = missing.content.decode()
     assert missing.status_code == 404 and "找不到此页" in body and "信访事项" in body and 'name="reference"' in body
     assert "Traceback" not in body and "URLconf" not in body
-    found = client.get("/cases/go/", {"reference": "zge-2026-000009"})
-    assert found.status_code == 302 and found["Location"] == "/cases/ZGE-2026-000009/"
-    assert client.get("/cases/go/", {"reference": "../x"}).status_code == 404
+    found = client.get("/cases/go/", {"reference": "zge-2026-000009"})  # none such: searched, as out of scope
+    assert found.status_code == 302 and found["Location"] == "/cases/?q=zge-2026-000009"
+    assert client.get("/cases/go/", {"reference": "../x"})["Location"] == "/cases/?q=..%2Fx"
     refused = client.get("/cases/new/")  # planners do not register cases
     assert (
         refused.status_code == 403 and "无权访问" in refused.content.decode() and "信访事项" in refused.content.decode()
@@ -839,3 +880,38 @@ def test_error_pages_are_chinese_in_the_sites_layout(client, settings):
         and "服务器出错" in crashed.content.decode()
         and "信访事项" in crashed.content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_api_errors_are_json_for_client_programs(client, settings):
+    from django.test import RequestFactory
+
+    from geo_disputes.views.errors import server_error
+    from tests.factories import StaffFactory
+
+    settings.DEBUG = False
+    client.force_login(StaffFactory(role="planner").user)
+    missing = client.get("/api/no-such-endpoint/")
+    assert missing.status_code == 404 and missing["Content-Type"] == "application/json"
+    assert missing.json() == {"detail": "找不到此地址。Not found."}
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")  # pages stay pages
+    crashed = server_error(RequestFactory().get("/api/cases/"))
+    assert crashed.status_code == 500 and "服务器内部错误" in json.loads(crashed.content)["detail"]
+
+
+# --- the language switch (public: the login page offers it) -----------------------------------------------------
+
+
+def test_the_language_switch_never_redirects_off_site_and_ignores_unknown_languages(client):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "https://evil.example/cases/"})
+    assert response.status_code == 302
+    assert not response["Location"].startswith(("http", "//"))  # back to this site, not to the given host
+    assert client.get(LOGIN).content.decode().startswith('<!DOCTYPE html>\n<html lang="en">')
+    client.post("/i18n/setlang/", {"language": "xx-evil", "next": "/"})
+    assert '<html lang="en">' in client.get(LOGIN).content.decode()  # an unknown language changes nothing
+
+
+def test_the_browsers_language_is_not_a_choice(client):
+    """Chinese unless chosen: a browser announcing English still gets the Chinese page (ChosenLanguageMiddleware)."""
+    page = client.get(LOGIN, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in page

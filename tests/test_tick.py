@@ -131,12 +131,19 @@ def test_supervision_climbs_from_urge_to_summon_notice_and_listed_while_the_matt
         report = run_tick(TUESDAY + dt.timedelta(days=offset))
         kinds += [line.split(": ")[1].split(" ")[0] for line in report.supervised]
 
-    assert kinds == ["督办", "约谈", "通报", "挂牌督办", "挂牌督办"]
+    # Worked out from the ladder (DOMAIN.md): urge (report within 7 days), summon (7), notice (15), listed (30,
+    # repeated while the matter stays overdue); each next act comes on the first day after the last deadline.
+    ladder = [("urge", "督办", 7), ("summon", "约谈", 7), ("notice", "通报", 15), ("listed", "挂牌督办", 30)]
+    expected, day, step = [], 0, 0
+    while day < 80:
+        kind, label, days = ladder[min(step, len(ladder) - 1)]
+        expected.append((kind, label, TUESDAY + dt.timedelta(days=day), TUESDAY + dt.timedelta(days=day + days)))
+        day, step = day + days + 1, step + 1
+    assert [e[2] for e in expected] == [TUESDAY + dt.timedelta(days=d) for d in (0, 8, 16, 32, 63)]
+    assert kinds == [label for _, label, _, _ in expected]
     acts = list(case.supervision_acts.values_list("kind", "at__date", "deadline", "ordered_by"))
-    assert [a[0] for a in acts] == ["urge", "summon", "notice", "listed", "listed"]
+    assert [(kind, at, deadline) for kind, at, deadline, _ in acts] == [(k, at, d) for k, _, at, d in expected]
     assert {a[3] for a in acts} == {"BD-petitions 旗信访局"}  # a township is supervised by the banner bureau
-    # Each step waits for the previous deadline to pass: urge 7 days, summon 7, notice 15.
-    assert [(deadline - day).days for _, day, deadline, _ in acts[:3]] == [7, 7, 15]
 
 
 def test_tick_is_idempotent_the_same_day_and_the_next(units):
@@ -167,10 +174,14 @@ def test_a_joint_meeting_deadline_is_supervised_whatever_the_procedure(units):
         agenda_deadline=TUESDAY - dt.timedelta(days=1),
     )
 
+    before = (meeting.status, meeting.agenda_date, meeting.agenda_deadline, meeting.unit_id, meeting.version)
     run_tick(TUESDAY)
 
     act = meeting.supervision_acts.get()
     assert (act.missed, act.unit.code) == (f"agenda_deadline:{TUESDAY - dt.timedelta(days=1)}", "BD-water")
+    assert (act.kind, act.deadline) == ("urge", TUESDAY + dt.timedelta(days=7))
+    meeting.refresh_from_db()  # supervised where it is: still on the meeting's agenda, same date, same holder
+    assert (meeting.status, meeting.agenda_date, meeting.agenda_deadline, meeting.unit_id, meeting.version) == before
 
 
 def test_a_repeat_petition_runs_no_clock_and_is_never_supervised(units):
@@ -233,3 +244,47 @@ def test_only_a_superior_may_order_supervision(units):
     assert post("township_officer", TOWNSHIP, township_case) == 403  # not its own committee
     assert post("grid_worker", f"{VILLAGE}-001", village_case) in (403, 404)
     assert post("banner_admin", "", township_case) == 200
+
+
+def _supervised_on(day: dt.date) -> list[str]:
+    """The `missed` deadline keys of the acts a tick on `day` records."""
+    before = set(SupervisionAct.objects.values_list("pk", flat=True))
+    run_tick(day)
+    return sorted(SupervisionAct.objects.exclude(pk__in=before).values_list("missed", flat=True))
+
+
+def test_an_extended_matter_is_supervised_only_after_its_extended_deadline(units):
+    """Accepted 2 December 2025 and extended by 30 days (Art. 34): concluded by 2 March 2026 (day 90, a Monday), not
+    by day 60 — the tick leaves it alone until the day after 2 March."""
+    case = case_at(
+        Tier.TOWNSHIP,
+        units,
+        procedure=Procedure.PETITION,
+        status=Status.ACCEPTED,
+        received_at=at(dt.date(2025, 11, 28)),
+        accepted_at=at(dt.date(2025, 12, 2)),
+        extension_days=30,
+    )
+    assert _supervised_on(dt.date(2026, 2, 10)) == []  # past day 60, within the extension
+    assert _supervised_on(dt.date(2026, 3, 2)) == []  # the last day
+    assert _supervised_on(dt.date(2026, 3, 3)) == ["conclude_by:2026-03-02"]
+    case.refresh_from_db()
+    assert (case.status, case.tier, case.unit_id) == (Status.ACCEPTED, Tier.TOWNSHIP, units[Tier.TOWNSHIP].pk)
+
+
+def test_an_overdue_review_is_supervised_on_its_30_day_deadline(units):
+    """A review requested on 2 February 2026 is decided by 4 March (30 days, a Wednesday); the matter's own
+    conclusion deadline passed long before and is no longer what binds its holder."""
+    case_at(
+        Tier.BANNER,
+        units,
+        procedure=Procedure.PETITION,
+        status=Status.REVIEW_REQUESTED,
+        received_at=at(dt.date(2025, 9, 1)),
+        accepted_at=at(dt.date(2025, 9, 3)),
+        served_at=at(dt.date(2025, 11, 3)),
+        review_round=1,
+        review_requested_at=at(dt.date(2026, 2, 2)),
+    )
+    assert _supervised_on(dt.date(2026, 3, 4)) == []
+    assert _supervised_on(dt.date(2026, 3, 5)) == ["review_decide_by:2026-03-04"]

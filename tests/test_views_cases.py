@@ -280,7 +280,7 @@ def test_case_page_says_why_this_tier_and_shows_the_deadlines_and_map(world):
     # The banner supervises from above; nothing here was forwarded, so there is nothing to object to.
     assert [a["action"] for a in response.context["actions"]] == ["accept", "reject", "transfer", "supervise"]
     history = [(e["event"].action, e["label"]) for e in response.context["events"]]
-    assert history == [("report", "登记(说事) report"), ("route", "分流 routing"), ("procedure", "确定程序 procedure")]
+    assert history == [("report", "登记(说事)"), ("route", "分流"), ("procedure", "确定程序")]
 
 
 def test_petitioners_masked_for_field_staff_unmasked_for_the_handling_officer(world):
@@ -337,7 +337,7 @@ def test_the_mediation_page_offers_sessions_and_an_agreement_and_no_review(world
     assert {"session", "agreement", "fail"} <= set(offered)
     assert not {"request_review", "review_decision", "extend", "opinion", "serve", "supervise"} & set(offered)
     body = text(page)
-    assert "调解 mediation session" in body and "达成协议 agreement" in body
+    assert "调解" in body and "达成协议" in body
     assert "复查" not in body and "办结期限" not in body  # no petition clock, no review ladder
 
     assert (
@@ -386,7 +386,7 @@ def test_a_petition_page_offers_the_handling_opinion_until_the_matter_is_led_els
     page = township.get(f"/cases/{case.reference}/")
     offered = [a["action"] for a in page.context["actions"]]
     assert "opinion" in offered and "route" not in offered
-    assert "出具信访处理意见(第31条第6项)" in text(page) and "确定办理途径(第31条) route" in text(page)
+    assert "出具信访处理意见(第31条第6项)" in text(page) and "确定办理途径(第31条)" in text(page)
 
     assert act(township, case, "opinion", outcome="explain", text="依法解释补偿标准").status_code == 302
     today = local_today().isoformat()
@@ -437,7 +437,7 @@ def test_a_failed_mediation_can_be_led_into_litigation_or_arbitration_only(world
     assert act(officer, case, "route", route="arbitration", body="旗劳动人事争议仲裁委").status_code == 302
     case.refresh_from_db()
     assert (case.procedure, case.status) == ("arbitration", "led_into")
-    assert "确定办理途径(第31条) route" in text(officer.get(f"/cases/{case.reference}/"))
+    assert "确定办理途径(第31条)" in text(officer.get(f"/cases/{case.reference}/"))
 
 
 def test_a_refused_action_shows_the_error_on_its_form_and_changes_nothing(world):
@@ -535,7 +535,7 @@ def test_the_page_has_chinese_labels_for_every_action_field_deadline_and_event(w
                 assert cjk.search(str(field.label)), (action, name)
             for value, label in getattr(field, "choices", []):
                 assert value == "" or cjk.search(str(label)), (action, name, value)
-        assert cjk.search(ACTION_LABELS[action])
+        assert cjk.search(str(ACTION_LABELS[action]))
 
     admin = client_for("banner_admin")
     case = register(admin, channel="visit")
@@ -570,7 +570,7 @@ def test_a_stale_form_is_refused_with_a_message_and_nothing_changes(world):
     response = act(admin, case, "reject", version=seen, reason="不属于受理范围")
     assert response.status_code == 409
     body = text(response)
-    assert "此事项已被他人修改,请刷新" in body and "changed by someone else, reload" in body
+    assert "此事项已被他人修改,请刷新" in body
     after = Case.objects.get(pk=case.pk)
     assert (after.status, after.version, after.not_accepted_reason) == ("accepted", case.version, "")
     assert after.events.count() == events

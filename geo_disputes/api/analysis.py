@@ -34,7 +34,7 @@ from geo_disputes.services.analysis.clusters import (
     clusters,
 )
 from geo_disputes.services.analysis.hotspots import FDR_ALPHAS, HotSpotRefused, StudyArea, hot_spots, village_rates
-from geo_disputes.services.cases.access import reads_all_case_text, staff_profile, visible_cases
+from geo_disputes.services.cases.access import banner_codes_seen, reads_all_case_text, staff_profile, visible_cases
 from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
 from geo_disputes.services.cases.proposals import (
     REASONS,
@@ -69,7 +69,8 @@ class HotSpotView(APIView):
         flt = _filter(request.query_params, township=True)
         cases = filter_cases(visible_cases(request.user), flt)
         try:
-            result = hot_spots(cases, StudyArea(township=flt.township or "", on=flt.until))
+            area = StudyArea(township=flt.township or "", on=flt.until, banner=banner_codes_seen(request.user) or "")
+            result = hot_spots(cases, area)
         except HotSpotRefused as exc:
             if exc.field:
                 raise ValidationError({exc.field: exc.message}) from None
@@ -261,10 +262,13 @@ def _flag(query, name: str, *, default: bool) -> bool:
 
 
 def _village_prefix(user) -> str:
-    """Which villages a rate table lists: those of the user's area (all for banner-wide roles)."""
+    """Which villages a rate table lists: those of the user's area (their banner's, or city's, for banner-wide
+    roles: a village code begins with its banner's)."""
     profile = None if user.is_superuser else staff_profile(user)
-    if profile is None or not profile.scope_code:
+    if profile is None:
         return ""
+    if not profile.scope_code:
+        return profile.banner_code.strip()
     return profile.scope_code.split("-")[0]
 
 

@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
 from geo_disputes.models.bounds import text_problem
-from geo_disputes.services.cases.case_queries import CHOICES, OPEN, CaseFilter
+from geo_disputes.services.cases.case_queries import CHOICES, DONE, OPEN, CaseFilter
 from geo_disputes.services.cases.intake import AccusedPersonInput, IntakeRequest, Petitioner
 
 from . import params
@@ -19,7 +19,7 @@ def case_filter(query) -> CaseFilter:
     return CaseFilter(
         bbox=params.bbox(query),
         category=_choice(query, "category"),
-        status=_choice(query, "status", extra=(OPEN,)),
+        status=_choice(query, "status", extra=(OPEN, DONE)),
         tier=_choice(query, "tier"),
         township=_code(query, "township"),
         village=_code(query, "village"),

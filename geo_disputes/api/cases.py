@@ -20,16 +20,14 @@ from geo_disputes.services.cases.access import (
     kept_from,
     may_recuse,
     refusal,
-    text_filter_key,
     visible_cases,
 )
-from geo_disputes.services.cases.case_queries import CASE_LIST_PROPERTIES, filter_cases, with_labels
-from geo_disputes.services.cases.clock import annotate_dues, local_today
+from geo_disputes.services.cases.case_queries import case_collection, filter_cases
 from geo_disputes.services.cases.intake import IntakeError, open_case
 from geo_disputes.services.cases.near_identical import check_near_identical
 from geo_disputes.services.cases.recusal import RecusalError, record_recusal
 from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, perform, refusal_text
-from geo_disputes.services.geojson import COUNT_LIMIT, MAX_PAGE_SIZE, Page, queryset_feature_collection
+from geo_disputes.services.geojson import MAX_PAGE_SIZE, Page
 
 from . import params
 from .case_input import case_filter, intake_request
@@ -47,16 +45,7 @@ class CaseListView(APIView):
             params.positive_int(query, "page", 1, 10**6), params.positive_int(query, "page_size", 500, MAX_PAGE_SIZE)
         )
         exact = params.choice(query, "count", ("limited", "exact"), "limited") == "exact"
-        today = local_today()
-        text, count = queryset_feature_collection(
-            qs.order_by("-received_at", "-id"),
-            geometry="shown_location",  # exact only for those who handle the case (access.location_as_seen)
-            properties=CASE_LIST_PROPERTIES,
-            page=page,
-            count_limit=None if exact else COUNT_LIMIT,
-            decorate=lambda page_rows: with_labels(annotate_dues(page_rows, today), request.user),  # the page only
-            decorate_key=(text_filter_key(request.user), today),
-        )
+        text, count = case_collection(request.user, qs, page, exact=exact)
         return HttpResponse(with_paging(text, count, page, request), content_type="application/geo+json")
 
     def post(self, request: Request) -> Response:

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import analysis
+from . import analysis, attachments
 from .case_points import CasePointsView
 from .cases import CaseDetailView, CaseListView, CaseRecusalView, CaseTransitionView
 from .emerging import EmergingHotSpotView
@@ -49,6 +49,14 @@ urlpatterns = [
     path("cases/<str:reference>/", CaseDetailView.as_view(), name="api-case"),
     path("cases/<str:reference>/transitions/", CaseTransitionView.as_view(), name="api-case-transitions"),
     path("cases/<str:reference>/recusals/", CaseRecusalView.as_view(), name="api-case-recusals"),
+    path("cases/<str:reference>/attachments/", attachments.AttachmentListView.as_view(), name="api-case-attachments"),
+    path(
+        "cases/<str:reference>/attachments/<str:pk>/",
+        attachments.AttachmentView.as_view(),
+        name="api-case-attachment",
+    ),
+    path("cases/<str:reference>/uploads/", attachments.UploadStartView.as_view(), name="api-case-uploads"),
+    path("cases/<str:reference>/uploads/<str:pk>/", attachments.UploadView.as_view(), name="api-case-upload"),
     path("stats/", StatsView.as_view(), name="api-stats"),
     path("hotspots/", analysis.HotSpotView.as_view(), name="api-hotspots"),
     path("emerging-hotspots/", EmergingHotSpotView.as_view(), name="api-emerging-hotspots"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class PersonalDataAccess(models.Model):
@@ -11,8 +12,8 @@ class PersonalDataAccess(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT)
     case = models.ForeignKey("geo_disputes.Case", null=True, blank=True, on_delete=models.PROTECT)
     parcel = models.ForeignKey("geo_disputes.Parcel", null=True, blank=True, on_delete=models.PROTECT)
-    purpose = models.CharField("用途", max_length=60)
+    purpose = models.CharField(_("用途"), max_length=60)
 
     class Meta:
         ordering = ["-at"]
-        verbose_name = verbose_name_plural = "个人信息查看记录"
+        verbose_name = verbose_name_plural = _("个人信息查看记录")

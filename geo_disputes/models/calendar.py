@@ -11,17 +11,18 @@ transactional tests) never empties it — the clock's SQL path needs it in every
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CalendarDay(models.Model):
-    day = models.DateField("日期", primary_key=True)
-    working = models.BooleanField("工作日")
-    provisional = models.BooleanField("暂按周末推定(当年安排未收录)", default=False)
+    day = models.DateField(_("日期"), primary_key=True)
+    working = models.BooleanField(_("工作日"))
+    provisional = models.BooleanField(_("暂按周末推定(当年安排未收录)"), default=False)
 
     class Meta:
         managed = False
         ordering = ["day"]
-        verbose_name = verbose_name_plural = "工作日历"
+        verbose_name = verbose_name_plural = _("工作日历")
 
     def __str__(self) -> str:
         return f"{self.day} {'工作日' if self.working else '休息日'}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class IdempotentRequest(models.Model):
@@ -23,7 +24,7 @@ class IdempotentRequest(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "幂等请求"
+        verbose_name = verbose_name_plural = _("幂等请求")
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_user_key")]
 
     def __str__(self) -> str:

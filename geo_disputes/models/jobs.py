@@ -8,15 +8,17 @@ lock, looks for the day's row and runs the job only when the day has no successf
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class JobRun(models.Model):
     """One job's run for one scheduled day: when it started and finished, how it ended, what it did."""
 
     class Outcome(models.TextChoices):
-        RUNNING = "running", "运行中 / running"
-        OK = "ok", "完成 / completed"
-        FAILED = "failed", "失败 / failed"
+        RUNNING = "running", gettext_noop("运行中 / running")
+        OK = "ok", gettext_noop("完成 / completed")
+        FAILED = "failed", gettext_noop("失败 / failed")
 
     job = models.CharField(max_length=50)
     day = models.DateField(help_text="the scheduled day (Asia/Shanghai) the run is for")
@@ -28,9 +30,21 @@ class JobRun(models.Model):
     runner = models.CharField(max_length=200, blank=True, help_text="host:pid of the scheduler that ran it")
 
     class Meta:
-        verbose_name = verbose_name_plural = "定时任务运行"
+        verbose_name = verbose_name_plural = _("定时任务运行")
         constraints = [models.UniqueConstraint(fields=["job", "day"], name="job_run_job_day")]
         indexes = [models.Index(fields=["job", "outcome", "-finished_at"], name="job_run_last_done")]
 
     def __str__(self) -> str:
         return f"{self.job} {self.day}: {self.outcome}"
+
+
+class ReplicaFence(models.Model):
+    """The primary's WAL position after the last change to who may see what (a staff member's role or scope, a
+    recusal, an accused person): one row. A map read goes to the replica only once it has replayed past it
+    (services/ops/replica.py), so a stale replica never shows a case to someone just recused or moved."""
+
+    lsn = models.CharField(max_length=40, default="0/0")
+    at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.lsn} ({self.at:%Y-%m-%d %H:%M:%S})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class LoginFailure(models.Model):
@@ -22,7 +23,7 @@ class LoginFailure(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "登录失败计数"
+        verbose_name = verbose_name_plural = _("登录失败计数")
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failures}"
@@ -41,7 +42,7 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
-        verbose_name = verbose_name_plural = "API 令牌"
+        verbose_name = verbose_name_plural = _("API 令牌")
         ordering = ("-created_at",)
 
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from geo_disputes.services.areas.layers import LAYERS as AREA_LAYERS
 from geo_disputes.services.areas.layers import Layer as AreaLayer
+from geo_disputes.services.ops.replica import read_cursor
 from geo_disputes.services.sql import compiled
 
 
@@ -75,8 +76,15 @@ class Total:
 
 @dataclass(frozen=True)
 class Page:
+    """A page by number (the JSON API's `page`) or, with `skip`, from any offset (OGC API's `offset`)."""
+
     number: int
     size: int
+    skip: int | None = None
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size if self.skip is None else self.skip
 
 
 def feature_collection(
@@ -86,13 +94,34 @@ def feature_collection(
     on: dt.date | None = None,
     page: Page | None = None,
     hide: tuple[str, ...] = (),
+    during: tuple[dt.date | None, dt.date | None] | None = None,
+    equals: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     """GeoJSON text of one page of `layer` within `bbox`, and the total count of matching features;
-    the properties named in `hide` are left out (e.g. contract numbers, per access.can_read_contract_numbers)."""
+    the properties named in `hide` are left out (e.g. contract numbers, per access.can_read_contract_numbers).
+
+    The versions in force on `on` (today by default), or with `during` (start, end; either open) every version in
+    force at some time in that interval; `equals` keeps features whose property (one of `layer.properties`, checked
+    by the caller) has that value, compared as text."""
     on = on or dt.date.today()
     page = page or Page(1, layer.page_size)
-    where = ["valid_from <= %(on)s", "(valid_to IS NULL OR valid_to >= %(on)s)"]
-    params: dict = {"on": on, "limit": page.size, "offset": (page.number - 1) * page.size}
+    params: dict = {"on": on, "limit": page.size, "offset": page.offset}
+    if during is None:
+        where = ["valid_from <= %(on)s", "(valid_to IS NULL OR valid_to >= %(on)s)"]
+    else:
+        where = []
+        if during[1] is not None:
+            where.append("valid_from <= %(during_end)s")
+            params["during_end"] = during[1]
+        if during[0] is not None:
+            where.append("(valid_to IS NULL OR valid_to >= %(during_start)s)")
+            params["during_start"] = during[0]
+        where = where or ["TRUE"]
+    for n, (name, value) in enumerate(sorted((equals or {}).items())):
+        if name not in layer.properties:
+            raise ValueError(f"{name!r} is not a property of {layer.name}")
+        where.append(f"{name}::text = %(eq{n})s")
+        params[f"eq{n}"] = value
     if bbox is not None:
         where.append(f"{layer.geometry} && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
@@ -112,7 +141,7 @@ def feature_collection(
                )::text
         FROM page
     """  # noqa: S608 — identifiers come from the LAYERS registry above, values are parameters
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(sql, params)
         count, text = cur.fetchone()
     return text, count
@@ -125,7 +154,7 @@ def count_matches(qs, page: Page, limit: int | None = COUNT_LIMIT) -> Total:
     """
     if limit is None:
         return Total(qs.order_by().count())
-    limit = max(limit, page.number * page.size)
+    limit = max(limit, page.offset + page.size)
     found = count_up_to(qs, limit + 1)
     return Total(limit, exact=False) if found > limit else Total(found)
 
@@ -167,7 +196,7 @@ def queryset_feature_collection(
     statement is compiled once per key and reused (PAGE_STATEMENTS) with the ids as its one changing
     parameter: building and compiling it was two thirds of a map view's time in Python (bench/LOAD.md).
     """
-    offset = (page.number - 1) * page.size
+    offset = page.offset
     if decorate is not None and decorate_key is not None:
         if qs.query.is_empty():
             return _EMPTY, Total(0)
@@ -183,7 +212,7 @@ def queryset_feature_collection(
         sql, params = PAGE_STATEMENTS.get(
             key, lambda marker: _page_statement(qs, geometry, properties, decorate, marker), ids
         )
-        with connection.cursor() as cur:
+        with read_cursor() as cur:
             cur.execute(sql, params)
             (text,) = cur.fetchone()
         return text, count
@@ -201,7 +230,7 @@ def queryset_feature_collection(
     if found is None:  # e.g. qs.none() for a user who may see nothing
         return _EMPTY, count
     inner, params = found
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(_collection_sql(inner, properties), params)
         (text,) = cur.fetchone()
     return text, count

@@ -11,16 +11,21 @@ import csv
 import datetime as dt
 import re
 import uuid
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from geo_disputes.forms import (
@@ -32,7 +37,19 @@ from geo_disputes.forms import (
     filled_petitioners,
     show_intake_error,
 )
-from geo_disputes.models import Case, CaseParcel, Grid, MiningArea, Recusal, Role, SupervisionAct, Township, Village
+from geo_disputes.models import (
+    Case,
+    CaseParcel,
+    Grid,
+    LeaderCase,
+    MiningArea,
+    Recusal,
+    Role,
+    SupervisionAct,
+    Township,
+    Village,
+)
+from geo_disputes.models.attachments import AttachmentKind
 from geo_disputes.models.cases import (
     AboveBanner,
     Category,
@@ -54,12 +71,15 @@ from geo_disputes.models.cases import (
 )
 from geo_disputes.services.analysis.spreadsheet import safe_row
 from geo_disputes.services.cases.access import (
+    FULL,
     WITHHELD,
     accused_persons_view,
+    attachment_view,
     can_act,
     case_as_seen,
     changes_as_seen,
     kept_from,
+    may_attach,
     may_perform,
     may_recuse,
     parcel_holder,
@@ -71,8 +91,9 @@ from geo_disputes.services.cases.access import (
     visible_changes,
     visible_reference,
 )
-from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
-from geo_disputes.services.cases.clock import annotate_dues, due_dates, local_date
+from geo_disputes.services.cases.attachments import AttachmentError, attach_upload, visible_attachments
+from geo_disputes.services.cases.case_queries import CaseFilter, listed_cases
+from geo_disputes.services.cases.clock import due_dates, local_date
 from geo_disputes.services.cases.intake import IntakeError, open_case
 from geo_disputes.services.cases.near_identical import check_near_identical, warning_text
 from geo_disputes.services.cases.procedures import LEGAL_PROCEDURES
@@ -82,41 +103,46 @@ from geo_disputes.services.cases.workflow import StaleEditError, WorkflowError, 
 from geo_disputes.services.ops.idempotency import Answer, IdempotencyError, fingerprint, run_once
 
 PAGE_SIZE = 50
-STALE_MESSAGE = "此事项已被他人修改,请刷新 / changed by someone else, reload"
-RESUBMITTED_CHANGED = (
-    "此登记表已提交过,内容又有改动;如需登记另一事项,请重新打开登记页 / "
-    "this form was already submitted and has since changed: open a new form for another case"
-)
+STALE_MESSAGE = gettext_lazy("此事项已被他人修改,请刷新")
+RESUBMITTED_CHANGED = gettext_lazy("此登记表已提交过,内容又有改动;如需登记另一事项,请重新打开登记页")
 
 STATUS_LABELS = dict(Status.choices)
 NEXT_DUE_LABELS = {
-    "accept_by": "受理告知期限(条例第23条,15日)",
-    "conclude_by": "办结期限(条例第34条,60日+延期)",
-    "review_decide_by": "复查决定期限(条例第35条,30日)",
-    "agenda_deadline": "联席会议议定期限",
+    "accept_by": gettext_lazy("受理告知期限(条例第23条,15日)"),
+    "conclude_by": gettext_lazy("办结期限(条例第34条,60日+延期)"),
+    "review_decide_by": gettext_lazy("复查决定期限(条例第35条,30日)"),
+    "agenda_deadline": gettext_lazy("联席会议议定期限"),
 }
 # Every deadline the clock derives, in the order a matter meets them; the page lists those that apply.
 DEADLINE_ROWS = (
-    ("accept_by", "受理告知期限(条例第23条:本单位收到之日起15日)"),
-    ("object_by", "提出异议期限(条例第23条:收到转送之日起5个工作日)"),
-    ("conclude_by", "办结期限(条例第34条:受理之日起60日,可延期30日)"),
-    ("review_request_by", "申请复查/复核期限(条例第35条:送达之日起30日,信访人)"),
-    ("review_decide_by", "复查/复核决定期限(条例第35条:收到请求之日起30日)"),
-    ("confirm_apply_by", "申请司法确认期限(人民调解法第33条:协议生效之日起30日)"),
-    ("agenda_deadline", "联席会议议定期限"),
+    ("accept_by", gettext_lazy("受理告知期限(条例第23条:本单位收到之日起15日)")),
+    ("object_by", gettext_lazy("提出异议期限(条例第23条:收到转送之日起5个工作日)")),
+    ("conclude_by", gettext_lazy("办结期限(条例第34条:受理之日起60日,可延期30日)")),
+    ("review_request_by", gettext_lazy("申请复查/复核期限(条例第35条:送达之日起30日,信访人)")),
+    ("review_decide_by", gettext_lazy("复查/复核决定期限(条例第35条:收到请求之日起30日)")),
+    ("confirm_apply_by", gettext_lazy("申请司法确认期限(人民调解法第33条:协议生效之日起30日)")),
+    ("agenda_deadline", gettext_lazy("联席会议议定期限")),
 )
-NOT_TIMED_TEXT = "本程序不适用信访时限 no petition clock"
+NOT_TIMED_TEXT = gettext_lazy("本程序不适用信访时限")
 EVENT_LABELS = {
     **ACTION_LABELS,
-    "report": "登记(说事) report",
-    "route": "分流 routing",
-    "procedure": "确定程序 procedure",
-    "migrate_procedure": "补录程序(系统升级) procedure assigned",
-    "link_repeat": "关联重复信访 repeat",
-    "possible_repeat": "疑似重复登记,请核实并案 possible repeat",
-    "possible_duplicate": "疑似重复提交(数分钟内同地同类),请核实 possible duplicate",
-    "group": "并入事项组 group",
-    "recuse": "回避 recusal",
+    "report": gettext_lazy("登记(说事)"),
+    "route": gettext_lazy("分流"),
+    "procedure": gettext_lazy("确定程序"),
+    "migrate_procedure": gettext_lazy("补录程序(系统升级)"),
+    "link_repeat": gettext_lazy("关联重复信访"),
+    "possible_repeat": gettext_lazy("疑似重复登记,请核实并案"),
+    "possible_duplicate": gettext_lazy("疑似重复提交(数分钟内同地同类),请核实"),
+    "group": gettext_lazy("并入事项组"),
+    "recuse": gettext_lazy("回避"),
+    "issue_document": gettext_lazy("制发文书"),
+    "attach": gettext_lazy("添加附件"),
+    "remove_attachment": gettext_lazy("删除附件"),
+    "import_case": gettext_lazy("交换导入(外单位移交)"),
+    "leader_case": gettext_lazy("领导包案"),
+    "leader_case_closed": gettext_lazy("领导包案结束"),
+    "visit_scheduled": gettext_lazy("列入领导接访/约访/下访"),
+    "visit_outcome": gettext_lazy("领导接访结果"),
 }
 ART31_ROUTE_LABEL = ACTION_LABELS["route"]
 # Codes shown in the history's changes, by field: their Chinese labels.
@@ -135,37 +161,69 @@ CHOICE_LABELS = {
     "legal_outcome": dict(LegalOutcome.choices),
     "resolution_method": dict(ResolutionMethod.choices),
     "satisfaction": dict(Satisfaction.choices),
-    "answer": {**dict(Satisfaction.choices), "unreachable": "未能联系到信访人"},
+    "answer": {**dict(Satisfaction.choices), "unreachable": gettext_lazy("未能联系到信访人")},
     "kind": dict(SupervisionAct.Kind.choices),
     "channel": dict(Channel.choices),
     "datum": dict(Datum.choices),
     "category": dict(Category.choices),
+    "material": dict(AttachmentKind.choices),
+    "leader_status": dict(LeaderCase.Status.choices),
 }
 # Names in the history's changes that are not Case fields (the events' notes).
 NOTE_LABELS = {
-    "case": "新登记事项",
-    "recused": "回避人员",
-    "ground": "回避事由",
-    "final": "原事项已复核",
-    "led_into": "导入程序",
-    "consent_by": "同意人",
-    "decided_by": "决定机关",
-    "lead": "牵头单位",
-    "reviewing_body": "复查机关",
-    "session": "调解",
-    "follow_up": "回访记录",
-    "answer": "回访结果",
-    "supervision": "督办记录",
-    "kind": "督办方式",
-    "missed": "所逾期限",
-    "ordered_by": "督办机关",
-    "repeat_of": "原事项",
-    "channel": "渠道",
-    "datum": "坐标系",
-    "village": "村",
+    "case": gettext_lazy("新登记事项"),
+    "document": gettext_lazy("文书"),
+    "supersedes": gettext_lazy("更正文书"),
+    "recused": gettext_lazy("回避人员"),
+    "ground": gettext_lazy("回避事由"),
+    "final": gettext_lazy("原事项已复核"),
+    "led_into": gettext_lazy("导入程序"),
+    "consent_by": gettext_lazy("同意人"),
+    "decided_by": gettext_lazy("决定机关"),
+    "lead": gettext_lazy("牵头单位"),
+    "reviewing_body": gettext_lazy("复查机关"),
+    "session": gettext_lazy("调解"),
+    "follow_up": gettext_lazy("回访记录"),
+    "answer": gettext_lazy("回访结果"),
+    "supervision": gettext_lazy("督办记录"),
+    "kind": gettext_lazy("督办方式"),
+    "missed": gettext_lazy("所逾期限"),
+    "ordered_by": gettext_lazy("督办机关"),
+    "repeat_of": gettext_lazy("原事项"),
+    "channel": gettext_lazy("渠道"),
+    "datum": gettext_lazy("坐标系"),
+    "village": gettext_lazy("村"),
+    "attachment": gettext_lazy("附件"),
+    "material": gettext_lazy("材料类别"),
+    "file_type": gettext_lazy("文件类型"),
+    "size": gettext_lazy("大小(字节)"),
+    "source": gettext_lazy("来源系统"),
+    "source_name": gettext_lazy("来源单位"),
+    "external_reference": gettext_lazy("来源编号"),
+    "source_status": gettext_lazy("来源状态"),
+    "source_unit": gettext_lazy("来源承办单位"),
+    "exported_at": gettext_lazy("导出时间"),
+    "leader": gettext_lazy("领导"),
+    "plan_deadline": gettext_lazy("化解期限"),
+    "leader_status": gettext_lazy("包案结果"),
+    "visit": gettext_lazy("接访安排"),
 }
 # Event notes that are internal row ids (the records themselves are listed on the page).
-HIDDEN_CHANGES = {"status", "supervision", "follow_up"}
+# The sender's history, dates and documents of an imported case are kept whole in its import entry, not listed.
+HIDDEN_CHANGES = {
+    "status",
+    "supervision",
+    "follow_up",
+    "attachment",
+    "source_history",
+    "source_dates",
+    "source_documents",
+}
+
+
+def _label(label) -> str:
+    """A choice label (gettext_noop in the models) in the page's language; blank stays blank."""
+    return _(str(label)) if label else ""
 
 
 def due_text(state: str, days_left: int | None) -> str:
@@ -177,10 +235,10 @@ def due_text(state: str, days_left: int | None) -> str:
     if days_left is None:
         return ""
     if days_left < 0:
-        return f"逾期{-days_left}天 overdue"
+        return _("逾期%(n)s天") % {"n": -days_left}
     if days_left == 0:
-        return "今日到期 due today"
-    return f"剩{days_left}天"
+        return _("今日到期")
+    return _("剩%(n)s天") % {"n": days_left}
 
 
 def with_place_names(rows: list[Case]) -> list[Case]:
@@ -203,7 +261,7 @@ def with_place_names(rows: list[Case]) -> list[Case]:
 def case_new(request: HttpRequest) -> HttpResponse:
     """村民说事: the intake form → services.cases.intake.open_case, errors on the field they name."""
     if not can_act(request.user, None):
-        raise PermissionDenied("当前角色不能登记事项 / your role cannot register cases")
+        raise PermissionDenied(_("当前角色不能登记事项"))
     status = 200
     if request.method == "POST":
         form = IntakeForm(request.POST)
@@ -218,7 +276,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, RESUBMITTED_CHANGED if exc.status == 422 else exc.message)
             else:
                 if answer.replayed:
-                    messages.info(request, f"此表单已提交,未重复登记:{answer.body['reference']} / already registered")
+                    messages.info(request, _("此表单已提交,未重复登记:%(ref)s") % {"ref": answer.body["reference"]})
                 else:
                     for level, text in answer.body["messages"]:
                         messages.add_message(request, level, text)
@@ -232,8 +290,18 @@ def case_new(request: HttpRequest) -> HttpResponse:
     config = {
         "villages": reverse("api-layer", args=["villages"]),
         "locate": reverse("api-locate"),
+        "english": translation.get_language() == "en",  # which half of the API's "中文 / English" details to show
+        "text": {  # the located place's words, in the page's language (case_map.js)
+            "where": _("位置"),
+            "cannot": _("无法定位此点"),
+            "grid_worker": _("网格员"),
+            "inside": _("矿区内"),
+            "zone": _("矿区影响区"),
+            "converted": _("GCJ-02 已换算为 WGS84"),
+        },
     }
-    return render(request, "cases/new.html", {"form": form, "formset": formset, "map_config": config}, status=status)
+    context = {"form": form, "formset": formset, "map_config": config, "max_mb": settings.ATTACHMENT_MAX_BYTES >> 20}
+    return render(request, "cases/new.html", context, status=status)
 
 
 def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answer:
@@ -243,11 +311,19 @@ def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answe
     is kept like an API Idempotency-Key's (services.ops.idempotency). A form without one registers as before.
     """
 
+    photos = request.FILES.getlist("photos")
+
     def register() -> Answer:
-        case = open_case(form.intake_request(petitioners), actor=request.user)
+        with transaction.atomic():  # the case and its files together, or neither
+            case = open_case(form.intake_request(petitioners), actor=request.user)
+            for upload in photos:
+                try:
+                    attach_upload(case, request.user, upload, at_intake=True)
+                except AttachmentError as exc:
+                    raise IntakeError("photos", str(exc)) from None
         if kept_from(request.user, case):
             # The registrar stands on the accused side (or was recused): a receipt, nothing more (Art. 30).
-            receipt = f"已登记 {case.reference},由有权机关办理;您不在此事项的经办范围。"
+            receipt = _("已登记 %(ref)s,由有权机关办理;您不在此事项的经办范围。") % {"ref": case.reference}
             return Answer(
                 302, {"reference": case.reference, "messages": [(messages.SUCCESS, receipt)], "visible": False}
             )
@@ -260,26 +336,40 @@ def _register_once(request: HttpRequest, form: IntakeForm, petitioners) -> Answe
     if not token:
         return register()
     body = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
+    body["photos"] = [f"{upload.name}:{upload.size}" for upload in photos]  # other files: another registration
     return run_once(request.user, f"form:{token}", fingerprint("POST", request.path, body), register)
 
 
 def _intake_messages(user, case: Case) -> list[tuple[int, str]]:
     """What the page tells the person who registered `case` (a repeat's original only if they may see it)."""
-    unit = case.unit.name if case.unit_id else "未找到责任单位 no unit"
+    unit = case.unit.name if case.unit_id else _("未找到责任单位")
     notes = [
         (
             messages.SUCCESS,
-            f"已登记 {case.reference}:{case.get_procedure_display()}程序,分流至{case.get_tier_display()}"
-            f" · {unit}。理由:{case.routing_reason}",
+            _("已登记 %(ref)s:%(procedure)s程序,分流至%(tier)s · %(unit)s。理由:%(reason)s")
+            % {
+                "ref": case.reference,
+                "procedure": _label(case.get_procedure_display()),
+                "tier": _label(case.get_tier_display()),
+                "unit": unit,
+                "reason": case.routing_reason,
+            },
         )
     ]
     if case.repeat_of_id:
         original = visible_reference(user, case.repeat_of_id)
         of = f" {original}" if original else ""
         if case.status == Status.NOT_ACCEPTED:
-            notes.append((messages.WARNING, f"同一事项已经复核{of},不再受理:{case.not_accepted_reason}"))
+            notes.append(
+                (
+                    messages.WARNING,
+                    _("同一事项已经复核%(of)s,不再受理:%(reason)s") % {"of": of, "reason": case.not_accepted_reason},
+                )
+            )
         else:
-            notes.append((messages.INFO, f"重复信访:已并入正在办理的原事项{of},不另计时限、不重复计数"))
+            notes.append(
+                (messages.INFO, _("重复信访:已并入正在办理的原事项%(of)s,不另计时限、不重复计数") % {"of": of})
+            )
     return notes
 
 
@@ -288,11 +378,15 @@ _REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
 
 @login_required
 def case_go(request: HttpRequest) -> HttpResponse:
-    """The 404 page's box: a case by its reference (ZGE-2026-000001); out of scope it is a 404 like any other."""
-    reference = request.GET.get("reference", "").strip().upper()
-    if not _REFERENCE.fullmatch(reference):
-        raise Http404("事项编号格式不对 / not a case reference")
-    return redirect("case-detail", reference=reference)
+    """The header's box: a reference the user may see opens its case; anything else is searched in the list
+    (`/cases/?q=`), where a case out of scope is simply not found — as a mistyped reference is."""
+    text = request.GET.get("reference", "").strip()
+    reference = text.upper()
+    if _REFERENCE.fullmatch(reference) and visible_cases(request.user).filter(reference=reference).exists():
+        return redirect("case-detail", reference=reference)
+    if not text or "\x00" in text:
+        return redirect("case-list")
+    return redirect(f"{reverse('case-list')}?{urlencode({'q': text[:200]})}")
 
 
 def _prefill(query) -> dict:
@@ -314,7 +408,7 @@ def _prefill(query) -> dict:
 
 
 def _filtered(user, flt: CaseFilter) -> QuerySet[Case]:
-    qs = annotate_dues(filter_cases(visible_cases(user), flt, user))
+    qs = listed_cases(user, flt)
     return qs.select_related("unit").order_by("-received_at", "-id")
 
 
@@ -443,7 +537,7 @@ def _visible_case(user, reference: str) -> Case:
         .first()
     )
     if case is None:
-        raise Http404("无此事项或不在您的辖区 / no such case in your scope")
+        raise Http404(_("无此事项或不在您的辖区"))
     return case
 
 
@@ -458,11 +552,11 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
     """One workflow action from the case page; the posted `version` guards against stale edits."""
     case = _visible_case(request.user, reference)
     if not can_act(request.user, case):
-        raise PermissionDenied("当前角色无权办理此事项 / your role cannot act on this case")
+        raise PermissionDenied(_("当前角色无权办理此事项"))
     action = request.POST.get("action", "")
     form_class = ACTION_FORMS.get(action)
     if form_class is None:
-        messages.error(request, f"未知操作 unknown action {action!r}")
+        messages.error(request, _("未知操作 %(action)r") % {"action": action})
         return redirect("case-detail", reference=case.reference)
     refused = refusal(request.user, case, action)
     if refused:
@@ -470,7 +564,7 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
     form = form_class(request.POST, case=case, auto_id=f"id_{action}_%s")
     if not form.is_valid():
         return _render_case(request, case, forms={action: form}, status=400)
-    before = case.get_status_display()
+    before = _label(case.get_status_display())
     try:
         case = perform(case, action, request.user, form.cleaned_data["version"], form.params())
     except StaleEditError as exc:
@@ -484,7 +578,7 @@ def case_action(request: HttpRequest, reference: str) -> HttpResponse:
         field = exc.field if exc.field in form.fields and exc.field not in ("action", "version") else None
         form.add_error(field, refusal_text(exc))
         return _render_case(request, case, forms={action: form}, status=400)
-    messages.success(request, f"{ACTION_LABELS[action]}:{before} → {case.get_status_display()}")
+    messages.success(request, f"{ACTION_LABELS[action]}:{before} → {_label(case.get_status_display())}")
     return redirect("case-detail", reference=case.reference)
 
 
@@ -495,16 +589,18 @@ def case_recusal(request: HttpRequest, reference: str) -> HttpResponse:
     case = _visible_case(request.user, reference)
     username = request.POST.get("user", "")
     if not may_recuse(request.user, case, username):
-        raise PermissionDenied(
-            "本人可申请回避;决定他人回避须由承办层级或上级作出 / recusing others is the holder's decision"
-        )
+        raise PermissionDenied(_("本人可申请回避;决定他人回避须由承办层级或上级作出"))
     try:
         recusal = record_recusal(
             case, request.user, username, request.POST.get("ground", ""), request.POST.get("reason", "")
         )
     except RecusalError as exc:
         return _render_case(request, case, recusal_error=f"{exc.field}: {exc.message}", status=400)
-    messages.success(request, f"已记录回避:{recusal.username}({recusal.get_ground_display()})")
+    messages.success(
+        request,
+        _("已记录回避:%(user)s(%(ground)s)")
+        % {"user": recusal.username, "ground": _label(recusal.get_ground_display())},
+    )
     if not visible_cases(request.user).filter(pk=case.pk).exists():
         return redirect("case-list")  # one who recused themselves no longer sees the case
     return redirect("case-detail", reference=case.reference)
@@ -517,7 +613,14 @@ def offered_actions(user, case: Case) -> list[str]:
 
 
 def _render_case(
-    request, case: Case, *, forms=None, stale: str = "", status: int = 200, recusal_error: str = ""
+    request,
+    case: Case,
+    *,
+    forms=None,
+    stale: str = "",
+    status: int = 200,
+    recusal_error: str = "",
+    attachment_error: str = "",
 ) -> HttpResponse:
     user = request.user
     on = local_date(case.received_at)
@@ -536,6 +639,7 @@ def _render_case(
     profile = staff_profile(user)
     # Actions work on the case itself; the page shows it as the user may read it (access.case_as_seen):
     # to a planner or field staff, description redacted, text and people withheld, a coarse point.
+    files = attachment_context(user, case)
     case, full = case_as_seen(user, case)
     parcels = _parcels(case, user) if full else []
     events = _events(case, user, full)
@@ -567,6 +671,8 @@ def _render_case(
         "recusal_error": recusal_error,
         "petitioners_withheld": profile is not None and profile.role == Role.PLANNER,
         "events": events,
+        "attachments": files,
+        "attachment_error": attachment_error,
         "actions": actions,
         "stale": stale,
         "stale_message": STALE_MESSAGE,
@@ -579,6 +685,36 @@ def _render_case(
         },
     }
     return render(request, "cases/detail.html", context, status=status)
+
+
+def attachment_context(user, case: Case) -> dict | None:
+    """The case page's files as `user` may see them (None: the section is not shown at all)."""
+    view = attachment_view(user, case)
+    if view is None:
+        return None
+    rows = []
+    for item in visible_attachments(user, case, view):
+        url = reverse("api-case-attachment", args=[case.reference, item.pk])
+        rows.append(
+            {
+                "item": item,
+                "url": url,
+                "view_url": f"{url}?inline=1",
+                "thumbnail": f"{url}?variant=thumbnail" if item.thumbnail_sha256 else "",
+                "kind": _label(item.get_kind_display()),
+                "point": (round(item.exif_point.x, 6), round(item.exif_point.y, 6)) if item.exif_point else None,
+                "remove_url": reverse("case-attachment-remove", args=[case.reference, item.pk]),
+            }
+        )
+    return {
+        "rows": rows,
+        "full": view == FULL,
+        "may_add": may_attach(user, case),
+        "kinds": [(value, _label(label)) for value, label in AttachmentKind.choices],
+        "add_url": reverse("case-attachment-add", args=[case.reference]),
+        "uploads_url": reverse("api-case-uploads", args=[case.reference]),
+        "max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+    }
 
 
 def _parcels(case: Case, user) -> list[dict]:
@@ -606,16 +742,27 @@ def _rows(*pairs) -> list[tuple[str, str]]:
 def _deadlines(case: Case, dues) -> list[dict]:
     """The deadlines that exist for this case, each with what already happened against it."""
     notes = {
-        "accept_by": f"已受理 {_day(case.accepted_at)}" if case.accepted_at else "",
+        "accept_by": _("已受理 %(day)s") % {"day": _day(case.accepted_at)} if case.accepted_at else "",
         "conclude_by": (
-            f"已延期 {case.extension_days} 日(批准人 {case.extension_approved_by},"
-            f"告知 {_day(case.extension_told_at)}):{case.extension_reason}"
+            _("已延期 %(days)s 日(批准人 %(by)s,告知 %(told)s):%(reason)s")
+            % {
+                "days": case.extension_days,
+                "by": case.extension_approved_by,
+                "told": _day(case.extension_told_at),
+                "reason": case.extension_reason,
+            }
             if case.extension_days
             else ""
         ),
-        "review_decide_by": f"第 {case.review_round} 轮" if case.review_round else "",
-        "confirm_apply_by": f"已申请 {_day(case.confirmation_applied_at)}" if case.confirmation_applied_at else "",
-        "agenda_deadline": (f"联席会议 {_day(case.agenda_date)} · {case.agenda_plan}" if case.agenda_date else ""),
+        "review_decide_by": _("第 %(n)s 轮") % {"n": case.review_round} if case.review_round else "",
+        "confirm_apply_by": _("已申请 %(day)s") % {"day": _day(case.confirmation_applied_at)}
+        if case.confirmation_applied_at
+        else "",
+        "agenda_deadline": (
+            _("联席会议 %(day)s · %(plan)s") % {"day": _day(case.agenda_date), "plan": case.agenda_plan}
+            if case.agenda_date
+            else ""
+        ),
     }
     return [
         {"kind": kind, "label": label, "date": getattr(dues, kind), "note": notes.get(kind, "")}
@@ -629,24 +776,30 @@ def _petition_facts(case: Case) -> list[tuple[str, str]]:
         return []
     review = ""
     if case.review_round:
-        step = "复查" if case.review_round == 1 else "复核"
-        review = f"第 {case.review_round} 轮({step}),申请于 {_day(case.review_requested_at)}"
+        step = _("复查") if case.review_round == 1 else _("复核")
+        review = _("第 %(n)s 轮(%(step)s),申请于 %(day)s") % {
+            "n": case.review_round,
+            "step": step,
+            "day": _day(case.review_requested_at),
+        }
         if case.review_external:
-            review += ",由上级(市)人民政府办理"
+            review += _(",由上级(市)人民政府办理")
     return _rows(
-        ("办理途径(第31条)", case.get_petition_route_display()),
-        ("处理意见(第32条)", case.get_opinion_outcome_display()),
-        ("答复时间", _day(case.replied_at)),
+        (_("办理途径(第31条)"), _label(case.get_petition_route_display())),
+        (_("处理意见(第32条)"), _label(case.get_opinion_outcome_display())),
+        (_("答复时间"), _day(case.replied_at)),
         (
-            "书面答复送达",
-            f"{_day(case.served_at)} · {case.get_served_method_display()}" if case.served_at else "",
+            _("书面答复送达"),
+            f"{_day(case.served_at)} · {_label(case.get_served_method_display())}" if case.served_at else "",
         ),
-        ("复查/复核", review),
+        (_("复查/复核"), review),
         (
-            "复查/复核结论",
-            f"{case.get_review_outcome_display()} · {_day(case.review_decided_at)}" if case.review_outcome else "",
+            _("复查/复核结论"),
+            f"{_label(case.get_review_outcome_display())} · {_day(case.review_decided_at)}"
+            if case.review_outcome
+            else "",
         ),
-        ("不予受理理由", case.not_accepted_reason),
+        (_("不予受理理由"), case.not_accepted_reason),
     )
 
 
@@ -657,16 +810,18 @@ def _mediation_facts(case: Case, events: list[dict], full: bool) -> list[tuple[s
     session_lines = "; ".join(f"{_day(e['event'].at)} {_session_mediators(e['event'], full)}".strip() for e in sessions)
     confirmation = ""
     if case.confirmation_ruled_at:
-        confirmation = (
-            f"{case.confirmation_court} {case.confirmation_number},申请 {_day(case.confirmation_applied_at)},"
-            f"裁定 {_day(case.confirmation_ruled_at)}"
-        )
+        confirmation = _("%(court)s %(number)s,申请 %(applied)s,裁定 %(ruled)s") % {
+            "court": case.confirmation_court,
+            "number": case.confirmation_number,
+            "applied": _day(case.confirmation_applied_at),
+            "ruled": _day(case.confirmation_ruled_at),
+        }
     return _rows(
-        ("调解员", case.mediators),
-        (f"调解(共 {len(sessions)} 次)", session_lines),
-        ("调解结果", case.get_mediation_outcome_display()),
-        ("协议生效日期", _day(case.agreement_at)),
-        ("司法确认", confirmation),
+        (_("调解员"), case.mediators),
+        (_("调解(共 %(n)s 次)") % {"n": len(sessions)}, session_lines),
+        (_("调解结果"), _label(case.get_mediation_outcome_display())),
+        (_("协议生效日期"), _day(case.agreement_at)),
+        (_("司法确认"), confirmation),
     )
 
 
@@ -681,23 +836,23 @@ def _legal_facts(case: Case) -> list[tuple[str, str]]:
         return []
     outcome = ""
     if case.legal_outcome:
-        outcome = f"{case.get_legal_outcome_display()} · {_day(case.legal_outcome_at)}"
+        outcome = f"{_label(case.get_legal_outcome_display())} · {_day(case.legal_outcome_at)}"
     return _rows(
-        ("导入法定程序", _day(case.led_into_at)),
-        ("办理机关", case.legal_body),
-        ("案号/文号", case.legal_number),
-        ("诉前调解开始", _day(case.pre_mediation_at)),
-        ("立案/受理日期", _day(case.filed_at)),
-        ("结案", outcome),
+        (_("导入法定程序"), _day(case.led_into_at)),
+        (_("办理机关"), case.legal_body),
+        (_("案号/文号"), case.legal_number),
+        (_("诉前调解开始"), _day(case.pre_mediation_at)),
+        (_("立案/受理日期"), _day(case.filed_at)),
+        (_("结案"), outcome),
     )
 
 
 def _result_facts(case: Case) -> list[tuple[str, str]]:
     return _rows(
-        ("化解方式", case.get_resolution_method_display()),
-        ("结果", case.outcome),
-        ("满意度(回访)", case.get_satisfaction_display()),
-        ("人大代表参与", "是" if case.deputies_reviewed else ""),
+        (_("化解方式"), _label(case.get_resolution_method_display())),
+        (_("结果"), case.outcome),
+        (_("满意度(回访)"), _label(case.get_satisfaction_display())),
+        (_("人大代表参与"), _("是") if case.deputies_reviewed else ""),
     )
 
 
@@ -717,9 +872,9 @@ def _events(case: Case, user, full: bool) -> list[dict]:
         {
             "event": e,
             "label": _event_label(e),
-            "from": STATUS_LABELS.get(e.from_status, e.from_status),
-            "to": STATUS_LABELS.get(e.to_status, e.to_status),
-            "who": e.actor.get_username() if e.actor_id else "系统 system",
+            "from": _(STATUS_LABELS[e.from_status]) if e.from_status in STATUS_LABELS else e.from_status,
+            "to": _(STATUS_LABELS[e.to_status]) if e.to_status in STATUS_LABELS else e.to_status,
+            "who": e.actor.get_username() if e.actor_id else _("系统"),
             "reason": e.reason if full else (WITHHELD if e.reason else ""),
             "changes": [
                 _change(k, v)
@@ -744,7 +899,7 @@ def _shown(name: str, value) -> str:
     if value in (None, ""):
         return "—"
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if isinstance(value, dict):
         return " ".join(_shown(k, v) for k, v in value.items())
     if isinstance(value, str) and len(value) > 10 and value[4:5] == "-" and value[10:11] == "T":
@@ -752,7 +907,8 @@ def _shown(name: str, value) -> str:
             return timezone.localtime(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
         except ValueError:
             pass
-    return str(CHOICE_LABELS.get(name, {}).get(value, value))
+    label = CHOICE_LABELS.get(name, {}).get(value)
+    return _(str(label)) if label else str(value)
 
 
 def _change(name: str, value) -> str:

@@ -8,30 +8,36 @@ Charts are drawn by the vendored Chart.js (static/vendor/chartjs), so the page m
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from geo_disputes.form_fields import DateField
 from geo_disputes.models import Township, Village
 from geo_disputes.models.cases import Procedure, Satisfaction, Status, Tier
+from geo_disputes.services.analysis import figure_links as links
 from geo_disputes.services.analysis import stats
+from geo_disputes.services.analysis.overdue_scope import overdue_definition
 from geo_disputes.services.analysis.report import percent, signed_percent
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-TIER_LABELS = {**dict(Tier.choices), stats.UNROUTED: "未分流"}
+TIER_LABELS = {**dict(Tier.choices), stats.UNROUTED: gettext_noop("未分流")}
 STATUS_LABELS = dict(Status.choices)
 PROCEDURE_LABELS = dict(Procedure.choices)
 SATISFACTION_LABELS = dict(Satisfaction.choices)
 
 
 class DashboardForm(forms.Form):
-    since = DateField(label="起始日期(登记)", required=False, widget=DATE_WIDGET)
-    until = DateField(label="截止日期(登记)", required=False, widget=DATE_WIDGET)
-    township = forms.ChoiceField(label="苏木乡镇(街道)", required=False)
-    village = forms.ChoiceField(label="嘎查村(社区)", required=False)
+    since = DateField(label=gettext_lazy("起始日期(登记)"), required=False, widget=DATE_WIDGET)
+    until = DateField(label=gettext_lazy("截止日期(登记)"), required=False, widget=DATE_WIDGET)
+    township = forms.ChoiceField(label=gettext_lazy("苏木乡镇(街道)"), required=False)
+    village = forms.ChoiceField(label=gettext_lazy("嘎查村(社区)"), required=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -42,8 +48,8 @@ class DashboardForm(forms.Form):
             Village.objects.in_force().order_by("code").values_list("code", "name", "township_code")
         ):
             villages.setdefault(township, []).append((code, name))
-        self.fields["township"].choices = [("", "全旗")] + townships
-        self.fields["village"].choices = [("", "全部")] + [
+        self.fields["township"].choices = [("", _("全旗"))] + townships
+        self.fields["village"].choices = [("", _("全部"))] + [
             (names.get(township, township), members) for township, members in villages.items()
         ]
 
@@ -70,33 +76,63 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not form.is_bound:
         form = DashboardForm(initial={"since": period.since, "until": period.until})
     charts = chart_series(data)
+    filters = links.period_filters(period.since, period.until, area.township, area.village)
+    place = {k: v for k, v in filters.items() if k in ("township", "village")}
     return render(
         request,
         "dashboard/index.html",
         {
             "form": form,
             "data": data,
-            "cards": cards(data),
+            "cards": cards(data, filters),
+            "presets": [
+                (_(label), f"{reverse('dashboard')}?{urlencode({'since': since, 'until': until, **place})}")
+                for label, since, until in stats.period_presets()
+            ],
             "satisfaction": [
-                (SATISFACTION_LABELS[value], data["satisfaction"]["counts"][value], percent(share))
+                (_(SATISFACTION_LABELS[value]), data["satisfaction"]["counts"][value], percent(share))
                 for value, share in data["satisfaction"]["shares"].items()
             ],
             "charts": charts,
-            "tier_rows": list(zip(charts["by_tier"]["labels"], charts["by_tier"]["values"], strict=True)),
+            "tier_rows": [
+                (_(TIER_LABELS.get(code, code)), n, links.case_list_url(filters, tier=code) if code else "")
+                for code, n in data["by_tier"].items()
+            ],
+            "status_rows": [
+                (_(STATUS_LABELS.get(code, code)), n, links.case_list_url(filters, status=code))
+                for code, n in data["by_status"].items()
+                if n
+            ],
+            "month_rows": [
+                {**row, "href": links.month_url(filters, row["month"]) if row["received"] else ""}
+                for row in data["by_month"]
+            ],
+            "unit_rows": _unit_rows(data["overdue_by_unit"], filters),
             "procedure_rows": list(
                 zip(charts["by_procedure"]["labels"], charts["by_procedure"]["values"], strict=True)
             ),
             "synthetic_note": stats.SYNTHETIC_NOTE,
             "procedure_definition": stats.DEFINITIONS["by_procedure"],
             "satisfaction_definition": stats.DEFINITIONS["satisfaction"],
-            "definitions": [(stats.LABELS.get(key, key), key, text) for key, text in stats.DEFINITIONS.items()],
+            "definitions": [(_(stats.LABELS.get(key, key)), key, text) for key, text in stats.DEFINITIONS.items()],
             "report_month": f"{period.until:%Y-%m}",
         },
     )
 
 
-def cards(data: dict[str, Any]) -> list[dict[str, str]]:
-    """The headline numbers as (key, label, value, note, definition) for the template; the definition is
+def _unit_rows(rows: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
+    """The overdue-by-unit table, each row linked to that unit's overdue cases where the list can pick them out."""
+    urls = links.unit_urls(filters, [row["unit_code"] for row in rows], due="overdue")
+    return [{**row, "href": urls.get(row["unit_code"], "")} for row in rows]
+
+
+# The cards whose number is a set of cases the list can show (the list counts cases; the dashboard counts a
+# group once, so a group's members make the list longer than the card).
+CARD_LINKS = {"cases_total": {}, "overdue_by_unit": {"due": "overdue"}, "mining_court": {"tier": Tier.MINING_COURT}}
+
+
+def cards(data: dict[str, Any], filters: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """The headline numbers as (key, label, value, note, definition, href) for the template; the definition is
     printed under each number, not hidden in a tooltip."""
     counts = data["counts"]
     litigation = data["litigation"]
@@ -106,38 +142,56 @@ def cards(data: dict[str, Any]) -> list[dict[str, str]]:
     court = procedures["mining_court"]
     by_tier = counts["concluded_by_tier"]
 
-    def card(key: str, value: str, note: str = "") -> dict[str, str]:
+    def card(key: str, value: str, note: str = "", definition: str = "", more: list | None = None) -> dict[str, Any]:
         return {
+            "href": links.case_list_url(filters, **CARD_LINKS[key]) if filters and key in CARD_LINKS else "",
+            "more": more or [],
             "key": key,
-            "label": stats.LABELS[key],
+            "label": _(stats.LABELS[key]),
             "value": value,
             "note": note,
             "title": stats.DEFINITIONS[key],
-            "definition": stats.DEFINITIONS[key],
+            "definition": definition or stats.DEFINITIONS[key],
         }
 
     return [
-        card("cases_total", f"{data['cases_total']}", f"已办结 {data['concluded']} 件"),
+        card(
+            "cases_total",
+            f"{data['cases_total']}",
+            _("已办结 %(n)s 件")
+            % {
+                "n": data["concluded"],
+            },
+        ),
         card(
             "concluded_at_village_share",
             percent(data["concluded_at_village_share"]),
-            f"村级办结 {counts['concluded_at_village']} / 首办在村(已办结或已离村){counts['village_decided']}",
+            _("村级办结 %(n)s / 首办在村(已办结或已离村)%(d)s")
+            % {"n": counts["concluded_at_village"], "d": counts["village_decided"]},
         ),
         card(
             "concluded_at_or_below_township_share",
             percent(data["concluded_at_or_below_township_share"]),
-            f"村 {by_tier['village']} + 乡镇 {by_tier['township']} / 已办结 {data['concluded']}",
+            _("村 %(v)s + 乡镇 %(t)s / 已办结 %(n)s")
+            % {"v": by_tier["village"], "t": by_tier["township"], "n": data["concluded"]},
         ),
         card(
             "mining_court_concluded_share",
             percent(data["mining_court_concluded_share"]),
-            f"矿区法庭办结 {by_tier['mining_court']} / 已办结 {data['concluded']}",
+            _("矿区法庭办结 %(c)s / 已办结 %(n)s")
+            % {
+                "c": by_tier["mining_court"],
+                "n": data["concluded"],
+            },
         ),
         card(
             "above_banner",
             f"{above['total']}",
-            f"占 {percent(above['share'])};"
-            + " ".join(f"{stats.ABOVE_BANNER_LABELS[kind]} {n}" for kind, n in above["by_kind"].items()),
+            _("占 %(share)s;")
+            % {
+                "share": percent(above["share"]),
+            }
+            + " ".join(f"{_(stats.ABOVE_BANNER_LABELS[kind])} {n}" for kind, n in above["by_kind"].items()),
         ),
         card(
             "conclusion_rate",
@@ -147,31 +201,76 @@ def cards(data: dict[str, Any]) -> list[dict[str, str]]:
         card(
             "on_time_rate",
             percent(data["on_time_rate"]),
-            f"{counts['stages_on_time']} / {counts['stages_due']} 个环节 · "
+            _("%(on)s / %(due)s 个环节 · ")
+            % {
+                "on": counts["stages_on_time"],
+                "due": counts["stages_due"],
+            }
             + " ".join(
-                f"{stats.STAGE_LABELS[stage]} {row['on_time']}/{row['on_time'] + row['late']}"
+                f"{_(stats.STAGE_LABELS[stage])} {row['on_time']}/{row['on_time'] + row['late']}"
                 for stage, row in data["on_time_by_stage"].items()
             ),
         ),
-        card("overdue_by_unit", f"{data['overdue_open']}", "今日逾期未办结事项"),
+        card(
+            "overdue_by_unit",
+            f"{data['overdue_open']}",
+            _("统计期内登记、今日逾期未办结的事项"),
+            overdue_definition(
+                data["today"],
+                data["today"],
+                data["period"]["since"],
+                data["period"]["until"],
+                data["area"]["village"] or data["area"]["township"],
+            ),
+            more=[
+                (
+                    _("临期 %(n)s 件") % {"n": counts["due_soon_open"]},
+                    links.case_list_url(filters, due="soon") if filters is not None else "",
+                )
+            ],
+        ),
         card(
             "follow_up_participation_rate",
             percent(follow_up["participation_rate"]),
-            f"{follow_up['reached']} / {follow_up['concluded']} 件",
+            _("%(r)s / %(c)s 件")
+            % {
+                "r": follow_up["reached"],
+                "c": follow_up["concluded"],
+            },
         ),
-        card("follow_up_unreachable", f"{follow_up['unreachable']}", "每次回访均未联系到"),
-        card("mediation_agreements", f"{procedures['mediation_agreements']}", "调解协议书"),
-        card("judicial_confirmations", f"{procedures['judicial_confirmations']}", "司法确认裁定"),
-        card("mining_court", f"{court['matters']}", f"调解结案 {court['mediated']} · 判决结案 {court['judged']}"),
-        card("agent_handled", f"{data['agent_handled']}", "网格员代办"),
-        card("agent_concluded", f"{data['agent_concluded']}", "代办事项中已办结"),
-        card("township_complex_resolved", f"{data['township_complex_resolved']}", "事项组计1件"),
+        card("follow_up_unreachable", f"{follow_up['unreachable']}", _("每次回访均未联系到")),
+        card("mediation_agreements", f"{procedures['mediation_agreements']}", _("调解协议书")),
+        card("judicial_confirmations", f"{procedures['judicial_confirmations']}", _("司法确认裁定")),
+        card(
+            "mining_court",
+            f"{court['matters']}",
+            _("调解结案 %(m)s · 判决结案 %(j)s")
+            % {
+                "m": court["mediated"],
+                "j": court["judged"],
+            },
+        ),
+        card("agent_handled", f"{data['agent_handled']}", _("网格员代办")),
+        card("agent_concluded", f"{data['agent_concluded']}", _("代办事项中已办结")),
+        card("township_complex_resolved", f"{data['township_complex_resolved']}", _("事项组计1件")),
         card(
             "litigation_yoy_change",
             signed_percent(data["litigation_yoy_change"]),
-            f"本期 {litigation['this_period']} 件 · 上年同期 {litigation['year_earlier']} 件",
+            _("本期 %(a)s 件 · 上年同期 %(b)s 件")
+            % {
+                "a": litigation["this_period"],
+                "b": litigation["year_earlier"],
+            },
         ),
-        card("repeat_rate", percent(data["repeat_rate"]), f"{counts['repeat_petitions']} / {counts['petitions']} 件次"),
+        card(
+            "repeat_rate",
+            percent(data["repeat_rate"]),
+            _("%(r)s / %(p)s 件次")
+            % {
+                "r": counts["repeat_petitions"],
+                "p": counts["petitions"],
+            },
+        ),
     ]
 
 
@@ -179,15 +278,15 @@ def chart_series(data: dict[str, Any]) -> dict[str, Any]:
     """Labels and values of the charts (JSON for static/js/dashboard.js)."""
     return {
         "by_tier": {
-            "labels": [TIER_LABELS.get(k, k) for k in data["by_tier"]],
+            "labels": [_(TIER_LABELS.get(k, k)) for k in data["by_tier"]],
             "values": list(data["by_tier"].values()),
         },
         "by_procedure": {
-            "labels": [PROCEDURE_LABELS.get(k, k) for k in data["by_procedure"]],
+            "labels": [_(PROCEDURE_LABELS.get(k, k)) for k in data["by_procedure"]],
             "values": list(data["by_procedure"].values()),
         },
         "by_status": {
-            "labels": [STATUS_LABELS.get(k, k) for k in data["by_status"]],
+            "labels": [_(STATUS_LABELS.get(k, k)) for k in data["by_status"]],
             "values": list(data["by_status"].values()),
         },
         "by_month": {

@@ -10,6 +10,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from geo_disputes.forms import QueueDateForm
 from geo_disputes.models import Case, Unit
@@ -26,13 +28,14 @@ from geo_disputes.services.cases.clock import (
     review_queue_period,
     unit_queue,
 )
+from geo_disputes.services.cases.supervision import supervised_cases, supervising_units
 from geo_disputes.services.cases.units import tier_of_unit
 
 from .cases import NEXT_DUE_LABELS, with_place_names
 
 PERIOD_LABELS = {
-    ReviewPeriod.WEEKLY: "本周(村级每周理事)weekly review",
-    ReviewPeriod.MONTHLY: "本月(乡镇及以上每月理事)monthly review",
+    ReviewPeriod.WEEKLY: gettext_lazy("本周(村级每周理事)"),
+    ReviewPeriod.MONTHLY: gettext_lazy("本月(乡镇及以上每月理事)"),
 }
 QUEUE_PAGE_SIZE = 100  # most urgent first; a committee's review rarely goes past the first page
 
@@ -70,7 +73,8 @@ def my_queue(request: HttpRequest) -> HttpResponse:
         .annotate(open_cases=Count("id"))
         .order_by("unit__code")
     )
-    return render(request, "cases/queue_pick.html", {"units": list(units)})
+    supervising = [(unit, len(supervised_cases(unit, request.user))) for unit in supervising_units(request.user)]
+    return render(request, "cases/queue_pick.html", {"units": list(units), "supervising": supervising})
 
 
 @login_required
@@ -78,13 +82,17 @@ def unit_queue_page(request: HttpRequest, unit_code: str) -> HttpResponse:
     """A unit's open cases for its review period, most urgent first (only units whose cases the user sees)."""
     unit = Unit.objects.filter(code=unit_code).first()
     if unit is None:
-        raise Http404("无此单位 / no such unit")
+        raise Http404(_("无此单位"))
     profile = staff_profile(request.user)
     own = profile is not None and profile.unit_id == unit.pk
-    if not own and not visible_cases(request.user, Case.objects.filter(unit=unit)).exists():
-        raise Http404("该单位的事项不在您的辖区 / this unit's cases are outside your scope")
+    keeps_its_list = unit in supervising_units(request.user)  # the bureau's list, kept by the banner admin
+    if not (own or keeps_its_list or visible_cases(request.user, Case.objects.filter(unit=unit)).exists()):
+        raise Http404(_("该单位的事项不在您的辖区"))
     form, on, status = _date_param(request)
     on = on or local_today()
+    supervised = with_place_names(supervised_cases(unit, request.user, on))
+    for case in supervised:
+        case.next_due_label = NEXT_DUE_LABELS.get(case.next_due_kind or "", "")
     period = review_queue_period(tier_of_unit(unit))
     start, end = review_period_bounds(period, on)
     qs = visible_cases(request.user, unit_queue(unit, on)).annotate(
@@ -106,6 +114,8 @@ def unit_queue_page(request: HttpRequest, unit_code: str) -> HttpResponse:
         "page": page,
         "due_in_period": qs.filter(due_in_period=True).count(),
         "form": form,
+        "supervised": supervised,
+        "supervises": keeps_its_list or unit.kind == Unit.Kind.TOWNSHIP_COMMITTEE,
     }
     return render(request, "cases/queue.html", context, status=status)
 

@@ -1,4 +1,5 @@
-"""`manage.py backup [--output FILE]`: pg_dump (custom format) of the configured database."""
+"""`manage.py backup [--output FILE]`: the configured database (pg_dump, custom format) and the case attachments,
+bundled into one file (services/ops/backup.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from geo_disputes.services.ops.backup import BackupError, backup
 
 class Command(BaseCommand):
     help = (
-        "Back up the configured database with pg_dump -Fc to FILE "
-        "(default backups/<database>-YYYYmmdd-HHMMSS.dump, readable by its owner only)."
+        "Back up the configured database (pg_dump -Fc) and the case attachments into one bundle FILE "
+        "(default backups/<database>-YYYYmmdd-HHMMSS.tar, readable by its owner only)."
     )
     requires_system_checks = []
 
@@ -23,5 +24,6 @@ class Command(BaseCommand):
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"backed up {result.database} to {result.path} ({result.size_bytes} bytes, {result.seconds:.1f} s)"
+            f"backed up {result.database} to {result.path} ({result.size_bytes} bytes, "
+            f"{result.attachments} attachment files, {result.seconds:.1f} s)"
         )

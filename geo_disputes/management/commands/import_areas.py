@@ -13,8 +13,9 @@ from geo_disputes.services.areas.layers import LAYERS
 
 class Command(BaseCommand):
     help = (
-        "Import boundaries from GeoJSON, ESRI Shapefile or GeoPackage into a layer, upserting by code. "
-        "Nothing is saved without --commit. -v 2 lists every feature."
+        "Import boundaries from GeoJSON, ESRI Shapefile or GeoPackage into a layer, upserting by code, and "
+        "re-link the cases the changed boundaries can affect. Nothing is saved without --commit. "
+        "-v 2 lists every feature."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -74,6 +75,8 @@ class Command(BaseCommand):
         if verbosity >= 2:
             for f in report.features:
                 self.stdout.write(f"  row {f.row} {f.code} {f.name}: {f.action}")
+        for line in report.derived:
+            self.stdout.write(self.style.WARNING(f"  {line}"))
         for problem in report.repaired:
             self.stdout.write(self.style.WARNING(f"  {problem}"))
         for warning in report.warnings:
@@ -82,10 +85,15 @@ class Command(BaseCommand):
             f"{len(report.features)} features: {report.count('insert')} inserted, {report.count('update')} updated,"
             f" {report.count('new version')} new versions, {len(report.repaired)} repaired"
         )
+        relink = report.relink
         if report.committed:
             self.stdout.write(self.style.SUCCESS(f"Saved. {counts}."))
+            if relink is not None:
+                self.stdout.write(f"Re-linked cases: {relink}.")
         else:
             self.stdout.write(self.style.WARNING(f"DRY RUN, rolled back: {counts} (would be). Add --commit to save."))
+            if relink is not None:
+                self.stdout.write(f"Cases that would be re-linked: {relink} (would be).")
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:

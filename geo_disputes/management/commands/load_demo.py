@@ -1,5 +1,8 @@
 """`manage.py load_demo [--reset]`: load the Zhungeer demo once; a second run only checks.
 
+`manage.py load_demo --banner DIR [--reset]` loads another banner's demo beside it, from that banner's own outline
+and code lists (fixtures/banner_demo.py; `fixtures/banners/150699` is a synthetic example), with city-wide logins.
+
 Each step is a function `step(reset: bool) -> dict[str, int]` returning rows loaded
 (all zero when its data is already there). Later steps (demo users, cases) go after
 the areas in STEPS, because they refer to areas and units.
@@ -7,10 +10,13 @@ the areas in STEPS, because they refer to areas and units.
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fixtures.banner_demo import BannerDemoError, load_banner
 from fixtures.demo_cases import load_demo_cases
 from fixtures.demo_loader import DemoDataError, load_demo_areas
 from fixtures.demo_staff import DEMO_STAFF, load_demo_staff
@@ -25,8 +31,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--reset", action="store_true", help="delete the demo's rows and load them again")
+        parser.add_argument(
+            "--banner",
+            metavar="DIR",
+            help="load another banner's demo from DIR (banner.json, outline.geojson, township_units.csv, "
+            "village_units.csv), e.g. fixtures/banners/150699",
+        )
 
-    def handle(self, *args, reset: bool = False, **options):
+    def handle(self, *args, reset: bool = False, banner: str | None = None, **options):
+        if banner:
+            self._load_banner(banner, reset)
+            return
         for name, step in STEPS:
             started = time.perf_counter()
             try:
@@ -43,3 +58,20 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"demo {name}: loaded {loaded} in {elapsed:.1f} s"))
             else:
                 self.stdout.write(f"demo {name}: already loaded, nothing to do ({elapsed:.2f} s); --reset reloads")
+
+    def _load_banner(self, directory: str, reset: bool) -> None:
+        wanted = os.environ.get("DEMO_PASSWORD", "")
+        password = wanted or secrets.token_urlsafe(12)
+        started = time.perf_counter()
+        try:
+            counts = load_banner(directory, password=password, reset=reset)
+        except BannerDemoError as exc:
+            raise CommandError(f"demo banner: {exc}") from exc
+        elapsed = time.perf_counter() - started
+        if not any(counts.values()):
+            self.stdout.write(f"demo banner {directory}: already loaded, nothing to do; --reset reloads")
+            return
+        loaded = ", ".join(f"{name} {n}" for name, n in counts.items())
+        self.stdout.write(self.style.SUCCESS(f"demo banner {directory}: loaded {loaded} in {elapsed:.1f} s"))
+        if not wanted:
+            self.stdout.write(self.style.WARNING(f"its demo logins' password, shown once: {password}"))

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from geo_disputes.models import Case
 from geo_disputes.models.areas import METRIC_SRID
 from geo_disputes.services.analysis.hotspots import distinct_matters
 from geo_disputes.services.cases.access import COARSE_GRID_M
+from geo_disputes.services.ops.replica import read_cursor
 from geo_disputes.services.sql import compiled
 
 DEFAULT_EPS_M = 500.0
@@ -70,7 +70,7 @@ class ClusterParams:
 # 100k cases: the round trip of ids cost as much as the clustering).
 _LABELLED_CTE = f"""
     pts AS (
-        SELECT id, reference, category, ST_Transform(location, {METRIC_SRID}) AS g, left(township_code, 6) AS county
+        SELECT id, reference, category, ST_Transform(location, {METRIC_SRID}) AS g, banner_code AS county
         FROM geo_disputes_case WHERE id IN ({{incidents}})
     ),
     labelled AS (
@@ -135,7 +135,7 @@ def dbscan_labels(cases: QuerySet[Case], params: ClusterParams) -> dict[int, tup
     if incidents is None:
         return {}
     sql, values = incidents
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(_LABELS_SQL.format(incidents=sql), [*values, *_dbscan_values(params)])
         return {pk: (county, cid) if cid is not None else None for pk, county, cid in cur.fetchall()}
 
@@ -154,7 +154,7 @@ def clusters(cases: QuerySet[Case], params: ClusterParams, *, members: bool = Tr
     sql, values = incidents
     hull_points = f"ST_SnapToGrid(g, {float(COARSE_GRID_M)})" if coarse else "g"
     parts = {"incidents": sql, "hull_points": hull_points, **(_WITH_MEMBERS if members else _WITHOUT_MEMBERS)}
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(_CLUSTERS_SQL.format(**parts), [*values, *_dbscan_values(params), DEGENERATE_HULL_BUFFER_M])
         n_cases, n_clustered, features = cur.fetchone()
     return Clusters(features, params, int(n_cases), int(n_clustered))

@@ -14,6 +14,13 @@ every chosen value is returned so anyone can recompute the result:
    median)` (ArcGIS's `scaleDecision`). The cell size is the distance between the centres of
    neighbouring hexagons (a hexagon's flat-to-flat height), so the hexagon's side is cell/√3 —
    ArcGIS's hexagon rule — and that side is what PostGIS `ST_HexagonGrid(size, bounds)` takes.
+   The cell is never larger than the size at which the incidents' own bounding box holds 30
+   hexagons (`spread_cell_size`, rule `incident_spread`). This cap is ours, not ArcGIS's: read in
+   its 10.1.2 source, `scaleDecision` multiplies by mean/median with no bound, so a tightly
+   clustered category (mean nearest-neighbour ≫ median) gets a cell larger than the banner (issue
+   14: 302,825 m for mining_subsidence, 3 cells) and ArcGIS then stops with "fewer than 30
+   features". The cap keeps ArcGIS's two anchors — the cell from the incidents' own spread (its
+   FishnetInfo lays the grid over the incidents' extent) and at least 30 aggregated features.
 3. Grid. Every hexagon of `ST_HexagonGrid` in EPSG:4546 that touches the study area (the banner
    outline, or one township), zero counts included; its geometry is clipped to the area for
    display, its weights use the hexagon's centre. A point on a shared edge counts in one cell
@@ -54,7 +61,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from scipy import sparse
 from scipy.spatial import cKDTree
@@ -62,6 +68,7 @@ from scipy.stats import norm
 
 from geo_disputes.models import Banner, Case, Grid, Township, Village
 from geo_disputes.models.areas import METRIC_SRID
+from geo_disputes.services.ops.replica import read_cursor
 from geo_disputes.services.sql import compiled
 
 MIN_INCIDENTS = 30
@@ -101,10 +108,12 @@ class HotSpotRefused(ValueError):
 
 @dataclass(frozen=True)
 class StudyArea:
-    """A boundary in force on `on`: the banner (`township` blank) or one township."""
+    """A boundary in force on `on`: one township, else the banner(s) whose code begins with `banner` (a banner's
+    6 digits, a city's 4 for a city-wide user, "" for every banner of the deployment)."""
 
     township: str = ""
     on: dt.date | None = None
+    banner: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,7 +144,7 @@ class HotSpots:
     cell_size_rule: str  # "nearest_neighbour" (ArcGIS's rule) | "capped_to_max_cells"
     hex_side_m: float
     distance_band_m: float
-    distance_band_rule: str  # "moran_first_peak" | "moran_max_peak" | "k_nearest" | "standard_distance"
+    distance_band_rule: str  # "moran_first_peak" | "k_nearest" | "standard_distance"
     moran_steps: list[MoranStep]
     p_cutoffs: dict[str, float]
     n_incidents: int
@@ -161,6 +170,9 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
             f"{MIN_INCIDENTS} incidents in the study area, found {n_incidents}"
         )
     cell_size, outliers = nearest_neighbour_cell_size(xy[inside])
+    spread = spread_cell_size(xy[inside])
+    by_spread = spread < cell_size
+    cell_size = min(cell_size, spread)
     side, capped = _bounded_side(table, code, on, cell_size / math.sqrt(3.0))
     cell_size = side * math.sqrt(3.0)
     rows = _grid_counts(incidents, table, code, on, side)
@@ -186,7 +198,7 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
     return HotSpots(
         cells=cells,
         cell_size_m=cell_size,
-        cell_size_rule="capped_to_max_cells" if capped else "nearest_neighbour",
+        cell_size_rule="capped_to_max_cells" if capped else ("incident_spread" if by_spread else "nearest_neighbour"),
         hex_side_m=side,
         distance_band_m=band,
         distance_band_rule=rule,
@@ -199,6 +211,18 @@ def hot_spots(cases: QuerySet[Case], area: StudyArea | None = None) -> HotSpots:
 
 
 # -- the statistics (plain numpy/scipy; the tests hold them against esda) -------------------------
+
+
+def spread_cell_size(xy: np.ndarray) -> float:
+    """The largest cell size at which the incidents' own extent (their bounding box, at least one
+    metre a side) holds MIN_CELLS hexagons. A tightly clustered category — many incidents at a few
+    distinct places — makes the nearest-neighbour distances lopsided (mean ≫ median) and the
+    `scaleDecision` cell larger than the whole study area; ArcGIS derives the cell from the
+    incidents' own spatial distribution, so the cell must never exceed what their spread can hold."""
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    width, height = np.maximum(pts.max(axis=0) - pts.min(axis=0), 1.0)
+    hexagon_per_cell2 = math.sqrt(3.0) / 2.0  # a hexagon of flat-to-flat height c covers (√3/2)·c²
+    return math.sqrt(float(width * height) / (hexagon_per_cell2 * MIN_CELLS))
 
 
 def nearest_neighbour_cell_size(xy: np.ndarray) -> tuple[float, int]:
@@ -235,13 +259,11 @@ def distance_band(centres: np.ndarray, y: np.ndarray) -> tuple[float, str, list[
         for d, k in zip(cutoffs, mean_neighbours, strict=True):
             moran, z = moran_i_pairs(y, pairs.within(d), n)
             steps.append(MoranStep(float(d), moran, z, float(k)))
-    first, highest = peak_indices([s.z for s in steps])
+    first, _highest = peak_indices([s.z for s in steps])  # the highest peak exists only when a first one does
     extent = np.ptp(centres, axis=0).max()
     floor = MIN_BAND_SHARE_OF_EXTENT * float(extent)
     if first is not None:
         return max(steps[first].distance_m, floor), "moran_first_peak", steps
-    if highest is not None:
-        return max(steps[highest].distance_m, floor), "moran_max_peak", steps
     k = min(max(int(n * KNN_SHARE), KNN_MIN), KNN_MAX, n - 1)
     kth = float(tree.query(centres, k=k + 1)[0][:, k].mean())
     if kth > standard:
@@ -392,7 +414,7 @@ def _symmetric(pairs: np.ndarray, n: int) -> sparse.csr_matrix:
 _AREA_CTE = """
     area AS (
         SELECT ST_Union(ST_Transform(geom, {srid})) AS g FROM {table}
-        WHERE code = %s AND valid_from <= %s AND (valid_to IS NULL OR valid_to >= %s)
+        WHERE starts_with(code, %s) AND valid_from <= %s AND (valid_to IS NULL OR valid_to >= %s)
     )
 """
 
@@ -452,10 +474,9 @@ def _area_table(area: StudyArea) -> tuple[str, str, dt.date]:
         if not Township.objects.in_force(on).filter(code=area.township).exists():
             raise HotSpotRefused(f"无此乡镇或其边界未生效 / no township {area.township!r} in force on {on}", "township")
         return Township._meta.db_table, area.township, on
-    banner = Banner.objects.in_force(on).order_by("code").first()
-    if banner is None:
+    if not Banner.objects.in_force(on).filter(code__startswith=area.banner).exists():
         raise HotSpotRefused(f"未载入旗界 / no banner outline in force on {on}")
-    return Banner._meta.db_table, banner.code, on
+    return Banner._meta.db_table, area.banner, on
 
 
 def _incident_points(incidents, table: str, code: str, on: dt.date) -> tuple[np.ndarray, np.ndarray]:
@@ -468,7 +489,7 @@ def _incident_points(incidents, table: str, code: str, on: dt.date) -> tuple[np.
     sql, values = _incidents_sql(incidents)
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
     buffer = io.BytesIO()
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         statement = cur.mogrify(_POINTS_SQL.format(area=area, incidents=sql), [code, on, on, *values])
         cur.copy_expert(f"COPY ({statement.decode()}) TO STDOUT WITH (FORMAT binary)", buffer)
     rows = _binary_rows(buffer.getbuffer(), _POINT_ROW)
@@ -509,7 +530,7 @@ def _binary_rows(data: memoryview, row: np.dtype) -> np.ndarray:
 def _bounded_side(table: str, code: str, on: dt.date, side: float) -> tuple[float, bool]:
     """The hexagon side to use: `side`, or larger so the study area holds at most MAX_CELLS cells."""
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(f"WITH {area} SELECT ST_Area(g) FROM area", [code, on, on])  # noqa: S608 — table from _area_table
         (surface,) = cur.fetchone()
     hexagon = 1.5 * math.sqrt(3.0)  # area of a hexagon of side 1
@@ -522,7 +543,7 @@ def _grid_counts(incidents, table: str, code: str, on: dt.date, side: float) -> 
     """(i, j, centre x, centre y, count, clipped GeoJSON) of every hexagon of the study area, by (i, j)."""
     sql, values = _incidents_sql(incidents)
     area = _AREA_CTE.format(srid=METRIC_SRID, table=table)
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(_GRID_SQL.format(area=area, incidents=sql), [code, on, on, float(side), *values, float(side)])
         rows = cur.fetchall()
     counts = {(r[0], r[1]): r[4] for r in rows if r[5] is None}

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber, TruncDate
+from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -35,6 +36,7 @@ from openpyxl.utils import get_column_letter
 from geo_disputes.models import Case, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis import stats
+from geo_disputes.services.analysis.overdue_scope import overdue_definition
 from geo_disputes.services.analysis.spreadsheet import safe_row
 from geo_disputes.services.cases.access import text_as_seen, visible_cases
 from geo_disputes.services.cases.clock import OPEN_STATUSES, STATUTE_TZ, DueState, annotate_dues, local_today
@@ -115,6 +117,17 @@ class MonthlyReport:
     key_cases: list[dict[str, Any]]
     due_cases: list[dict[str, Any]]  # by unit; in each, overdue before due soon, earliest deadline first
     ranking: list[dict[str, Any]]  # stats.unit_performance rows, plus on_time_rate_text
+    today: dt.date | None = None  # the day the report was made (as_of is the month's end before it)
+
+    @property
+    def overdue_definition(self) -> str:
+        """What section 3's overdue count counts: every open matter, whenever registered, on `as_of`."""
+        return overdue_definition(self.as_of, self.today or self.as_of)
+
+    @property
+    def summary_overdue_definition(self) -> str:
+        """What the summary's 逾期未办结 counts: the month's registrations only, on `as_of` (as the dashboard)."""
+        return overdue_definition(self.as_of, self.today or self.as_of, self.period.since, self.period.until)
 
     @property
     def ranking_definition(self) -> str:
@@ -174,18 +187,26 @@ def monthly_report(user, month: dt.date, today: dt.date | None = None) -> Monthl
             {**unit, "on_time_rate_text": percent(unit["on_time_rate"])}
             for unit in stats.unit_performance(user, ranking_period, today=as_of)
         ],
+        today=today,
     )
 
 
 def case_rows(qs: QuerySet[Case], as_of: dt.date, order: tuple[str, ...], user) -> list[dict[str, Any]]:
-    """One line per matter (a case group's first member stands for the group) with display values; the
-    responsible person only where `user` handles the case (access.text_as_seen: not for planners)."""
+    """One line per matter with display values; the responsible person only where `user` handles the case
+    (access.text_as_seen: not for planners).
+
+    A case group's most urgent member (earliest next deadline, then the first registered) stands for the group, so
+    a group counts as overdue when any member is — as the dashboard counts it (stats.OVERDUE_OPEN over matters)."""
     key = stats.matter_key()
     township = Township.objects.in_force(as_of).filter(code=OuterRef("township_code")).values("name")[:1]
     village = Village.objects.in_force(as_of).filter(code=OuterRef("village_code")).values("name")[:1]
     rows = (
         qs.annotate(
-            nth=Window(RowNumber(), partition_by=[key], order_by=[F("received_at").asc(), F("id").asc()]),
+            nth=Window(
+                RowNumber(),
+                partition_by=[key],
+                order_by=[F("next_due").asc(nulls_last=True), F("received_at").asc(), F("id").asc()],
+            ),
             members=Window(Count("id"), partition_by=[key]),
             township_name=Subquery(township),
             village_name=Subquery(village),
@@ -357,12 +378,26 @@ def header_lines(report: MonthlyReport) -> list[str]:
     ]
 
 
+def file_header_lines(report: MonthlyReport) -> list[str]:
+    """The heading of the CSV and XLSX (Chinese, as the files are): the page's, plus what each overdue count
+    counts (the page prints those under the counts themselves)."""
+    with translation.override("zh-hans"):
+        summary_overdue, section_overdue = report.summary_overdue_definition, report.overdue_definition
+    lines = header_lines(report)
+    return [
+        *lines[:-1],
+        f"概况中的“逾期未办结”:{summary_overdue}",
+        f"第三节的“逾期”:{section_overdue}",
+        lines[-1],
+    ]
+
+
 def report_csv(report: MonthlyReport) -> bytes:
     """The report as one CSV, UTF-8 with a BOM so Excel opens the Chinese correctly; sections separated by titles."""
     out = io.StringIO()
     out.write(CSV_BOM)
     writer = _SafeWriter(csv.writer(out, lineterminator="\r\n"))
-    for line in header_lines(report):
+    for line in file_header_lines(report):
         writer.writerow([line])
     writer.writerow([])
     writer.writerow(["一、概况"])
@@ -387,7 +422,7 @@ def report_xlsx(report: MonthlyReport) -> bytes:
     book = Workbook()
     sheet = _SafeSheet(book.active)
     sheet.title = "概况"
-    for line in header_lines(report):
+    for line in file_header_lines(report):
         sheet.append([line])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([])

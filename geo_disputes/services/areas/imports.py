@@ -5,6 +5,10 @@ checked and every problem named by row and code; invalid polygons are repaired o
 asked. Features are read with GDAL (CRS from the file or `source_srid`, GBK shapefiles via
 their .cpg or `encoding`), staged in a temporary table, then validated and upserted with
 set-based SQL inside one transaction, so any failure leaves the database as it was.
+A village (grid) file without a township (village) field gets its parent code from its own code, as
+counties hand them over (services/areas/layers.py), and the parent must exist. The cases whose links
+the changed boundaries can affect are re-linked in the same transaction (services/areas/relink.py),
+so boundaries and links never disagree; a dry run does all of it and reports what it would change.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ctypes import c_char_p, c_void_p
@@ -29,7 +34,8 @@ from django.db import DatabaseError, connection, transaction
 
 from geo_disputes.models import Banner
 from geo_disputes.services.areas.coords import Datum, DatumError, gcj02_to_wgs84, parse_datum
-from geo_disputes.services.areas.layers import Layer, UnknownLayer, get_layer
+from geo_disputes.services.areas.layers import LAYERS, DerivedParent, Layer, UnknownLayer, get_layer
+from geo_disputes.services.areas.relink import BoundaryChange, RelinkReport
 from geo_disputes.services.sql import relaxed_commit
 
 Progress = Callable[[int, int], None]
@@ -83,6 +89,8 @@ class ImportReport:
     features: list[FeatureOutcome] = field(default_factory=list)
     repaired: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)  # parent codes read off the codes, and how
+    relink: RelinkReport | None = None  # the cases re-linked because boundaries changed (None: banner)
 
     def count(self, action: str) -> int:
         return sum(1 for f in self.features if f.action == action)
@@ -138,6 +146,7 @@ def import_layer(
     if len(ogr_layer) == 0:  # before the field mapping, whose complaints would hide this
         raise AreaImportError(f"{source.name} (layer {ogr_layer.name}) has no features")
     fields = resolve_mapping(spec, source_fields, mapping or {})
+    derived = derived_parent(spec, fields)
     srs, crs_text = _source_srs(ogr_layer, source_srid, parsed_datum)
     report = ImportReport(
         layer=spec.name,
@@ -148,15 +157,20 @@ def import_layer(
         datum=(parsed_datum or Datum.WGS84).value,
         committed=commit,
     )
+    if derived is not None:
+        report.derived.append(
+            f"{derived.field} derived from {derived.rule}: the file maps no {derived.field} field"
+            f" (map one with --map {derived.field}=FIELD)"
+        )
     if encoding and ogr_source.driver.name != "ESRI Shapefile":
         report.warnings.append(f"--encoding {encoding} ignored: {_driver_label(ogr_source)} text is always UTF-8")
 
-    reader = _FeatureReader(spec, fields, srs, parsed_datum, valid_from)
+    reader = _FeatureReader(spec, fields, srs, parsed_datum, valid_from, derived)
     try:
         with transaction.atomic():
             if commit:
                 relaxed_commit()  # one transaction, re-run whole if lost (services.sql)
-            stage = _Stage(spec, set(fields))
+            stage = _Stage(spec, set(fields) | ({derived.field} if derived else set()))  # derived: written too
             for batch in _batches(reader.rows(ogr_layer, progress, progress_every), STAGE_BATCH):
                 stage.add(batch)
             if reader.problems:
@@ -164,10 +178,15 @@ def import_layer(
             if reader.count == 0:
                 raise AreaImportError(f"{source.name} (layer {ogr_layer.name}) has no features")
             report.repaired = stage.check_geometries(repair)
+            if derived is not None:
+                stage.check_parents(derived)
             stage.plan()
+            change = BoundaryChange(spec, "SELECT code FROM area_import")
             stage.apply()
             report.features = stage.outcomes()
             report.warnings.extend(stage.outside_banner())
+            if change.watched:  # same transaction: links and boundaries never disagree
+                report.relink = change.relink()
             stage.drop()
             if not commit:
                 transaction.set_rollback(True)
@@ -203,14 +222,21 @@ def resolve_mapping(spec: Layer, source_fields: list[str], mapping: dict[str, st
     return resolved
 
 
+def derived_parent(spec: Layer, fields: dict[str, str]) -> DerivedParent | None:
+    """The parent code to read off each feature's code: the layer has a rule and no field is mapped to it."""
+    rule = spec.derived_parent
+    return rule if rule is not None and rule.field not in fields else None
+
+
 def _required_fields(spec: Layer) -> list[str]:
-    """Fields a new boundary cannot do without: no default and not blank (code, name, parent codes)."""
+    """Fields a new boundary cannot do without: no default, not blank and not derivable (code, name)."""
+    derivable = spec.derived_parent.field if spec.derived_parent else None
     return [
         name
         for name in spec.fields
         if not spec.model._meta.get_field(name).blank
         and not spec.model._meta.get_field(name).has_default()
-        and name != "valid_to"
+        and name not in ("valid_to", derivable)
     ]
 
 
@@ -367,8 +393,10 @@ class _FeatureReader:
         srs: SpatialReference,
         datum: Datum | None,
         valid_from: dt.date | None,
+        derived: DerivedParent | None = None,
     ):
         self.spec, self.fields, self.datum, self.valid_from = spec, fields, datum, valid_from
+        self.derived = derived
         wgs84 = SpatialReference(WGS84)
         self.transform = None if srs.srid == WGS84 else CoordTransform(srs, wgs84)
         self.srs_name = srs.name
@@ -414,6 +442,8 @@ class _FeatureReader:
                 values[name] = None if raw is None else model_field.clean(_choice(model_field, raw), None)
             except ValidationError as exc:
                 self._problem(row, code, name, f"{raw!r}: {' '.join(exc.messages)}")
+        if self.derived is not None and code is not None:
+            self._derive(row, code, values)
         if self.valid_from is not None:
             values["valid_from"] = self.valid_from
         if values.get("valid_to") and values.get("valid_from") and values["valid_to"] < values["valid_from"]:
@@ -423,6 +453,20 @@ class _FeatureReader:
             if first != row:
                 self._problem(row, code, "code", f"duplicate of row {first}")
         return values
+
+    def _derive(self, row: int, code: str, values: dict[str, Any]) -> None:
+        """The parent code from the area's own code, or a problem naming the field that could not be filled."""
+        rule = self.derived
+        if re.fullmatch(rule.pattern, code):
+            values[rule.field] = code[: rule.digits]
+            return
+        self._problem(
+            row,
+            code,
+            rule.field,
+            f"not mapped, and cannot be derived from {rule.rule}: code {code!r} does not have that form;"
+            f" map one with --map {rule.field}=FIELD",
+        )
 
     def _text(self, row: int, code: str | None, name: str, feature) -> Any:
         """The source value: strings stripped ('' = missing), whole-number floats as integers (codes)."""
@@ -577,6 +621,33 @@ class _Stage:
         if lost:
             raise AreaImportError(lost)
         return [Problem(r, c, "geom", f"repaired {why} -> {n} polygon(s)") for r, c, why, n, _ in results]
+
+    def check_parents(self, rule: DerivedParent) -> None:
+        """A derived parent code must name an existing area (any version): else the row and field are named."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _sql(
+                    "SELECT s.row_no, s.code, s.{column} FROM area_import s WHERE NOT EXISTS"
+                    " (SELECT 1 FROM {parent} p WHERE p.code = s.{column}) ORDER BY s.row_no",
+                    column=connection.ops.quote_name(rule.field),
+                    parent=connection.ops.quote_name(LAYERS[rule.parent].table),
+                )
+            )
+            missing = cursor.fetchall()
+        if missing:
+            raise AreaImportError(
+                [
+                    Problem(
+                        row,
+                        code,
+                        rule.field,
+                        f"{parent} (derived from {rule.rule}) is not in {rule.parent}: import the {rule.parent}"
+                        f" first, or map the field with --map {rule.field}=FIELD",
+                    )
+                    for row, code, parent in missing[:MAX_LISTED_PROBLEMS]
+                ],
+                len(missing),
+            )
 
     def plan(self) -> None:
         """Match each feature with the open version of its code: update it, supersede it, or insert."""

@@ -14,6 +14,18 @@ COMMON_FIELDS = ("code", "name", "valid_from", "valid_to")
 
 
 @dataclass(frozen=True)
+class DerivedParent:
+    """A parent code read off the area's own code: counties hand over village files with the 12-digit
+    statistical code and the name only (its first 9 digits are the township's), grid files likewise."""
+
+    field: str  # the parent field filled, e.g. township_code
+    parent: str  # the layer the parent must exist in
+    pattern: str  # what the area's code must look like for the derivation to hold
+    digits: int  # the parent code is this many leading characters
+    rule: str  # said in the dry run and in errors
+
+
+@dataclass(frozen=True)
 class Layer:
     """A boundary layer: its model, the attributes a file may carry, and which are personal data."""
 
@@ -22,6 +34,7 @@ class Layer:
     fields: tuple[str, ...]
     personal_fields: tuple[str, ...] = ()
     derived_fields: tuple[str, ...] = ()
+    derived_parent: DerivedParent | None = None  # used when the file maps no field to it
 
     @property
     def table(self) -> str:
@@ -37,12 +50,22 @@ LAYERS: dict[str, Layer] = {
     for layer in (
         Layer("banner", Banner, COMMON_FIELDS),
         Layer("townships", Township, (*COMMON_FIELDS, "kind")),
-        Layer("villages", Village, (*COMMON_FIELDS, "kind", "township_code")),
+        Layer(
+            "villages",
+            Village,
+            (*COMMON_FIELDS, "kind", "township_code"),
+            derived_parent=DerivedParent(
+                "township_code", "townships", "[0-9]{12}", 9, "the first 9 digits of the 12-digit statistical code"
+            ),
+        ),
         Layer(
             "grids",
             Grid,
             (*COMMON_FIELDS, "village_code", "households", "population", "worker_name", "worker_phone"),
             personal_fields=("worker_name", "worker_phone"),
+            derived_parent=DerivedParent(
+                "village_code", "villages", "[0-9]{12}.*", 12, "the grid code's first 12 digits (the village's code)"
+            ),
         ),
         Layer(
             "mining-areas",

@@ -21,7 +21,9 @@ from geo_disputes.services.sql import local_setting, relaxed_commit
 # test so the planner cannot AND the (code, valid_from) unique index into the GiST look-up — with a
 # join parameter it assumes a third of the rows pass `valid_from <= day` and scanned that whole index
 # for every case (bench/: parcels 3.4 ms → 0.03 ms per case; link_cases at 100k cases 353 s → 18 s).
-_IN_FORCE = "daterange(a.valid_from, a.valid_to, '[]') @> (c.received_at AT TIME ZONE 'Asia/Shanghai')::date"
+# The day a case is judged on: its received date in Asia/Shanghai (also services/areas/relink.py).
+CASE_DAY = "(c.received_at AT TIME ZONE 'Asia/Shanghai')::date"
+_IN_FORCE = f"daterange(a.valid_from, a.valid_to, '[]') @> {CASE_DAY}"
 
 # What each layer gives a case: the smallest code among its areas in force covering the point; for
 # mining, the smallest code among the areas the point is inside, else among the zones it is in; all parcels.

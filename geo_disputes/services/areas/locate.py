@@ -48,6 +48,7 @@ class Location:
     lat: float
     datum: Datum
     submitted: tuple[float, float]
+    banner_code: str = ""  # the banner whose outline covers the point (several banners per deployment)
     township: Township | None = None
     village: Village | None = None
     grid: Grid | None = None
@@ -76,13 +77,14 @@ def locate(lon: float, lat: float, datum: Datum | str = Datum.WGS84, on: dt.date
         # Today as AreaQuerySet.in_force reads it: the process runs in TIME_ZONE (Asia/Shanghai).
         cur.execute(_LOCATE_SQL, {"lon": wlon, "lat": wlat, "on": on or dt.date.today()})
         found = json.loads(cur.fetchone()[0], parse_float=Decimal)
-    if not found["inside"]:
+    if not found["banner"]:
         raise OutsideBanner(f"({wlon:.6f}, {wlat:.6f}) 不在本旗范围内 / is outside the banner")
     return Location(
         lon=wlon,
         lat=wlat,
         datum=datum,
         submitted=(lon, lat),
+        banner_code=found["banner"],
         township=_TOWNSHIP.instance(found["township"]),
         village=_VILLAGE.instance(found["village"]),
         grid=_GRID.instance(found["grid"]),
@@ -137,8 +139,8 @@ def _first(layer: _Layer) -> str:
 _LOCATE_SQL = f"""
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326) AS g)
 SELECT json_build_object(
-    'inside', EXISTS (SELECT 1 FROM {Banner._meta.db_table} b
-                      WHERE ST_Covers(b.geom, p.g) AND {_IN_FORCE.format(a="b")}),
+    'banner', (SELECT b.code FROM {Banner._meta.db_table} b
+               WHERE ST_Covers(b.geom, p.g) AND {_IN_FORCE.format(a="b")} ORDER BY b.code LIMIT 1),
     'township', {_first(_TOWNSHIP)},
     'village', {_first(_VILLAGE)},
     'grid', {_first(_GRID)},

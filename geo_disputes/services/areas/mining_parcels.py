@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection
-
 from geo_disputes.models import MiningArea, Parcel
 from geo_disputes.services.geojson import Page
+from geo_disputes.services.ops.replica import read_cursor
 
 PROPERTIES = ["code", "name", "land_use", "area_mu", "contract_no", "mining_relation", "mining_area_code"]
 
@@ -62,7 +61,7 @@ def mining_parcels(
                )::text
         FROM page
     """  # noqa: S608 — table names come from the models, column names from PROPERTIES; values are parameters
-    with connection.cursor() as cur:
+    with read_cursor() as cur:
         cur.execute(sql, params)
         count, text = cur.fetchone()
     return text, count

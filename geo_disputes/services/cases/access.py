@@ -64,6 +64,13 @@ _MINING_RELATED = (
 )
 
 
+# Several banners in one deployment (issue 16): every role sees the cases of its own banner only; these roles may
+# instead be held for a whole city (a 4-digit code, 1506 鄂尔多斯市) and then see every banner of it.
+CITY_ROLES = frozenset({Role.BANNER_ADMIN, Role.PLANNER})
+_BANNER_CODE = re.compile(r"\d{6}")
+_CITY_CODE = re.compile(r"\d{4}")
+
+
 class ScopeError(ValueError):
     """A scope code that does not fit the role."""
 
@@ -130,6 +137,27 @@ def can_act(user, case: Case | None) -> bool:
     return True
 
 
+def administers_staff(user) -> bool:
+    """Whether `user` manages staff, units and routing rules (the banner admin, and superusers)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    profile = staff_profile(user)
+    return profile is not None and profile.role == Role.BANNER_ADMIN
+
+
+def moves_cases(user) -> bool:
+    """Whether `user`'s role moves cases along the workflow at all (can_act without a case says who registers):
+    planners only look and field staff only register, so queues and the agenda are not theirs."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    profile = staff_profile(user)
+    return profile is not None and profile.role not in (Role.PLANNER, Role.FIELD_STAFF) and can_act(user, None)
+
+
 def visible_reference(user, case_id: int | None) -> str | None:
     """A linked case's reference only when `user` may see that case (a repeat never reveals its original)."""
     if case_id is None:
@@ -142,7 +170,7 @@ def visible_changes(user, changes: dict) -> dict:
     reference = changes.get("repeat_of")
     if not isinstance(reference, str) or visible_cases(user).filter(reference=reference).exists():
         return changes
-    return {**changes, "repeat_of": "(不在您的辖区 / outside your scope)"}
+    return {**changes, "repeat_of": "(不在您的辖区)"}
 
 
 def can_supervise(user, case: Case) -> bool:
@@ -365,8 +393,59 @@ def kept_from(user, case: Case) -> bool:
     return Case.objects.filter(pk=case.pk).filter(hidden_from(user, staff_profile(user))).exists()
 
 
+def banner_filter(profile: StaffProfile) -> Q | None:
+    """The banners a staff member works in, as a Q on cases: their banner, or every banner of their city for a
+    city-wide role; None (nothing) for a code that fits neither."""
+    code = (profile.banner_code or "").strip()
+    if _BANNER_CODE.fullmatch(code):
+        return Q(banner_code=code)
+    if _CITY_CODE.fullmatch(code) and profile.role in CITY_ROLES:
+        return Q(banner_code__startswith=code)
+    return None
+
+
+def banner_codes_seen(user) -> str | None:
+    """The code whose banners `user` works in (a banner's 6 digits or a city's 4; "" = every banner, for a
+    superuser), or None for a user without a role. Area layers and analyses scale their study area by it."""
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return ""
+    profile = staff_profile(user)
+    if profile is None or banner_filter(profile) is None:
+        return None
+    return profile.banner_code.strip()
+
+
+def validate_banner(role: str, banner_code: str, scope: str) -> None:
+    """ScopeError unless `banner_code` is a 6-digit banner (or, for a city-wide role, a 4-digit city) and the
+    scope lies inside it: a township officer of one banner cannot be given another banner's township."""
+    code = (banner_code or "").strip()
+    if _CITY_CODE.fullmatch(code):
+        if role not in CITY_ROLES:
+            raise ScopeError(
+                f"市级代码 {code} 只用于市级管理员和规划分析 / a city code is for banner admins and planners only"
+            )
+        if scope.strip():
+            raise ScopeError("市级角色不设辖区代码 / a city-wide role has no scope code")
+        return
+    if not _BANNER_CODE.fullmatch(code):
+        raise ScopeError(f"旗代码 {code!r} 须为6位 / banner code {code!r} must be 6 digits (or 4 for a city)")
+    if scope.strip() and not scope.strip().startswith(code):
+        raise ScopeError(f"辖区 {scope} 不在旗 {code} 内 / scope {scope} is not inside banner {code}")
+
+
 def _role_filter(profile: StaffProfile) -> Q | None:
-    """The cases a role sees by scope, as a Q (empty Q = all); None = nothing."""
+    """The cases a role sees, as a Q (empty Q never: at least the banner); None = nothing."""
+    banner = banner_filter(profile)
+    seen = _scope_filter(profile)
+    if banner is None or seen is None:
+        return None
+    return banner & seen
+
+
+def _scope_filter(profile: StaffProfile) -> Q | None:
+    """The cases a role sees by scope within its banner(s), as a Q (empty Q = all); None = nothing."""
     role, scope = profile.role, profile.scope_code.strip()
     if role in (Role.BANNER_ADMIN, Role.PLANNER):
         return Q()
@@ -400,7 +479,7 @@ def _holds_parcel(profile: StaffProfile | None, parcel: Parcel) -> bool:
     if profile is None:
         return False
     if profile.role == Role.BANNER_ADMIN:
-        return True
+        return bool(profile.banner_code) and parcel.code.startswith(profile.banner_code.strip())
     if profile.role in (Role.TOWNSHIP_OFFICER, Role.VILLAGE_OFFICER):
         return bool(profile.scope_code) and parcel.code.startswith(profile.scope_code)
     return False
@@ -414,7 +493,7 @@ def _holds_parcel(profile: StaffProfile | None, parcel: Parcel) -> bool:
 # and a coarse point. Kept apart from the rules above (visible_cases decides *which* cases).
 
 REDACTED_DESCRIPTION = "（描述仅经办人员可见 / description visible to case handlers only）"
-WITHHELD = "（仅经办人员可见 / case handlers only）"
+WITHHELD = "（仅经办人员可见）"
 # Case fields of free text or named people, withheld from those who do not handle the case.
 CASE_TEXT_FIELDS = (
     "responsible_person",
@@ -437,7 +516,7 @@ PLAIN_CHANGE_KEYS = frozenset(
     "confirmation_applied_at confirmation_court confirmation_ruled_at legal_body pre_mediation_at "
     "filed_at legal_outcome legal_outcome_at satisfaction deputies_reviewed lead led_into "
     "reviewing_body follow_up answer supervision kind missed channel datum village group repeat_of "
-    "case final".split()
+    "case final attachment material file_type size".split()
 )
 COARSE_GRID_M = 500  # planners' and field staff's points: snapped to a 500 m grid
 _NO_TEXT_ROLES = (Role.PLANNER, Role.FIELD_STAFF)
@@ -475,7 +554,7 @@ def text_filter_key(user) -> tuple:
     profile = staff_profile(user)
     if profile is None:
         return (user.pk, user.is_superuser, None)
-    return (user.pk, user.is_superuser, profile.role, profile.scope_code, profile.unit_id)
+    return (user.pk, user.is_superuser, profile.role, profile.banner_code, profile.scope_code, profile.unit_id)
 
 
 def can_read_case_text(user, case: Case) -> bool:
@@ -503,6 +582,31 @@ def can_read_contract_numbers(user) -> bool:
         return True
     profile = staff_profile(user)
     return profile is not None and profile.role not in _NO_TEXT_ROLES
+
+
+# -- Attachments (issue 15) ------------------------------------------------------------------------
+# Photos, scans and recordings identify people (an ID card, a signature, a voice) and places (EXIF GPS).
+FULL, SHOWN = "full", "shown"
+# What a role that sees the case but not its text may look at: the picture of the damage, never the papers.
+SHOWN_KINDS = ("site_photo", "sketch")
+
+
+def attachment_view(user, case: Case) -> str | None:
+    """How `user` may see `case`'s attachments: FULL (originals, EXIF included — the handlers, who read the
+    exact point), SHOWN (site photos and sketches only, re-encoded without EXIF — field staff in their scope,
+    the mining court on a mining case it does not hold) or None (planners, the accused side, everyone else)."""
+    if can_read_case_text(user, case):
+        return FULL
+    profile = staff_profile(user)
+    if profile is None or profile.role not in (Role.FIELD_STAFF, Role.MINING_COURT):
+        return None
+    return SHOWN if visible_cases(user, Case.objects.filter(pk=case.pk)).exists() else None
+
+
+def may_attach(user, case: Case) -> bool:
+    """Adding or removing a case's files: those who act on the case and read all of it (field staff attach
+    only at intake, in the same request that registers the case)."""
+    return can_act(user, case) and can_read_case_text(user, case)
 
 
 def coarse_point(point: Point) -> Point:

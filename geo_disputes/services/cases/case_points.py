@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import math
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import F, FloatField, Func
 
 from geo_disputes.models.cases import Category, Status
 from geo_disputes.services.cases.access import location_as_seen, visible_cases
 from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
 from geo_disputes.services.geojson import count_up_to
+from geo_disputes.services.ops.replica import read_alias
 from geo_disputes.services.sql import compiled, local_setting
 
 POINTS_MAX = 5000  # more cases than this in a view → grid cells
@@ -110,7 +111,7 @@ def _points(located: tuple[str, tuple], zoom: float) -> str:
         )::text
         FROM ({inner}) r
     """  # noqa: S608 — the inner SQL is Django's, with its parameters; constants are ours
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute(sql, [*header_params, list(Category.values), list(Status.values), *params])
         return cur.fetchone()[0]
 
@@ -151,7 +152,8 @@ def _cells(located: tuple[str, tuple], zoom: float, size: tuple[float, float]) -
         FROM ranked
         WHERE rank = 1
     """  # noqa: S608 — the inner SQL is Django's, with its parameters; constants are ours
-    with transaction.atomic(), connection.cursor() as cur, local_setting(cur, "enable_sort", "off"):
+    alias = read_alias()  # the replica for a map read when allowed (services/ops/replica.py); SET LOCAL needs a txn
+    with transaction.atomic(using=alias), connections[alias].cursor() as cur, local_setting(cur, "enable_sort", "off"):
         cur.execute(sql, [size[0], size[1], *params, *header_params, size[0], size[1], list(Category.values)])
         return cur.fetchone()[0]
 

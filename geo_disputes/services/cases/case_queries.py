@@ -22,11 +22,17 @@ from geo_disputes.services.cases.access import (
     if_text_readable,
     location_as_seen,
     reads_all_case_text,
+    text_filter_key,
+    visible_cases,
 )
-from geo_disputes.services.cases.clock import OPEN_STATUSES
+from geo_disputes.services.cases.clock import OPEN_STATUSES, DueState, annotate_dues, local_today
+from geo_disputes.services.cases.search import search_filter
+from geo_disputes.services.geojson import COUNT_LIMIT, queryset_feature_collection
 
 # The pseudo-status "open" selects every status the clock still runs for.
 OPEN = "open"
+# …and "done" every status it no longer runs for (the court map's "已办结" filter).
+DONE = "done"
 
 CASE_LIST_PROPERTIES = [
     "reference",
@@ -69,6 +75,11 @@ class CaseFilter:
     until: dt.date | None = None
     mining: bool = False  # mining-related only: inside a mining area or its zone, or the mining court's
     parcel: str | None = None  # cases linked to the parcel with this code
+    text: str | None = None  # the search box: reference, parcel code, description, petitioner (search.py)
+    due: str | None = None  # "overdue" or "soon": the holder's next deadline passed / within DUE_SOON_DAYS
+
+
+DUE_STATES = {"overdue": DueState.OVERDUE, "soon": DueState.DUE_SOON}
 
 
 # How far a coarse point may lie from the exact one (500 m grid: at most ~354 m), in degrees here, with room.
@@ -88,6 +99,8 @@ def filter_cases(qs: QuerySet[Case], flt: CaseFilter, user=None) -> QuerySet[Cas
         qs = qs.filter(category=flt.category)
     if flt.status == OPEN:
         qs = qs.filter(status__in=OPEN_STATUSES)
+    elif flt.status == DONE:
+        qs = qs.exclude(status__in=OPEN_STATUSES)
     elif flt.status:
         qs = qs.filter(status=flt.status)
     if flt.tier:
@@ -106,11 +119,39 @@ def filter_cases(qs: QuerySet[Case], flt: CaseFilter, user=None) -> QuerySet[Cas
         qs = qs.filter(received_at__date__lte=flt.until)
     if flt.mining:
         qs = qs.filter(MINING_RELATED)
+    if flt.text:
+        qs = qs.filter(search_filter(user, flt.text))
     if flt.parcel:
         qs = qs.filter(pk__in=CaseParcel.objects.filter(parcel__code=flt.parcel).values("case_id"))
         if user is not None:
             readable = case_text_filter(user)
             qs = qs.none() if readable is None else qs.filter(readable)
+    return qs
+
+
+def case_collection(user, qs: QuerySet[Case], page, *, exact: bool = False):
+    """One page of `qs` (already narrowed to what `user` sees) as GeoJSON built by PostGIS, with its total:
+    newest first, the point as the user may see it (exact only for those who handle the case), the list's
+    properties, deadlines and labels computed for the page only. The JSON API's list and the OGC API's `cases`
+    collection both answer with this, so the two never disagree."""
+    today = local_today()
+    return queryset_feature_collection(
+        qs.order_by("-received_at", "-id"),
+        geometry="shown_location",  # exact only for those who handle the case (access.location_as_seen)
+        properties=CASE_LIST_PROPERTIES,
+        page=page,
+        count_limit=None if exact else COUNT_LIMIT,
+        decorate=lambda page_rows: with_labels(annotate_dues(page_rows, today), user),  # the page only
+        decorate_key=(text_filter_key(user), today),
+    )
+
+
+def listed_cases(user, flt: CaseFilter) -> QuerySet[Case]:
+    """The case list as `user` sees it: visible, filtered, with each case's deadlines (clock.annotate_dues), and
+    narrowed to a due state when asked (the dashboard's overdue figures and the menu's badge link here)."""
+    qs = annotate_dues(filter_cases(visible_cases(user), flt, user))
+    if flt.due in DUE_STATES:
+        qs = qs.filter(due_state=DUE_STATES[flt.due])
     return qs
 
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from geo_disputes.models import Case, Unit
 from geo_disputes.models.cases import Channel, PetitionKind, PetitionRoute, Procedure, Tier
-from geo_disputes.services.cases.units import unit_for_tier
+from geo_disputes.services.cases.units import department_code, unit_for_tier
 
 MEDIATION_CHANNELS = frozenset({Channel.TALK_ROOM, Channel.GRID_AGENT, Channel.DEPUTY_STATION})
 LEGAL_PROCEDURES = frozenset(
@@ -70,7 +70,7 @@ def choose_procedure(
     return Procedure.PETITION, "信访事项:适用信访工作条例时限 / petition: the Regulations' clocks"
 
 
-DISCIPLINE_UNIT = "BD-discipline"
+DISCIPLINE = "discipline"  # the discipline commission's department key (units.department_code)
 
 
 def holder_for(case: Case, procedure: str) -> tuple[Unit, str] | None:
@@ -82,11 +82,11 @@ def holder_for(case: Case, procedure: str) -> tuple[Unit, str] | None:
       township (乡镇人民政府); the committee helps as the petitioner's agent.
     """
     if procedure == Procedure.DISCIPLINE:
-        unit = Unit.objects.filter(code=DISCIPLINE_UNIT).first()
+        unit = Unit.objects.filter(code=department_code(DISCIPLINE, case.banner_code)).first()
         if unit is not None and case.unit_id != unit.pk:
             return unit, "检举控告由纪委监委办理(条例第22条) / accusations are handled by the discipline commission"
     if procedure == Procedure.PETITION and case.tier == Tier.VILLAGE:
-        unit = unit_for_tier(Tier.TOWNSHIP, case.township_code, case.village_code)
+        unit = unit_for_tier(Tier.TOWNSHIP, case.township_code, case.village_code, case.banner_code)
         if unit is not None:
             return (
                 unit,

@@ -25,7 +25,7 @@ from geo_disputes.models import Case, CaseEvent, CaseParcel, RoutingRule, Unit, 
 from geo_disputes.models.cases import Category, MiningRelation, Tier
 from geo_disputes.models.routing import MiningCondition
 from geo_disputes.services.cases.recusal import unit_on_accused_side
-from geo_disputes.services.cases.units import tier_above, unit_for_tier
+from geo_disputes.services.cases.units import department_code, tier_above, unit_for_tier
 
 # Banner departments a case may involve; each is the unit `BD-<code>` (the integrated centre's
 # residents, the mining court's partners and the petitions bureau).
@@ -59,6 +59,7 @@ class RoutingInput:
     township_code: str = ""  # the case's own township: whose committee takes a township-tier case
     village_code: str = ""  # the case's own village: whose committee takes a village-tier case
     accused_unit_code: str = ""  # the unit an accusation names (Art. 30): never the one to handle it
+    banner_code: str = ""  # the case's banner: whose banner bodies take it (several banners per deployment)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ def routing_input(case: Case) -> RoutingInput:
         township_code=case.township_code,
         village_code=case.village_code,
         accused_unit_code=case.accused_unit.code if case.accused_unit_id else "",
+        banner_code=case.banner_code,
     )
 
 
@@ -220,16 +222,16 @@ def rule_snapshot(rule: RoutingRule) -> dict:
 
 def _decide(inp: RoutingInput, rule: RoutingRule | None, matched: list[tuple[str, str]]) -> RoutingDecision:
     tier = Tier(rule.tier) if rule else Tier.TOWNSHIP
-    unit = unit_for_tier(tier, inp.township_code, inp.village_code)
+    unit = unit_for_tier(tier, inp.township_code, inp.village_code, inp.banner_code)
     notes: list[tuple[str, str]] = []
     while unit is not None and inp.accused_unit_code == unit.code and tier_above(tier):
         notes.append((f"被检举控告单位{unit.name}回避(条例第30条)", f"accused unit {unit.code} recused (Art. 30)"))
         tier = Tier(tier_above(tier))
-        unit = unit_for_tier(tier, inp.township_code, inp.village_code)
+        unit = unit_for_tier(tier, inp.township_code, inp.village_code, inp.banner_code)
     if unit is None:
         notes.append(("未找到该层级责任单位", "no unit found for this tier"))
     departments = list(dict.fromkeys([*(rule.partner_departments if rule else []), *inp.departments]))
-    partners = _department_units(departments)
+    partners = _department_units(departments, inp.banner_code)
     if rule is None:
         head_zh, head_en = "无匹配规则", "no rule matched"
         matched = [("默认由乡镇级办理", "township by default")]
@@ -258,10 +260,12 @@ def _mining_phrase(condition: str, relation: str) -> tuple[str, str] | None:
     return None
 
 
-def _department_units(departments: list[str]) -> list[Unit]:
-    """Banner department units (BD-<code>) in the order given; departments without a unit are left out."""
-    by_code = {u.code: u for u in Unit.objects.filter(code__in=[f"BD-{d}" for d in departments])}
-    return [by_code[f"BD-{d}"] for d in departments if f"BD-{d}" in by_code]
+def _department_units(departments: list[str], banner_code: str = "") -> list[Unit]:
+    """The banner's department units (units.department_code) in the order given; departments without a unit are
+    left out."""
+    codes = [department_code(d, banner_code) for d in departments]
+    by_code = {u.code: u for u in Unit.objects.filter(code__in=codes)}
+    return [by_code[c] for c in codes if c in by_code]
 
 
 def _parcel_villages(case: Case) -> list[tuple[str, str]]:

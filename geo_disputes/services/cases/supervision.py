@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
-from geo_disputes.models import Case, CaseEvent, SupervisionAct, Unit
+from geo_disputes.models import Banner, Case, CaseEvent, Role, SupervisionAct, Unit
 from geo_disputes.models.cases import Procedure, Status, Tier
+from geo_disputes.services.cases.access import staff_profile, visible_cases
 from geo_disputes.services.cases.clock import (
     DEADLINE_LABELS,
     OPEN_STATUSES,
@@ -33,8 +35,10 @@ from geo_disputes.services.cases.clock import (
     DueState,
     annotate_dues,
     deadline_key,
+    local_date,
 )
 from geo_disputes.services.cases.recusal import unit_on_accused_side
+from geo_disputes.services.cases.units import department_code, unit_banner
 from geo_disputes.services.cases.workdays import sync_calendar
 from geo_disputes.services.cases.workflow import record_supervision
 
@@ -52,13 +56,18 @@ class TickReport:
     skipped: list[str] = field(default_factory=list)
 
 
+def supervisable(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """The open matters leaders may supervise at all: a petition's statutory clock or a joint meeting's deadline,
+    never a court's or an arbitration's matter (诉访分离), never a repeat (it runs no clock)."""
+    clocked = Q(procedure=Procedure.PETITION) | Q(status=Status.ON_AGENDA)
+    return qs.filter(clocked, status__in=OPEN_STATUSES).exclude(tier=Tier.MINING_COURT)
+
+
 def overdue_cases(today: dt.date) -> QuerySet[Case]:
     """Open matters past the deadline that binds their holder on `today`, with the dues annotated."""
-    supervisable = Q(procedure=Procedure.PETITION) | Q(status=Status.ON_AGENDA)
     return (
-        annotate_dues(Case.objects.filter(supervisable, status__in=OPEN_STATUSES), today)
+        annotate_dues(supervisable(Case.objects.all()), today)
         .filter(due_state=DueState.OVERDUE)
-        .exclude(tier=Tier.MINING_COURT)
         .select_related("unit")
         .order_by("next_due", "id")
     )
@@ -95,12 +104,17 @@ def supervising_body(case: Case, names: dict[str, tuple[Unit | None, str]] | Non
 def _bodies_above(case: Case) -> list[str]:
     """The supervising bodies of the holder, nearest first: township → petitions bureau → banner leadership."""
     unit = case.unit
-    banner = settings.BANNER_CODE
+    bureau, leadership = _banner_bodies(case.banner_code)
     if unit.kind == Unit.Kind.VILLAGE_COMMITTEE and case.township_code:
-        return [f"TC-{case.township_code}", "BD-petitions", f"BL-{banner}"]
-    if unit.code == "BD-petitions" or unit.kind == Unit.Kind.BANNER_LEADERSHIP:
-        return [f"BL-{banner}"]
-    return ["BD-petitions", f"BL-{banner}"]
+        return [f"TC-{case.township_code}", bureau, leadership]
+    if unit.code == bureau or unit.kind == Unit.Kind.BANNER_LEADERSHIP:
+        return [leadership]
+    return [bureau, leadership]
+
+
+def _banner_bodies(banner_code: str) -> tuple[str, str]:
+    """The codes of a banner's petitions bureau and its leadership: the supervisors above the townships."""
+    return department_code("petitions", banner_code), f"BL-{banner_code or settings.BANNER_CODE}"
 
 
 def run_tick(today: dt.date) -> TickReport:
@@ -165,3 +179,53 @@ def _reason(case: Case, kind: str) -> str:
     label = SupervisionAct.Kind(kind).label
     missed = DEADLINE_LABELS[case.next_due_kind]
     return f"{label}:逾期{late}日 / overdue by {late} day(s): {missed} was due {case.next_due}"
+
+
+def supervised_cases(unit: Unit, user, on: dt.date | None = None) -> list[Case]:
+    """The open matters `unit` must supervise on `on`: overdue or due soon, held by the units below it (a township
+    committee over its villages' committees; the petitions bureau over townships and banner departments; banner
+    leadership over the bureau) — the same `supervising_body` the daily run records acts for, so an accusation
+    against a holder is supervised by the next body up, never by a body on the accused side. Only cases `user`
+    may see. Each case comes with its recorded acts (`acts`), newest first; the case stays where it is."""
+    on = on or local_date(timezone.now())
+    below = _held_below(unit)
+    if below is None:
+        return []
+    candidates = (
+        annotate_dues(visible_cases(user, supervisable(Case.objects.filter(below))), on)
+        .filter(due_state__in=[DueState.OVERDUE, DueState.DUE_SOON])
+        .select_related("unit")
+        .order_by(F("next_due").asc(nulls_last=True), "received_at", "id")
+    )
+    names: dict[str, tuple[Unit | None, str]] = {}
+    chosen = [c for c in candidates if supervising_body(c, names).split(" ", 1)[0] == unit.code]
+    acts: dict[int, list[SupervisionAct]] = {}
+    for act in SupervisionAct.objects.filter(case__in=[c.pk for c in chosen]).order_by("-at", "-id"):
+        acts.setdefault(act.case_id, []).append(act)
+    for case in chosen:
+        case.acts = acts.get(case.pk, [])
+    return chosen
+
+
+def supervising_units(user) -> list[Unit]:
+    """The supervising bodies above the townships whose lists `user` keeps: the banner admin (and a superuser) acts
+    for the petitions bureau and banner leadership, which no staff account belongs to."""
+    profile = staff_profile(user)
+    if not (user.is_superuser or getattr(profile, "role", "") == Role.BANNER_ADMIN):
+        return []
+    seen = profile.banner_code.strip() if profile is not None and not user.is_superuser else ""
+    banners = [seen] if len(seen) == 6 else Banner.objects.filter(code__startswith=seen).values_list("code", flat=True)
+    codes = [code for banner in sorted(set(banners) or {settings.BANNER_CODE}) for code in _banner_bodies(banner)]
+    return sorted(Unit.objects.filter(code__in=codes), key=lambda unit: codes.index(unit.code))
+
+
+def _held_below(unit: Unit) -> Q | None:
+    """Which cases `unit` may be the supervisor of, as a Q (supervising_body then decides each one): a township
+    committee its villages' committees; the petitions bureau and banner leadership any holder, since a body on the
+    accused side of an accusation hands the supervision up to them."""
+    if unit.kind == Unit.Kind.TOWNSHIP_COMMITTEE and unit.area_code:
+        return Q(unit__kind=Unit.Kind.VILLAGE_COMMITTEE, township_code=unit.area_code)
+    banner = unit_banner(unit)
+    if unit.code in _banner_bodies(banner):
+        return Q(unit__isnull=False, banner_code=banner)
+    return None

@@ -3,7 +3,9 @@
 Units are found by code, not by foreign key to an area, because boundaries are versioned
 while the committee of a village stays the same body:
 `VC-<village_code>` village committee, `TC-<township_code>` township committee,
-`BL-<banner_code>` banner leadership (包案), `MC-<banner_code>` mining-area court.
+`BL-<banner_code>` banner leadership (包案), `MC-<banner_code>` mining-area court, and the banner
+departments `BD-<key>` (the home banner's, named before a deployment served several banners) or
+`BD-<key>-<banner_code>` (any other banner's). A unit's banner is the first 6 digits of its area code.
 Routing and escalation both use these helpers, so the ladder lives in one place.
 """
 
@@ -42,9 +44,26 @@ def tier_of_unit(unit: Unit) -> str:
     return TIER_OF_UNIT_KIND[unit.kind]
 
 
-def unit_code_for_tier(tier: str, township_code: str = "", village_code: str = "") -> str | None:
+def banner_of(township_code: str = "", village_code: str = "", banner_code: str = "") -> str:
+    """The banner a place lies in: named, else the first 6 digits of its codes, else the home banner."""
+    return banner_code or (township_code or village_code)[:6] or settings.BANNER_CODE
+
+
+def department_code(key: str, banner_code: str = "") -> str:
+    """The unit code of banner department `key` (DEPARTMENTS in routing) of `banner_code`'s banner."""
+    banner = banner_code or settings.BANNER_CODE
+    return f"BD-{key}" if banner == settings.BANNER_CODE else f"BD-{key}-{banner}"
+
+
+def unit_banner(unit: Unit) -> str:
+    """The banner a unit serves (its area code's first 6 digits; every unit's area lies in one banner)."""
+    prefix = (unit.area_code or "")[:6]
+    return prefix if len(prefix) == 6 and prefix.isdigit() else settings.BANNER_CODE
+
+
+def unit_code_for_tier(tier: str, township_code: str = "", village_code: str = "", banner_code: str = "") -> str | None:
     """The code of the unit serving `tier` for a place, or None when the place lacks the needed code."""
-    banner = settings.BANNER_CODE
+    banner = banner_of(township_code, village_code, banner_code)
     if tier == Tier.VILLAGE:
         return f"VC-{village_code}" if village_code else None
     if tier == Tier.TOWNSHIP:
@@ -56,9 +75,9 @@ def unit_code_for_tier(tier: str, township_code: str = "", village_code: str = "
     return None
 
 
-def unit_for_tier(tier: str, township_code: str = "", village_code: str = "") -> Unit | None:
+def unit_for_tier(tier: str, township_code: str = "", village_code: str = "", banner_code: str = "") -> Unit | None:
     """The unit serving `tier` for the place with these codes, or None when no such unit is registered."""
-    code = unit_code_for_tier(tier, township_code, village_code)
+    code = unit_code_for_tier(tier, township_code, village_code, banner_code)
     if code is None:
         return None
     return Unit.objects.filter(code=code).first()

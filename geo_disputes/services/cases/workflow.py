@@ -63,7 +63,7 @@ from geo_disputes.services.cases.clock import (
 )
 from geo_disputes.services.cases.procedures import LED_INTO, Track, holder_for, track_of
 from geo_disputes.services.cases.recusal import names_accused, unit_on_accused_side
-from geo_disputes.services.cases.units import tier_above, tier_of_unit, unit_for_tier
+from geo_disputes.services.cases.units import tier_above, tier_of_unit, unit_banner, unit_for_tier
 
 
 class Action(StrEnum):
@@ -489,16 +489,25 @@ def _optional_text(params: dict[str, Any], name: str) -> str:
     return str(params.get(name) or "").strip()
 
 
-def _unit(params: dict[str, Any], name: str, action: str) -> Unit:
+def _unit(params: dict[str, Any], name: str, action: str, case: Case) -> Unit:
+    """The unit `params[name]` names, of the case's own banner: a matter is never handed to another banner's body
+    (one deployment may serve several banners; a case crosses to another only by services.cases.exchange)."""
     value = params.get(name)
     if isinstance(value, Unit):
-        return value
-    code = str(value or "").strip()
-    if not code:
-        raise WorkflowError(f"{action} needs '{name}': the code of the responsible unit", name)
-    unit = Unit.objects.filter(code=code).first()
-    if unit is None:
-        raise WorkflowError(f"{action}: no unit with code {code!r}", name)
+        unit = value
+    else:
+        code = str(value or "").strip()
+        if not code:
+            raise WorkflowError(f"{action} needs '{name}': the code of the responsible unit", name)
+        unit = Unit.objects.filter(code=code).first()
+        if unit is None:
+            raise WorkflowError(f"{action}: no unit with code {code!r}", name)
+    if unit_banner(unit) != case.banner_code:
+        raise WorkflowError(
+            f"{action}: 单位 {unit.code} 不属于本案所在旗 {case.banner_code} / unit {unit.code} is not of the case's "
+            f"banner {case.banner_code}",
+            name,
+        )
     return unit
 
 
@@ -639,7 +648,7 @@ def _reject(case: Case, params: dict[str, Any], context: _Context) -> None:
 
 
 def _transfer(case: Case, params: dict[str, Any], context: _Context) -> None:
-    unit = _unit(params, "unit", A.TRANSFER)
+    unit = _unit(params, "unit", A.TRANSFER, case)
     _text(params, "reason", A.TRANSFER, "why the matter belongs to that unit (条例 Art. 22–23)")
     if unit == case.unit:
         raise WorkflowError(f"transfer: {case.reference} is already with {unit.code}", "unit")
@@ -671,7 +680,7 @@ def _object(case: Case, params: dict[str, Any], context: _Context) -> dict[str, 
 def _assign(case: Case, params: dict[str, Any], context: _Context) -> None:
     person = _text(params, "person", A.ASSIGN, "the named person responsible")
     if params.get("unit"):
-        unit = _unit(params, "unit", A.ASSIGN)
+        unit = _unit(params, "unit", A.ASSIGN, case)
         if unit != case.unit:
             if case.review_round == 0 and case.status in (Status.ACCEPTED, Status.IN_HANDLING):
                 _hand_over(case, unit, context)  # 交办: the receiving body accepts within its own 15 days
@@ -682,7 +691,7 @@ def _assign(case: Case, params: dict[str, Any], context: _Context) -> None:
 
 def _lead(case: Case, params: dict[str, Any], context: _Context) -> dict[str, Any]:
     """Art. 24: one of the bodies handling the matter together leads; the holder becomes a co-handler."""
-    unit = _unit(params, "unit", A.LEAD)
+    unit = _unit(params, "unit", A.LEAD, case)
     decided_by = _text(
         params, "decided_by", A.LEAD, "'agreed' by the bodies, or the common superior who decided (条例 Art. 24)"
     )
@@ -760,7 +769,7 @@ def _extend(case: Case, params: dict[str, Any], context: _Context) -> None:
 
 def _put_on_agenda(case: Case, params: dict[str, Any], context: _Context) -> None:
     case.agenda_plan = _text(params, "plan", A.PUT_ON_AGENDA, "the plan the joint meeting agreed")
-    unit = _unit(params, "unit", A.PUT_ON_AGENDA)
+    unit = _unit(params, "unit", A.PUT_ON_AGENDA, case)
     person = _text(params, "person", A.PUT_ON_AGENDA, "the named person responsible")
     deadline = _deadline(params, A.PUT_ON_AGENDA, context)
     _hand_to_unit(case, unit)
@@ -823,10 +832,10 @@ def _request_review(case: Case, params: dict[str, Any], context: _Context) -> di
         # The banner's body is reviewed by the city government: outside this system, recorded here.
         case.review_external = True
         return {"reviewing_body": "上级(市)人民政府 / the city government"}
-    reviewer = unit_for_tier(above, case.township_code, case.village_code)
+    reviewer = unit_for_tier(above, case.township_code, case.village_code, case.banner_code)
     while reviewer is not None and unit_on_accused_side(case, reviewer) and tier_above(above):
         above = tier_above(above)  # the body above an accused reviewer reviews instead (回避)
-        reviewer = unit_for_tier(above, case.township_code, case.village_code)
+        reviewer = unit_for_tier(above, case.township_code, case.village_code, case.banner_code)
     if reviewer is not None and unit_on_accused_side(case, reviewer):
         case.review_external = True  # the banner itself is accused: the city reviews
         return {"reviewing_body": "上级(市)人民政府 / the city government"}

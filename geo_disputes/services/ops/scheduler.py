@@ -67,11 +67,20 @@ def _tick(day: dt.date) -> dict:
 
 
 def _housekeeping(day: dt.date) -> dict:
-    """Delete expired sessions (Django's `clearsessions`) and expired idempotency answers."""
+    """Delete expired sessions (Django's `clearsessions`) and expired idempotency answers; sweep abandoned
+    resumable uploads and attachment files nothing references (a rolled-back upload's, a day old)."""
+    from geo_disputes.services.cases.attachments import sweep
+
     now = timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     answers, _ = IdempotentRequest.objects.filter(expires_at__lte=now).delete()
-    return {"sessions_deleted": sessions, "idempotent_requests_deleted": answers}
+    swept = sweep(now)
+    return {
+        "sessions_deleted": sessions,
+        "idempotent_requests_deleted": answers,
+        "upload_sessions_deleted": swept["upload_sessions"],
+        "attachment_files_deleted": swept["files"],
+    }
 
 
 JOBS: dict[str, Job] = {job.name: job for job in (Job("tick", _tick), Job("housekeeping", _housekeeping))}

@@ -16,8 +16,8 @@ from django.db import transaction
 
 from geo_disputes.models import Grid, Role, StaffProfile, Township, Unit, Village
 from geo_disputes.models.cases import Tier
-from geo_disputes.services.cases.access import validate_scope
-from geo_disputes.services.cases.units import unit_for_tier
+from geo_disputes.services.cases.access import validate_banner, validate_scope
+from geo_disputes.services.cases.units import banner_of, unit_for_tier
 
 _LAYERS = {"township": Township, "village": Village, "grid": Grid}
 
@@ -36,9 +36,15 @@ class StaffResult:
 
 @transaction.atomic
 def upsert_staff(
-    username: str, role: str, scope: str | None = None, password: str | None = None, unit_code: str | None = None
+    username: str,
+    role: str,
+    scope: str | None = None,
+    password: str | None = None,
+    unit_code: str | None = None,
+    banner: str | None = None,
 ) -> StaffResult:
-    """Create or update `username` as staff with `role` and `scope`.
+    """Create or update `username` as staff with `role` and `scope` in `banner` (a 6-digit banner or a city's
+    4 digits for a city-wide role; None keeps an existing user's, else the scope's banner or the home banner).
 
     `scope=None` keeps an existing user's scope; `password=None` keeps an existing password
     and generates one for a new user; `unit_code=None` keeps the unit while role and scope stay,
@@ -57,9 +63,13 @@ def upsert_staff(
     if scope is None:
         scope = profile.scope_code if profile else ""
     scope = scope.strip()
+    if banner is None:
+        banner = profile.banner_code if profile and not scope else banner_of(scope[:9])
+    banner = banner.strip()
     kind = validate_scope(role, scope)
+    validate_banner(role, banner, scope)
     _check_exists(kind, scope)
-    unit = _unit(unit_code, role, scope, profile)
+    unit = _unit(unit_code, role, scope, profile, banner)
 
     created = user is None
     generated = ""
@@ -72,9 +82,23 @@ def upsert_staff(
         user.set_password(generated)
     user.save()
     profile, _ = StaffProfile.objects.update_or_create(
-        user=user, defaults={"role": role, "scope_code": scope, "unit": unit}
+        user=user, defaults={"role": role, "scope_code": scope, "banner_code": banner, "unit": unit}
     )
     return StaffResult(user=user, profile=profile, created=created, generated_password=generated)
+
+
+def check_scope(role: str, scope: str, banner: str = "") -> None:
+    """That `scope` fits `role`, lies in `banner` and names an area in force (the admin's staff form asks too, so a
+    typed code is held to what `upsert_staff` holds it to); raises StaffError (or access.ScopeError, both
+    ValueErrors)."""
+    kind = validate_scope(role, scope)
+    validate_banner(role, banner or banner_of(scope[:9]), scope)
+    _check_exists(kind, scope)
+
+
+def default_unit(role: str, scope: str, banner: str = "") -> Unit | None:
+    """The unit an officer belongs to when none is named: their own committee (or their banner's mining court)."""
+    return _unit(None, role, scope, None, banner)
 
 
 def _check_exists(kind: str, scope: str) -> None:
@@ -86,7 +110,7 @@ def _check_exists(kind: str, scope: str) -> None:
         raise StaffError(f"没有代码为 {scope} 的现行{layer._meta.verbose_name} / no {kind} {scope} in force")
 
 
-def _unit(unit_code: str | None, role: str, scope: str, profile: StaffProfile | None) -> Unit | None:
+def _unit(unit_code: str | None, role: str, scope: str, profile: StaffProfile | None, banner: str = "") -> Unit | None:
     if unit_code:
         unit = Unit.objects.filter(code=unit_code.strip()).first()
         if unit is None:
@@ -99,5 +123,5 @@ def _unit(unit_code: str | None, role: str, scope: str, profile: StaffProfile | 
     if role == Role.VILLAGE_OFFICER:
         return unit_for_tier(Tier.VILLAGE, scope[:9], scope)
     if role == Role.MINING_COURT:
-        return unit_for_tier(Tier.MINING_COURT)
+        return unit_for_tier(Tier.MINING_COURT, banner_code=banner)
     return None

@@ -9,6 +9,21 @@
  */
 (function () {
   "use strict";
+  // The page's language from Django's JavaScript catalogue (/jsi18n/); the Chinese text itself without it.
+  var gettext = window.gettext || function (s) {
+    return s;
+  };
+
+  /* The half of a service's "中文 / English" message in the page's language (as the pages' one_language filter). */
+  function oneLanguage(message, english) {
+    return message
+      .split("; ")
+      .map(function (part) {
+        var halves = part.split(" / ");
+        return halves.length === 2 ? halves[english ? 1 : 0] : part;
+      })
+      .join("; ");
+  }
 
   var BANNER_VIEW = { center: [39.8, 110.8], zoom: 9 };
   var VILLAGE_STYLE = { color: "#555", weight: 1, fillColor: "#8b1a1a", fillOpacity: 0.04 };
@@ -98,6 +113,9 @@
   function intake() {
     var node = document.getElementById("intake-map");
     var cfg = config("intake-map-config");
+    var say = function (key) {
+      return (cfg && cfg.text && cfg.text[key]) || key;
+    };
     if (!node || !cfg || !window.L) return;
     var form = node.closest("form");
     var lon = form.elements.lon;
@@ -121,7 +139,7 @@
       getJSON(withQuery(cfg.locate, { lon: x, lat: y, datum: datum.value })).then(function (res) {
         if (res.status !== 200 || !res.body) {
           var detail = res.body && (res.body.detail || res.body.lon || res.body.lat || res.body.datum);
-          where.textContent = "⚠ " + (detail || "无法定位 / cannot locate this point");
+          where.textContent = "⚠ " + (detail ? oneLanguage(String(detail), cfg.english) : say("cannot"));
           where.className = "where error";
           return;
         }
@@ -132,15 +150,15 @@
         var parts = [];
         if (loc.village) parts.push(loc.village.name);
         if (loc.township) parts.push(loc.township.name);
-        if (loc.grid) parts.push(loc.grid.name + "(网格员 " + (loc.grid.worker.name || "—") + ")");
+        if (loc.grid) parts.push(loc.grid.name + "(" + say("grid_worker") + " " + (loc.grid.worker.name || "—") + ")");
         if (loc.mining_areas && loc.mining_areas.length) {
           var m = loc.mining_areas[0];
-          parts.push(m.name + (m.relation === "inside" ? " 矿区内" : " 矿区影响区"));
+          parts.push(m.name + " " + say(m.relation === "inside" ? "inside" : "zone"));
         }
         if (loc.datum === "gcj02") {
-          parts.push("GCJ-02 已换算为 WGS84 " + loc.point.lon.toFixed(6) + ", " + loc.point.lat.toFixed(6));
+          parts.push(say("converted") + " " + loc.point.lon.toFixed(6) + ", " + loc.point.lat.toFixed(6));
         }
-        where.textContent = "位置 where: " + parts.join(" · ");
+        where.textContent = say("where") + ": " + parts.join(" · ");
         where.className = "where";
       });
     }
@@ -183,7 +201,7 @@
       },
       onEachFeature: nameTooltip,
     });
-    L.circleMarker(latlng, POINT_STYLE).addTo(map).bindTooltip(text("span", "事项位置 case location"));
+    L.circleMarker(latlng, POINT_STYLE).addTo(map).bindTooltip(text("span", gettext("事项位置")));
   }
 
   /* Intake petitioners: clone the formset's empty row, up to the formset's maximum. */

@@ -2,6 +2,10 @@
    vendored Chart.js. Without Chart.js (or JavaScript) the numbers and tables beside each chart remain. */
 (function () {
   "use strict";
+  // The page's language from Django's JavaScript catalogue (/jsi18n/); the Chinese text itself without it.
+  var gettext = window.gettext || function (s) {
+    return s;
+  };
   var source = document.getElementById("dashboard-data");
   if (!source || typeof window.Chart === "undefined") {
     return;
@@ -24,7 +28,7 @@
     }
     new window.Chart(canvas, {
       type: "bar",
-      data: { labels: series.labels, datasets: [{ label: "件数", data: series.values, backgroundColor: red }] },
+      data: { labels: series.labels, datasets: [{ label: gettext("件数"), data: series.values, backgroundColor: red }] },
       options: Object.assign({}, common, options || {})
     });
   }
@@ -43,8 +47,8 @@
       data: {
         labels: data.by_month.labels,
         datasets: [
-          { label: "登记", data: data.by_month.received, borderColor: red, backgroundColor: red, tension: 0.2 },
-          { label: "其中已办结", data: data.by_month.concluded, borderColor: grey, backgroundColor: grey, tension: 0.2 }
+          { label: gettext("登记"), data: data.by_month.received, borderColor: red, backgroundColor: red, tension: 0.2 },
+          { label: gettext("其中已办结"), data: data.by_month.concluded, borderColor: grey, backgroundColor: grey, tension: 0.2 }
         ]
       },
       options: Object.assign({}, common, { plugins: { legend: { display: true } } })

@@ -4,10 +4,17 @@
  * /api/parcels/?holder= → the parcel outline on the map and, in the panel, the village, grid and
  * grid worker, the mining-area relation, the open cases on the parcel and within 500 m
  * (/api/cases/?parcel=…&status=open and ?bbox=…&status=open), and a link to register a case here.
+ * The answer comes first: at the top of the panel on a desktop, in a sheet over the foot of the map
+ * on a phone (the panel there lies below the map and both forms). "我的位置" asks the phone's
+ * GPS (WGS84) and looks its position up. A point on no parcel outlines its grid, else its village.
  * Text from the API is shown with textContent only.
  */
 (function () {
   "use strict";
+  // The page's language from Django's JavaScript catalogue (/jsi18n/); the Chinese text itself without it.
+  var gettext = window.gettext || function (s) {
+    return s;
+  };
 
   var GD = (window.GeoDisputesMaps = window.GeoDisputesMaps || {});
   GD.pages = GD.pages || {};
@@ -18,8 +25,8 @@
   var LOOKUP_ZOOM = 16;
   var NEAR_M = 500; // open cases within this distance of the looked-up point are listed
   var CASE_STYLE = { radius: 6, color: "#fff", weight: 1.5, fillOpacity: 0.95 };
-  var DATUM_NOTES = { gcj02: "已由 GCJ-02（手机地图坐标）换算为 WGS84", cgcs2000: "CGCS2000 与 WGS84 相差不足 1 米，按 WGS84 处理" };
-  var RELATIONS = { inside: "位于矿区内", influence_zone: "位于矿区影响区内" };
+  var DATUM_NOTES = { gcj02: gettext("已由 GCJ-02（手机地图坐标）换算为 WGS84"), cgcs2000: gettext("CGCS2000 与 WGS84 相差不足 1 米，按 WGS84 处理") };
+  var RELATIONS = { inside: gettext("位于矿区内"), influence_zone: gettext("位于矿区影响区内") };
 
   GD.pages.field = function (ctx) {
     var status = document.getElementById("lookup-status");
@@ -28,8 +35,40 @@
     var codeForm = document.getElementById("lookup-code");
     var holderForm = document.getElementById("lookup-holder"); // only for roles that see holders
     var resultLayer = L.featureGroup().addTo(ctx.groups.result);
-    var page = { ctx: ctx, status: status, result: result, resultLayer: resultLayer, seq: 0 };
+    var sheet = document.getElementById("lookup-sheet");
+    var close = document.getElementById("sheet-close");
+    var page = { ctx: ctx, status: status, result: result, resultLayer: resultLayer, seq: 0, sheet: sheet, close: close };
     GD.field = page;
+    close.addEventListener("click", function () {
+      result.hidden = true;
+      say(page, "");
+    });
+    locateControl(page);
+    // Scrolling down to the forms or typing a new lookup: the sheet goes back to its place above the
+    // forms instead of covering them.
+    // The sheet takes its room again above the forms: scroll by that room, so what is under the user's
+    // thumb stays there (else a tap on a holder's parcel lands on the gap the sheet pushed in).
+    var settle = function () {
+      if (!sheet.classList.contains("open")) return;
+      var below = sheet.nextElementSibling;
+      var before = below ? below.getBoundingClientRect().top : 0;
+      sheet.classList.remove("open");
+      var shift = below ? below.getBoundingClientRect().top - before : 0;
+      if (shift > 0 && window.scrollY > 0) window.scrollBy(0, shift);
+    };
+    [pointForm, codeForm, holderForm].forEach(function (form) {
+      if (form) form.addEventListener("focusin", settle);
+    });
+    // Only the user's own scrolling (a finger or a wheel): opening the sheet shortens the page, and the
+    // browser's own scroll that follows must not fold the answer away again.
+    var gesture = function () {
+      page.gestureAt = performance.now();
+    };
+    window.addEventListener("touchmove", gesture, { passive: true });
+    window.addEventListener("wheel", gesture, { passive: true });
+    window.addEventListener("scroll", function () {
+      if (window.scrollY > 40 && performance.now() - (page.gestureAt || -1e9) < 1000) settle();
+    }, { passive: true });
 
     ctx.map.on("click", function (event) {
       lookupPoint(page, event.latlng.lng, event.latlng.lat, "wgs84");
@@ -38,13 +77,13 @@
       event.preventDefault();
       var lon = parseFloat(pointForm.elements.lon.value);
       var lat = parseFloat(pointForm.elements.lat.value);
-      if (!isFinite(lon) || !isFinite(lat)) return say(page, "请输入经度和纬度（十进制度，如 111.2215 / 39.8671）", true);
+      if (!isFinite(lon) || !isFinite(lat)) return say(page, gettext("请输入经度和纬度（十进制度，如 111.2215 / 39.8671）"), true);
       lookupPoint(page, lon, lat, pointForm.elements.datum.value);
     });
     codeForm.addEventListener("submit", function (event) {
       event.preventDefault();
       var code = codeForm.elements.code.value.trim();
-      if (!code) return say(page, "请输入地块编码", true);
+      if (!code) return say(page, gettext("请输入地块编码"), true);
       lookupParcel(page, code);
     });
 
@@ -53,7 +92,7 @@
       holderForm.addEventListener("submit", function (event) {
         event.preventDefault();
         var name = holderForm.elements.holder.value.trim();
-        if (name.length < 2) return say(page, "请输入承包户姓名（至少 2 个字）", true);
+        if (name.length < 2) return say(page, gettext("请输入承包户姓名（至少 2 个字）"), true);
         searchHolder(page, name);
       });
     }
@@ -68,7 +107,7 @@
 
   function lookupPoint(page, lon, lat, datum) {
     var seq = ++page.seq;
-    say(page, "查询中…");
+    say(page, gettext("查询中…"));
     var url = GD.withQuery(page.ctx.config.api.locate, { lon: lon, lat: lat, datum: datum });
     return GD.getJSON(url).then(function (answer) {
       if (seq !== page.seq) return;
@@ -76,14 +115,16 @@
       var loc = answer.body;
       show(page, loc, loc.parcels[0] || null);
       var near = nearbyCases(page, loc.point, loc.parcels[0] ? loc.parcels[0].code : null, seq);
-      if (loc.parcels[0]) return Promise.all([outlineAt(page, loc, loc.parcels[0].code, seq), near]);
+      if (loc.parcels[0]) return Promise.all([outlineAt(page, loc, "parcels", loc.parcels[0].code, seq), near]);
+      var area = loc.grid ? ["grids", loc.grid.code] : loc.village ? ["villages", loc.village.code] : null;
+      if (area) return Promise.all([outlineAt(page, loc, area[0], area[1], seq), near]);
       return near;
     }, networkError(page));
   }
 
   function lookupParcel(page, code) {
     var seq = ++page.seq;
-    say(page, "查询中…");
+    say(page, gettext("查询中…"));
     var url = page.ctx.config.api.parcel.replace("__code__", encodeURIComponent(code));
     return GD.getJSON(url).then(function (answer) {
       if (seq !== page.seq) return;
@@ -91,7 +132,7 @@
       var feature = answer.body;
       var context = feature.context;
       if (!context) {
-        say(page, "该地块不在本旗范围内", true);
+        say(page, gettext("该地块不在本旗范围内"), true);
         return;
       }
       show(page, context, feature.properties);
@@ -100,24 +141,28 @@
     }, networkError(page));
   }
 
-  /* The tapped parcel's outline from the parcels layer (a tiny box around the point), by code. */
-  function outlineAt(page, loc, code, seq) {
+  /* The outline of the parcel, grid or village (`layer`) with `code` around the point, from that
+     layer's API by a tiny box: the worker sees which area the answer speaks of. */
+  function outlineAt(page, loc, layer, code, seq) {
     var d = 0.00005;
     var bbox = [loc.point.lon - d, loc.point.lat - d, loc.point.lon + d, loc.point.lat + d].join(",");
-    var url = GD.withQuery(page.ctx.config.api.layers.parcels, { bbox: bbox });
+    var url = GD.withQuery(page.ctx.config.api.layers[layer], { bbox: bbox });
     return GD.getJSON(url).then(function (answer) {
       if (seq !== page.seq || answer.status !== 200) return;
       var feature = (answer.body.features || []).filter(function (f) {
         return f.id === code;
       })[0];
-      if (feature) drawOutline(page, feature, true);
+      if (feature) drawOutline(page, feature, true, layer);
     });
   }
 
-  function drawOutline(page, feature, keepView) {
-    var outline = L.geoJSON(feature, { style: page.ctx.config.resultStyle, interactive: false });
+  function drawOutline(page, feature, keepView, layer) {
+    var style = page.ctx.config.resultStyle;
+    if (layer && layer !== "parcels") style = Object.assign({}, style, { fill: false, dashArray: "6 4" });
+    var outline = L.geoJSON(feature, { style: style, interactive: false });
     outline.addTo(page.resultLayer);
     page.outline = outline;
+    page.outlined = { layer: layer || "parcels", code: String(feature.id) };
     if (!keepView) page.ctx.map.fitBounds(outline.getBounds(), { maxZoom: 17, padding: [20, 20] });
   }
 
@@ -127,6 +172,7 @@
     ctx.userMoved = true;
     page.resultLayer.clearLayers();
     page.outline = null;
+    page.outlined = null;
     var latlng = [loc.point.lat, loc.point.lon];
     L.circleMarker(latlng, { radius: 7, color: "#d50000", weight: 3, fillColor: "#fff", fillOpacity: 1 })
       .bindTooltip(loc.point.lon.toFixed(6) + ", " + loc.point.lat.toFixed(6))
@@ -137,29 +183,32 @@
     var box = page.result;
     box.replaceChildren();
     box.hidden = false;
-    box.appendChild(el("h2", null, parcel ? "地块 " + parcel.code : "位置"));
+    box.appendChild(el("h2", null, parcel ? gettext("地块 ") + parcel.code : gettext("位置")));
+    page.close.hidden = false;
+    page.sheet.scrollTop = 0; // the answer heads the sheet: back to its top after a tap further down the list
     var grid = loc.grid;
     var worker = grid && grid.worker && (grid.worker.name || grid.worker.phone) ? workerNode(grid.worker) : "";
     box.appendChild(
       GD.definitionList([
-        ["坐标 WGS84", loc.point.lon.toFixed(6) + ", " + loc.point.lat.toFixed(6)],
-        ["说明", DATUM_NOTES[loc.datum] || ""],
-        ["苏木乡镇", areaText(loc.township)],
-        ["嘎查村", areaText(loc.village)],
-        ["网格", grid ? areaText(grid) + (grid.households ? "（" + grid.households + " 户）" : "") : "无"],
-        ["网格员（代办员）", worker],
-        ["矿区", miningText(loc.mining_areas)],
+        [gettext("坐标 WGS84"), loc.point.lon.toFixed(6) + ", " + loc.point.lat.toFixed(6)],
+        [gettext("说明"), DATUM_NOTES[loc.datum] || ""],
+        [gettext("定位精度"), page.accuracy ? gettext("GPS 约 ") + Math.round(page.accuracy) + gettext(" 米") : ""],
+        [gettext("苏木乡镇"), areaText(loc.township)],
+        [gettext("嘎查村"), areaText(loc.village)],
+        [gettext("网格"), grid ? areaText(grid) + (grid.households ? "（" + grid.households + gettext(" 户）") : "") : gettext("无")],
+        [gettext("网格员（代办员）"), worker],
+        [gettext("矿区"), miningText(loc.mining_areas)],
       ])
     );
     if (parcel) box.appendChild(parcelList(parcel, ctx.config));
-    else box.appendChild(el("p", "hint", "此处无登记地块"));
+    else box.appendChild(el("p", "hint", gettext("此处无登记地块") + (grid ? gettext("；虚线为所在网格") : loc.village ? gettext("；虚线为所在嘎查村") : "")));
     var others = (loc.parcels || []).filter(function (p) {
       return !parcel || p.code !== parcel.code;
     });
     if (others.length) {
-      box.appendChild(el("p", "hint", "此处另有重叠地块：" + others.map(function (p) { return p.code; }).join("、")));
+      box.appendChild(el("p", "hint", gettext("此处另有重叠地块：") + others.map(function (p) { return p.code; }).join("、")));
     }
-    var link = el("a", "action", "在此登记事项");
+    var link = el("a", "action", gettext("在此登记事项"));
     link.href = GD.withQuery(ctx.config.api.caseNew, { lon: loc.point.lon.toFixed(7), lat: loc.point.lat.toFixed(7), datum: "wgs84" });
     box.appendChild(link);
     say(page, "");
@@ -168,7 +217,7 @@
   /* Holders matching `name` in the user's scope → a list of parcels; a choice looks the parcel up. */
   function searchHolder(page, name) {
     var seq = ++page.seq;
-    say(page, "查询中…");
+    say(page, gettext("查询中…"));
     var url = GD.withQuery(page.ctx.config.api.parcelSearch, { holder: name });
     return GD.getJSON(url).then(function (answer) {
       if (seq !== page.seq) return;
@@ -181,14 +230,14 @@
       var found = answer.body.results || [];
       box.hidden = false;
       box.appendChild(
-        el("p", "hint", "找到 " + answer.body.count + " 块" + (answer.body.truncated ? "，仅列前 " + found.length + " 块，请输入全名" : ""))
+        el("p", "hint", gettext("找到 ") + answer.body.count + gettext(" 块") + (answer.body.truncated ? gettext("，仅列前 ") + found.length + gettext(" 块，请输入全名") : ""))
       );
       var list = el("ul");
       found.forEach(function (parcel) {
         var button = el(
           "button",
           null,
-          parcel.holder + " · " + parcel.code + " · " + (parcel.land_use_label || parcel.land_use) + (parcel.area_mu ? " · " + parcel.area_mu + " 亩" : "")
+          parcel.holder + " · " + parcel.code + " · " + (parcel.land_use_label || parcel.land_use) + (parcel.area_mu ? " · " + parcel.area_mu + gettext(" 亩") : "")
         );
         button.type = "button";
         button.addEventListener("click", function () {
@@ -197,7 +246,7 @@
         list.appendChild(el("li")).appendChild(button);
       });
       box.appendChild(list);
-      say(page, found.length ? "请选择地块" : "未找到该承包户的地块");
+      say(page, found.length ? gettext("请选择地块") : gettext("未找到该承包户的地块"));
       if (found.length === 1) return lookupParcel(page, found[0].code);
     }, networkError(page));
   }
@@ -207,8 +256,8 @@
   function nearbyCases(page, point, parcelCode, seq) {
     var config = page.ctx.config;
     var section = el("section", "open-cases");
-    section.appendChild(el("h3", null, "在办事项（本地块及周边 " + NEAR_M + " 米）"));
-    section.appendChild(el("p", "hint", "查询中…"));
+    section.appendChild(el("h3", null, gettext("在办事项（本地块及周边 ") + NEAR_M + gettext(" 米）")));
+    section.appendChild(el("p", "hint", gettext("查询中…")));
     page.result.insertBefore(section, page.result.querySelector("a.action"));
     page.nearby = null;
     var dLat = NEAR_M / 111320;
@@ -225,7 +274,7 @@
     return Promise.all([onParcel, around]).then(function (answers) {
       if (seq !== page.seq) return;
       if (answers[0].status !== 200 || answers[1].status !== 200) {
-        section.replaceChild(el("p", "hint", "无法读取事项：" + GD.problem(answers[0].status !== 200 ? answers[0] : answers[1])), section.lastChild);
+        section.replaceChild(el("p", "hint", gettext("无法读取事项：") + GD.problem(answers[0].status !== 200 ? answers[0] : answers[1])), section.lastChild);
         return;
       }
       var here = L.latLng(point.lat, point.lon);
@@ -251,7 +300,7 @@
       });
       section.removeChild(section.lastChild);
       if (!rows.length) {
-        section.appendChild(el("p", "hint", "本地块及周边 " + NEAR_M + " 米内无在办事项"));
+        section.appendChild(el("p", "hint", gettext("本地块及周边 ") + NEAR_M + gettext(" 米内无在办事项")));
         return;
       }
       var list = el("ul", "cases");
@@ -261,7 +310,7 @@
         link.href = config.api.case.replace("__ref__", encodeURIComponent(props.reference));
         var item = el("li");
         item.appendChild(link);
-        item.appendChild(document.createTextNode(row.onParcel ? "（本地块）" : "（" + Math.round(row.distance) + " 米）"));
+        item.appendChild(document.createTextNode(row.onParcel ? gettext("（本地块）") : "（" + Math.round(row.distance) + gettext(" 米）")));
         list.appendChild(item);
         var style = Object.assign({}, CASE_STYLE, { fillColor: config.statusColours[props.status] || "#e53935" });
         L.circleMarker(row.latlng, style)
@@ -275,17 +324,17 @@
       });
       section.appendChild(list);
     }, function () {
-      if (seq === page.seq) section.replaceChild(el("p", "hint", "网络错误，事项未能读取"), section.lastChild);
+      if (seq === page.seq) section.replaceChild(el("p", "hint", gettext("网络错误，事项未能读取")), section.lastChild);
     });
   }
 
   function parcelList(parcel, config) {
     return GD.definitionList([
-      ["地块名称", parcel.name],
-      ["地类", parcel.land_use_label || config.labels.land_use[parcel.land_use] || parcel.land_use],
-      ["面积（亩）", parcel.area_mu],
-      ["承包户", parcel.holder],
-      ["承包合同号", parcel.contract_no],
+      [gettext("地块名称"), parcel.name],
+      [gettext("地类"), parcel.land_use_label || config.labels.land_use[parcel.land_use] || parcel.land_use],
+      [gettext("面积（亩）"), parcel.area_mu],
+      [gettext("承包户"), parcel.holder],
+      [gettext("承包合同号"), parcel.contract_no],
     ]);
   }
 
@@ -301,11 +350,11 @@
   }
 
   function areaText(area) {
-    return area ? area.name + "（" + area.code + "）" : "无";
+    return area ? area.name + "（" + area.code + "）" : gettext("无");
   }
 
   function miningText(areas) {
-    if (!areas || !areas.length) return "不在矿区及其影响区";
+    if (!areas || !areas.length) return gettext("不在矿区及其影响区");
     return areas
       .map(function (m) {
         return m.name + " · " + (RELATIONS[m.relation] || m.relation) + (m.operator ? " · " + m.operator : "");
@@ -320,12 +369,44 @@
 
   function networkError(page) {
     return function () {
-      say(page, "网络错误，请稍后再试", true);
+      say(page, gettext("网络错误，请稍后再试"), true);
     };
   }
 
   function say(page, text, isError) {
     page.status.textContent = text;
     page.status.className = isError ? "status error" : "status";
+    page.sheet.classList.toggle("open", Boolean(text) || !page.result.hidden);
+    if (page.result.hidden) page.close.hidden = !text;
+  }
+
+  /* "我的位置": the phone's GPS position (WGS84, as the Geolocation API gives it) → a lookup there. */
+  function locateControl(page) {
+    var control = L.control({ position: "topleft" });
+    control.onAdd = function () {
+      var button = el("button", "gd-locate", gettext("◎ 我的位置"));
+      button.type = "button";
+      button.title = gettext("用手机定位（GPS，WGS84）查询所在位置");
+      L.DomEvent.disableClickPropagation(button);
+      L.DomEvent.on(button, "click", function () {
+        if (!navigator.geolocation) return say(page, gettext("此浏览器不支持定位"), true);
+        say(page, gettext("正在定位…"));
+        navigator.geolocation.getCurrentPosition(
+          function (position) {
+            page.accuracy = position.coords.accuracy;
+            lookupPoint(page, position.coords.longitude, position.coords.latitude, "wgs84").then(function () {
+              page.accuracy = null;
+            });
+          },
+          function (error) {
+            var reasons = { 1: gettext("未允许使用位置"), 2: gettext("无法取得位置"), 3: gettext("定位超时") };
+            say(page, gettext("定位失败：") + (reasons[error.code] || gettext("未知原因")) + gettext("。也可点按地图或输入坐标"), true);
+          },
+          { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 }
+        );
+      });
+      return button;
+    };
+    control.addTo(page.ctx.map);
   }
 })();

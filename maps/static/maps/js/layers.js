@@ -6,6 +6,10 @@
  */
 (function () {
   "use strict";
+  // The page's language from Django's JavaScript catalogue (/jsi18n/); the Chinese text itself without it.
+  var gettext = window.gettext || function (s) {
+    return s;
+  };
 
   var GD = (window.GeoDisputesMaps = window.GeoDisputesMaps || {});
   GD.pages = GD.pages || {};
@@ -17,17 +21,28 @@
   GD.mount = function (map, config, groups) {
     var ctx = { map: map, config: config, groups: groups, layers: {}, userMoved: false };
     GD.current = ctx;
+    L.control.scale({ imperial: false }).addTo(map); // metres only (folium's own control adds miles and feet)
     GD.legend(map, config.legend);
     var note = zoomNote(map);
     config.layers.forEach(function (spec) {
       ctx.layers[spec.key] = new Loader(ctx, spec, groups[spec.key]);
     });
+    // The first view: the link's #map=… (Back from a case page returns here), else the user's own area.
+    if (!restoreView(ctx) && config.home) {
+      ctx.fitting = true;
+      map.fitBounds(config.home, { padding: [10, 10], animate: false });
+      ctx.fitting = false;
+      ctx.userMoved = true;
+    }
     ctx.refresh = function () {
       return refresh(ctx, note);
     };
     // The page's own hook runs first, so filters taken from the link apply to the first requests.
     if (GD.pages[config.page]) GD.pages[config.page](ctx);
     var timer = null;
+    map.on("moveend overlayadd overlayremove", function () {
+      rememberView(ctx);
+    });
     map.on("moveend", function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
@@ -44,12 +59,49 @@
     return ctx;
   };
 
-  /* A legend control (inside the map, so it stays visible in full screen). */
+  /* The view in the address: #map=<zoom>/<lat>/<lon>&layers=<shown overlay keys>. Replaced, never
+     pushed: Back leaves the map page, and coming back to it restores zoom, centre and layers. */
+  function rememberView(ctx) {
+    if (!window.history || !window.history.replaceState) return;
+    var map = ctx.map;
+    var c = map.getCenter();
+    var shown = Object.keys(ctx.groups).filter(function (key) {
+      return key !== "result" && map.hasLayer(ctx.groups[key]);
+    });
+    var hash = "#map=" + map.getZoom() + "/" + c.lat.toFixed(5) + "/" + c.lng.toFixed(5) + "&layers=" + shown.join(",");
+    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search + hash);
+  }
+
+  /* Apply a #map=… view from the address; true when there was one. */
+  function restoreView(ctx) {
+    var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+    var parts = (params.get("map") || "").split("/").map(Number);
+    if (parts.length !== 3 || !parts.every(isFinite)) return false;
+    if (params.has("layers")) {
+      var shown = params.get("layers").split(",");
+      Object.keys(ctx.groups).forEach(function (key) {
+        if (key === "result") return;
+        var group = ctx.groups[key];
+        if (shown.indexOf(key) >= 0) ctx.map.addLayer(group);
+        else ctx.map.removeLayer(group);
+      });
+    }
+    ctx.map.setView([parts[1], parts[2]], parts[0], { animate: false });
+    ctx.userMoved = true;
+    return true;
+  }
+  GD.rememberView = rememberView;
+
+  /* A legend control (inside the map, so it stays visible in full screen); folded on a phone,
+     where open it would hide much of a small map. */
   GD.legend = function (map, rows) {
     var control = L.control({ position: "bottomright" });
     control.onAdd = function () {
-      var box = el("div", "gd-legend");
-      box.appendChild(el("div", "title", "图例"));
+      var box = el("details", "gd-legend" + (rows.length > 8 ? " compact" : ""));
+      box.open = !window.matchMedia("(max-width: 720px)").matches;
+      box.appendChild(el("summary", "title", gettext("图例")));
+      var list = el("div", "rows");
+      box.appendChild(list);
       rows.forEach(function (row) {
         var line = el("div");
         var swatch = el("i");
@@ -58,7 +110,7 @@
         if (row.style.dashArray) swatch.style.borderStyle = "dashed";
         line.appendChild(swatch);
         line.appendChild(document.createTextNode(row.label));
-        box.appendChild(line);
+        list.appendChild(line);
       });
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
@@ -134,13 +186,13 @@
     box.appendChild(el("strong")).appendChild(link);
     box.appendChild(
       GD.definitionList([
-        ["类别", props.category_label || labels.category[props.category] || props.category],
-        ["状态", props.status_label || labels.status[props.status] || props.status],
-        ["层级", props.tier_label || labels.tier[props.tier] || props.tier],
-        ["责任单位", props.unit_name],
-        ["登记", String(props.received_at || "").slice(0, 10)],
-        ["期限", props.next_due],
-        ["涉矿", props.mining_relation ? (props.mining_relation === "inside" ? "矿区内 · " : "影响区内 · ") + props.mining_area_code : ""],
+        [gettext("类别"), props.category_label || labels.category[props.category] || props.category],
+        [gettext("状态"), props.status_label || labels.status[props.status] || props.status],
+        [gettext("层级"), props.tier_label || labels.tier[props.tier] || props.tier],
+        [gettext("责任单位"), props.unit_name],
+        [gettext("登记"), String(props.received_at || "").slice(0, 10)],
+        [gettext("期限"), props.next_due],
+        [gettext("涉矿"), props.mining_relation ? (props.mining_relation === "inside" ? gettext("矿区内 · ") : gettext("影响区内 · ")) + props.mining_area_code : ""],
       ])
     );
     if (props.summary) box.appendChild(el("p", "summary", props.summary));
@@ -173,26 +225,26 @@
     var labels = config.labels;
     var box = el("div", "gd-popup");
     box.appendChild(el("strong", null, props.name || props.code || ""));
-    var rows = [["代码", props.code]];
-    if (key === "townships") rows.push(["类型", labels.township_kind[props.kind] || props.kind]);
-    if (key === "villages") rows.push(["类型", labels.village_kind[props.kind] || props.kind], ["所属乡镇", props.township_code]);
-    if (key === "grids") rows.push(["所属村", props.village_code], ["户数", props.households], ["人口", props.population]);
+    var rows = [[gettext("代码"), props.code]];
+    if (key === "townships") rows.push([gettext("类型"), labels.township_kind[props.kind] || props.kind]);
+    if (key === "villages") rows.push([gettext("类型"), labels.village_kind[props.kind] || props.kind], [gettext("所属乡镇"), props.township_code]);
+    if (key === "grids") rows.push([gettext("所属村"), props.village_code], [gettext("户数"), props.households], [gettext("人口"), props.population]);
     if (key === "parcels" || key === "mining-parcels") {
       rows.push(
-        ["地类", labels.land_use[props.land_use] || props.land_use],
-        ["面积（亩）", props.area_mu],
-        ["承包合同号", props.contract_no]
+        [gettext("地类"), labels.land_use[props.land_use] || props.land_use],
+        [gettext("面积（亩）"), props.area_mu],
+        [gettext("承包合同号"), props.contract_no]
       );
       if (props.mining_relation) {
-        rows.push(["涉矿", (props.mining_relation === "inside" ? "矿区内 · " : "影响区内 · ") + (props.mining_area_code || "")]);
+        rows.push([gettext("涉矿"), (props.mining_relation === "inside" ? gettext("矿区内 · ") : gettext("影响区内 · ")) + (props.mining_area_code || "")]);
       }
     }
     if (key === "mining-areas" || key === "mining-zones") {
       rows.push(
-        ["经营主体", props.operator],
-        ["采矿许可证", props.licence_no],
-        ["开采方式", labels.mine_kind[props.kind] || props.kind],
-        ["影响区缓冲（米）", props.influence_buffer_m]
+        [gettext("经营主体"), props.operator],
+        [gettext("采矿许可证"), props.licence_no],
+        [gettext("开采方式"), labels.mine_kind[props.kind] || props.kind],
+        [gettext("影响区缓冲（米）"), props.influence_buffer_m]
       );
     }
     box.appendChild(GD.definitionList(rows));
@@ -240,8 +292,8 @@
             return self.popup ? self.popup(props, feature) : GD.popupFor(spec.key, props, ctx.config);
           });
         }
-        layer.on("click", function () {
-          if (self.onFeatureClick) self.onFeatureClick(feature, layer);
+        layer.on("click", function (event) {
+          if (self.onFeatureClick) self.onFeatureClick(feature, layer, event);
         });
       },
     }).addTo(group);
@@ -393,7 +445,7 @@
         return key + "：" + [].concat(body[key]).join(" ");
       })
       .join("；");
-    return text || "请求失败（HTTP " + answer.status + "）";
+    return text || gettext("请求失败（HTTP ") + answer.status + "）";
   };
 
   function refresh(ctx, note) {
@@ -403,7 +455,7 @@
     });
     note.set(
       hidden.length
-        ? "当前 " + zoom + " 级；放大后显示：" + hidden.map(function (s) { return s.label.replace(/（.*）/, ""); }).join("、")
+        ? gettext("当前 ") + zoom + gettext(" 级；放大后显示：") + hidden.map(function (s) { return s.label.replace(/（.*）/, ""); }).join("、")
         : ""
     );
     return Promise.all(

@@ -15,6 +15,10 @@
  */
 (function () {
   "use strict";
+  // The page's language from Django's JavaScript catalogue (/jsi18n/); the Chinese text itself without it.
+  var gettext = window.gettext || function (s) {
+    return s;
+  };
 
   var GD = (window.GeoDisputesMaps = window.GeoDisputesMaps || {});
   GD.pages = GD.pages || {};
@@ -24,10 +28,9 @@
 
   var COMMON = ["category", "status", "tier", "since", "until"];
   var RULES = {
-    moran_first_peak: "Moran's I 首个峰值",
-    moran_max_peak: "Moran's I 最高峰值",
-    k_nearest: "k 近邻平均距离",
-    standard_distance: "标准距离",
+    moran_first_peak: gettext("Moran's I 首个峰值"),
+    k_nearest: gettext("k 近邻平均距离"),
+    standard_distance: gettext("标准距离"),
   };
 
   GD.pages.planner = function (ctx) {
@@ -79,7 +82,7 @@
       }
       if (event.layer === ctx.groups.clusters && page.started) {
         ctx.layers.clusters.refresh();
-        if (ctx.layers.clusters.pending) say(page.clusterStatus, "计算中（事项多时需要较长时间）…");
+        if (ctx.layers.clusters.pending) say(page.clusterStatus, gettext("计算中（事项多时需要较长时间）…"));
       }
     });
     defaults(page);
@@ -105,7 +108,7 @@
   }
 
   function computing(page) {
-    say(page.hotspotStatus, "计算中（事项多时需要较长时间）…");
+    say(page.hotspotStatus, gettext("计算中（事项多时需要较长时间）…"));
   }
 
   /* Blank DBSCAN parameters take the service's defaults (shown, so the user sees what is used). */
@@ -128,9 +131,12 @@
     layers.clusters.reload(Object.assign({}, withTownship, pick(values, ["eps_m", "min_points"])));
     layers.hotspots.reload(withTownship);
     if (layers.hotspots.pending) computing(page);
+    // A hidden analysis layer is not recomputed, so its old count must not stay as if it were current.
+    if (remember && !page.ctx.map.hasLayer(page.ctx.groups.clusters)) say(page.clusterStatus, gettext("筛选已更改：打开“DBSCAN 聚集区”图层后按新条件计算"));
+    if (remember && !page.ctx.map.hasLayer(page.ctx.groups.hotspots)) say(page.hotspotStatus, gettext("筛选已更改：打开“Gi* 冷热点”图层后按新条件计算"));
     if (remember && window.history && window.history.replaceState) {
       var query = new URLSearchParams(values).toString();
-      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
     }
   }
 
@@ -182,18 +188,18 @@
     loader.geojson.options.style = style;
     loader.tooltip = function (props) {
       var rate = props.eb_rate_per_100;
-      return (props.name || props.code) + "：" + (rate === null || rate === undefined ? "无户数数据" : "每百户 " + rate.toFixed(2) + " 件");
+      return (props.name || props.code) + "：" + (rate === null || rate === undefined ? gettext("无户数数据") : gettext("每百户 ") + rate.toFixed(2) + gettext(" 件"));
     };
     loader.popup = function (props) {
       var box = el("div", "gd-popup");
       box.appendChild(el("strong", null, props.name || props.code));
       box.appendChild(
         GD.definitionList([
-          ["代码", props.code],
-          ["事项（重复信访计一次）", props.cases],
-          ["户数", props.households],
-          ["每百户（平滑）", fixed(props.eb_rate_per_100)],
-          ["每百户（原始）", fixed(props.rate_per_100)],
+          [gettext("代码"), props.code],
+          [gettext("事项（重复信访计一次）"), props.cases],
+          [gettext("户数"), props.households],
+          [gettext("每百户（平滑）"), fixed(props.eb_rate_per_100)],
+          [gettext("每百户（原始）"), fixed(props.rate_per_100)],
         ])
       );
       return box;
@@ -209,8 +215,8 @@
       page.rateLegend.update(page.breaks, choropleth);
       var meta = loader.meta || {};
       page.rateStatus.replaceChildren(
-        el("span", null, loader.count() + " 个嘎查村/社区；按经验贝叶斯平滑后的每百户事项数分五级（分位数）。"),
-        el("small", "hint", meta.method || "")
+        el("span", null, loader.count() + gettext(" 个嘎查村/社区；按经验贝叶斯平滑后的每百户事项数分五级（分位数）。")),
+        el("small", "hint", gettext("全旗经验贝叶斯平滑（Marshall 1991）；重复信访只计一次。"))
       );
     };
     loader.onRefused = function (answer) {
@@ -246,13 +252,13 @@
     };
     control.addTo(map);
     control.update = function (breaks, choropleth) {
-      box.replaceChildren(el("div", "title", "每百户事项数（分村，平滑）"));
+      box.replaceChildren(el("div", "title", gettext("每百户事项数（分村，平滑）")));
       var low = 0;
       breaks.forEach(function (high, i) {
         box.appendChild(swatchRow(choropleth.colours[i], low.toFixed(2) + " – " + high.toFixed(2)));
         low = high;
       });
-      box.appendChild(swatchRow(choropleth.noData, "无户数数据"));
+      box.appendChild(swatchRow(choropleth.noData, gettext("无户数数据")));
     };
     return control;
   }
@@ -283,7 +289,7 @@
     };
     loader.tooltip = function (props) {
       var cls = classes[props["class"]] || classes.not_significant;
-      return cls.label + " · " + props.count + " 件 · z = " + fixed(props.gi_z);
+      return cls.label + " · " + props.count + gettext(" 件 · z = ") + fixed(props.gi_z);
     };
     loader.popup = function (props) {
       var cls = classes[props["class"]] || classes.not_significant;
@@ -291,9 +297,9 @@
       box.appendChild(el("strong", null, cls.label));
       box.appendChild(
         GD.definitionList([
-          ["事项数", props.count],
-          ["Gi* z 值", fixed(props.gi_z)],
-          ["p 值", props.gi_p === undefined ? "" : Number(props.gi_p).toPrecision(3)],
+          [gettext("事项数"), props.count],
+          [gettext("Gi* z 值"), fixed(props.gi_z)],
+          [gettext("p 值"), props.gi_p === undefined ? "" : Number(props.gi_p).toPrecision(3)],
         ])
       );
       return box;
@@ -310,19 +316,19 @@
       page.hotspotStatus.className = "status";
       page.hotspotStatus.replaceChildren(
         GD.definitionList([
-          ["研究区", m.study_area === "banner" ? "全旗" : m.study_area],
-          ["事项数 n_incidents", m.n_incidents],
-          ["六边形间距 cell_size_m", metres(m.cell_size_m)],
-          ["六边形边长", metres(m.hex_side_m)],
-          ["距离带 distance_band_m", metres(m.distance_band_m) + (RULES[m.distance_band_rule] ? "（" + RULES[m.distance_band_rule] + "）" : "")],
-          ["六边形", loader.count() + " 个：热点 " + hot + "，冷点 " + cold],
-          ["研究区外事项", m.n_outside_study_area],
+          [gettext("研究区"), m.study_area === "banner" ? gettext("全旗") : m.study_area],
+          [gettext("事项数"), m.n_incidents + gettext("（重复信访只计一次；研究区外的另计）")],
+          [gettext("六边形间距"), metres(m.cell_size_m)],
+          [gettext("六边形边长"), metres(m.hex_side_m)],
+          [gettext("距离带"), metres(m.distance_band_m) + (RULES[m.distance_band_rule] ? "（" + RULES[m.distance_band_rule] + "）" : "")],
+          [gettext("六边形"), loader.count() + gettext(" 个：热点 ") + hot + gettext("，冷点 ") + cold],
+          [gettext("研究区外事项"), m.n_outside_study_area],
         ])
       );
     };
     loader.onRefused = function (answer) {
       loader.clear();
-      say(page.hotspotStatus, (answer.status === 422 ? "未做冷热点分析：" : "参数有误：") + GD.problem(answer), true);
+      say(page.hotspotStatus, (answer.status === 422 ? gettext("未做冷热点分析：") : gettext("参数有误：")) + GD.problem(answer), true);
     };
   }
 
@@ -333,12 +339,12 @@
     var loader = ctx.layers.clusters;
     var labels = ctx.config.labels.category;
     loader.tooltip = function (props) {
-      return "聚集区：" + props.count + " 件 · 主要类别 " + (labels[props.category] || props.category);
+      return gettext("聚集区：") + props.count + gettext(" 件 · 主要类别 ") + (labels[props.category] || props.category);
     };
     loader.popup = function (props, feature) {
       var box = el("div", "gd-popup");
-      box.appendChild(el("strong", null, "聚集区 " + feature.id + "（" + props.count + " 件）"));
-      var rows = [["主要类别", labels[props.category] || props.category]];
+      box.appendChild(el("strong", null, gettext("聚集区 ") + feature.id + "（" + props.count + gettext(" 件）")));
+      var rows = [[gettext("主要类别"), labels[props.category] || props.category]];
       Object.keys(props.categories || {}).forEach(function (key) {
         rows.push([labels[key] || key, props.categories[key]]);
       });
@@ -351,7 +357,7 @@
         link.href = ctx.config.api.case.replace("__ref__", encodeURIComponent(ref));
         list.appendChild(link);
       });
-      if (members.length > 12) list.appendChild(document.createTextNode(" 等 " + members.length + " 件"));
+      if (members.length > 12) list.appendChild(document.createTextNode(gettext(" 等 ") + members.length + gettext(" 件")));
       box.appendChild(list);
       return box;
     };
@@ -360,9 +366,9 @@
       page.clusterStatus.className = "status";
       page.clusterStatus.replaceChildren(
         GD.definitionList([
-          ["参数", "eps = " + m.eps_m + " 米，minPts = " + m.min_points],
-          ["聚集区", loader.count() + " 个"],
-          ["事项", m.n_cases + " 件，其中聚集 " + m.n_clustered + " 件、离散 " + m.n_noise + " 件"],
+          [gettext("参数"), gettext("聚类半径 ") + m.eps_m + gettext(" 米，最少 ") + m.min_points + gettext(" 件")],
+          [gettext("聚集区"), loader.count() + gettext(" 个")],
+          [gettext("事项"), m.n_cases + gettext(" 件（重复信访并入原事项只计一次，故可少于地图标注），其中聚集 ") + m.n_clustered + gettext(" 件、离散 ") + m.n_noise + gettext(" 件")],
         ])
       );
     };
@@ -441,7 +447,7 @@
     var controller = new AbortController();
     this.controller = controller;
     this.shownKey = url;
-    say(this.status, "加载事项…");
+    say(this.status, gettext("加载事项…"));
     return GD.getJSON(url, controller.signal)
       .then(function (answer) {
         if (controller.signal.aborted) return;
@@ -463,7 +469,7 @@
         if (error.name === "AbortError") return;
         if (self.controller === controller) self.controller = null;
         self.shownKey = null;
-        say(self.status, "事项加载失败：" + error.message, true);
+        say(self.status, gettext("事项加载失败：") + error.message, true);
       });
   };
 
@@ -522,7 +528,7 @@
       var bubble = L.marker(latlng, { icon: icon, keyboard: false });
       bubble.count = n;
       bubble.bindTooltip(function () {
-        return el("span", null, n + " 件 · 主要类别 " + (labels[category] || category || "") + "；点击放大");
+        return el("span", null, n + gettext(" 件 · 主要类别 ") + (labels[category] || category || "") + gettext("；点击放大"));
       });
       bubble.on("click", function () {
         map.setView(latlng, Math.min(map.getZoom() + 2, map.getMaxZoom()));
@@ -541,7 +547,7 @@
     if (known) return GD.casePopup(known, config);
     var box = el("div", "gd-popup gd-case");
     box.appendChild(el("strong", null, ref));
-    box.appendChild(el("p", "hint", "加载中…"));
+    box.appendChild(el("p", "hint", gettext("加载中…")));
     // personal=0: the popup shows no petitioner or holder, so none is read (nor recorded as viewed).
     GD.getJSON(config.api.caseDetail.replace("__ref__", encodeURIComponent(ref)) + "?personal=0").then(
       function (answer) {
@@ -566,10 +572,10 @@
     if (body.mode === "cells") {
       var km = body.cell_deg ? body.cell_deg[0] * 111.32 * Math.cos((this.ctx.map.getCenter().lat * Math.PI) / 180) : 0;
       text =
-        "视野内 " + this.total + " 件，较多：按约 " + (km >= 1 ? km.toFixed(0) : km.toFixed(1)) + " 公里的网格汇总为 " +
-        this.cells.getLayers().length + " 个圆点（数字为件数；热力图按件数加权）；放大地图或点击圆点查看单个事项";
+        gettext("视野内 ") + this.total + gettext(" 件（按登记件次，含重复信访），较多：按约 ") + (km >= 1 ? km.toFixed(0) : km.toFixed(1)) + gettext(" 公里的网格汇总为 ") +
+        this.cells.getLayers().length + gettext(" 个圆点（数字为件数；热力图按件数加权）；放大地图或点击圆点查看单个事项");
     } else {
-      text = "视野内 " + this.total + " 件，全部显示";
+      text = gettext("视野内 ") + this.total + gettext(" 件（按登记件次，含重复信访），全部显示");
     }
     say(this.status, text);
     this.loadedAt = performance.now();
@@ -641,6 +647,6 @@
   }
 
   function metres(value) {
-    return value === null || value === undefined ? "" : Math.round(value).toLocaleString("zh-CN") + " 米";
+    return value === null || value === undefined ? "" : Math.round(value).toLocaleString("zh-CN") + gettext(" 米");
   }
 })();

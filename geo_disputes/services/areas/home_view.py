@@ -1,0 +1,35 @@
+"""Where a user's map opens: the extent of their own grid, village or township (their scope).
+
+A grid worker looks up parcels in her 10–15 households' grid; opening on the whole banner
+(130 km across) makes her zoom in five levels before every lookup. Banner-wide roles get their banner's
+extent when the deployment serves several banners (a city's roles: their city's), else None (the whole map).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.gis.db.models import Extent
+
+from geo_disputes.models import Banner, Grid, Township, Village
+from geo_disputes.services.cases.access import ScopeError, scope_kind, staff_profile
+
+_AREAS = {"grid": Grid, "village": Village, "township": Township}
+
+
+def scope_extent(user, on: dt.date | None = None) -> tuple[float, float, float, float] | None:
+    """(minlon, minlat, maxlon, maxlat) of the user's scope area in force on `on`; None for the banner."""
+    profile = staff_profile(user)
+    if profile is None:
+        return None
+    try:
+        kind = scope_kind(profile.scope_code)
+    except ScopeError:
+        return None
+    if not kind:
+        banners = Banner.objects.in_force(on)
+        if banners.exclude(code__startswith=profile.banner_code.strip()).exists():
+            return banners.filter(code__startswith=profile.banner_code.strip()).aggregate(box=Extent("geom"))["box"]
+        return None
+    found = _AREAS[kind].objects.in_force(on).filter(code=profile.scope_code.strip()).aggregate(box=Extent("geom"))
+    return found["box"]

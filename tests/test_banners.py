@@ -1,0 +1,247 @@
+"""Several banners in one deployment (issue 16 item 4): each banner's staff see their banner's cases only, a city's
+roles see every banner of the city; references are numbered per banner; a case goes to its own banner's bodies;
+a second banner's demo loads from its own outline and code lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from fixtures.banner_demo import EXAMPLE_DIR, BannerDemoError, load_banner, read_source
+from geo_disputes.models import Banner, Case, Role, StaffProfile, Unit
+from geo_disputes.services.cases.access import ScopeError, visible_cases
+from geo_disputes.services.cases.intake import IntakeError, IntakeRequest, Petitioner, open_case
+from geo_disputes.services.cases.supervision import supervising_units
+from geo_disputes.services.cases.workflow import WorkflowError, perform
+from geo_disputes.services.ops.staff import upsert_staff
+
+from .factories import StaffFactory, TownshipFactory, UnitFactory, UserFactory, VillageFactory, box
+
+pytestmark = pytest.mark.django_db
+
+A, B = "150622", "150699"  # the home banner and a second one of the same city (1506)
+A_TOWN, A_VILLAGE = "150622101", "150622101201"
+B_TOWN, B_VILLAGE = "150699100", "150699100201"
+IN_A, IN_B = (111.1, 39.6), (109.7, 39.6)
+
+
+def _banner(code: str, name: str, bbox: tuple, town: str, village: str, prefix: str = "") -> None:
+    Banner.objects.create(code=code, name=name, geom=box(*bbox), reference_prefix=prefix)
+    TownshipFactory(code=town, name=f"{name}一镇", geom=box(*bbox))
+    VillageFactory(code=village, name=f"{name}一村", township_code=town, geom=box(*bbox))
+    UnitFactory(code=f"TC-{town}", name=f"{name}一镇党委", kind="township_committee", area_code=town)
+    UnitFactory(code=f"VC-{village}", name=f"{name}一村村委会", kind="village_committee", area_code=village)
+    UnitFactory(code=f"BL-{code}", name=f"{name}旗领导包案", kind="banner_leadership", area_code=code)
+    UnitFactory(code=f"MC-{code}", name=f"{name}矿区法庭", kind="mining_court", area_code=code)
+    suffix = "" if code == A else f"-{code}"
+    UnitFactory(code=f"BD-petitions{suffix}", name=f"{name}信访局", kind="banner_department", area_code=code)
+
+
+@pytest.fixture
+def two_banners() -> dict[str, list[str]]:
+    """Banner A (准格尔旗) and B (示例旗, prefix SLQ), one township and village each, and 3 + 2 cases told there."""
+    _banner(A, "准格尔旗", (111.0, 39.5, 111.4, 39.9), A_TOWN, A_VILLAGE)
+    _banner(B, "示例旗", (109.6, 39.5, 110.0, 39.9), B_TOWN, B_VILLAGE, prefix="SLQ")
+    refs: dict[str, list[str]] = {A: [], B: []}
+    for banner, (lon, lat), n in ((A, IN_A, 3), (B, IN_B, 2)):
+        for i in range(n):
+            case = open_case(_told(lon + i * 0.01, lat, f"{banner}的第{i + 1}件事", petitioner=f"村民{banner}{i}"))
+            refs[banner].append(case.reference)
+    return refs
+
+
+def _told(lon: float, lat: float, text: str = "草场被邻户围占", petitioner: str = "王建国") -> IntakeRequest:
+    return IntakeRequest(
+        category="land_occupation",
+        channel="talk_room",
+        description=text,
+        lon=lon,
+        lat=lat,
+        petitioners=[Petitioner(name=petitioner, phone="13912345678")],
+    )
+
+
+def _user(role: str, banner: str, scope: str = ""):
+    return StaffFactory(role=role, banner_code=banner, scope_code=scope).user
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _page(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_case_belongs_to_the_banner_whose_outline_covers_it_and_is_numbered_in_its_series(two_banners):
+    a_refs, b_refs = two_banners[A], two_banners[B]
+    assert [r.rsplit("-", 1)[1] for r in a_refs] == ["000001", "000002", "000003"]
+    assert [r.rsplit("-", 1)[1] for r in b_refs] == ["000001", "000002"]  # its own series, from 1
+    assert all(r.startswith("ZGE-") for r in a_refs) and all(r.startswith("SLQ-") for r in b_refs)
+    case = Case.objects.get(reference=b_refs[0])
+    assert (case.banner_code, case.township_code, case.village_code) == (B, B_TOWN, B_VILLAGE)
+    assert case.unit.area_code.startswith(B)  # B's own committee, never A's
+    with pytest.raises(IntakeError) as refused:
+        open_case(_told(110.5, 39.6))  # between the two banners: in neither
+    assert refused.value.field == "lon"
+
+
+def test_each_banner_sees_its_own_cases_and_the_city_sees_both(two_banners):
+    a_refs, b_refs = set(two_banners[A]), set(two_banners[B])
+    seen = {
+        "A admin": (_user(Role.BANNER_ADMIN, A), a_refs),
+        "A planner": (_user(Role.PLANNER, A), a_refs),
+        "A field staff": (_user(Role.FIELD_STAFF, A), a_refs),
+        "B admin": (_user(Role.BANNER_ADMIN, B), b_refs),
+        "B township officer": (_user(Role.TOWNSHIP_OFFICER, B, B_TOWN), b_refs),
+        "city admin": (_user(Role.BANNER_ADMIN, "1506"), a_refs | b_refs),
+        "city planner": (_user(Role.PLANNER, "1506"), a_refs | b_refs),
+        "another city's admin": (_user(Role.BANNER_ADMIN, "1505"), set()),
+        "a village officer given a city code": (_user(Role.VILLAGE_OFFICER, "1506", B_VILLAGE), set()),
+    }
+    for who, (user, expected) in seen.items():
+        assert set(visible_cases(user).values_list("reference", flat=True)) == expected, who
+        listed = _api(user).get("/api/cases/", {"page_size": 100}).json()
+        assert {f["id"] for f in listed.get("features", [])} == expected, who
+
+
+def test_another_banners_case_answers_like_a_case_that_does_not_exist(two_banners):
+    b_ref = two_banners[B][0]
+    a_admin = _page(_user(Role.BANNER_ADMIN, A))
+    assert a_admin.get(f"/cases/{b_ref}/").status_code == 404
+    assert a_admin.get("/cases/ZGE-2000-999999/").status_code == 404
+    assert _api(_user(Role.BANNER_ADMIN, A)).get(f"/api/cases/{b_ref}/").status_code == 404
+    hidden = a_admin.get("/cases/go/", {"reference": b_ref})
+    unknown = a_admin.get("/cases/go/", {"reference": "SLQ-2000-999999"})
+    assert hidden.status_code == unknown.status_code and hidden.get("Location", "").replace(b_ref, "X") == unknown.get(
+        "Location", ""
+    ).replace("SLQ-2000-999999", "X")
+    city = _page(_user(Role.BANNER_ADMIN, "1506"))
+    assert city.get(f"/cases/{b_ref}/").status_code == 200
+
+
+def test_analyses_and_gis_clients_count_only_the_users_banners(two_banners):
+    today = timezone.localdate()
+    period = {"since": (today - dt.timedelta(days=30)).isoformat(), "until": today.isoformat()}
+    for banner, expected in ((A, 3), (B, 2), ("1506", 5)):
+        user = _user(Role.BANNER_ADMIN if banner != B else Role.PLANNER, banner)
+        stats = _api(user).get("/api/stats/", period).json()
+        assert stats["cases_total"] == expected, banner
+        items = _api(user).get("/ogc/collections/cases/items", {"limit": 100, "f": "json"}).json()
+        assert items["numberReturned"] == expected, banner
+        points = _api(user).get("/api/case-points/", {"bbox": "109,39,112,41"}).json()
+        assert points["count"] == len(points["points"]) == expected, banner
+
+
+def test_staff_are_given_a_banner_their_scope_lies_in(two_banners):
+    result = upsert_staff("b_officer", Role.TOWNSHIP_OFFICER, B_TOWN, password="x-Pass-12345")
+    assert (result.profile.banner_code, result.profile.unit.code) == (B, f"TC-{B_TOWN}")  # from the scope
+    with pytest.raises(ScopeError):
+        upsert_staff("wrong", Role.TOWNSHIP_OFFICER, B_TOWN, banner=A)  # B's township for an A officer
+    with pytest.raises(ScopeError):
+        upsert_staff("city_officer", Role.VILLAGE_OFFICER, B_VILLAGE, banner="1506")  # only admins/planners
+    court = upsert_staff("b_court", Role.MINING_COURT, "", banner=B)
+    assert court.profile.unit.code == f"MC-{B}"  # B's court, not the home banner's
+    out = io.StringIO()
+    call_command("add_staff", "city_planner", "--role", "planner", "--banner", "1506", stdout=out)
+    assert "banner=1506" in out.getvalue()
+    with pytest.raises(CommandError, match="1506"):
+        call_command(
+            "add_staff",
+            "x",
+            "--role",
+            "village_officer",
+            "--scope",
+            B_VILLAGE,
+            "--banner",
+            "1506",
+            stdout=io.StringIO(),
+        )
+
+
+def test_a_banner_admin_manages_their_own_banners_staff_and_units_only(two_banners):
+    b_admin = _user(Role.BANNER_ADMIN, B)
+    a_officer = _user(Role.TOWNSHIP_OFFICER, A, A_TOWN)
+    b_officer = _user(Role.TOWNSHIP_OFFICER, B, B_TOWN)
+    client = _page(b_admin)
+    listing = client.get("/admin/geo_disputes/staffprofile/").content.decode()
+    assert b_officer.username in listing and a_officer.username not in listing
+    assert client.get(f"/admin/geo_disputes/staffprofile/{a_officer.staff.pk}/change/").status_code in (302, 404)
+    units = client.get("/admin/geo_disputes/unit/").content.decode()
+    assert f"TC-{B_TOWN}" in units and f"TC-{A_TOWN}" not in units
+    fresh = UserFactory()
+    refused = client.post(
+        "/admin/geo_disputes/staffprofile/add/",
+        {"user": fresh.pk, "role": "township_officer", "banner_code": A, "scope_code": A_TOWN},
+    )
+    assert refused.status_code == 200 and not StaffProfile.objects.filter(user=fresh).exists()
+    assert "150699" in refused.content.decode()  # names the banner they may set staff in
+
+
+def test_supervision_above_the_townships_is_each_banners_own(two_banners):
+    b_admin = _user(Role.BANNER_ADMIN, B)
+    assert [u.code for u in supervising_units(b_admin)] == [f"BD-petitions-{B}", f"BL-{B}"]
+    city = _user(Role.BANNER_ADMIN, "1506")
+    assert {u.code for u in supervising_units(city)} == {"BD-petitions", f"BL-{A}", f"BD-petitions-{B}", f"BL-{B}"}
+
+
+def test_the_second_banners_demo_loads_from_its_own_outline_and_code_lists():
+    source = read_source(EXAMPLE_DIR)
+    counts = load_banner(EXAMPLE_DIR, password="demo-Pass-123")
+    assert counts == {"areas": 1 + 3 + 10 + 20 + 30, "units": 28, "users": 6, "cases": 30}
+    assert load_banner(EXAMPLE_DIR) == {"areas": 0, "units": 0, "users": 0, "cases": 0}  # a second run: nothing
+    cases = Case.objects.filter(banner_code=B)
+    assert cases.count() == 30 and not cases.exclude(reference__startswith="SLQ-").exists()
+    held = set(cases.values_list("unit__area_code", flat=True))
+    assert held and all(code.startswith(B) for code in held)  # routed to the banner's own committees
+    codes = {t["code"] for t in source.townships}
+    assert set(cases.values_list("township_code", flat=True)) <= codes
+    assert Unit.objects.filter(area_code__startswith=B).count() == 28
+    city = StaffProfile.objects.get(user__username="city1506_planner")
+    assert (city.role, city.banner_code) == (Role.PLANNER, "1506")
+    assert visible_cases(city.user).count() == 30
+
+
+def test_a_banners_files_are_checked_naming_the_file_row_and_field(tmp_path):
+    for name in ("banner.json", "outline.geojson", "township_units.csv"):
+        (tmp_path / name).write_bytes((EXAMPLE_DIR / name).read_bytes())
+    rows = (EXAMPLE_DIR / "village_units.csv").read_text(encoding="utf-8").splitlines()
+    rows[3] = rows[3].replace("150699100202", "150699900202")  # a village of a township not listed
+    (tmp_path / "village_units.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(BannerDemoError, match=r"village_units.csv row 4, code: '150699900202'"):
+        read_source(tmp_path)
+    assert not Banner.objects.filter(code=B).exists()
+
+
+def test_a_matter_is_never_handed_to_another_banners_body(two_banners):
+    case = Case.objects.get(reference=two_banners[A][0])
+    with pytest.raises(WorkflowError) as refused:
+        perform(case, "transfer", None, case.version, {"unit": f"TC-{B_TOWN}", "reason": "不属本村"})
+    assert refused.value.field == "unit" and B in str(refused.value)
+    case.refresh_from_db()
+    assert case.unit.code.startswith("VC-150622") or case.unit.code.startswith("TC-150622")  # where it was
+
+
+def test_a_banner_planners_village_rates_list_their_banners_villages(two_banners):
+    rates = {
+        banner: {v["code"] for v in _api(_user(Role.PLANNER, banner)).get("/api/village-rates/").json()["villages"]}
+        for banner in (A, B, "1506")
+    }
+    assert rates[A] == {A_VILLAGE} and rates[B] == {B_VILLAGE} and rates["1506"] == {A_VILLAGE, B_VILLAGE}
+
+
+def test_the_page_header_names_the_users_banner_or_city(two_banners):
+    assert "示例旗 · 乡安五事" in _page(_user(Role.BANNER_ADMIN, B)).get("/cases/").content.decode()
+    assert "全市 1506 · 乡安五事" in _page(_user(Role.PLANNER, "1506")).get("/dashboard/").content.decode()
+    assert "准格尔旗 · 乡安五事" in _page(_user(Role.BANNER_ADMIN, A)).get("/cases/").content.decode()
