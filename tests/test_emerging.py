@@ -65,6 +65,50 @@ def _categories(z: np.ndarray, p: np.ndarray, trends: list[tuple[float, float]])
     return [classify(z[k], p[k] < cutoff, tz, tp) for k, (tz, tp) in enumerate(trends)]
 
 
+def _reference_category(z: np.ndarray, sig: np.ndarray, trend_z: float, trend_p: float) -> str:
+    """Esri's table read sentence by sentence, written apart from `classify` (no shared helper): the
+    first definition that holds, hot before cold, in the precedence `classify` documents."""
+    n = len(z)
+    for name, s in (("hot", 1), ("cold", -1)):
+        spot = [bool(sig[t]) and s * z[t] > 0 for t in range(n)]
+        opposite = [bool(sig[t]) and s * z[t] < 0 for t in range(n)]
+        share = sum(spot) / n
+        up = trend_p < ALPHA and s * trend_z > 0
+        down = trend_p < ALPHA and s * trend_z < 0
+        trailing = 0
+        while trailing < n and spot[n - 1 - trailing]:
+            trailing += 1
+        rules = [
+            ("historical", share >= 0.9 - 1e-12 and not spot[-1]),
+            ("intensifying", share >= 0.9 - 1e-12 and spot[-1] and up),
+            ("diminishing", share >= 0.9 - 1e-12 and spot[-1] and down),
+            ("persistent", share >= 0.9 - 1e-12 and spot[-1] and not up and not down),
+            ("oscillating", share < 0.9 - 1e-12 and spot[-1] and any(opposite)),
+            ("new", spot[-1] and sum(spot) == 1 and not any(opposite)),
+            ("consecutive", trailing >= 2 and sum(spot) == trailing and share < 0.9 - 1e-12 and not any(opposite)),
+            ("sporadic", share < 0.9 - 1e-12 and spot[-1] and not any(opposite)),
+        ]
+        for pattern, holds in rules:
+            if holds:
+                return f"{pattern}_{name}"
+    return "no_pattern"
+
+
+def _esda_categories(counts: np.ndarray, centres: np.ndarray, band: float, time_steps: int) -> list[str]:
+    """The whole answer again from esda (G_Local, star, on space-time weights), esda.fdr and
+    pymannkendall, classified by `_reference_category`: nothing of ours but the cube's counts."""
+    w = _space_time_w(centres, counts.shape[1], band, time_steps)
+    reference = esda.G_Local(counts.ravel(), w, transform="B", star=True, permutations=0)
+    ref_z = reference.Zs.reshape(counts.shape)
+    ref_p = 2 * reference.p_norm.reshape(counts.shape)  # esda's p_norm is one-sided
+    cutoff = esda.fdr(ref_p.ravel(), ALPHA)
+    out = []
+    for k, row in enumerate(ref_z):
+        trend = pymannkendall.original_test(row)
+        out.append(_reference_category(row, ref_p[k] < cutoff, trend.z, trend.p))
+    return out
+
+
 def test_planted_patterns_come_out_as_planted():
     centres, counts, index = _cube()
     z = space_time_gi_star(counts, centres, BAND, 1)
@@ -106,29 +150,52 @@ def test_bins_trends_and_categories_match_esda_and_pymannkendall(time_steps):
     ref_cutoff = esda.fdr(ref_p.ravel(), ALPHA)
     assert ref_cutoff == pytest.approx(hotspots.fdr_cutoff(hotspots.two_sided_p(z).ravel(), ALPHA))
     ours = _categories(z, hotspots.two_sided_p(z), [mann_kendall(row) for row in z])
-    theirs = [classify(ref_z[k], ref_p[k] < ref_cutoff, tz, tp) for k, (tz, tp) in enumerate(ref_trends)]
-    assert ours == theirs
+    assert ours == _esda_categories(counts, centres, BAND, time_steps)
     assert len(set(ours)) > 2
+
+
+NINE = [1] * 9  # with the final step: 10 steps, 9 of them (90 %) significant
 
 
 @pytest.mark.parametrize(
     ("z", "sig", "trend", "expected"),
     [
+        # hot: significant bins with z > 0
         ([1] * 11 + [3], [0] * 11 + [1], (0.0, 1.0), "new_hot"),
         ([1] * 8 + [3] * 4, [0] * 8 + [1] * 4, (3.0, 0.001), "consecutive_hot"),
         ([3] * 12, [1] * 12, (3.0, 0.001), "intensifying_hot"),
+        ([1] + [3] * 9, [0] + NINE, (3.0, 0.001), "intensifying_hot"),  # exactly 90 %
         ([3] * 12, [1] * 12, (0.5, 0.6), "persistent_hot"),
         ([3] * 12, [1] * 12, (-3.0, 0.001), "diminishing_hot"),
         ([3, 1, 3, 1, 1, 3, 1, 1, 1, 1, 1, 3], [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1], (0.0, 1.0), "sporadic_hot"),
         ([-3, 1, 3, 1, 1, 3, 1, 1, 1, 1, 1, 3], [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1], (0.0, 1.0), "oscillating_hot"),
+        ([-3] + [1] * 10 + [3], [1] + [0] * 10 + [1], (0.0, 1.0), "oscillating_hot"),  # once cold: not new
         ([3] * 11 + [1], [1] * 11 + [0], (0.0, 1.0), "historical_hot"),
-        ([-3] * 12, [1] * 12, (-3.0, 0.001), "intensifying_cold"),
+        ([3] * 9 + [-3], NINE + [1], (-3.0, 0.001), "historical_hot"),  # hot read first
+        # cold: significant bins with z < 0, "intensifying" = ever colder
         ([-1] * 11 + [-3], [0] * 11 + [1], (0.0, 1.0), "new_cold"),
+        ([-1] * 9 + [-3] * 3, [0] * 9 + [1] * 3, (-3.0, 0.001), "consecutive_cold"),
+        ([-3] * 12, [1] * 12, (-3.0, 0.001), "intensifying_cold"),
+        ([-3] * 12, [1] * 12, (0.2, 0.8), "persistent_cold"),
+        ([-3] * 12, [1] * 12, (3.0, 0.001), "diminishing_cold"),
+        ([-3, -1, -1, -3, -1, -1, -1, -1, -1, -3], [1, 0, 0, 1, 0, 0, 0, 0, 0, 1], (0.0, 1.0), "sporadic_cold"),
+        ([3, -1, -1, -3, -1, -1, -1, -1, -1, -3], [1, 0, 0, 1, 0, 0, 0, 0, 0, 1], (0.0, 1.0), "oscillating_cold"),
+        ([-3] * 11 + [-1], [1] * 11 + [0], (0.0, 1.0), "historical_cold"),
+        # neither, and edges of the definitions
         ([1] * 12, [0] * 12, (0.0, 1.0), "no_pattern"),
+        ([3] + [1] * 11, [1] + [0] * 11, (0.0, 1.0), "no_pattern"),  # hot once, long ago
+        ([1] * 9 + [3] * 3, [0] * 9 + [1] * 3, (3.0, 0.001), "consecutive_hot"),
+        ([3] + [1] * 8 + [3] * 3, [1] + [0] * 8 + [1] * 3, (0.0, 1.0), "sporadic_hot"),  # a run, but hot before it
     ],
 )
 def test_classify_follows_the_published_definitions(z, sig, trend, expected):
     assert classify(np.array(z, float), np.array(sig, bool), *trend) == expected
+    assert _reference_category(np.array(z, float), np.array(sig, bool), *trend) == expected
+
+
+def test_every_category_is_covered_by_a_hand_built_series():
+    table = test_classify_follows_the_published_definitions.pytestmark[0].args[1]
+    assert {row[3] for row in table} == set(CATEGORIES)
 
 
 BOX = (111.0, 39.5, 111.4, 39.8)

@@ -40,7 +40,6 @@ from geo_disputes.services.analysis.hotspots import HotSpotRefused, StudyArea
 
 MIN_STEPS = 10  # ArcGIS: the cube needs at least ten time steps
 ALPHA = 0.05  # bin significance (after FDR) and trend significance
-SHARE = 0.9  # "90 percent of the time-step intervals"
 STEPS = ("month", "quarter", "year")
 NO_PATTERN = "no_pattern"
 PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic", "oscillating", "historical")
@@ -172,23 +171,34 @@ def mann_kendall(series: np.ndarray) -> tuple[float, float]:
 def classify(z: np.ndarray, significant: np.ndarray, trend_z: float, trend_p: float) -> str:
     """The category of one location from its per-step Gi* z, FDR significance and trend.
 
-    Definitions (Esri, "How Emerging Hot Spot Analysis works"; sfdep classify_hotspot), for hot (cold
-    mirrors with the signs swapped), "hot" meaning a significant bin with z > 0, "90 %" of all steps:
+    Definitions (Esri, "How Emerging Hot Spot Analysis works"), for hot (cold mirrors with the
+    signs swapped), "hot" meaning a significant bin with z > 0, "90 %" meaning at least 90 % of all
+    steps (counted in integers: 9 of 10, 27 of 30):
     - new: the final step is hot and no earlier step ever was;
     - consecutive: one uninterrupted run of ≥ 2 hot steps ending at the final step, no hot step
       before the run, and fewer than 90 % of steps hot;
     - intensifying: ≥ 90 % of steps hot including the final one, significant increasing trend;
     - persistent: ≥ 90 % of steps hot, no significant trend;
     - diminishing: ≥ 90 % of steps hot including the final one, significant decreasing trend;
-    - sporadic: final step hot, < 90 % hot, on-and-off history, never a cold step;
+    - sporadic: final step hot, < 90 % hot, an on-and-off history, never a cold step;
     - oscillating: final step hot, < 90 % hot, at least one earlier cold step;
     - historical: final step not hot, ≥ 90 % of steps hot;
     - no_pattern: none of these.
-    Intensifying/diminishing read the trend of the Gi* z (for cold spots the trend toward colder,
-    negative, is "intensifying").
+    Where Esri's sentences overlap, the more specific one wins, and we say which:
+    - a location once cold and hot now is oscillating, not new or consecutive (Esri's oscillating
+      sentence is about exactly that history; sfdep's new/consecutive also require no earlier
+      significant bin of either sign);
+    - ≥ 90 % hot with a final step not hot is historical even without a trend (persistent's
+      sentence does not speak of the final step, historical's does);
+    - the hot reading is tried first: 9 hot steps then a cold one is historical hot, not
+      oscillating cold.
+    Intensifying/diminishing read the Mann-Kendall trend of the Gi* z at α = 0.05 (for cold spots the
+    trend toward colder, negative, is "intensifying"). sfdep's `classify_hotspot` differs in places
+    we do not follow (its intensifying hot counts cold bins toward the 90 %, its historical hot
+    needs a final z < 0, its persistent ignores the final step).
     """
-    hot = significant & (z > 0)
-    cold = significant & (z < 0)
+    hot = np.asarray(significant, bool) & (np.asarray(z) > 0)
+    cold = np.asarray(significant, bool) & (np.asarray(z) < 0)
     for label, mine, other, sign in (("hot", hot, cold, 1.0), ("cold", cold, hot, -1.0)):
         pattern = _pattern(mine, other, sign * trend_z, trend_p)
         if pattern:
@@ -197,27 +207,28 @@ def classify(z: np.ndarray, significant: np.ndarray, trend_z: float, trend_p: fl
 
 
 def _pattern(mine: np.ndarray, other: np.ndarray, trend: float, trend_p: float) -> str | None:
+    """The pattern of one sign (`mine` hot or cold steps, `other` the opposite), or None."""
     n = len(mine)
-    share = mine.sum() / n
+    mostly = 10 * int(mine.sum()) >= 9 * n  # "ninety percent of the time-step intervals"
     final = bool(mine[-1])
     trending = trend_p < ALPHA
-    if share >= SHARE:
-        if final and trending and trend > 0:
-            return "intensifying"
-        if final and trending and trend < 0:
-            return "diminishing"
+    if mostly:
         if not final:
             return "historical"
+        if trending and trend > 0:
+            return "intensifying"
+        if trending and trend < 0:
+            return "diminishing"
         return "persistent"
     if not final:
         return None
-    if mine[:-1].sum() == 0:
-        return "new"
-    run = int(np.argmin(mine[::-1]))  # trailing hot steps (not all hot: share < 90 %)
-    if run >= 2 and mine[: n - run].sum() == 0:
-        return "consecutive"
-    if other[:-1].any():
+    if other.any():
         return "oscillating"
+    if not mine[:-1].any():
+        return "new"
+    run = int(np.argmin(mine[::-1]))  # trailing hot steps (not all hot: fewer than 90 %)
+    if run >= 2 and not mine[: n - run].any():
+        return "consecutive"
     return "sporadic"
 
 
