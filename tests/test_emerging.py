@@ -10,6 +10,7 @@ import esda
 import numpy as np
 import pymannkendall
 import pytest
+from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 from libpysal.weights import W
@@ -278,3 +279,39 @@ def test_api_refusals_name_the_parameter(banner, api_client):
     assert response.json()["step"][0].startswith("新兴热点分析至少需要 10 个时间步")
     assert api_client.get("/api/emerging-hotspots/", {"step": "week"}).json().keys() == {"step"}
     assert api_client.get("/api/emerging-hotspots/", {"time_steps": "-1"}).json().keys() == {"time_steps"}
+
+
+SPOTS = {  # planted spot -> (category, cases per month 1..12)
+    (111.08, 39.56): ("new_hot", [0] * 11 + [40]),
+    (111.30, 39.74): ("intensifying_hot", [12 + 2 * t for t in range(12)]),
+    (111.32, 39.56): ("diminishing_hot", [34 - 2 * t for t in range(12)]),
+}
+
+
+def _planted_cases() -> None:
+    """Scattered background (25 a month over the box) and three planted spots, all through the factory."""
+    rng = np.random.default_rng(17)
+    for month in range(1, 13):
+        for lon, lat in zip(rng.uniform(BOX[0], BOX[2], 25), rng.uniform(BOX[1], BOX[3], 25), strict=True):
+            _case(float(lon), float(lat), month)
+    for (lon, lat), (_, per_month) in SPOTS.items():
+        for month, n in enumerate(per_month, start=1):
+            for dx, dy in rng.normal(0.0, 0.01, (n, 2)):  # about 1 km: a spot spans a few hexagons
+                _case(lon + float(dx), lat + float(dy), month)
+
+
+def test_planted_spots_in_postgis_come_back_as_planted_and_as_esda_says(banner):
+    _planted_cases()
+    result = emerging_hot_spots(Case.objects.all(), "month", 1)
+    assert len(result.steps) == 12 and result.n_incidents >= Case.objects.count() - 2  # an edge point may fall outside
+    to_metric = CoordTransform(SpatialReference(4326), SpatialReference(4546))
+    centres = np.array([(loc.x, loc.y) for loc in result.locations])
+    for (lon, lat), (expected, _) in SPOTS.items():
+        spot = Point(lon, lat, srid=4326)
+        spot.transform(to_metric)
+        nearest = result.locations[int(np.argmin(np.hypot(*(centres - (spot.x, spot.y)).T)))]
+        assert nearest.category == expected, (expected, nearest)
+    categories = [loc.category for loc in result.locations]
+    assert categories.count("no_pattern") > len(categories) // 2
+    counts = np.array([loc.counts for loc in result.locations], dtype=float)
+    assert categories == _esda_categories(counts, centres, result.distance_band_m, 1)

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from geo_disputes.services.analysis.emerging import STEPS, emerging_hot_spots
 from geo_disputes.services.analysis.hotspots import HotSpotRefused, StudyArea
-from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.access import banner_codes_seen, visible_cases
 from geo_disputes.services.cases.case_queries import filter_cases
 
 from .analysis import _collection, _filter
@@ -39,7 +39,8 @@ class EmergingHotSpotView(APIView):
         flt = _filter(query, township=True)
         cases = filter_cases(visible_cases(request.user), flt)
         try:
-            result = emerging_hot_spots(cases, step, int(raw), StudyArea(township=flt.township or "", on=flt.until))
+            area = StudyArea(township=flt.township or "", on=flt.until, banner=banner_codes_seen(request.user) or "")
+            result = emerging_hot_spots(cases, step, int(raw), area)
         except HotSpotRefused as exc:
             body = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
             return Response(body, status=422)
