@@ -62,7 +62,7 @@
       return Object.assign({}, loader.spec.style, { fillColor: quiet ? "#ffffff" : cat.colour, fillOpacity: quiet ? 0.05 : 0.7 });
     };
     loader.tooltip = function (props) {
-      return categoryOf(props).label + gettext(" · 共 ") + sum(props.counts) + gettext(" 件");
+      return format(gettext("%(category)s · 共 %(n)s 件"), { category: categoryOf(props).label, n: sum(props.counts) });
     };
     loader.popup = function (props) {
       return popup(props, loader.meta || {});
@@ -76,8 +76,13 @@
       });
       legend.counts(tally);
       legend.say(
-        gettext("时间步 ") + (m.steps || []).length + gettext(" 个（") + (m.steps || [""])[0] + gettext(" 起）；事项 ") + m.n_incidents +
-          gettext(" 件；距离带 ") + Math.round(m.distance_band_m || 0) + gettext(" 米；含前 ") + m.time_steps + gettext(" 个时间步"),
+        format(gettext("%(steps)s 个时间步（%(first)s 起），事项 %(n)s 件，距离带 %(band)s 米，邻域含前 %(lag)s 个时间步"), {
+          steps: (m.steps || []).length,
+          first: (m.steps || [""])[0],
+          n: m.n_incidents,
+          band: Math.round(m.distance_band_m || 0),
+          lag: m.time_steps,
+        }),
         false
       );
     };
@@ -113,6 +118,13 @@
 
   function categoryOf(props) {
     return BY_KEY[(props || {}).category] || BY_KEY.no_pattern;
+  }
+
+  /* "%(name)s" placeholders filled from `values` (a translation may reorder them). */
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values[name] === undefined || values[name] === null ? "" : String(values[name]);
+    });
   }
 
   function sum(values) {
