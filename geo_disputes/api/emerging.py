@@ -57,7 +57,7 @@ class EmergingHotSpotView(APIView):
             "study_area": flt.township or "banner",
         }
         features = ",".join(
-            '{"type":"Feature","geometry":'
+            f'{{"type":"Feature","id":"{loc.i}_{loc.j}","geometry":'
             + loc.geometry
             + ',"properties":'
             + json.dumps(
