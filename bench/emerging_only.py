@@ -6,8 +6,9 @@
 Ours: services.analysis.emerging.emerging_hot_spots (cube counts in PostGIS, space-time Gi*, Mann-Kendall,
 categories). The peer, on our cube's counts (the cube itself is PostGIS's, timed with ours): esda's
 G_Local (star, binary) on a libpysal space-time weights matrix over all bins, pymannkendall's
-original_test per location, the same FDR and category rules. Same answers: z within 1e-9, identical
-categories; the script exits non-zero otherwise.
+original_test per location, esda's FDR, and the categories read from Esri's sentences by the tests' own
+reference classifier (tests/test_emerging.py `_reference_category`, written apart from `classify`).
+Same answers: z within 1e-9, identical categories; the script exits non-zero otherwise.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from scipy.spatial import cKDTree  # noqa: E402
 from bench.analysis_only import prepare  # noqa: E402
 from geo_disputes.models import Case  # noqa: E402
 from geo_disputes.services.analysis import emerging, hotspots  # noqa: E402
+from tests.test_emerging import _reference_category  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def peer(counts: np.ndarray, centres: np.ndarray, band: float, time_steps: int) -> tuple[np.ndarray, list[str]]:
-    """The independent pipeline: esda G_Local on a space-time W, pymannkendall, FDR, the category rules."""
+    """The independent pipeline: esda G_Local on a space-time W, pymannkendall, esda.fdr, the reference categories."""
     n_loc, n_t = counts.shape
     spatial = cKDTree(centres).sparse_distance_matrix(cKDTree(centres), band + hotspots.BAND_TOLERANCE_M)
     spatial = (spatial > 0).astype(float) + sparse.identity(n_loc)
@@ -79,7 +81,7 @@ def peer(counts: np.ndarray, centres: np.ndarray, band: float, time_steps: int) 
     categories = []
     for k in range(n_loc):
         trend = pymannkendall.original_test(z[k])
-        categories.append(emerging.classify(z[k], p[k] < cutoff, trend.z, trend.p))
+        categories.append(_reference_category(z[k], p[k] < cutoff, trend.z, trend.p))
     return z, categories
 
 

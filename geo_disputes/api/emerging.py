@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +20,7 @@ from geo_disputes.services.cases.access import banner_codes_seen, visible_cases
 from geo_disputes.services.cases.case_queries import filter_cases
 
 from .analysis import _collection, _filter
+from .params import choice, integer
 
 MAX_TIME_STEPS = 12
 
@@ -28,19 +28,14 @@ MAX_TIME_STEPS = 12
 class EmergingHotSpotView(APIView):
     def get(self, request: Request) -> HttpResponse:
         query = request.query_params
-        step = query.get("step") or "month"
-        if step not in STEPS:
-            raise ValidationError({"step": "时间步长须为 month、quarter 或 year / use month, quarter or year"})
-        raw = query.get("time_steps") or "1"
-        if not raw.isdigit() or int(raw) > MAX_TIME_STEPS:
-            raise ValidationError(
-                {"time_steps": f"前序时间步数须为 0 至 {MAX_TIME_STEPS} / time_steps must be 0 to {MAX_TIME_STEPS}"}
-            )
+        step = choice(query, "step", STEPS, "month")
+        # ASCII digits only (params.integer refuses "１２", "²"); more than MAX_TIME_STEPS is clipped.
+        time_steps = integer(query, "time_steps", default=1, low=0, high=MAX_TIME_STEPS)
         flt = _filter(query, township=True)
         cases = filter_cases(visible_cases(request.user), flt)
         try:
             area = StudyArea(township=flt.township or "", on=flt.until, banner=banner_codes_seen(request.user) or "")
-            result = emerging_hot_spots(cases, step, int(raw), area)
+            result = emerging_hot_spots(cases, step, time_steps, area)
         except HotSpotRefused as exc:
             body = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
             return Response(body, status=422)
