@@ -28,6 +28,7 @@ document(
             CaseRecusalView,
             StatsView,
             analysis.HotSpotView,
+            EmergingHotSpotView,
             analysis.VillageRateView,
             analysis.ClusterView,
             analysis.GroupProposalListView,

@@ -68,6 +68,16 @@ def test_the_planner_turns_on_emerging_hot_spots_and_reads_the_legend(page, live
     )
     assert set(fills) == {"#ff6d00"}
     screenshot(page, "planner-emerging")
+    # A hexagon's popup: its category, trend and one row per step, built as text (no HTML from the API).
+    popup = page.evaluate(
+        """() => { const ctx = GeoDisputesMaps.current;
+                   const hex = ctx.layers.emerging.geojson.getLayers()
+                     .find(l => l.feature.properties.category === 'consecutive_hot');
+                   hex.openPopup(); const node = hex.getPopup().getElement();
+                   return {text: node.innerText, rows: node.querySelectorAll('table.steps tr').length}; }"""
+    )
+    assert popup["text"].startswith("连续热点") and "趋势 z" in popup["text"], popup
+    assert popup["rows"] == 1 + len(page.evaluate("() => GeoDisputesMaps.current.layers.emerging.meta.steps"))
 
     legend.locator("select").select_option("year")
     page.wait_for_function("() => document.querySelector('.gd-emerging-legend .status.problem')", timeout=20_000)
@@ -81,3 +91,21 @@ def test_the_planner_turns_on_emerging_hot_spots_and_reads_the_legend(page, live
     page.evaluate("() => GeoDisputesMaps.current.map.removeLayer(GeoDisputesMaps.current.groups.emerging)")
     assert page.locator(".gd-emerging-legend").count() == 0
     assert_clean(page)
+
+
+def test_the_emerging_layer_speaks_english_when_it_is_chosen(page, live_server, world):
+    page.goto(f"{live_server.url}/maps/field/", wait_until="load")
+    with page.expect_navigation(wait_until="load"):
+        page.click("footer.site button[value=en]")
+    open_map(page, live_server, "/maps/planner/")
+    overlays = page.locator(".leaflet-control-layers-overlays").inner_text()
+    assert "Emerging hot spots (space-time trends)" in overlays
+    show_layer(page, "emerging")
+    page.wait_for_function(
+        "() => GeoDisputesMaps.current.layers.emerging.count() > 0 && !GeoDisputesMaps.current.layers.emerging.pending",
+        timeout=20_000,
+    )
+    text = page.locator(".gd-emerging-legend").inner_text()
+    for label in ("Time step", "Month", "New hot spot", "Intensifying cold spot", "No pattern detected", "cases"):
+        assert label in text, label
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), text
