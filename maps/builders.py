@@ -158,6 +158,8 @@ def planner_map(
             query={"members": "false"},
             show=False,  # like hot spots, computed when asked for: banner-wide at 10^6 cases it takes minutes
         ),
+        # Drawn, with its legend and step selector, by maps/js/emerging.js.
+        LayerSource("emerging", _("新兴热点（时空趋势）"), reverse("api-emerging-hotspots"), by_bbox=False, show=False),
     ]
     extra = {
         "heat": HeatMap([], name=_("事项热力图"), show=False, radius=18, blur=14, min_opacity=0.35, max_zoom=14),

@@ -34,6 +34,7 @@ LAYER_STYLES: dict[str, dict] = {
     "cases": {"radius": 6, "color": "#ffffff", "weight": 1.5, "fillColor": "#e53935", "fillOpacity": 0.95},
     "village-rates": {"color": "#757575", "weight": 0.6, "fillColor": "#e0e0e0", "fillOpacity": 0.7},
     "hotspots": {"color": "#9e9e9e", "weight": 0.3, "fillOpacity": 0.7},
+    "emerging": {"color": "#757575", "weight": 0.4, "fillOpacity": 0.7},
     "clusters": {"color": "#6a1b9a", "weight": 2.5, "fillColor": "#ba68c8", "fillOpacity": 0.2},
     "case-markers": {"color": "#ffffff", "fillColor": "#1565c0"},
     "heat": {"color": "#ff5722", "fillColor": "#ffeb3b"},

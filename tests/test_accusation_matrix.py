@@ -42,6 +42,7 @@ SURFACES = [
     "/api/case-points/",
     "/api/clusters/?min_points=2",
     "/api/hotspots/",
+    "/api/emerging-hotspots/",
     "/api/group-proposals/",
     "/api/stats/",
     "/cases/",

@@ -75,6 +75,7 @@ MINIMUM = {
     "GET /api/layers/<layer>/": 15,
     "GET /api/stats/": 10,
     "GET /api/hotspots/": 8,
+    "GET /api/emerging-hotspots/": 16,
     "GET /api/clusters/": 10,
     "GET /api/village-rates/": 4,
     "GET /api/locate/": 15,
@@ -753,6 +754,11 @@ _CLUSTER_FILTERS = (
     + [("eps_m", v) for v in ("NaN", "inf", "-1", "0", "1e9", "abc", "' OR 1=1 --", "1" * 400)]
     + [("min_points", v) for v in ("0", "-1", "1.5", "1e9", "' OR 1=1 --", "9" * 30, *NON_ASCII_DIGITS)]
 )
+_EMERGING_FILTERS = (
+    _ANALYSIS_FILTERS
+    + [("step", v) for v in ("week", "' OR 1=1 --", "MONTH", LONG)]
+    + [("time_steps", v) for v in ("-1", "1.5", "abc", "' OR 1=1 --", *NON_ASCII_DIGITS)]
+)
 _LOCATE_FILTERS = (
     [("lon", v) for v in ("NaN", "inf", "-Infinity", "1e400", "abc", "' OR 1=1 --", "181", "", LONG, "111,05")]
     + [("lat", v) for v in ("nan", "Infinity", "111.05", "-91", "north")]
@@ -766,6 +772,7 @@ GET_INPUTS = (
     + table("GET /api/stats/", _filters("stats", "/api/stats/", _STATS_FILTERS))
     + table("GET /api/hotspots/", _filters("hotspots", "/api/hotspots/", _ANALYSIS_FILTERS))
     + table("GET /api/clusters/", _filters("clusters", "/api/clusters/", _CLUSTER_FILTERS))
+    + table("GET /api/emerging-hotspots/", _filters("emerging", "/api/emerging-hotspots/", _EMERGING_FILTERS))
     + table(
         "GET /api/village-rates/",
         _filters("rates", "/api/village-rates/", [("output", v) for v in ("xml", "' OR 1=1 --", "csv")])

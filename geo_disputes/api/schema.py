@@ -383,6 +383,23 @@ CONTRACT = {
             responses={200: GEOJSON, 400: PROBLEM, 422: OBJECT, **DENIED},
         )
     ),
+    "EmergingHotSpotView": extend_schema_view(
+        get=extend_schema(
+            summary="Emerging hot spots: each hexagon's space-time Gi* per step, Mann-Kendall trend and one of "
+            "Esri's 17 categories",
+            parameters=[
+                _q("step", enum=["month", "quarter", "year"], description="time step of the cube (default month)"),
+                _q("time_steps", OpenApiTypes.INT, "previous steps in each bin's neighbourhood, 0-12 (default 1)"),
+                CATEGORY,
+                STATUS,
+                TIER,
+                SINCE,
+                UNTIL,
+                TOWNSHIP,
+            ],
+            responses={200: GEOJSON, 400: PROBLEM, 422: OBJECT, **DENIED},
+        )
+    ),
     "VillageRateView": extend_schema_view(
         get=extend_schema(
             summary="Cases per 100 households by village, with Empirical Bayes smoothing",

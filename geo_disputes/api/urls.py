@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from . import analysis, attachments
 from .case_points import CasePointsView
 from .cases import CaseDetailView, CaseListView, CaseRecusalView, CaseTransitionView
+from .emerging import EmergingHotSpotView
 from .layers import LayerView
 from .locate import LocateView
 from .parcels import ParcelSearchView, ParcelView
@@ -27,6 +28,7 @@ document(
             CaseRecusalView,
             StatsView,
             analysis.HotSpotView,
+            EmergingHotSpotView,
             analysis.VillageRateView,
             analysis.ClusterView,
             analysis.GroupProposalListView,
@@ -58,6 +60,7 @@ urlpatterns = [
     path("cases/<str:reference>/uploads/<str:pk>/", attachments.UploadView.as_view(), name="api-case-upload"),
     path("stats/", StatsView.as_view(), name="api-stats"),
     path("hotspots/", analysis.HotSpotView.as_view(), name="api-hotspots"),
+    path("emerging-hotspots/", EmergingHotSpotView.as_view(), name="api-emerging-hotspots"),
     path("village-rates/", analysis.VillageRateView.as_view(), name="api-village-rates"),
     path("clusters/", analysis.ClusterView.as_view(), name="api-clusters"),
     path("group-proposals/", analysis.GroupProposalListView.as_view(), name="api-group-proposals"),

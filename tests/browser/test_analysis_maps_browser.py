@@ -84,6 +84,7 @@ def test_the_planner_draws_markers_heat_rates_clusters_and_hot_spots_offline(pag
         "每百户事项数（分村）",
         "Gi* 冷热点（六边形）",
         "DBSCAN 聚集区",
+        "新兴热点（时空趋势）",
         "事项热力图",
         "事项（聚合标注）",
         "选中",

@@ -52,6 +52,7 @@
     setupRates(page);
     setupHotspots(page);
     setupClusters(page);
+    if (GD.emergingLayer) page.emerging = GD.emergingLayer(page); // maps/js/emerging.js
     fillTownships(page);
 
     form.addEventListener("submit", function (event) {
@@ -132,6 +133,7 @@
     layers.clusters.reload(Object.assign({}, withTownship, pick(values, ["eps_m", "min_points"])));
     layers.hotspots.reload(withTownship);
     if (layers.hotspots.pending) computing(page);
+    if (page.emerging) page.emerging.reload(withTownship);
     // A hidden analysis layer is not recomputed, so its old count must not stay as if it were current.
     if (remember && !page.ctx.map.hasLayer(page.ctx.groups.clusters)) say(page.clusterStatus, gettext("筛选已更改：打开“DBSCAN 聚集区”图层后按新条件计算"));
     if (remember && !page.ctx.map.hasLayer(page.ctx.groups.hotspots)) say(page.hotspotStatus, gettext("筛选已更改：打开“Gi* 冷热点”图层后按新条件计算"));
