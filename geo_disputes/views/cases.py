@@ -300,7 +300,13 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "converted": _("GCJ-02 已换算为 WGS84"),
         },
     }
-    context = {"form": form, "formset": formset, "map_config": config, "max_mb": settings.ATTACHMENT_MAX_BYTES >> 20}
+    context = {
+        "form": form,
+        "formset": formset,
+        "map_config": config,
+        "max_mb": settings.ATTACHMENT_MAX_BYTES >> 20,
+        "offline_budget": settings.OFFLINE_PACK_BUDGET_BYTES,  # the kept area pack's limit (js/offline.js)
+    }
     return render(request, "cases/new.html", context, status=status)
 
 
