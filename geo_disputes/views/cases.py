@@ -298,6 +298,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "inside": _("矿区内"),
             "zone": _("矿区影响区"),
             "converted": _("GCJ-02 已换算为 WGS84"),
+            "offline": _("(离线:按本机保存的边界;联网发送后由服务器定位和分流)"),
         },
     }
     context = {

@@ -65,7 +65,7 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
     # Recorded, not routed: a routed context would sit between the service worker and the network.
     context.on("request", lambda r: urlsplit(r.url).hostname in LOCAL_HOSTS or r.url.startswith(("data:", "blob:")) or outside.append(r.url))
     page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("pageerror", lambda exc: errors.append(str(exc) + ' @ ' + page.url + ' ' + (exc.stack or '')[:300]))
 
     # Online, once: the worker takes control, the shell and both pages are kept, the village pack too.
     page.goto(f"{live_server.url}/maps/field/", wait_until="load")
