@@ -268,7 +268,12 @@ CONTRACT = {
             parameters=[
                 _q("village", description="a 12-digit village code: required for banner-wide roles, else one of yours"),
             ],
-            responses={200: OBJECT, 304: OpenApiResponse(description="unchanged (If-None-Match)"), 400: PROBLEM, **DENIED},
+            responses={
+                200: OBJECT,
+                304: OpenApiResponse(description="unchanged (If-None-Match)"),
+                400: PROBLEM,
+                **DENIED,
+            },
         )
     ),
     "LayerView": extend_schema_view(

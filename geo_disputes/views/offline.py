@@ -70,4 +70,3 @@ def manifest(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(body, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "no-cache"
     return response
-

@@ -63,9 +63,14 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
     outside: list[str] = []
     errors: list[str] = []
     # Recorded, not routed: a routed context would sit between the service worker and the network.
-    context.on("request", lambda r: urlsplit(r.url).hostname in LOCAL_HOSTS or r.url.startswith(("data:", "blob:")) or outside.append(r.url))
+    context.on(
+        "request",
+        lambda r: (
+            urlsplit(r.url).hostname in LOCAL_HOSTS or r.url.startswith(("data:", "blob:")) or outside.append(r.url)
+        ),
+    )
     page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc) + ' @ ' + page.url + ' ' + (exc.stack or '')[:300]))
+    page.on("pageerror", lambda exc: errors.append(str(exc) + " @ " + page.url + " " + (exc.stack or "")[:300]))
 
     # Online, once: the worker takes control, the shell and both pages are kept, the village pack too.
     page.goto(f"{live_server.url}/maps/field/", wait_until="load")
@@ -82,7 +87,9 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
     context.set_offline(True)
     response = page.reload(wait_until="load")
     assert response is not None and response.from_service_worker
-    page.wait_for_function("() => window.GeoDisputesMaps && GeoDisputesMaps.field && window.GDOffline && GDOffline.pack")
+    page.wait_for_function(
+        "() => window.GeoDisputesMaps && GeoDisputesMaps.field && window.GDOffline && GDOffline.pack"
+    )
     assert page.evaluate("() => navigator.onLine") is False
 
     click_map_at(page, *TARGET)
@@ -129,7 +136,8 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
         """() => GDOffline.drafts().then(ds => { const d = ds[0]; d.state = 'waiting'; d.answer = null;
         d.photos.forEach(p => p.sent = false);
         return new Promise(r => { const o = indexedDB.open('gd-offline', 1); o.onsuccess = () => {
-          const t = o.result.transaction('outbox', 'readwrite'); t.objectStore('outbox').put(d); t.oncomplete = r; }; }); })
+          const t = o.result.transaction('outbox', 'readwrite');
+          t.objectStore('outbox').put(d); t.oncomplete = r; }; }); })
         .then(() => GDOffline.sync())"""
     )
     assert _states(page)[0] == "synced"

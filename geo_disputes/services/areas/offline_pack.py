@@ -78,7 +78,12 @@ def build_pack(villages: tuple[str, ...], *, land_use_labels: dict[str, str], on
 
     `land_use_labels` are the land-use names in the page's language (so the phone needs no catalogue)."""
     on = on or dt.date.today()
-    params = {"on": on, "villages": list(villages), "digits": PACK_DECIMALS, "labels": json.dumps(land_use_labels, ensure_ascii=False)}
+    params = {
+        "on": on,
+        "villages": list(villages),
+        "digits": PACK_DECIMALS,
+        "labels": json.dumps(land_use_labels, ensure_ascii=False),
+    }
     in_force = "valid_from <= %(on)s AND (valid_to IS NULL OR valid_to >= %(on)s)"
     sql = f"""
         WITH v AS (SELECT code, name, township_code, geom FROM {Village._meta.db_table}
@@ -110,10 +115,9 @@ def build_pack(villages: tuple[str, ...], *, land_use_labels: dict[str, str], on
                   'land_use_label', coalesce((SELECT j ->> land_use FROM labels), land_use), 'area_mu', area_mu))
               ORDER BY code), '[]'::json)) FROM p)
         )::text
-    """
+    """  # noqa: S608 — only table names and constants are interpolated; values are parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         body = cursor.fetchone()[0].encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     return Pack(body=body, etag=etag, villages=villages)
-
