@@ -144,5 +144,14 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
     assert Case.objects.count() == 2  # the Idempotency-Key replayed the first answer
     assert Attachment.objects.count() == 2  # the photo's SHA-256 was already on the case
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    # The ray casting itself: a ring with a hole (a homestead cut out of a grassland), and a multipolygon.
+    ring = [[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]
+    hole = [[1, 1], [2, 1], [2, 2], [1, 2], [1, 1]]
+    polygon = {"type": "Polygon", "coordinates": [ring, hole]}
+    multi = {"type": "MultiPolygon", "coordinates": [[hole], [[[5, 5], [6, 5], [6, 6], [5, 5]]]]}
+    inside = "([g, x, y]) => GDOffline.containsPoint(g, x, y)"
+    assert page.evaluate(inside, [polygon, 3, 3]) and not page.evaluate(inside, [polygon, 1.5, 1.5])
+    assert not page.evaluate(inside, [polygon, 5, 1]) and page.evaluate(inside, [multi, 5.8, 5.5])
+    assert page.evaluate(inside, [multi, 1.5, 1.5]) and not page.evaluate(inside, [multi, 5.2, 5.8])
     assert outside == [] and errors == []
     context.close()

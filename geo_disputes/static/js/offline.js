@@ -261,15 +261,24 @@
   GDOffline.sync = function () {
     if (syncing) return syncing;
     if (!navigator.onLine) return Promise.resolve();
-    syncing = GDOffline.drafts()
-      .then(function (drafts) {
+    // One tab at a time sends this user's outbox (a second tab would upload the same photo twice).
+    var exclusive = navigator.locks
+      ? function (work) {
+          return navigator.locks.request("gd-outbox-" + config.user, work);
+        }
+      : function (work) {
+          return work();
+        };
+    syncing = exclusive(function () {
+      return GDOffline.drafts().then(function (drafts) {
         return drafts.reduce(function (chain, draft) {
           if (draft.state !== "waiting" && draft.state !== "sending") return chain;
           return chain.then(function () {
             return send(draft);
           });
         }, Promise.resolve());
-      })
+      });
+    })
       .catch(function () {})
       .then(function () {
         syncing = null;
@@ -302,6 +311,9 @@
                 return draft.answer;
               });
             }
+            if (response.status === 401 || (response.status === 403 && /credentials|CSRF|认证/i.test(body.detail || ""))) {
+              throw { login: true }; // the session ended while offline: not a refusal, sent after the next login
+            }
             if (response.status >= 400 && response.status < 500) throw { refused: problem(body) || String(response.status) };
             throw { retry: true };
           });
@@ -312,12 +324,16 @@
       })
       .then(function () {
         draft.state = "synced";
+        draft.reason = "";
         return putOne("outbox", draft);
       })
       .catch(function (error) {
         if (error && error.refused) {
           draft.state = draft.answer ? "synced" : "refused";
           draft.reason = error.refused;
+        } else if (error && error.login) {
+          draft.state = "waiting";
+          draft.reason = gettext("登录已过期：请重新登录，之后自动发送");
         } else {
           draft.state = "waiting"; // a network error or a 5xx: tried again later
           later();
@@ -562,8 +578,7 @@
       }).filter(function (name) {
         return new URL(name).origin === location.origin && new URL(name).pathname.indexOf(config.staticUrl) === 0;
       });
-      urls.push(location.pathname);
-      urls.push(config.catalogue);
+      if (!navigator.serviceWorker.controller) urls.push(location.pathname, config.catalogue); // else kept as loaded
       (registration.active || navigator.serviceWorker.controller).postMessage({ type: "keep", urls: urls });
       GDOffline.workerReady = true;
     }).catch(function () {});
