@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -45,7 +46,10 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     shell = [static(name) for name in SHELL_STATIC]
     pages = [reverse(name) for name in SHELL_PAGES]
     version = hashlib.sha256(json.dumps([shell, pages]).encode()).hexdigest()[:12]
-    config = {"version": version, "shell": shell, "pages": pages, "static": static("")}
+    # Content-hashed names (make run) never change under one name: cache first. Plain names (make dev, the
+    # tests) do: the network first, so an edited script is not hidden behind the kept one.
+    hashed = isinstance(staticfiles_storage, ManifestFilesMixin)
+    config = {"version": version, "shell": shell, "pages": pages, "static": static(""), "hashed": hashed}
     script = render_to_string("offline/sw.js", {"config": json.dumps(config)})
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
     response["Service-Worker-Allowed"] = "/"

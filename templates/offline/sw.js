@@ -1,6 +1,7 @@
 /*
  * The field app's service worker (served by geo_disputes/views/offline.py at /sw.js, scope "/").
- * App shell: static files (hashed names: cache first, they never change under one name) and the
+ * App shell: static files (hashed names: cache first, they never change under one name; plain names
+ * in development: network first) and the
  * field page, the intake form and the script catalogue (network first, within a few seconds; the kept
  * copy when there is no network or it hangs). Everything else — the API above all — goes to the
  * network untouched: offline data and the outbox live in IndexedDB, handled by js/offline.js.
@@ -61,7 +62,7 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (url.pathname.indexOf(CONFIG.static) === 0) {
-    event.respondWith(cacheFirst(request));
+    event.respondWith(CONFIG.hashed ? cacheFirst(request) : networkThenKept(request));
   } else if (CONFIG.pages.indexOf(url.pathname) !== -1) {
     event.respondWith(networkFirst(request, url.pathname));
   }
@@ -96,6 +97,19 @@ function cacheFirst(request) {
       return fetch(request).then(function (response) {
         if (keepable(response)) cache.put(request, response.clone());
         return response;
+      });
+    });
+  });
+}
+
+function networkThenKept(request) {
+  return caches.open(SHELL).then(function (cache) {
+    return fetch(request).then(function (response) {
+      if (keepable(response)) cache.put(request, response.clone());
+      return response;
+    }).catch(function () {
+      return cache.match(request).then(function (hit) {
+        return hit || Response.error();
       });
     });
   });
