@@ -18,16 +18,7 @@ self.addEventListener("install", function (event) {
   event.waitUntil(
     caches.open(SHELL).then(function (cache) {
       return cache.addAll(CONFIG.shell);
-    }).then(function () {
-      return caches.open(PAGES);
-    }).then(function (cache) {
-      // The pages as this user sees them (cookies go along); a redirect to the login page is not kept.
-      return Promise.all(CONFIG.pages.map(function (url) {
-        return fetch(url, { credentials: "same-origin" }).then(function (response) {
-          if (keepable(response)) return cache.put(url, response);
-        }).catch(function () {});
-      }));
-    }).then(function () {
+    }).then(keepPages).then(function () {
       return self.skipWaiting();
     })
   );
@@ -52,7 +43,10 @@ self.addEventListener("message", function (event) {
   if (data.type === "keep" && Array.isArray(data.urls)) {
     event.waitUntil(keep(data.urls));
   } else if (data.type === "forget") {
-    event.waitUntil(caches.delete(PAGES));
+    // Here, not in the page: the page is navigating away (logout) and could not finish the deletion.
+    // `refill`: another user now uses this phone; keep the pages again as they see them.
+    var forgotten = Promise.all([caches.delete(PAGES), data.user ? forgetPack(String(data.user)) : null]);
+    event.waitUntil(data.refill ? forgotten.then(keepPages) : forgotten);
   }
 });
 
@@ -67,6 +61,38 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(networkFirst(request, url.pathname));
   }
 });
+
+/* The pages as this user sees them (cookies go along); a redirect to the login page is not kept. */
+function keepPages() {
+  return caches.open(PAGES).then(function (cache) {
+    return Promise.all(CONFIG.pages.map(function (url) {
+      return fetch(url, { credentials: "same-origin" }).then(function (response) {
+        if (keepable(response)) return cache.put(url, response);
+      }).catch(function () {});
+    }));
+  });
+}
+
+/* Drop `user`'s kept area pack (js/offline.js's database; its drafts stay, keyed by user). */
+function forgetPack(user) {
+  return new Promise(function (resolve) {
+    var open = indexedDB.open("gd-offline", 1);
+    open.onupgradeneeded = function () {
+      open.transaction.abort(); // no database yet: nothing to drop
+    };
+    open.onerror = function () {
+      resolve();
+    };
+    open.onsuccess = function () {
+      var tx = open.result.transaction("packs", "readwrite");
+      tx.objectStore("packs").delete(user);
+      tx.oncomplete = tx.onabort = tx.onerror = function () {
+        open.result.close();
+        resolve();
+      };
+    };
+  });
+}
 
 function keepable(response) {
   return response && response.ok && !response.redirected && response.type === "basic";

@@ -153,5 +153,17 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
     assert page.evaluate(inside, [polygon, 3, 3]) and not page.evaluate(inside, [polygon, 1.5, 1.5])
     assert not page.evaluate(inside, [polygon, 5, 1]) and page.evaluate(inside, [multi, 5.8, 5.5])
     assert page.evaluate(inside, [multi, 1.5, 1.5]) and not page.evaluate(inside, [multi, 5.2, 5.8])
+
+    # She logs out (a shared phone): her kept pages and her village pack go; her drafts stay hers.
+    with page.expect_navigation():
+        page.evaluate("() => document.querySelector(\"form[action$='/logout/']\").requestSubmit()")
+    page.wait_for_function("() => caches.has('gd-pages').then(kept => !kept)")
+    kept = page.evaluate(
+        """() => new Promise(r => { const o = indexedDB.open('gd-offline', 1); o.onsuccess = () => {
+          const t = o.result.transaction(['packs', 'outbox']);
+          const packs = t.objectStore('packs').count(), drafts = t.objectStore('outbox').count();
+          t.oncomplete = () => r([packs.result, drafts.result]); }; })"""
+    )
+    assert kept == [0, 3]
     assert outside == [] and errors == []
     context.close()

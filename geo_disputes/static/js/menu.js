@@ -5,23 +5,14 @@
 })();
 
 /* Logging out on a shared phone: the field app's kept pages and this user's area pack go (js/offline.js keeps
-   them per user); drafts not yet sent stay, keyed to their user, and are sent when that user logs in again. */
+   them per user; the service worker drops them, as this page is leaving); drafts not yet sent stay, keyed to
+   their user, and are sent when that user logs in again. */
 (function () {
   document.querySelectorAll("form[action$='/logout/']").forEach(function (form) {
     form.addEventListener("submit", function () {
+      var user = window.localStorage ? localStorage.getItem("gd-offline-user") : null;
       if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-        navigator.serviceWorker.controller.postMessage({ type: "forget" });
-      }
-      var user = window.localStorage && localStorage.getItem("gd-offline-user");
-      if (user && window.indexedDB) {
-        var open = indexedDB.open("gd-offline", 1);
-        open.onsuccess = function () {
-          var d = open.result;
-          if (d.objectStoreNames.contains("packs")) d.transaction("packs", "readwrite").objectStore("packs").delete(user);
-        };
-        open.onupgradeneeded = function () {
-          open.transaction.abort(); // no offline store on this phone: nothing to drop
-        };
+        navigator.serviceWorker.controller.postMessage({ type: "forget", user: user });
       }
     });
   });

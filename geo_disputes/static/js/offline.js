@@ -257,9 +257,13 @@
   };
 
   var syncing = null;
+  var again = false; // asked while sending (a draft saved meanwhile): one more round after this one
   /* Send every waiting draft of this user, one after another; resolves when done. */
   GDOffline.sync = function () {
-    if (syncing) return syncing;
+    if (syncing) {
+      again = true;
+      return syncing;
+    }
     if (!navigator.onLine) return Promise.resolve();
     // One tab at a time sends this user's outbox (a second tab would upload the same photo twice).
     var exclusive = navigator.locks
@@ -282,6 +286,10 @@
       .catch(function () {})
       .then(function () {
         syncing = null;
+        if (again) {
+          again = false;
+          return GDOffline.sync();
+        }
         return renderOutbox();
       });
     return syncing;
@@ -588,8 +596,7 @@
   function checkUser() {
     var last = localStorage.getItem("gd-offline-user");
     if (last && last !== config.user && navigator.serviceWorker && navigator.serviceWorker.controller) {
-      navigator.serviceWorker.controller.postMessage({ type: "forget" });
-      tx("packs", "readwrite", function (s) { s.delete(last); });
+      navigator.serviceWorker.controller.postMessage({ type: "forget", user: last, refill: true });
     }
     localStorage.setItem("gd-offline-user", config.user);
   }
