@@ -50,6 +50,16 @@ self.addEventListener("message", function (event) {
   }
 });
 
+// Background Sync (where the browser has it): the outbox is sent by an open page (js/offline.js), so wake them.
+self.addEventListener("sync", function (event) {
+  if (event.tag !== "gd-outbox") return;
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then(function (clients) {
+    clients.forEach(function (client) {
+      client.postMessage({ type: "sync" });
+    });
+  }));
+});
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") return;

@@ -622,6 +622,11 @@
       GDOffline.sync();
     });
     window.addEventListener("offline", renderOutbox);
+    if (navigator.serviceWorker) {
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        if (event.data && event.data.type === "sync") GDOffline.sync();
+      });
+    }
   }
 
   start();
