@@ -125,6 +125,7 @@ def test_the_service_worker_covers_the_whole_site_and_is_always_revalidated(clie
     config = json.loads(text.split("var CONFIG = ", 1)[1].split(";\n", 1)[0])
     assert config["pages"] == ["/maps/field/", "/cases/new/", "/jsi18n/"]
     assert "/static/js/offline.js" in config["shell"] and "/static/maps/js/field.js" in config["shell"]
+    assert config["hashed"] is False  # the tests' plain names: network first, never a stale kept script
     assert "://" not in text  # vendored: no outside address
 
 
