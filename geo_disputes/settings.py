@@ -317,5 +317,8 @@ CITY_NAME = os.environ.get("CITY_NAME", "鄂尔多斯市")  # the city above the
 # served only through the scope-checked view. The backup bundles them with the database.
 ATTACHMENT_ROOT = Path(os.environ.get("ATTACHMENT_ROOT", BASE_DIR / "attachments"))
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_MB", "50")) * 1024 * 1024
+# The offline area pack a phone keeps (api/offline_pack.py): a demo village is a few hundred KB; above this the
+# page keeps none and says so (a township's worth on a cheap phone's storage and a weak line is too much).
+OFFLINE_PACK_BUDGET_BYTES = int(os.environ.get("OFFLINE_PACK_BUDGET_MB", "5")) * 1024 * 1024
 # Files above this go through the resumable upload (chunks of at most this size) from the pages' script.
 ATTACHMENT_CHUNK_BYTES = 1024 * 1024

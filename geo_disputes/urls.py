@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from geo_disputes.api import ogc, tiles
-from geo_disputes.views import accounts, dashboard, health, report
+from geo_disputes.views import accounts, dashboard, health, offline, report
 from geo_disputes.views.home import home
 from maps import views as map_views
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path("", home, name="home"),
     # Public on purpose: monitors have no login; it answers a state, a time and a commit, no personal data.
     path("healthz", health.healthz, name="healthz"),
+    # Public on purpose: the field app's service worker (at the root, so its scope covers the field page and the
+    # intake form) and manifest hold no data, only the app shell's file names (views/offline.py).
+    path("sw.js", offline.service_worker, name="service-worker"),
+    path("manifest.webmanifest", offline.manifest, name="web-manifest"),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     # POST language=en|zh-hans switches the session's language (Django's set_language view).

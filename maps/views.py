@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,6 +29,7 @@ def field(request: HttpRequest) -> HttpResponse:
         "form": form,
         # Only roles that see holders unmasked may look parcels up by holder (the API says the same).
         "holder_search": holder_search_scope(request.user) is not None,
+        "offline_budget": settings.OFFLINE_PACK_BUDGET_BYTES,  # the kept area pack's limit (js/offline.js)
     }
     return render(request, "maps/field.html", context)
 

@@ -49,6 +49,8 @@ PUBLIC_URL_NAMES = {
     "admin:logout": "the same for the admin (an anonymous visitor is sent to the admin index, then its login)",
     "healthz": "for monitors: the database's state, the last tick's time and the commit; no personal data",
     "set_language": "the language switch, offered on the login page too; stores a cookie, shows no data",
+    "service-worker": "the field app's service worker: the app shell's file names, no data (views/offline.py)",
+    "web-manifest": "the field app's manifest: its name, start page and icon, no data",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 

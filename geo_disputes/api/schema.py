@@ -262,6 +262,20 @@ CONTRACT = {
             responses={200: OBJECT, 400: PROBLEM, 404: OpenApiResponse(description="outside the banner"), **DENIED},
         )
     ),
+    "OfflinePackView": extend_schema_view(
+        get=extend_schema(
+            summary="The offline area pack: your own villages' outlines, grids and parcels (no holders), with ETag",
+            parameters=[
+                _q("village", description="a 12-digit village code: required for banner-wide roles, else one of yours"),
+            ],
+            responses={
+                200: OBJECT,
+                304: OpenApiResponse(description="unchanged (If-None-Match)"),
+                400: PROBLEM,
+                **DENIED,
+            },
+        )
+    ),
     "LayerView": extend_schema_view(
         get=extend_schema(
             summary="An area layer as GeoJSON (bbox, paginated)",

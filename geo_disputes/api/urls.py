@@ -9,6 +9,7 @@ from .cases import CaseDetailView, CaseListView, CaseRecusalView, CaseTransition
 from .emerging import EmergingHotSpotView
 from .layers import LayerView
 from .locate import LocateView
+from .offline_pack import OfflinePackView
 from .parcels import ParcelSearchView, ParcelView
 from .schema import document
 from .stats import StatsView
@@ -18,6 +19,7 @@ document(
         view.__name__: view
         for view in (
             LocateView,
+            OfflinePackView,
             LayerView,
             ParcelView,
             ParcelSearchView,
@@ -42,6 +44,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("locate/", LocateView.as_view(), name="api-locate"),
+    path("offline-pack/", OfflinePackView.as_view(), name="api-offline-pack"),
     path("layers/<slug:layer>/", LayerView.as_view(), name="api-layer"),
     path("parcels/", ParcelSearchView.as_view(), name="api-parcel-search"),
     path("parcels/<str:code>/", ParcelView.as_view(), name="api-parcel"),

@@ -298,9 +298,16 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "inside": _("矿区内"),
             "zone": _("矿区影响区"),
             "converted": _("GCJ-02 已换算为 WGS84"),
+            "offline": _("(离线:按本机保存的边界;联网发送后由服务器定位和分流)"),
         },
     }
-    context = {"form": form, "formset": formset, "map_config": config, "max_mb": settings.ATTACHMENT_MAX_BYTES >> 20}
+    context = {
+        "form": form,
+        "formset": formset,
+        "map_config": config,
+        "max_mb": settings.ATTACHMENT_MAX_BYTES >> 20,
+        "offline_budget": settings.OFFLINE_PACK_BUDGET_BYTES,  # the kept area pack's limit (js/offline.js)
+    }
     return render(request, "cases/new.html", context, status=status)
 
 

@@ -97,6 +97,12 @@
         if (mine !== seq || res.status !== 200 || !res.body) return;
         layer.clearLayers();
         layer.addData(res.body);
+      }, function () {
+        // No network: the villages kept on the phone for offline capture (js/offline.js), if any.
+        var pack = window.GDOffline && window.GDOffline.pack;
+        if (mine !== seq || !pack || !options.offlineVillages) return;
+        layer.clearLayers();
+        layer.addData(pack.data.villages);
       });
     }
     map.on("moveend", load);
@@ -123,7 +129,7 @@
     var datum = form.elements.datum;
     var where = document.getElementById("intake-where");
     var map = newMap(node, BANNER_VIEW);
-    bboxLayer(map, cfg.villages, { style: VILLAGE_STYLE, onEachFeature: nameTooltip });
+    bboxLayer(map, cfg.villages, { style: VILLAGE_STYLE, onEachFeature: nameTooltip, offlineVillages: true });
     var marker = null;
 
     function place(latlng) {
@@ -160,7 +166,23 @@
         }
         where.textContent = say("where") + ": " + parts.join(" · ");
         where.className = "where";
+      }, function () {
+        offlineWhere(x, y);
       });
+    }
+
+    /* No network: the village and grid from the pack kept on the phone; the server places and routes
+       the case when the outbox sends it (js/offline.js). GCJ-02 is converted there too. */
+    function offlineWhere(x, y) {
+      var offline = window.GDOffline;
+      var hit = offline && offline.pack && datum.value !== "gcj02" ? offline.lookup(x, y) : null;
+      if (datum.value !== "gcj02") place([y, x]);
+      var parts = [];
+      if (hit && hit.village) parts.push(hit.village.properties.name);
+      if (hit && hit.grid) parts.push(hit.grid.properties.name);
+      if (hit && hit.parcels.length) parts.push(hit.parcels[0].properties.code);
+      where.textContent = say("where") + ": " + (parts.length ? parts.join(" · ") : "—") + " " + say("offline");
+      where.className = "where";
     }
 
     map.on("click", function (e) {

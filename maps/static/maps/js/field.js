@@ -119,7 +119,56 @@
       var area = loc.grid ? ["grids", loc.grid.code] : loc.village ? ["villages", loc.village.code] : null;
       if (area) return Promise.all([outlineAt(page, loc, area[0], area[1], seq), near]);
       return near;
-    }, networkError(page));
+    }, function () {
+      if (seq === page.seq) offlineLookup(page, lon, lat, datum);
+    });
+  }
+
+  /* No network: the answer from the area pack kept on the phone (js/offline.js) — village, grid and
+     parcel, drawn from the kept outlines. GCJ-02 needs the server's conversion: asked for again online. */
+  function offlineLookup(page, lon, lat, datum) {
+    var offline = window.GDOffline;
+    var hit = offline && offline.pack && datum !== "gcj02" ? offline.lookup(lon, lat) : null;
+    if (!hit) {
+      var why = !offline || !offline.pack ? gettext("网络错误，本机也无离线数据") : gettext("网络错误；离线查询只接受 WGS84/CGCS2000 坐标");
+      return say(page, why, true);
+    }
+    if (!hit.inPack) return say(page, gettext("离线：此点不在本机保存的嘎查村内"), true);
+    var ctx = page.ctx;
+    page.resultLayer.clearLayers();
+    page.outline = null;
+    page.outlined = null;
+    var latlng = [lat, lon];
+    L.circleMarker(latlng, { radius: 7, color: "#d50000", weight: 3, fillColor: "#fff", fillOpacity: 1 }).addTo(page.resultLayer);
+    if (ctx.map.getZoom() < LOOKUP_ZOOM) ctx.map.setView(latlng, LOOKUP_ZOOM);
+    var parcel = hit.parcels[0] ? hit.parcels[0].properties : null;
+    var shown = hit.parcels[0] || hit.grid || hit.village;
+    var layer = hit.parcels[0] ? "parcels" : hit.grid ? "grids" : "villages";
+    drawOutline(page, shown, true, layer);
+    var box = page.result;
+    box.replaceChildren();
+    box.hidden = false;
+    box.appendChild(el("h2", null, (parcel ? gettext("地块 ") + parcel.code : gettext("位置")) + gettext("（离线）")));
+    page.close.hidden = false;
+    var village = hit.village.properties;
+    var grid = hit.grid ? hit.grid.properties : null;
+    var rows = [
+      [gettext("坐标 WGS84"), lon.toFixed(6) + ", " + lat.toFixed(6)],
+      [gettext("苏木乡镇"), village.township_code],
+      [gettext("嘎查村"), areaText(village)],
+      [gettext("网格"), grid ? areaText(grid) : gettext("无")],
+    ];
+    if (parcel) {
+      rows.push([gettext("地类"), parcel.land_use_label || parcel.land_use]);
+      rows.push([gettext("面积（亩）"), parcel.area_mu]);
+    }
+    box.appendChild(GD.definitionList(rows));
+    if (!parcel) box.appendChild(el("p", "hint", gettext("此处无登记地块")));
+    box.appendChild(el("p", "hint", gettext("离线查询：按本机保存的本村边界，登记后由服务器定位和分流。")));
+    var link = el("a", "action", gettext("在此登记事项"));
+    link.href = GD.withQuery(ctx.config.api.caseNew, { lon: lon.toFixed(7), lat: lat.toFixed(7), datum: datum === "cgcs2000" ? "cgcs2000" : "wgs84" });
+    box.appendChild(link);
+    say(page, "");
   }
 
   function lookupParcel(page, code) {
