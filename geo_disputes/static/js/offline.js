@@ -109,7 +109,7 @@
 
   /* Ask for the pack (If-None-Match when one is kept); keep it if it fits the budget. */
   GDOffline.refreshPack = function () {
-    if (!navigator.onLine) return Promise.resolve(GDOffline.pack);
+    if (!navigator.onLine || !config.pack) return Promise.resolve(GDOffline.pack); // no scope: no pack by default
     var headers = { Accept: "application/json" };
     if (GDOffline.pack && GDOffline.pack.etag) headers["If-None-Match"] = GDOffline.pack.etag;
     return fetch(config.pack, { credentials: "same-origin", headers: headers })
