@@ -26,7 +26,7 @@ from geo_disputes.models.cases import (
     Status,
     Tier,
 )
-from geo_disputes.services.cases.access import banner_codes_seen
+from geo_disputes.services.cases.access import banner_prefix
 from geo_disputes.services.cases.case_queries import OPEN, CaseFilter
 from geo_disputes.services.cases.intake import (
     MAX_DESCRIPTION,
@@ -154,7 +154,7 @@ class IntakeForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if user is not None:  # the bodies of the registering user's banner(s): not another banner's committees
-            prefix = banner_codes_seen(user) or ""
+            prefix = banner_prefix(user)
             for name in ("accused_unit", "forwarded_by"):
                 self.fields[name].queryset = units_of(prefix)
 
@@ -327,7 +327,7 @@ class CaseFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         # The places of the user's banner(s) only (an area code begins with its banner's): a list never offers
         # another banner's townships (several banners per deployment).
-        prefix = (banner_codes_seen(user) or "") if user is not None else ""
+        prefix = banner_prefix(user)
         townships = Township.objects.in_force().filter(code__startswith=prefix).order_by("code")
         self.fields["township"].choices = [("", _("全部乡镇")), *townships.values_list("code", "name")]
         villages = (

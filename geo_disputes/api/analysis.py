@@ -34,7 +34,7 @@ from geo_disputes.services.analysis.clusters import (
     clusters,
 )
 from geo_disputes.services.analysis.hotspots import FDR_ALPHAS, HotSpotRefused, StudyArea, hot_spots, village_rates
-from geo_disputes.services.cases.access import banner_codes_seen, reads_all_case_text, staff_profile, visible_cases
+from geo_disputes.services.cases.access import banner_prefix, reads_all_case_text, staff_profile, visible_cases
 from geo_disputes.services.cases.case_queries import CaseFilter, filter_cases
 from geo_disputes.services.cases.proposals import (
     REASONS,
@@ -69,7 +69,7 @@ class HotSpotView(APIView):
         flt = _filter(request.query_params, township=True)
         cases = filter_cases(visible_cases(request.user), flt)
         try:
-            area = StudyArea(township=flt.township or "", on=flt.until, banner=banner_codes_seen(request.user) or "")
+            area = StudyArea(township=flt.township or "", on=flt.until, banner=banner_prefix(request.user))
             result = hot_spots(cases, area)
         except HotSpotRefused as exc:
             if exc.field:

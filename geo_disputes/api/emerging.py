@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from geo_disputes.services.analysis.emerging import STEPS, emerging_hot_spots
 from geo_disputes.services.analysis.hotspots import HotSpotRefused, StudyArea
-from geo_disputes.services.cases.access import banner_codes_seen, visible_cases
+from geo_disputes.services.cases.access import banner_prefix, visible_cases
 from geo_disputes.services.cases.case_queries import filter_cases
 
 from .analysis import _collection, _filter
@@ -34,7 +34,7 @@ class EmergingHotSpotView(APIView):
         flt = _filter(query, township=True)
         cases = filter_cases(visible_cases(request.user), flt)
         try:
-            area = StudyArea(township=flt.township or "", on=flt.until, banner=banner_codes_seen(request.user) or "")
+            area = StudyArea(township=flt.township or "", on=flt.until, banner=banner_prefix(request.user))
             result = emerging_hot_spots(cases, step, time_steps, area)
         except HotSpotRefused as exc:
             body = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}

@@ -25,7 +25,7 @@ from geo_disputes.services.analysis import figure_links as links
 from geo_disputes.services.analysis import stats
 from geo_disputes.services.analysis.overdue_scope import overdue_definition
 from geo_disputes.services.analysis.report import percent, signed_percent
-from geo_disputes.services.cases.access import banner_codes_seen
+from geo_disputes.services.cases.access import banner_prefix
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIER_LABELS = {**dict(Tier.choices), stats.UNROUTED: gettext_noop("未分流")}
@@ -42,7 +42,7 @@ class DashboardForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        prefix = (banner_codes_seen(user) or "") if user is not None else ""  # the user's banner(s)' places
+        prefix = banner_prefix(user)  # the user's banner(s)' places
         townships = list(
             Township.objects.in_force().filter(code__startswith=prefix).order_by("code").values_list("code", "name")
         )

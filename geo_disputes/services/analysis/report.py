@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.utils import translation
@@ -34,13 +33,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from geo_disputes.models import Banner, Case, Township, Village
+from geo_disputes.models import Case, Township, Village
 from geo_disputes.models.cases import Category, Status, Tier
 from geo_disputes.services.analysis import stats
 from geo_disputes.services.analysis.overdue_scope import overdue_definition
 from geo_disputes.services.analysis.spreadsheet import safe_row
-from geo_disputes.services.cases.access import banner_codes_seen, text_as_seen, visible_cases
+from geo_disputes.services.cases.access import text_as_seen, visible_cases
 from geo_disputes.services.cases.clock import OPEN_STATUSES, STATUTE_TZ, DueState, annotate_dues, local_today
+from geo_disputes.services.ops.menus import banner_label
 
 CSV_BOM = "\ufeff"
 MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits: \d also matches "１２"
@@ -200,14 +200,10 @@ def monthly_report(user, month: dt.date, today: dt.date | None = None) -> Monthl
 
 
 def report_banner_name(user) -> str:
-    """Whose report it is: the user's banner by name, 全市 <code> for a city-wide role, else the home banner."""
-    code = banner_codes_seen(user) or ""
-    if len(code) == 4:
-        return f"全市{code}"
-    if len(code) == 6 and code != settings.BANNER_CODE:
-        name = Banner.objects.filter(code=code).order_by("-valid_from").values_list("name", flat=True).first()
-        return name or code
-    return HOME_BANNER_NAME
+    """Whose report it is: the page header's banner label (menus.banner_label, in the report's Chinese), else the
+    home banner."""
+    with translation.override("zh-hans"):
+        return str(banner_label(user)) or HOME_BANNER_NAME
 
 
 def case_rows(qs: QuerySet[Case], as_of: dt.date, order: tuple[str, ...], user) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import datetime as dt
 from django.contrib.gis.db.models import Extent
 
 from geo_disputes.models import Banner, Grid, Township, Village
-from geo_disputes.services.cases.access import ScopeError, banner_codes_seen, scope_kind, staff_profile
+from geo_disputes.services.cases.access import ScopeError, banner_prefix, scope_kind, staff_profile
 
 _AREAS = {"grid": Grid, "village": Village, "township": Township}
 
@@ -44,6 +44,5 @@ def banner_extent(on: dt.date | None = None) -> tuple[float, float, float, float
 def townships_in_force(on: dt.date | None = None, user=None) -> list[tuple[str, str]]:
     """(code, name) of the townships in force, by code: a map's township choice without their outlines; with a
     user, only those of their banner(s) (a township code begins with its banner's)."""
-    prefix = (banner_codes_seen(user) or "") if user is not None else ""
-    townships = Township.objects.in_force(on).filter(code__startswith=prefix)
+    townships = Township.objects.in_force(on).filter(code__startswith=banner_prefix(user))
     return list(townships.order_by("code").values_list("code", "name"))

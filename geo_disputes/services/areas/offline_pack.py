@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from geo_disputes.models import Grid, Parcel, Village
-from geo_disputes.services.cases.access import ScopeError, banner_codes_seen, scope_kind, staff_profile
+from geo_disputes.services.cases.access import ScopeError, banner_prefix, scope_kind, staff_profile
 
 PACK_DECIMALS = 5  # ≈1.1 m in latitude, ≈0.9 m in longitude at 39.7 °N
 PACK_FORMAT = 1  # bumped when the document's shape changes (the phone drops an older pack)
@@ -66,7 +66,7 @@ def pack_villages(user, village: str = "", on: dt.date | None = None) -> tuple[s
     elif not village:
         raise PackRefused("请指定一个嘎查村 / name one village (?village=<12-digit code>)")
     else:  # a banner-wide role: a village of its own banner(s) (several banners per deployment)
-        villages = villages.filter(code__startswith=banner_codes_seen(user) or "")
+        villages = villages.filter(code__startswith=banner_prefix(user))
     if village:
         villages = villages.filter(code=village)
     codes = tuple(sorted(set(villages.values_list("code", flat=True))))

@@ -417,6 +417,12 @@ def banner_codes_seen(user) -> str | None:
     return profile.banner_code.strip()
 
 
+def banner_prefix(user) -> str:
+    """The code prefix of the places `user` works in, for filtering area and unit choices by code: their banner's 6
+    digits, their city's 4, or "" (every banner: a superuser; a user without a role sees no case anyway)."""
+    return banner_codes_seen(user) or ""
+
+
 def validate_banner(role: str, banner_code: str, scope: str) -> None:
     """ScopeError unless `banner_code` is a 6-digit banner (or, for a city-wide role, a 4-digit city) and the
     scope lies inside it: a township officer of one banner cannot be given another banner's township."""

@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from geo_disputes.models import Case, CaseDocument, NoticeKind
 from geo_disputes.models.cases import Category, Status
-from geo_disputes.services.cases.access import banner_codes_seen, text_as_seen, text_readable, visible_cases
+from geo_disputes.services.cases.access import banner_prefix, text_as_seen, text_readable, visible_cases
 from geo_disputes.services.cases.notices import Draft, chinese_date
 from geo_disputes.services.cases.units import unit_for_tier
 
@@ -71,7 +71,7 @@ def minute_items(user, meeting: dt.date, today: dt.date) -> list[MinuteItem]:
 def minutes_draft(user, meeting: dt.date, today: dt.date) -> Draft:
     """The minutes as a Draft for notice_files.to_docx (Chinese, the office's working language)."""
     items = minute_items(user, meeting, today)
-    seen = banner_codes_seen(user) or ""
+    seen = banner_prefix(user)
     banner = unit_for_tier("banner", banner_code=seen if len(seen) == 6 else "")
     issuer = banner.name if banner else MEETING_NAME
     blocks: list = [

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from geo_disputes.models import Banner, Case, CaseEvent, Role, SupervisionAct, Unit
 from geo_disputes.models.cases import Procedure, Status, Tier
-from geo_disputes.services.cases.access import staff_profile, visible_cases
+from geo_disputes.services.cases.access import banner_prefix, staff_profile, visible_cases
 from geo_disputes.services.cases.clock import (
     DEADLINE_LABELS,
     OPEN_STATUSES,
@@ -213,7 +213,7 @@ def supervising_units(user) -> list[Unit]:
     profile = staff_profile(user)
     if not (user.is_superuser or getattr(profile, "role", "") == Role.BANNER_ADMIN):
         return []
-    seen = profile.banner_code.strip() if profile is not None and not user.is_superuser else ""
+    seen = banner_prefix(user)
     banners = [seen] if len(seen) == 6 else Banner.objects.filter(code__startswith=seen).values_list("code", flat=True)
     codes = [code for banner in sorted(set(banners) or {settings.BANNER_CODE}) for code in _banner_bodies(banner)]
     return sorted(Unit.objects.filter(code__in=codes), key=lambda unit: codes.index(unit.code))
