@@ -65,6 +65,39 @@ def browser() -> Iterator:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
 
 
+@pytest.fixture(autouse=True)
+def _requests_drained(request, django_db_blocker) -> Iterator[None]:
+    """After a browser test, wait for the live server's requests still running before the database is flushed.
+
+    Closing a page does not stop a request the server is answering (a map's points at the last zoom, say); the
+    flush's TRUNCATE then takes its locks in another order than that query and one of them dies of a deadlock —
+    the flush failed so in CI (stop 25), leaving the test's rows for the next test. Set up after
+    `transactional_db`, so torn down before its flush and after the page fixtures close their contexts.
+    """
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    import time
+
+    from django.db import connection
+
+    busy = (
+        "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend' AND state <> 'idle'"
+    )
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        deadline = time.monotonic() + 30
+        while True:
+            cursor.execute(f"SELECT count(*) {busy}")  # noqa: S608 - a constant
+            if not cursor.fetchone()[0] or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        # Still running after 30 s: cancel it rather than let the flush deadlock with it.
+        cursor.execute(f"SELECT pg_cancel_backend(pid) {busy} AND pg_has_role(current_user, usesysid, 'MEMBER')")  # noqa: S608
+
+
 def session_cookie(live_server, client, user) -> dict:
     """`user`'s session cookie for the live server (set on a fresh browser context)."""
     client.force_login(user)
