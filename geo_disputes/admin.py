@@ -66,6 +66,7 @@ from geo_disputes.services.cases.access import (
 )
 from geo_disputes.services.cases.routing import DEPARTMENTS, rule_snapshot
 from geo_disputes.services.cases.units import banner_of
+from geo_disputes.services.ops.menus import site_name
 from geo_disputes.services.ops.staff import StaffError, check_scope, default_unit
 
 
@@ -582,6 +583,17 @@ def _site_permission(request) -> bool:
 
 admin.site.has_permission = _site_permission
 admin.site.site_header = admin.site.site_title = "准格尔旗矛盾纠纷地图 · 管理"
+_each_context = admin.site.each_context
+
+
+def _banner_each_context(request) -> dict:
+    """The admin's header names the admin's own banner (several banners per deployment), as the site's pages do."""
+    context = _each_context(request)
+    context["site_header"] = context["site_title"] = f"{site_name(request.user)} · 管理"
+    return context
+
+
+admin.site.each_context = _banner_each_context
 
 ADMIN_REFUSAL = (
     "管理后台只供旗级管理员维护人员、单位和分流规则。 / "

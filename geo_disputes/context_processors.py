@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from geo_disputes.services.ops.menus import banner_label, due_counts, menu_for, role_label
+from geo_disputes.services.ops.menus import banner_label, due_counts, menu_for, role_label, site_name
 
 
 def menu(request) -> dict:
@@ -15,4 +15,5 @@ def menu(request) -> dict:
         "due_counts": SimpleLazyObject(lambda: due_counts(user)),
         "role_label": SimpleLazyObject(lambda: role_label(user)),
         "banner_label": SimpleLazyObject(lambda: banner_label(user)),
+        "site_name": SimpleLazyObject(lambda: site_name(user)),
     }

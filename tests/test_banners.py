@@ -271,3 +271,17 @@ def test_no_page_of_one_banner_names_another_banners_places_or_cases(two_banners
     page = response.content.decode()
     leaked = [word for word in ("准格尔旗", A_TOWN, A_VILLAGE, *two_banners[A]) if word in page]
     assert not leaked, (url, leaked)
+
+
+def test_the_home_page_error_pages_admin_and_gis_landing_name_the_users_banner(two_banners):
+    client = _page(_user(Role.BANNER_ADMIN, B))
+    for url, status in (("/", 200), ("/no-such-page/", 404), ("/admin/", 200)):
+        response = client.get(url)
+        page = response.content.decode()
+        assert response.status_code == status, url
+        assert "示例旗矛盾纠纷地图" in page and "准格尔旗" not in page, url
+    assert "<h1>示例旗矛盾纠纷地图</h1>" in client.get("/").content.decode()
+    assert _api(_user(Role.PLANNER, B)).get("/ogc/?f=json").json()["title"].startswith("示例旗")
+    # The home banner's staff and a superuser keep the home banner's name.
+    assert "<h1>准格尔旗矛盾纠纷地图</h1>" in _page(_user(Role.BANNER_ADMIN, A)).get("/").content.decode()
+    assert _api(_user(Role.PLANNER, A)).get("/ogc/?f=json").json()["title"].startswith("准格尔旗")

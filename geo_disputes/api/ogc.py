@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from geo_disputes.services import ogc
+from geo_disputes.services.ops.menus import banner_label
 
 FORMATS = {"json": False, "geojson": False, "html": True}
 
@@ -73,7 +74,7 @@ class OgcView(APIView):
 
 class LandingView(OgcView):
     def get(self, request: Request) -> HttpResponse:
-        document = ogc.landing(base_url(request))
+        document = ogc.landing(base_url(request), banner_label(request.user) or "准格尔旗")
         return self.answer(request, document, "landing", document)
 
 

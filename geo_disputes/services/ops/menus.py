@@ -140,3 +140,12 @@ def banner_label(user) -> str:
         return f"{city} {code}"
     name = Banner.objects.filter(code=code).order_by("-valid_from").values_list("name", flat=True).first()
     return name or code
+
+
+def site_name(user) -> str:
+    """The site's name on every page's title and the home page's heading: the user's banner's (several banners per
+    deployment), the home banner's otherwise — so another banner's staff never read 准格尔旗 on their own pages."""
+    label = banner_label(user)
+    if label:
+        return str(_("%(banner)s矛盾纠纷地图")) % {"banner": label}
+    return str(_("准格尔旗矛盾纠纷地图"))
