@@ -304,7 +304,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Idempotency-Key on POSTs (services.ops.idempotency): how long a key's first answer is replayed.
-IDEMPOTENCY_HOURS = int(os.environ.get("IDEMPOTENCY_HOURS", "24"))
+# 30 days: a phone's outbox may resend a case it sent (its answer lost) after days without signal.
+IDEMPOTENCY_HOURS = int(os.environ.get("IDEMPOTENCY_HOURS", "720"))
 # Near-identical intake warning (services.cases.near_identical): same category, this close, this recent.
 NEAR_IDENTICAL_MINUTES = int(os.environ.get("NEAR_IDENTICAL_MINUTES", "30"))
 NEAR_IDENTICAL_METRES = float(os.environ.get("NEAR_IDENTICAL_METRES", "50"))

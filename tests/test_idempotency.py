@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -83,6 +84,19 @@ def test_an_expired_key_does_the_work_again(places):
     again = post(client, intake_body())
     assert again.status_code == 201 and not again.has_header("Idempotent-Replayed")
     assert Case.objects.count() == 2 and IdempotentRequest.objects.count() == 1
+
+
+def test_a_phone_resending_after_a_week_without_signal_gets_its_first_answer(places):
+    """The offline outbox resends a case whose answer was lost; the phone may be out of signal for days."""
+    from geo_disputes.models import IdempotentRequest
+
+    client = api_as()
+    first = post(client, intake_body())
+    week_ago = timezone.now() - dt.timedelta(days=7)
+    IdempotentRequest.objects.update(created_at=week_ago, expires_at=F("expires_at") - dt.timedelta(days=7))
+    again = post(client, intake_body())
+    assert again.status_code == 201 and again.has_header("Idempotent-Replayed")
+    assert again.json()["reference"] == first.json()["reference"] and Case.objects.count() == 1
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "has space", "键"])
