@@ -62,11 +62,18 @@ def test_the_planner_draws_townships_and_village_rates_from_vector_tiles(page, l
 def test_a_click_on_a_village_tile_opens_its_popup(page, live_server, world):
     open_map(page, live_server, "/maps/planner/")
     page.wait_for_function(RATES_ON_TILES, timeout=15_000)
-    point = page.evaluate(
-        "() => { const p = GeoDisputesMaps.current.map.latLngToContainerPoint([39.7, 111.4]);"
-        " const r = GeoDisputesMaps.current.map.getContainer().getBoundingClientRect();"
-        " return [r.left + p.x, r.top + p.y]; }"
-    )
+    # Click only once the village's own tile is drawn under the point and the map has stopped moving: the rates
+    # being on *some* tile said nothing about this one (CI once clicked before it was drawn, and no popup came).
+    point = page.wait_for_function(
+        """() => { const map = GeoDisputesMaps.current.map;
+                   if (map._animatingZoom || map._panAnim && map._panAnim._inProgress) return null;
+                   const p = map.latLngToContainerPoint([39.7, 111.4]);
+                   const r = map.getContainer().getBoundingClientRect();
+                   const x = r.left + p.x, y = r.top + p.y;
+                   const hit = document.elementFromPoint(x, y);
+                   return hit && hit.closest('.leaflet-tile') ? [x, y] : null; }""",
+        timeout=15_000,
+    ).json_value()
     page.mouse.click(*point)
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for(timeout=5_000)
