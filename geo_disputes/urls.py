@@ -21,6 +21,7 @@ urlpatterns = [
     # intake form) and manifest hold no data, only the app shell's file names (views/offline.py).
     path("sw.js", offline.service_worker, name="service-worker"),
     path("manifest.webmanifest", offline.manifest, name="web-manifest"),
+    path("offline/", offline.offline_page, name="offline-page"),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     # POST language=en|zh-hans switches the session's language (Django's set_language view).

@@ -1008,7 +1008,7 @@ def test_the_fuzzed_pages_are_every_html_page_with_a_form():
     without_parameters |= {"case-attachment-add", "case-attachment-remove"}  # POST-only (issue 15 part 3)
     without_parameters |= {"leader-case-close", "visit-outcome"}  # POST-only
     without_parameters |= {"javascript-catalog"}  # Django's JavaScriptCatalog: the active language, no parameter
-    without_parameters |= {"service-worker", "web-manifest"}  # the field app's shell: no query parameters
+    without_parameters |= {"service-worker", "web-manifest", "offline-page"}  # the field app's shell: no parameters
     # ogc-*: the OGC API (JSON and HTML), refusing unknown and bad parameters with 400: tests/test_ogc.py;
     # tiles: binary tiles, no query parameters, bad addresses refused in tests/test_tiles.py
     html = {n for n in names if not n.startswith(("api-", "ogc-", "tiles", "admin", "login", "logout", "password"))}

@@ -129,6 +129,36 @@ def test_the_service_worker_covers_the_whole_site_and_is_always_revalidated(clie
     assert "://" not in text  # vendored: no outside address
 
 
+def test_the_service_worker_answers_under_make_runs_hashed_static_names(settings, tmp_path):
+    """`make run` serves static files by content-hashed names from a manifest; /sw.js was a 500 there (it asked
+    the storage for the name of "", which no manifest has), so no phone ever installed the worker."""
+    from geo_disputes.views.offline import SHELL_STATIC
+
+    paths = {name: _hashed(name) for name in SHELL_STATIC}
+    (tmp_path / "staticfiles.json").write_text(json.dumps({"paths": paths, "version": "1.1", "hash": "x"}))
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "geo_disputes.static_storage.StaticStorage"}}
+    response = Client().get("/sw.js")
+    assert response.status_code == 200, response.content[:300]
+    config = json.loads(response.content.decode().split("var CONFIG = ", 1)[1].split(";\n", 1)[0])
+    assert config["hashed"] is True and config["static"] == "/static/"
+    assert "/static/js/offline.0123456789ab.js" in config["shell"]
+    assert config["fallback"] == "/offline/"
+
+
+def _hashed(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.0123456789ab{dot}{ext}"
+
+
+def test_a_page_that_cannot_open_offline_is_answered_by_the_kept_chinese_page(scene, client: Client):
+    client.force_login(StaffFactory(role="grid_worker", scope_code="150622106202-001").user)
+    html = client.get("/offline/").content.decode()
+    assert "没有网络" in html and 'href="/maps/field/"' in html and 'href="/cases/new/"' in html
+    text = Client().get("/sw.js").content.decode()
+    assert 'request.mode === "navigate"' in text and "CONFIG.fallback" in text
+
+
 def test_the_manifest_opens_the_field_page(client: Client):
     response = Client().get("/manifest.webmanifest")
     assert response.status_code == 200 and response["Content-Type"] == "application/manifest+json"

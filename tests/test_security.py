@@ -51,6 +51,7 @@ PUBLIC_URL_NAMES = {
     "set_language": "the language switch, offered on the login page too; stores a cookie, shows no data",
     "service-worker": "the field app's service worker: the app shell's file names, no data (views/offline.py)",
     "web-manifest": "the field app's manifest: its name, start page and icon, no data",
+    "offline-page": "what a page that cannot open offline shows instead: links to the field page and intake, no data",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -3,8 +3,9 @@
  * App shell: static files (hashed names: cache first, they never change under one name; plain names
  * in development: network first) and the
  * field page, the intake form and the script catalogue (network first, within a few seconds; the kept
- * copy when there is no network or it hangs). Everything else — the API above all — goes to the
- * network untouched: offline data and the outbox live in IndexedDB, handled by js/offline.js.
+ * copy when there is no network or it hangs). Any other page opened with no network gets the kept
+ * offline page (CONFIG.fallback: what works offline, in the user's language), not the browser's error page.
+ * Everything else — the API above all — goes to the network untouched: offline data and the outbox live in IndexedDB, handled by js/offline.js.
  * A page can ask to keep what it loaded ("keep") or to forget the kept pages ("forget", at logout
  * or when another user logs in on this phone).
  */
@@ -69,13 +70,21 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(CONFIG.hashed ? cacheFirst(request) : networkThenKept(request));
   } else if (CONFIG.pages.indexOf(url.pathname) !== -1) {
     event.respondWith(networkFirst(request, url.pathname));
+  } else if (request.mode === "navigate") {
+    event.respondWith(fetch(request).catch(function () {
+      return caches.open(PAGES).then(function (cache) {
+        return cache.match(CONFIG.fallback);
+      }).then(function (hit) {
+        return hit || Response.error();
+      });
+    }));
   }
 });
 
 /* The pages as this user sees them (cookies go along); a redirect to the login page is not kept. */
 function keepPages() {
   return caches.open(PAGES).then(function (cache) {
-    return Promise.all(CONFIG.pages.map(function (url) {
+    return Promise.all(CONFIG.pages.concat([CONFIG.fallback]).map(function (url) {
       return fetch(url, { credentials: "same-origin" }).then(function (response) {
         if (keepable(response)) return cache.put(url, response);
       }).catch(function () {});

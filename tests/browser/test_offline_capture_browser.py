@@ -76,7 +76,8 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
     page.goto(f"{live_server.url}/maps/field/", wait_until="load")
     page.wait_for_function("() => window.GDOffline && GDOffline.workerReady && GDOffline.pack")
     page.wait_for_function(
-        "() => caches.open('gd-pages').then(c => Promise.all([c.match('/maps/field/'), c.match('/cases/new/')]))"
+        "() => caches.open('gd-pages').then(c => Promise.all(['/maps/field/', '/cases/new/', '/offline/'].map("
+        "u => c.match(u))))"
         ".then(hits => hits.every(Boolean))"
     )
     assert "双敖包村" in page.inner_text("#offline-pack") and "KB" in page.inner_text("#offline-pack")
@@ -91,6 +92,11 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
         "() => window.GeoDisputesMaps && GeoDisputesMaps.field && window.GDOffline && GDOffline.pack"
     )
     assert page.evaluate("() => navigator.onLine") is False
+    # A page that is not kept (the case list, from the menu): the kept Chinese page, not the browser's dino.
+    other = context.new_page()
+    other.goto(f"{live_server.url}/cases/", wait_until="load")
+    assert "没有网络" in other.inner_text("h1") and other.locator("a[href='/maps/field/']").count() >= 1
+    other.close()
 
     click_map_at(page, *TARGET)
     result = page.locator("#lookup-result")
