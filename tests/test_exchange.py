@@ -363,6 +363,60 @@ def test_the_accused_side_never_gets_an_accusations_package(world):
         assert browser(StaffFactory(role=role, scope_code=scope).user).get(url).status_code == 404, role
 
 
+def _accusation(world) -> str:
+    UnitFactory(code="BD-discipline", name="旗纪委监委", kind="banner_department", area_code="150622")
+    body = intake_body(
+        kind="accusation",
+        accused_unit="VC-150622106202",
+        accused_persons=[{"name": "赵某", "position": "村委会主任", "unit": "VC-150622106202"}],
+        description="检举村委会私自出租集体草场",
+    )
+    answer = world["api"].post("/api/cases/", body, format="json")
+    assert answer.status_code == 201, answer.content
+    return answer.json()["reference"]
+
+
+ACCUSED_SIDE = (("village_officer", "150622106202"), ("grid_worker", "150622106202-001"))
+
+
+def test_an_imported_accusation_is_kept_from_the_unit_it_accuses_as_the_senders_was(world):
+    """The package names the accused unit and persons; imported without them, the accused village's own officer
+    and grid worker read the accusation (an attack found it: the hand-over dropped the accused unit)."""
+    ref = _accusation(world)
+    data = package(world, ref=ref)
+    written = manifest_of(data)["case"]
+    assert written["accused_unit"]["code"] == "VC-150622106202"
+    assert written["accused_persons"] == [{"name": "赵某", "position": "村委会主任", "unit_code": "VC-150622106202"}]
+    report = exchange.import_package(io.BytesIO(data), world["admin"], commit=True)
+    new = Case.objects.get(reference=report.reference)
+    assert new.accused_unit.code == "VC-150622106202" and [p.name for p in new.accused_persons.all()] == ["赵某"]
+    for role, scope in ACCUSED_SIDE:
+        reader = StaffFactory(role=role, scope_code=scope).user
+        assert browser(reader).get(f"/cases/{report.reference}/").status_code == 404, role
+
+
+def test_an_accusation_without_its_accused_side_is_refused_and_nothing_is_written(world):
+    data = package(world, ref=_accusation(world))
+    before = counts()
+    for drop in ("accused_unit", "accused_persons"):
+        older = rezip(data, edit=lambda m, drop=drop: m["case"].pop(drop))
+        with pytest.raises(ExchangeError, match=r"case\.accused_unit: .*not imported"):
+            exchange.import_package(io.BytesIO(older), world["admin"], commit=True)
+    unknown = rezip(data, edit=lambda m: m["case"]["accused_unit"].update(code="VC-999"))
+    with pytest.raises(ExchangeError, match=r"case\.accused_unit: no unit with code 'VC-999'"):
+        exchange.import_package(io.BytesIO(unknown), world["admin"], commit=True)
+    assert counts()[:4] == before[:4]
+
+
+def test_a_repeats_hidden_original_stays_hidden_in_the_package(world):
+    """History entries are written as the exporter may read them (access.visible_changes)."""
+    from geo_disputes.services.cases.exchange import _event_entry
+
+    event = CaseEvent(action="link_repeat", changes={"repeat_of": "ZGE-2026-999999"}, from_status="", to_status="")
+    grid = StaffFactory(role="grid_worker", scope_code="150622106202-001").user
+    assert _event_entry(event, grid)["changes"] == {"repeat_of": "(不在您的辖区)"}
+
+
 def test_the_case_page_links_the_package_for_handlers_and_shows_where_an_imported_case_came_from(world):
     link = f'href="/cases/{world["ref"]}/exchange.zip"'
     assert link in browser(world["admin"]).get(f"/cases/{world['ref']}/").content.decode()

@@ -46,12 +46,18 @@ from django.utils.dateparse import parse_datetime
 
 from geo_disputes.models import Attachment, Banner, Case, CaseEvent, PersonalDataAccess
 from geo_disputes.models.attachments import AttachmentKind
-from geo_disputes.models.cases import Datum
-from geo_disputes.services.cases.access import can_act, can_read_case_text, can_see_pii, visible_cases
+from geo_disputes.models.cases import Datum, PetitionKind
+from geo_disputes.services.cases.access import (
+    can_act,
+    can_read_case_text,
+    can_see_pii,
+    visible_cases,
+    visible_changes,
+)
 from geo_disputes.services.cases.attachment_store import BLOCK, open_file
 from geo_disputes.services.cases.attachment_types import FileTypeError, detect
 from geo_disputes.services.cases.attachments import AttachmentError, attach
-from geo_disputes.services.cases.intake import IntakeError, IntakeRequest, Petitioner, open_case
+from geo_disputes.services.cases.intake import AccusedPersonInput, IntakeError, IntakeRequest, Petitioner, open_case
 from geo_disputes.services.cases.notice_files import to_docx, to_pdf
 from geo_disputes.services.cases.notices import issued_draft
 
@@ -179,7 +185,7 @@ def export_case(case: Case, user, out: BinaryIO, *, source: Source | None = None
             {"name": p.name, "phone": p.phone, "id_number": p.id_number, "representative": p.representative}
             for p in case.petitioners.order_by("id")
         ],
-        "history": [_event_entry(e) for e in case.events.select_related("actor").order_by("at", "id")],
+        "history": [_event_entry(e, user) for e in case.events.select_related("actor").order_by("at", "id")],
         "documents": documents,
         "attachments": attachments,
         "files": [],
@@ -230,10 +236,20 @@ def _case_entry(case: Case) -> dict:
         "outcome": case.outcome,
         "satisfaction": case.satisfaction,
         "origin": origin,
+        # An accusation's accused side travels with it: without it the receiving system would show the matter to
+        # the accused unit's own staff (条例 Art. 30). A reader refuses an accusation that lacks these members.
+        "accused_unit": {"code": case.accused_unit.code, "name": case.accused_unit.name}
+        if case.accused_unit_id
+        else None,
+        "accused_persons": [
+            {"name": p.name, "position": p.position, "unit_code": p.unit.code if p.unit_id else ""}
+            for p in case.accused_persons.select_related("unit")
+        ],
     }
 
 
-def _event_entry(event: CaseEvent) -> dict:
+def _event_entry(event: CaseEvent, user) -> dict:
+    """One history entry, its changes as the exporter may read them (a repeat's hidden original stays hidden)."""
     return {
         "at": _iso(event.at),
         "action": event.action,
@@ -241,7 +257,7 @@ def _event_entry(event: CaseEvent) -> dict:
         "from_status": event.from_status,
         "to_status": event.to_status,
         "reason": event.reason,
-        "changes": event.changes,
+        "changes": visible_changes(user, event.changes or {}),
     }
 
 
@@ -546,6 +562,7 @@ def _open(manifest: dict, source: Source, user, report: ImportReport) -> Case:
         ],
         received_at=received_at,
         procedure=data["procedure"],
+        **_accused_side(data),
     )
     try:
         case = open_case(request, user)
@@ -584,6 +601,24 @@ def _open(manifest: dict, source: Source, user, report: ImportReport) -> Case:
     report.reference, report.status = case.reference, case.status
     report.petitioners = [p["name"] for p in manifest["petitioners"]]
     return case
+
+
+def _accused_side(data: dict) -> dict:
+    """An accusation's accused unit and persons for intake, so the imported case is kept from the accused side as
+    the sender's was. A package without the members (an older writer) cannot say who that is: refused."""
+    if data["kind"] != PetitionKind.ACCUSATION:
+        return {}
+    if "accused_unit" not in data or "accused_persons" not in data:
+        raise ExchangeError(
+            f"{MANIFEST}: case.accused_unit: 检举控告事项的交换包未写明被检举控告的单位和人员,不能导入(否则会被"
+            "被检举一方看到),请按原件人工登记 / an accusation without its accused unit and persons is not imported "
+            "(the accused side would see it); register it by hand from the original"
+        )
+    unit = data["accused_unit"]
+    persons = [
+        AccusedPersonInput(p["name"], p.get("position", ""), p.get("unit_code", "")) for p in data["accused_persons"]
+    ]
+    return {"accused_unit_code": unit["code"] if unit else "", "accused_persons": persons}
 
 
 def _manifest_field(intake_field: str) -> str:
