@@ -285,3 +285,28 @@ def test_the_home_page_error_pages_admin_and_gis_landing_name_the_users_banner(t
     # The home banner's staff and a superuser keep the home banner's name.
     assert "<h1>准格尔旗矛盾纠纷地图</h1>" in _page(_user(Role.BANNER_ADMIN, A)).get("/").content.decode()
     assert _api(_user(Role.PLANNER, A)).get("/ogc/?f=json").json()["title"].startswith("准格尔旗")
+
+
+def test_a_banners_staff_cannot_register_a_case_in_another_banner(two_banners):
+    """Answered as a point outside every banner: no unit, grid worker or reference count of the other banner."""
+    body = {
+        "category": "land_occupation",
+        "channel": "talk_room",
+        "kind": "claim",
+        "description": "在邻旗登记",
+        "lon": IN_A[0],
+        "lat": IN_A[1],
+        "datum": "wgs84",
+        "petitioners": [{"name": "王建国", "phone": "13912345678"}],
+    }
+    before = Case.objects.count()
+    answer = _api(_user(Role.BANNER_ADMIN, B)).post("/api/cases/", body, format="json")
+    assert answer.status_code == 400 and list(answer.json()) == ["lon"]
+    assert "不在本旗范围内" in str(answer.json()["lon"]) and A_VILLAGE not in answer.content.decode()
+    assert Case.objects.count() == before
+    # Its own banner's point goes through; the city's staff register in either banner.
+    assert (
+        _api(_user(Role.BANNER_ADMIN, B)).post("/api/cases/", {**body, "lon": IN_B[0]}, format="json").status_code
+        == 201
+    )
+    assert _api(_user(Role.BANNER_ADMIN, "1506")).post("/api/cases/", body, format="json").status_code == 201

@@ -27,7 +27,7 @@ from geo_disputes.models.bounds import NAME_MAX, TEXT_MAX, date_range_message, p
 from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status
 from geo_disputes.services.areas.coords import Datum, DatumError, parse_datum
 from geo_disputes.services.areas.locate import OutsideBanner, locate
-from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.access import banner_codes_seen, visible_cases
 from geo_disputes.services.cases.clock import local_date
 from geo_disputes.services.cases.groups import visible_group
 from geo_disputes.services.cases.procedures import choose_procedure, holder_for
@@ -105,6 +105,7 @@ def open_case(req: IntakeRequest, actor=None) -> Case:
             loc = locate(lon, lat, datum, on=local_date(received_at))
         except OutsideBanner as exc:
             raise IntakeError("lon", str(exc)) from None
+        _check_actors_banner(loc, actor)
         accused = _accused_unit(req.accused_unit_code)
         named = _accused_persons(req)
         forwarded_by = _forwarding_unit(req.forwarded_by_code)
@@ -262,6 +263,15 @@ def _position(req: IntakeRequest, parcel: Parcel | None) -> tuple[float, float, 
         return float(req.lon), float(req.lat), parse_datum(req.datum)
     inside = parcel.geom.point_on_surface
     return inside.x, inside.y, Datum.WGS84
+
+
+def _check_actors_banner(loc, actor) -> None:
+    """A banner's staff register cases in their own banner(s) only (several banners per deployment): a point in
+    another banner is answered exactly as a point outside every banner — the answer would otherwise hand them
+    that banner's unit, grid worker and reference count. Commands acting for nobody (actor None) are not limited."""
+    prefix = banner_codes_seen(actor) if actor is not None else ""
+    if prefix and not loc.banner_code.startswith(prefix):
+        raise IntakeError("lon", f"({loc.lon:.6f}, {loc.lat:.6f}) 不在本旗范围内 / is outside the banner")
 
 
 def _accused_unit(code: str) -> Unit | None:
