@@ -14,7 +14,7 @@ from geo_disputes.api.parcels import holder_search_scope
 from geo_disputes.models import MiningArea
 from geo_disputes.services.areas import hearing_map
 from geo_disputes.services.areas.home_view import banner_extent, scope_extent, townships_in_force
-from geo_disputes.services.cases.access import visible_cases
+from geo_disputes.services.cases.access import can_read_case_text, visible_cases
 
 from .builders import court_map, field_map, planner_map, render_parts
 from .forms import CourtFilterForm, FieldLookupForm, PlannerFilterForm
@@ -65,8 +65,12 @@ def court_print(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def case_map_pdf(request: HttpRequest, reference: str) -> HttpResponse:
-    """GET /cases/<ref>/map.pdf — the case's hearing map, for those who may see the case at all."""
+    """GET /cases/<ref>/map.pdf — the case's hearing map, for those who read the case whole (its handlers): it draws
+    the exact point and the linked parcels, which a planner or field staff never get (a parcel pinpoints a
+    household; they see a coarse point) — to them it does not exist, as the exchange package."""
     case = get_object_or_404(visible_cases(request.user), reference=reference)
+    if not can_read_case_text(request.user, case):
+        raise Http404(_("%(name)s: 无此编号") % {"name": "case"})
     page = hearing_map.for_case(case, printed_by=_printer(request), on=timezone.localdate())
     return _pdf(hearing_map.render_pdf(page, request.GET.get("paper", "A4")), f"hearing-map-{case.reference}.pdf")
 

@@ -99,6 +99,17 @@ def test_users_out_of_scope_get_403_or_404(mine_scene, client):
     assert client.get(f"/cases/{case.reference}/map.pdf").status_code == 302  # login first
 
 
+def test_a_planner_gets_no_hearing_map_of_a_case_nor_a_link_to_one(mine_scene):
+    """The printed map draws the exact point and the linked parcel (a household's); a planner sees the case with a
+    coarse point only (an attack printed the map and read the homestead beside the case's label)."""
+    _, case = mine_scene
+    planner = client_for("planner")
+    assert planner.get(f"/cases/{case.reference}/").status_code == 200
+    assert planner.get(f"/cases/{case.reference}/map.pdf").status_code == 404
+    assert planner.get(f"/maps/court/print/?case={case.reference}").status_code == 404
+    assert "/map.pdf" not in planner.get(f"/cases/{case.reference}/").content.decode()
+
+
 def test_the_case_page_links_to_the_map_at_the_case_and_to_its_printable_map(mine_scene):
     _, case = mine_scene
     html = client_for("mining_court").get(f"/cases/{case.reference}/").content.decode()
