@@ -99,6 +99,26 @@ def test_a_phone_resending_after_a_week_without_signal_gets_its_first_answer(pla
     assert again.json()["reference"] == first.json()["reference"] and Case.objects.count() == 1
 
 
+def test_a_replay_after_the_sender_recused_themselves_is_a_receipt_only(places):
+    """An attack: a village officer registered a case, recused themselves (the case is now a 404 to them), then
+    replayed the POST and got the whole case back — unit, grid worker, petitioners."""
+    user = StaffFactory(role="village_officer", scope_code="150622106202").user
+    client = APIClient()
+    client.force_authenticate(user)
+    first = post(client, intake_body())
+    assert first.status_code == 201 and "petitioners" in first.json()
+    ref = first.json()["reference"]
+    recused = client.post(
+        f"/api/cases/{ref}/recusals/", {"user": user.username, "ground": "interest", "reason": "亲属"}, format="json"
+    )
+    assert recused.status_code == 201, recused.content
+    assert client.get(f"/api/cases/{ref}/").status_code == 404
+    again = post(client, intake_body())
+    assert again.status_code == 201 and again.has_header("Idempotent-Replayed")
+    assert again.json()["reference"] == ref and "petitioners" not in again.json() and "unit" not in again.json()
+    assert Case.objects.count() == 1
+
+
 @pytest.mark.parametrize("key", ["", "x" * 256, "has space", "键"])
 def test_a_malformed_key_is_refused_naming_the_header(places, key):
     response = post(api_as(), intake_body(), key=key)

@@ -51,7 +51,7 @@ class CaseListView(APIView):
     def post(self, request: Request) -> Response:
         if not can_act(request.user, None):
             raise PermissionDenied("your role cannot register cases / 当前角色不能登记事项")
-        return idempotent(request, lambda: _register(request))
+        return idempotent(request, lambda: _register(request), lambda body: _replayed_case(request, body))
 
 
 class CaseDetailView(APIView):
@@ -77,7 +77,22 @@ class CaseTransitionView(APIView):
         version = data.pop("version", None)
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
             raise ValidationError({"version": "must be an integer"})
-        return idempotent(request, lambda: _transition(request, case, action, version, data))
+        return idempotent(
+            request,
+            lambda: _transition(request, case, action, version, data),
+            lambda body: _replayed_case(request, body),
+        )
+
+
+def _replayed_case(request: Request, body: dict) -> dict:
+    """A replayed answer (intake, a transition) as the caller may read the case now: a receipt once they may not
+    (they recused themselves since, say) — the replay never shows what opening the case would refuse."""
+    case = Case.objects.filter(reference=body.get("reference")).first()
+    if case is None:
+        return body
+    if kept_from(request.user, case) or not visible_cases(request.user).filter(pk=case.pk).exists():
+        return receipt_dict(case)
+    return body
 
 
 def _register(request: Request) -> Response:

@@ -14,10 +14,14 @@ from geo_disputes.services.ops.idempotency import HEADER, Answer, IdempotencyErr
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def idempotent(request: Request, work: Callable[[], Response]) -> Response:
+def idempotent(
+    request: Request, work: Callable[[], Response], replayed: Callable[[dict], dict] | None = None
+) -> Response:
     """`work()`'s response; with an Idempotency-Key, the first answer again for the same key and body.
 
     A replay carries `Idempotent-Replayed: true`; the same key with another body → 422 naming the header.
+    `replayed(body)` gives the stored answer as the caller may read it now: access can be lost in between (a
+    recusal), and a replay must not hand back what a fresh read would refuse.
     """
     key = request.headers.get(HEADER)
     if key is None:
@@ -36,7 +40,8 @@ def idempotent(request: Request, work: Callable[[], Response]) -> Response:
         return Response({HEADER: exc.message}, status=exc.status)
     if not result.replayed:
         return first[0]
-    return Response(result.body, status=result.status, headers={REPLAYED_HEADER: "true"})
+    body = replayed(result.body) if replayed is not None and isinstance(result.body, dict) else result.body
+    return Response(body, status=result.status, headers={REPLAYED_HEADER: "true"})
 
 
 def _body(request: Request):
