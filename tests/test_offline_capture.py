@@ -113,6 +113,9 @@ def test_the_pack_is_one_statement(scene, django_assert_num_queries):
     with django_assert_num_queries(1):
         pack = build_pack(("150622106202",), land_use_labels={})
     assert json.loads(pack.body)["format"] == 1 and pack.etag.startswith('"')
+    # The township by name too: the offline answer names it, as the online one does (not a bare code).
+    [village] = json.loads(pack.body)["villages"]["features"]
+    assert village["properties"]["township_code"] == "150622106" and village["properties"]["township_name"]
 
 
 def test_the_service_worker_covers_the_whole_site_and_is_always_revalidated(client: Client):

@@ -92,6 +92,9 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
         "() => window.GeoDisputesMaps && GeoDisputesMaps.field && window.GDOffline && GDOffline.pack"
     )
     assert page.evaluate("() => navigator.onLine") is False
+    # The map shows the kept outlines (not a grey square) and says what it shows.
+    page.wait_for_function("() => GeoDisputesMaps.field.kept && GeoDisputesMaps.field.kept.getLayers().length === 3")
+    assert "本机保存的本村边界" in page.inner_text("#lookup-status")
     # A page that is not kept (the case list, from the menu): the kept Chinese page, not the browser's dino.
     other = context.new_page()
     other.goto(f"{live_server.url}/cases/", wait_until="load")
@@ -103,6 +106,7 @@ def test_offline_lookup_and_outbox_sync_exactly_once(browser, live_server, clien
     result.get_by_text("地块 150622106202JD00001（离线）").wait_for()
     text = result.inner_text()
     assert "双敖包村" in text and "双敖包一网格" in text and "草地" in text
+    assert "（150622106）" in text and "苏木乡镇\n150622106" not in text  # the township by name
     assert "王建国" not in text  # no holder on the phone
     assert page.evaluate("() => GeoDisputesMaps.field.outlined.code") == "150622106202JD00001"
 

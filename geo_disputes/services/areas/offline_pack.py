@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from geo_disputes.models import Grid, Parcel, Village
+from geo_disputes.models import Grid, Parcel, Township, Village
 from geo_disputes.services.cases.access import ScopeError, banner_prefix, scope_kind, staff_profile
 
 PACK_DECIMALS = 5  # ≈1.1 m in latitude, ≈0.9 m in longitude at 39.7 °N
@@ -88,7 +88,11 @@ def build_pack(villages: tuple[str, ...], *, land_use_labels: dict[str, str], on
     }
     in_force = "valid_from <= %(on)s AND (valid_to IS NULL OR valid_to >= %(on)s)"
     sql = f"""
-        WITH v AS (SELECT code, name, township_code, geom FROM {Village._meta.db_table}
+        WITH v AS (SELECT code, name, township_code, geom,
+                          (SELECT t.name FROM {Township._meta.db_table} t
+                           WHERE t.code = village.township_code AND t.valid_from <= %(on)s
+                             AND (t.valid_to IS NULL OR t.valid_to >= %(on)s) LIMIT 1) AS township_name
+                   FROM {Village._meta.db_table} village
                    WHERE {in_force} AND code = ANY(%(villages)s)),
              g AS (SELECT code, name, village_code, households, geom
                    FROM {Grid._meta.db_table} WHERE {in_force} AND village_code = ANY(%(villages)s)),
@@ -102,7 +106,8 @@ def build_pack(villages: tuple[str, ...], *, land_use_labels: dict[str, str], on
           'villages', (SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
               json_build_object('type', 'Feature', 'id', code,
                 'geometry', ST_AsGeoJSON(geom, %(digits)s)::json,
-                'properties', json_build_object('code', code, 'name', name, 'township_code', township_code))
+                'properties', json_build_object('code', code, 'name', name, 'township_code', township_code,
+                  'township_name', township_name))
               ORDER BY code), '[]'::json)) FROM v),
           'grids', (SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
               json_build_object('type', 'Feature', 'id', code,

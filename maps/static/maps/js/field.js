@@ -97,6 +97,12 @@
       });
     }
 
+    // No network: the map's layers cannot load; draw the outlines kept on the phone instead, and say so.
+    if (!navigator.onLine) keptOutlines(page, 0);
+    window.addEventListener("offline", function () {
+      keptOutlines(page, 0);
+    });
+
     // A shared link (?code=… or ?lon=…&lat=…&datum=… or ?holder=…) answers itself on arrival.
     if (holderForm && holderForm.elements.holder.value.trim()) searchHolder(page, holderForm.elements.holder.value.trim());
     else if (codeForm.elements.code.value.trim()) lookupParcel(page, codeForm.elements.code.value.trim());
@@ -122,6 +128,27 @@
     }, function () {
       if (seq === page.seq) offlineLookup(page, lon, lat, datum);
     });
+  }
+
+  /* Offline: the kept village outlines, grids and parcels (js/offline.js's pack) drawn on the map once the pack is
+     read (it is read asynchronously: tried again for a few seconds), the view fitted to them, and the status
+     saying the map shows what the phone kept. Without a pack, the status says that instead of a grey map. */
+  function keptOutlines(page, tries) {
+    var offline = window.GDOffline;
+    if (page.kept || navigator.onLine) return;
+    if (!offline || !offline.pack) {
+      if (tries < 25) return setTimeout(function () { keptOutlines(page, tries + 1); }, 200);
+      return say(page, gettext("没有网络，本机也无离线数据：地图无法显示。联网打开本页即下载本村边界。"), true);
+    }
+    var d = offline.pack.data;
+    var group = L.featureGroup();
+    L.geoJSON(d.parcels, { style: { color: "#8d6e63", weight: 1, fillOpacity: 0.08 }, interactive: false }).addTo(group);
+    L.geoJSON(d.grids, { style: { color: "#1565c0", weight: 1.5, fill: false, dashArray: "4 3" }, interactive: false }).addTo(group);
+    L.geoJSON(d.villages, { style: { color: "#c62828", weight: 3, fill: false }, interactive: false }).addTo(group);
+    group.addTo(page.ctx.map);
+    page.kept = group;
+    if (group.getBounds().isValid()) page.ctx.map.fitBounds(group.getBounds(), { padding: [10, 10] });
+    say(page, gettext("没有网络：地图只显示本机保存的本村边界、网格和地块；点击地图可离线查询。"));
   }
 
   /* No network: the answer from the area pack kept on the phone (js/offline.js) — village, grid and
@@ -154,7 +181,7 @@
     var grid = hit.grid ? hit.grid.properties : null;
     var rows = [
       [gettext("坐标 WGS84"), lon.toFixed(6) + ", " + lat.toFixed(6)],
-      [gettext("苏木乡镇"), village.township_code],
+      [gettext("苏木乡镇"), village.township_name ? village.township_name + "（" + village.township_code + "）" : village.township_code],
       [gettext("嘎查村"), areaText(village)],
       [gettext("网格"), grid ? areaText(grid) : gettext("无")],
     ];
