@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from geo_disputes.models import Case, CaseEvent, SupervisionAct, Unit
@@ -68,6 +69,13 @@ def test_a_village_matter_left_unaccepted_past_day_15_is_supervised_by_its_towns
         "accept_by:2026-03-09",
     )
     assert "逾期1日" in act.reason and "2026-03-09" in act.reason
+    # One Chinese half and one English half, so the page shows one language (not "督办:逾期1日 / overdue …: 受理…").
+    chinese, english = act.reason.split(" / ")
+    assert "受理告知" in chinese and "overdue" not in chinese and "受理" not in english
+    page = Client()
+    page.force_login(StaffFactory(role="banner_admin").user)
+    html = page.get(f"/cases/{late.reference}/").content.decode()
+    assert "受理告知期限(条例第23条,15日) 2026-03-09" in html and "accept_by:" not in html  # not the stored key
     event = late.events.get()
     assert (event.actor, event.action, event.changes["kind"]) == (None, "supervise", "urge")
     assert not on_time.supervision_acts.exists() and not on_time.events.exists()

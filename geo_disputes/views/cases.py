@@ -914,6 +914,9 @@ def _shown(name: str, value) -> str:
             return timezone.localtime(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
         except ValueError:
             pass
+    if name == "missed" and isinstance(value, str) and value.partition(":")[0] in NEXT_DUE_LABELS:
+        kind, _sep, day = value.partition(":")  # a supervision's missed deadline, "conclude_by:2026-10-19"
+        return f"{NEXT_DUE_LABELS[kind]} {day}"
     label = CHOICE_LABELS.get(name, {}).get(value)
     return _(str(label)) if label else str(value)
 

@@ -177,8 +177,12 @@ def _reason(case: Case, kind: str) -> str:
     """The missed deadline in words, from the dues annotated on `case`."""
     late = -case.days_left
     label = SupervisionAct.Kind(kind).label
-    missed = DEADLINE_LABELS[case.next_due_kind]
-    return f"{label}:逾期{late}日 / overdue by {late} day(s): {missed} was due {case.next_due}"
+    missed_zh, _sep, missed_en = DEADLINE_LABELS[case.next_due_kind].partition(" / ")
+    # One Chinese half, one English half (the page shows the one of its language): not a chain of bilingual parts.
+    return (
+        f"{label}:逾期{late}日,{missed_zh}期限为{case.next_due} / "
+        f"overdue by {late} day(s): {missed_en} was due {case.next_due}"
+    )
 
 
 def supervised_cases(unit: Unit, user, on: dt.date | None = None) -> list[Case]:
