@@ -89,11 +89,11 @@ def field_map(home: tuple[float, float, float, float] | None = None) -> folium.M
     sources = [
         LayerSource("townships", _("苏木乡镇/街道"), _layer_url("townships"), by_bbox=False, fit=True),
         LayerSource("villages", _("嘎查村/社区"), _layer_url("villages")),
-        LayerSource("grids", _zoomed("网格", GRID_MIN_ZOOM), _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
+        LayerSource("grids", _zoomed(_("网格"), GRID_MIN_ZOOM), _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
         LayerSource("mining-areas", _("矿区"), _layer_url("mining-areas"), by_bbox=False),
         LayerSource(
             "parcels",
-            _zoomed("地块", PARCEL_MIN_ZOOM),
+            _zoomed(_("地块"), PARCEL_MIN_ZOOM),
             _layer_url("parcels"),
             min_zoom=PARCEL_MIN_ZOOM,
         ),
@@ -113,11 +113,11 @@ def court_map() -> folium.Map:
         LayerSource("villages", _("嘎查村/社区"), _layer_url("villages")),
         # A zone's tap shows its mine, as the mine's own tap does (court.js), hence no popup of its own.
         LayerSource("mining-zones", _("矿区影响区"), _layer_url("mining-zones"), by_bbox=False, fit=True, popups=False),
-        LayerSource("grids", _zoomed("网格", GRID_MIN_ZOOM), _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
+        LayerSource("grids", _zoomed(_("网格"), GRID_MIN_ZOOM), _layer_url("grids"), min_zoom=GRID_MIN_ZOOM),
         LayerSource("mining-areas", _("矿区"), _layer_url("mining-areas"), by_bbox=False),
         LayerSource(
             "mining-parcels",
-            _zoomed("涉矿地块", GRID_MIN_ZOOM),
+            _zoomed(_("涉矿地块"), GRID_MIN_ZOOM),
             reverse("maps-mining-parcels"),
             min_zoom=GRID_MIN_ZOOM,
             popups=False,  # a tap shows the parcel, its holder (per role) and its cases in the panel
@@ -270,8 +270,9 @@ def _config(page: str, sources: list[LayerSource], keys: list[str], *, statuses:
 
 
 def _zoomed(name: str, zoom: int) -> str:
-    """A layer shown from a zoom level on: "网格（15级以上）" in the page's language."""
-    return _("%(layer)s（%(zoom)s级以上）") % {"layer": _(name), "zoom": zoom}
+    """A layer shown from a zoom level on: "网格（15级以上）" in the page's language (`name` translated by the
+    caller, where makemessages can see the literal)."""
+    return _("%(layer)s（%(zoom)s级以上）") % {"layer": name, "zoom": zoom}
 
 
 def _translated(choices) -> dict[str, str]:

@@ -246,3 +246,10 @@ def test_map_modules_read_data_only_through_services():
     for module in pathlib.Path(__file__).resolve().parent.parent.joinpath("maps").glob("*.py"):
         text = module.read_text()
         assert "django.db" not in text and "cursor(" not in text, module.name
+
+
+def test_the_court_maps_layer_names_are_english_when_it_is_chosen(staff):
+    """Zoom-gated layer names were translated from a variable makemessages never saw: "涉矿地块" stayed Chinese."""
+    staff.cookies["django_language"] = "en"
+    html = staff.get("/maps/court/").content.decode()
+    assert "Parcels touched by mining" in html and "涉矿地块" not in html and "Grid" in html

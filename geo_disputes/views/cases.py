@@ -674,7 +674,7 @@ def _render_case(
         "follow_ups": list(case.follow_ups.order_by("at", "id")),
         "petitioners": petitioner_view(user, case),
         "accused_persons": accused_persons_view(user, case),
-        "recusal_grounds": Recusal.Ground.choices,
+        "recusal_grounds": [(value, _(label)) for value, label in Recusal.Ground.choices],
         "recusal_error": recusal_error,
         "petitioners_withheld": profile is not None and profile.role == Role.PLANNER,
         "events": events,
