@@ -38,6 +38,8 @@ def test_on_a_phone_the_header_is_short_and_the_box_opens_a_case(page_for, live_
     assert header["height"] < 170, header  # brand, box and badge, the folded menu: not three lines of links
     assert not page.locator("#site-menu nav").is_visible()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    go = page.locator("header.site form.go button")
+    assert go.evaluate("b => b.getClientRects().length") == 1 and go.bounding_box()["height"] < 50  # "前往", one line
     assert page.locator(".due-badge.overdue").inner_text().endswith("1")
     page.click("#site-menu summary")
     assert page.locator("#site-menu nav a[data-menu=queues]").is_visible()
