@@ -107,3 +107,28 @@ def test_the_staff_form_holds_a_typed_scope_to_an_area_in_force_and_gives_an_off
     )
     assert response.status_code == 302
     assert StaffProfile.objects.get(user=worker).unit.code == "VC-150622106202"
+
+
+def test_every_field_the_admin_shows_has_a_chinese_label_and_an_english_one():
+    """The change-log's columns read AT / RULE / ACTION / ACTOR (fields without a verbose_name): every field of every
+    model in the admin is named in Chinese, and in English when it is chosen."""
+    import re
+
+    from django.contrib import admin
+    from django.utils import translation
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    unnamed, untranslated = [], []
+    for model in admin.site._registry:
+        if model._meta.app_label != "geo_disputes":
+            continue
+        for field in model._meta.get_fields():
+            if field.auto_created or not hasattr(field, "verbose_name"):
+                continue
+            with translation.override("zh-hans"):
+                if not cjk.search(str(field.verbose_name)):
+                    unnamed.append(f"{model.__name__}.{field.name}")
+            with translation.override("en"):
+                if cjk.search(str(field.verbose_name)):
+                    untranslated.append(f"{model.__name__}.{field.name}")
+    assert not unnamed and not untranslated, (unnamed, untranslated)

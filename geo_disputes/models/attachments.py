@@ -43,27 +43,34 @@ class AttachmentKind(models.TextChoices):
 
 
 class Attachment(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("编号"))
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments", verbose_name=_("事项"))
     kind = models.CharField(_("材料类别"), max_length=20, choices=AttachmentKind.choices)
     file_type = models.CharField(_("文件类型"), max_length=30, choices=FileType.choices)
     name = models.CharField(_("文件名"), max_length=200)
     caption = models.CharField(_("说明"), max_length=200, blank=True)
     size = models.PositiveBigIntegerField(_("大小(字节)"))
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64, verbose_name=_("文件摘要(SHA-256)"))
     # The same picture without its EXIF (place, time, device): what roles that may not see the location get.
-    stripped_sha256 = models.CharField(max_length=64, blank=True)
-    thumbnail_sha256 = models.CharField(max_length=64, blank=True)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
+    stripped_sha256 = models.CharField(max_length=64, blank=True, verbose_name=_("去除元数据后的SHA-256"))
+    thumbnail_sha256 = models.CharField(max_length=64, blank=True, verbose_name=_("缩略图SHA-256"))
+    width = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("宽(像素)"))
+    height = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("高(像素)"))
     # EXIF GPS: phones write WGS84 (the EXIF standard's GPSMapDatum default), stored as such.
     exif_point = models.PointField(_("照片位置(WGS84)"), srid=4326, null=True, blank=True)
     exif_taken_at = models.DateTimeField(_("拍摄时间"), null=True, blank=True)
     added_at = models.DateTimeField(_("上传时间"))
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("上传人")
+    )
     removed_at = models.DateTimeField(_("删除时间"), null=True, blank=True)
     removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("移除人"),
     )
     removal_reason = models.CharField(_("删除理由"), max_length=200, blank=True)
 
@@ -92,14 +99,16 @@ class UploadSession(models.Model):
     A session left alone for a day is swept (with its staging file) by the daily run.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=AttachmentKind.choices)
-    name = models.CharField(max_length=200)
-    caption = models.CharField(max_length=200, blank=True)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64, blank=True)
-    received = models.PositiveBigIntegerField(default=0)
-    started_at = models.DateTimeField()
-    touched_at = models.DateTimeField()
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("编号"))
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+", verbose_name=_("事项"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("用户")
+    )
+    kind = models.CharField(max_length=20, choices=AttachmentKind.choices, verbose_name=_("材料类别"))
+    name = models.CharField(max_length=200, verbose_name=_("文件名"))
+    caption = models.CharField(max_length=200, blank=True, verbose_name=_("说明"))
+    size = models.PositiveBigIntegerField(verbose_name=_("大小(字节)"))
+    sha256 = models.CharField(max_length=64, blank=True, verbose_name=_("文件摘要(SHA-256)"))
+    received = models.PositiveBigIntegerField(default=0, verbose_name=_("已收到(字节)"))
+    started_at = models.DateTimeField(verbose_name=_("开始时间"))
+    touched_at = models.DateTimeField(verbose_name=_("最近上传时间"))

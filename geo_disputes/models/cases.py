@@ -169,7 +169,7 @@ class CaseGroup(models.Model):
 
     title = models.CharField(_("事件"), max_length=200)
     category = models.CharField(_("类别"), max_length=30, choices=Category.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         verbose_name = verbose_name_plural = _("事项组")
@@ -226,7 +226,9 @@ class Case(models.Model):
     unit = models.ForeignKey(
         "geo_disputes.Unit", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("责任单位")
     )
-    partner_units = models.ManyToManyField("geo_disputes.Unit", blank=True, related_name="partner_cases")
+    partner_units = models.ManyToManyField(
+        "geo_disputes.Unit", blank=True, related_name="partner_cases", verbose_name=_("协办单位")
+    )
     responsible_person = models.CharField(_("责任人"), max_length=50, blank=True)
     routing_rule = models.ForeignKey(
         "geo_disputes.RoutingRule", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("分流规则")
@@ -320,7 +322,9 @@ class Case(models.Model):
         verbose_name=_("被检举控告单位"),
     )
 
-    group = models.ForeignKey(CaseGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    group = models.ForeignKey(
+        CaseGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", verbose_name=_("群体事项")
+    )
     repeat_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats", verbose_name=_("重复信访于")
     )
@@ -329,9 +333,11 @@ class Case(models.Model):
     external_source = models.CharField(_("来源系统"), max_length=60, blank=True, default="", db_default="")
     external_reference = models.CharField(_("来源编号"), max_length=60, blank=True, default="", db_default="")
     version = models.PositiveIntegerField(_("版本"), default=1)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("登记人")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新时间"))
 
     class Meta:
         ordering = ["-received_at"]
@@ -369,9 +375,9 @@ class CaseParcel(models.Model):
         POINT = "point", gettext_noop("位置所在地块")
         NAMED = "named", gettext_noop("登记时指明")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE)
-    parcel = models.ForeignKey("geo_disputes.Parcel", on_delete=models.PROTECT)
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.POINT)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, verbose_name=_("事项"))
+    parcel = models.ForeignKey("geo_disputes.Parcel", on_delete=models.PROTECT, verbose_name=_("地块"))
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.POINT, verbose_name=_("关联方式"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "parcel"], name="caseparcel_uniq")]
@@ -394,16 +400,20 @@ class Party(models.Model):
 class CaseEvent(models.Model):
     """Append-only history: who did what, when, from which state to which, and why."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events", verbose_name=_("事项"))
     # When the action took effect: now, or the `now` a replay gives workflow.apply (the demo's back-dated year).
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("操作人")
+    )
     action = models.CharField(_("操作"), max_length=30)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
+    from_status = models.CharField(max_length=20, blank=True, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=20, blank=True, verbose_name=_("新状态"))
     changes = models.JSONField(_("变更"), default=dict, blank=True)
     reason = models.TextField(_("理由"), blank=True, validators=[max_text(REASON_MAX)])
-    rule = models.ForeignKey("geo_disputes.RoutingRule", null=True, blank=True, on_delete=models.PROTECT)
+    rule = models.ForeignKey(
+        "geo_disputes.RoutingRule", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("分流规则")
+    )
 
     class Meta:
         ordering = ["at", "id"]
@@ -431,7 +441,7 @@ class SupervisionAct(models.Model):
         NOTICE = "notice", gettext_noop("通报")
         LISTED = "listed", gettext_noop("挂牌督办")
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="supervision_acts")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="supervision_acts", verbose_name=_("事项"))
     kind = models.CharField(_("督办方式"), max_length=20, choices=Kind.choices)
     unit = models.ForeignKey(
         "geo_disputes.Unit",
@@ -441,7 +451,9 @@ class SupervisionAct(models.Model):
         verbose_name=_("被督办单位"),
     )
     ordered_by = models.CharField(_("督办机关/人员"), max_length=100)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("操作人")
+    )
     at = models.DateTimeField(_("时间"), db_index=True)
     deadline = models.DateField(_("限期"), validators=[validate_plausible_date])
     reason = models.TextField(_("理由"), validators=[max_text(REASON_MAX)])
@@ -465,14 +477,16 @@ class FollowUp(models.Model):
         LETTER = "letter", gettext_noop("信函回访")
         ONLINE = "online", gettext_noop("网上回访")
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="follow_ups")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="follow_ups", verbose_name=_("事项"))
     at = models.DateTimeField(_("回访时间"), validators=[validate_plausible_date])
     by = models.CharField(_("回访人"), max_length=50)
     method = models.CharField(_("回访方式"), max_length=20, choices=Method.choices)
     satisfaction = models.CharField(_("满意度"), max_length=30, choices=Satisfaction.choices, blank=True)
     unreachable = models.BooleanField(_("未能联系到信访人"), default=False)
     note = models.TextField(_("备注"), blank=True, validators=[max_text(REASON_MAX)])
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("回访人")
+    )
 
     class Meta:
         ordering = ["at", "id"]
@@ -500,7 +514,9 @@ class GroupProposal(models.Model):
         CaseGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals", verbose_name=_("事项组")
     )
     note = models.TextField(_("说明"), blank=True, validators=[max_text(REASON_MAX)])
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("决定人")
+    )
     decided_at = models.DateTimeField(_("决定时间"), auto_now_add=True)
 
     class Meta:

@@ -33,9 +33,9 @@ class NoticeKind(models.TextChoices):
 class DocumentCounter(models.Model):
     """The last number a unit issued in a year (locked while a document is issued)."""
 
-    unit = models.ForeignKey("geo_disputes.Unit", on_delete=models.PROTECT)
-    year = models.PositiveSmallIntegerField()
-    last = models.PositiveIntegerField(default=0)
+    unit = models.ForeignKey("geo_disputes.Unit", on_delete=models.PROTECT, verbose_name=_("单位"))
+    year = models.PositiveSmallIntegerField(verbose_name=_("年度"))
+    last = models.PositiveIntegerField(default=0, verbose_name=_("已用最大序号"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["unit", "year"], name="documentcounter_unit_year_uniq")]
@@ -47,7 +47,7 @@ class DocumentCounter(models.Model):
 class CaseDocument(models.Model):
     """One issued notice: its number, its frozen words and facts, and what it supersedes or answers."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents", verbose_name=_("事项"))
     kind = models.CharField(_("文书种类"), max_length=30, choices=NoticeKind.choices)
     unit = models.ForeignKey("geo_disputes.Unit", on_delete=models.PROTECT, verbose_name=_("制发单位"))
     year = models.PositiveSmallIntegerField(_("年度"))
@@ -58,7 +58,9 @@ class CaseDocument(models.Model):
     template_text = models.TextField(_("模板原文"))  # the template as it was when issued
     facts = models.JSONField(_("文书事实"))  # the case's facts as they were when issued
     issued_at = models.DateTimeField(_("制发时间"))
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, verbose_name=_("签发人")
+    )
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by", verbose_name=_("更正")
     )
@@ -82,7 +84,9 @@ class CaseDocument(models.Model):
 class DocumentService(models.Model):
     """The service (送达) of an issued document: how, when, and its proof. Append-only too."""
 
-    document = models.ForeignKey(CaseDocument, on_delete=models.PROTECT, related_name="services")
+    document = models.ForeignKey(
+        CaseDocument, on_delete=models.PROTECT, related_name="services", verbose_name=_("文书")
+    )
     method = models.CharField(_("送达方式"), max_length=20, choices=ServiceMethod.choices)
     served_at = models.DateTimeField(_("送达时间"))
     recipient = models.CharField(_("受送达人"), max_length=100, blank=True, default="")
@@ -91,10 +95,17 @@ class DocumentService(models.Model):
     proof = models.CharField(_("送达凭证"), max_length=200, blank=True, default="")
     # In person: the scan or photo of the receipt the recipient signed (kept as a case attachment).
     receipt_scan = models.ForeignKey(
-        "geo_disputes.Attachment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo_disputes.Attachment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("送达回证扫描件"),
     )
     recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, verbose_name=_("记录人")
+    )
 
     class Meta:
         ordering = ["served_at", "id"]

@@ -15,13 +15,15 @@ class IdempotentRequest(models.Model):
     role saw it; it expires (IDEMPOTENCY_HOURS) and is deleted with the user.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("用户")
+    )
+    key = models.CharField(max_length=255, verbose_name=_("幂等键"))
+    request_hash = models.CharField(max_length=64, verbose_name=_("请求摘要"))
+    status_code = models.PositiveSmallIntegerField(verbose_name=_("状态码"))
+    response_body = models.JSONField(verbose_name=_("首次答复"))
+    created_at = models.DateTimeField(verbose_name=_("创建时间"))
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("过期时间"))
 
     class Meta:
         verbose_name = verbose_name_plural = _("幂等请求")

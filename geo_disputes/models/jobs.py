@@ -20,14 +20,20 @@ class JobRun(models.Model):
         OK = "ok", gettext_noop("完成 / completed")
         FAILED = "failed", gettext_noop("失败 / failed")
 
-    job = models.CharField(max_length=50)
-    day = models.DateField(help_text="the scheduled day (Asia/Shanghai) the run is for")
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
-    attempts = models.PositiveIntegerField(default=1, help_text="runs started for this day (retries after failures)")
-    summary = models.JSONField(default=dict, blank=True, help_text="counts, or the error of a failed run")
-    runner = models.CharField(max_length=200, blank=True, help_text="host:pid of the scheduler that ran it")
+    job = models.CharField(max_length=50, verbose_name=_("任务"))
+    day = models.DateField(help_text="the scheduled day (Asia/Shanghai) the run is for", verbose_name=_("日期"))
+    started_at = models.DateTimeField(verbose_name=_("开始时间"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("结束时间"))
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING, verbose_name=_("结果"))
+    attempts = models.PositiveIntegerField(
+        default=1, help_text="runs started for this day (retries after failures)", verbose_name=_("尝试次数")
+    )
+    summary = models.JSONField(
+        default=dict, blank=True, help_text="counts, or the error of a failed run", verbose_name=_("摘要")
+    )
+    runner = models.CharField(
+        max_length=200, blank=True, help_text="host:pid of the scheduler that ran it", verbose_name=_("执行进程")
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = _("定时任务运行")
@@ -43,8 +49,8 @@ class ReplicaFence(models.Model):
     recusal, an accused person): one row. A map read goes to the replica only once it has replayed past it
     (services/ops/replica.py), so a stale replica never shows a case to someone just recused or moved."""
 
-    lsn = models.CharField(max_length=40, default="0/0")
-    at = models.DateTimeField(auto_now=True)
+    lsn = models.CharField(max_length=40, default="0/0", verbose_name=_("日志位置(LSN)"))
+    at = models.DateTimeField(auto_now=True, verbose_name=_("时间"))
 
     def __str__(self) -> str:
         return f"{self.lsn} ({self.at:%Y-%m-%d %H:%M:%S})"

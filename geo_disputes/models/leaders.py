@@ -37,7 +37,12 @@ class LeaderCase(models.Model):
     taken_at = models.DateTimeField(_("包案时间"))
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("登记人"),
     )
 
     class Meta:
@@ -70,9 +75,14 @@ class LeaderVisit(models.Model):
     leader_post = models.CharField(_("职务"), max_length=TITLE_MAX)
     # The township the visit is held in ("" = at the banner): township officers schedule in their own only.
     township_code = models.CharField(_("乡镇代码"), max_length=40, blank=True, default="")
-    cases = models.ManyToManyField(Case, through="VisitCase", related_name="leader_visits")
+    cases = models.ManyToManyField(Case, through="VisitCase", related_name="leader_visits", verbose_name=_("事项"))
     registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("登记人"),
     )
     registered_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
 
@@ -87,8 +97,8 @@ class LeaderVisit(models.Model):
 class VisitCase(models.Model):
     """A case on a visit's list and, afterwards, what came of it there."""
 
-    visit = models.ForeignKey(LeaderVisit, on_delete=models.CASCADE, related_name="visit_cases")
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="visit_entries")
+    visit = models.ForeignKey(LeaderVisit, on_delete=models.CASCADE, related_name="visit_cases", verbose_name=_("接访"))
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="visit_entries", verbose_name=_("事项"))
     outcome = models.TextField(_("接访结果"), blank=True, default="", validators=[max_text(REASON_MAX)])
     outcome_at = models.DateTimeField(_("结果记录时间"), null=True, blank=True)
 

@@ -53,7 +53,9 @@ class Role(models.TextChoices):
 class StaffProfile(models.Model):
     """A staff user's role and scope: a township, village or grid code, or the whole banner."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff", verbose_name=_("用户")
+    )
     role = models.CharField(_("角色"), max_length=30, choices=Role.choices)
     scope_code = models.CharField(_("辖区代码"), max_length=40, blank=True)
     # The banner (6-digit code) the staff member serves, or a city (4-digit code, e.g. 1506 鄂尔多斯市) for the

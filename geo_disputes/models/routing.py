@@ -63,13 +63,17 @@ class RoutingRule(models.Model):
 class RoutingRuleChange(models.Model):
     """Append-only record of each edit of a routing rule (who, when, the rule as saved)."""
 
-    rule = models.ForeignKey(RoutingRule, null=True, on_delete=models.SET_NULL, related_name="changes")
-    at = models.DateTimeField(auto_now_add=True)
+    rule = models.ForeignKey(
+        RoutingRule, null=True, on_delete=models.SET_NULL, related_name="changes", verbose_name=_("分流规则")
+    )
+    at = models.DateTimeField(auto_now_add=True, verbose_name=_("时间"))
     # PROTECT, as every audit record's actor: the log is append-only (a SET_NULL would be an UPDATE the
     # trigger refuses, a 500) and must keep naming who edited; a departed editor is deactivated, not deleted.
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    action = models.CharField(max_length=20)
-    snapshot = models.JSONField(default=dict)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("操作人")
+    )
+    action = models.CharField(max_length=20, verbose_name=_("操作"))
+    snapshot = models.JSONField(default=dict, verbose_name=_("保存时的规则"))
 
     class Meta:
         ordering = ["at", "id"]

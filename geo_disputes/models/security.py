@@ -17,10 +17,10 @@ class LoginFailure(models.Model):
     so every worker process of the server sees the same count.
     """
 
-    key = models.CharField(max_length=80, unique=True)
-    failures = models.PositiveIntegerField(default=0)
-    last_failure_at = models.DateTimeField(null=True, blank=True)
-    last_success_at = models.DateTimeField(null=True, blank=True)
+    key = models.CharField(max_length=80, unique=True, verbose_name=_("登录名或来源"))
+    failures = models.PositiveIntegerField(default=0, verbose_name=_("失败次数"))
+    last_failure_at = models.DateTimeField(null=True, blank=True, verbose_name=_("最近失败时间"))
+    last_success_at = models.DateTimeField(null=True, blank=True, verbose_name=_("最近成功时间"))
 
     class Meta:
         verbose_name = verbose_name_plural = _("登录失败计数")
@@ -32,14 +32,19 @@ class LoginFailure(models.Model):
 class ApiToken(models.Model):
     """An API token: only the SHA-256 of its random secret is stored; the secret is shown once."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(
-        max_length=8, editable=False, help_text="the secret's first characters, to tell tokens apart"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("用户")
     )
-    name = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    expires_at = models.DateTimeField()
+    digest = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("令牌摘要"))
+    prefix = models.CharField(
+        max_length=8,
+        editable=False,
+        help_text="the secret's first characters, to tell tokens apart",
+        verbose_name=_("令牌前缀"),
+    )
+    name = models.CharField(max_length=100, blank=True, verbose_name=_("名称"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("创建时间"))
+    expires_at = models.DateTimeField(verbose_name=_("过期时间"))
 
     class Meta:
         verbose_name = verbose_name_plural = _("API 令牌")
