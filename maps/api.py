@@ -31,5 +31,6 @@ class MiningParcelsView(APIView):
             params.date(query, "on"),
             page,
             contract_numbers=can_read_contract_numbers(request.user),
+            user=request.user,
         )
         return HttpResponse(with_paging(text, count, page, request), content_type="application/geo+json")

@@ -102,9 +102,11 @@ def field_map(home: tuple[float, float, float, float] | None = None) -> folium.M
     return _build("field", sources, result_label=_("查询结果"), home=home)
 
 
-def court_map() -> folium.Map:
+def court_map(home: tuple[float, float, float, float] | None = None) -> folium.Map:
     """The mining court: mining areas and influence zones, the villages and grids around them, the
-    parcels a mine touches (land-use colours, area in mu) and the mining-related cases by status."""
+    parcels a mine touches (land-use colours, area in mu) and the mining-related cases by status.
+
+    `home` is the user's banner when the deployment serves several (else None: the page fits its mines' zones)."""
     sources = [
         # Outlines only, whole banner: vector tiles of the view (a few KB) rather than all 74 KB of GeoJSON.
         LayerSource(
@@ -124,7 +126,7 @@ def court_map() -> folium.Map:
         ),
         LayerSource("cases", _("涉矿事项（按状态着色）"), reverse("api-cases"), points=True, query={"mining": "1"}),
     ]
-    return _build("court", sources, result_label=_("选中矿区/地块"), statuses=True)
+    return _build("court", sources, result_label=_("选中矿区/地块"), statuses=True, home=home)
 
 
 def planner_map(

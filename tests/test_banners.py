@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 
+import mapbox_vector_tile
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -22,7 +24,17 @@ from geo_disputes.services.cases.supervision import supervising_units
 from geo_disputes.services.cases.workflow import WorkflowError, perform
 from geo_disputes.services.ops.staff import upsert_staff
 
-from .factories import StaffFactory, TownshipFactory, UnitFactory, UserFactory, VillageFactory, box
+from .factories import (
+    GridFactory,
+    MiningAreaFactory,
+    ParcelFactory,
+    StaffFactory,
+    TownshipFactory,
+    UnitFactory,
+    UserFactory,
+    VillageFactory,
+    box,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +322,138 @@ def test_a_banners_staff_cannot_register_a_case_in_another_banner(two_banners):
         == 201
     )
     assert _api(_user(Role.BANNER_ADMIN, "1506")).post("/api/cases/", body, format="json").status_code == 201
+
+
+# -- Areas (issue 25): a banner's staff see their banner's townships, villages, grids, parcels and mines only ---------
+
+A_PARCEL, B_PARCEL = f"{A_VILLAGE}JD00001", f"{B_VILLAGE}JD00001"
+A_GRID, B_GRID = f"{A_VILLAGE}-019", f"{B_VILLAGE}-001"
+A_MINE, B_MINE = "KQ-01", "KQ-09"
+A_HOLDER = "梁生琪"
+IN_A_PARCEL = (111.2575, 39.7275)  # inside A's parcel, inside A's mine
+
+
+@pytest.fixture
+def banner_areas(two_banners) -> dict[str, list[str]]:
+    """Each banner's grid, mine and a parcel in its mine (A's held by 梁生琪, with a contract number)."""
+    GridFactory(code=A_GRID, geom=box(111.2, 39.7, 111.3, 39.8), households=31, population=97)
+    GridFactory(code=B_GRID, geom=box(109.8, 39.7, 109.9, 39.8))
+    MiningAreaFactory(code=A_MINE, name="甲矿", geom=box(111.25, 39.72, 111.27, 39.74))
+    MiningAreaFactory(code=B_MINE, name="乙矿", geom=box(109.81, 39.72, 109.83, 39.74))
+    ParcelFactory(code=A_PARCEL, holder_name=A_HOLDER, contract_no="HT-A-1", geom=box(111.255, 39.725, 111.26, 39.73))
+    ParcelFactory(code=B_PARCEL, holder_name="李守田", contract_no="HT-B-1", geom=box(109.815, 39.725, 109.82, 39.73))
+    return two_banners
+
+
+def _ids(body: dict) -> list[str]:
+    return sorted(str(f["id"]) for f in body["features"])
+
+
+SECOND = [(Role.BANNER_ADMIN, B), (Role.PLANNER, B)]
+
+
+@pytest.mark.parametrize(("role", "banner"), SECOND)
+def test_gis_clients_list_and_fetch_their_banners_areas_only(banner_areas, role, banner):
+    client = _api(_user(role, banner))
+    expected = {
+        "townships": [B_TOWN],
+        "villages": [B_VILLAGE],
+        "grids": [B_GRID],
+        "parcels": [B_PARCEL],
+        "mining-areas": [B_MINE],
+        "influence-zones": [B_MINE],
+    }
+    for collection, codes in expected.items():
+        body = client.get(f"/ogc/collections/{collection}/items?f=json").json()
+        assert (_ids(body), body["numberMatched"]) == (codes, 1), collection
+    for collection, code in (
+        ("villages", A_VILLAGE),
+        ("parcels", A_PARCEL),
+        ("grids", A_GRID),
+        ("mining-areas", A_MINE),
+    ):
+        assert client.get(f"/ogc/collections/{collection}/items/{code}?f=json").status_code == 404, collection
+    assert client.get(f"/ogc/collections/parcels/items/{B_PARCEL}?f=json").status_code == 200
+    extents = {
+        c["extent"]["spatial"]["bbox"][0][0] for c in client.get("/ogc/collections?f=json").json()["collections"]
+    }
+    assert extents == {109.6}  # B's outline, not the union with A's
+
+
+@pytest.mark.parametrize(("role", "banner"), SECOND)
+def test_map_layers_and_tiles_hold_their_banners_areas_only(banner_areas, role, banner):
+    client = _api(_user(role, banner))
+    for layer, codes in (
+        ("parcels", [B_PARCEL]),
+        ("grids", [B_GRID]),
+        ("villages", [B_VILLAGE]),
+        ("mining-areas", [B_MINE]),
+    ):
+        body = client.get(f"/api/layers/{layer}/").json()
+        assert (_ids(body), body["count"]) == (codes, 1), layer
+    for layer, z in (("parcels", 14), ("grids", 12), ("villages", 12), ("mining-areas", 12)):
+        assert _tile_codes(client, layer, z, IN_A_PARCEL) == [], layer
+    assert _ids(client.get("/maps/features/mining-parcels/").json()) == [B_PARCEL]
+
+
+def _tile_codes(client: APIClient, layer: str, z: int, at: tuple[float, float]) -> list[str]:
+    """The codes in the tile of `layer` at zoom `z` holding the point `at` (decoded as tests/test_tiles.py does)."""
+    n = 2**z
+    x = int((at[0] + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(at[1]))) / math.pi) / 2 * n)
+    response = client.get(f"/tiles/{layer}/{z}/{x}/{y}.pbf")
+    if response.status_code == 204:
+        return []
+    assert response.status_code == 200, response.status_code
+    layers = mapbox_vector_tile.decode(response.content)
+    return sorted(f["properties"]["code"] for f in layers.get(layer, {"features": []})["features"])
+
+
+def test_the_home_banner_sees_its_own_areas_and_the_city_sees_both(banner_areas):
+    home, city = _api(_user(Role.BANNER_ADMIN, A)), _api(_user(Role.PLANNER, "1506"))
+    assert _ids(home.get("/ogc/collections/villages/items?f=json").json()) == [A_VILLAGE]
+    assert _ids(home.get("/api/layers/parcels/").json()) == [A_PARCEL]
+    assert _tile_codes(home, "parcels", 14, IN_A_PARCEL) == [A_PARCEL]
+    assert _tile_codes(home, "grids", 12, IN_A_PARCEL) == [A_GRID]
+    assert home.get(f"/ogc/collections/parcels/items/{A_PARCEL}?f=json").json()["properties"]["contract_no"] == "HT-A-1"
+    assert _ids(city.get("/ogc/collections/villages/items?f=json").json()) == [A_VILLAGE, B_VILLAGE]
+    assert _ids(city.get("/api/layers/mining-areas/").json()) == [A_MINE, B_MINE]
+    assert _tile_codes(city, "parcels", 14, IN_A_PARCEL) == [A_PARCEL]
+    assert city.get(f"/ogc/collections/grids/items/{A_GRID}?f=json").status_code == 200
+
+
+def test_a_tiles_etag_is_its_banners(banner_areas):
+    """The same (empty) tile of two banners' readers carries different ETags: one never validates the other's."""
+    a, b = _api(_user(Role.BANNER_ADMIN, A)), _api(_user(Role.BANNER_ADMIN, B))
+    url = "/tiles/parcels/14/1000/1000.pbf"  # nobody's parcels there
+    assert a.get(url)["ETag"] != b.get(url)["ETag"]
+
+
+def test_another_banners_parcel_holder_and_point_answer_as_unknown(banner_areas):
+    other = _api(_user(Role.BANNER_ADMIN, B))
+    assert other.get(f"/api/parcels/{A_PARCEL}/").status_code == 404
+    assert other.get("/api/parcels/", {"holder": A_HOLDER}).json() == {"count": 0, "truncated": False, "results": []}
+    elsewhere = other.get("/api/locate/", {"lon": 100.0, "lat": 30.0})
+    refused = other.get("/api/locate/", {"lon": IN_A_PARCEL[0], "lat": IN_A_PARCEL[1]})
+    assert (elsewhere.status_code, refused.status_code) == (404, 404)
+    assert "不在本旗范围内" in refused.json()["detail"] and A_VILLAGE not in refused.content.decode()
+    assert other.get("/api/locate/", {"lon": 109.8175, "lat": 39.7275}).json()["grid"]["code"] == B_GRID
+    for user in (_user(Role.BANNER_ADMIN, A), _user(Role.BANNER_ADMIN, "1506")):
+        client = _api(user)
+        assert client.get(f"/api/parcels/{A_PARCEL}/").json()["properties"]["holder"] == A_HOLDER
+        found = client.get("/api/parcels/", {"holder": A_HOLDER}).json()
+        assert (found["count"], [r["code"] for r in found["results"]]) == (1, [A_PARCEL])
+        located = client.get("/api/locate/", {"lon": IN_A_PARCEL[0], "lat": IN_A_PARCEL[1]}).json()
+        assert (located["grid"]["code"], [m["code"] for m in located["mining_areas"]]) == (A_GRID, [A_MINE])
+
+
+def test_the_court_map_lists_and_prints_the_users_banners_mines_only(banner_areas):
+    other = _page(_user(Role.BANNER_ADMIN, B))
+    page = other.get("/maps/court/").content.decode()
+    assert f'value="{B_MINE}"' in page and f'value="{A_MINE}"' not in page
+    assert other.get("/maps/court/print/", {"mining_area": A_MINE}).status_code == 404
+    assert other.get("/maps/court/print/", {"mining_area": "KQ-77"}).status_code == 404
+    assert other.get("/maps/court/print/", {"mining_area": B_MINE})["Content-Type"] == "application/pdf"
+    home = _page(_user(Role.MINING_COURT, A))
+    assert f'value="{A_MINE}"' in home.get("/maps/court/").content.decode()
+    assert home.get("/maps/court/print/", {"mining_area": A_MINE})["Content-Type"] == "application/pdf"

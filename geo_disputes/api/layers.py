@@ -27,6 +27,6 @@ class LayerView(APIView):
         # A contract number names a household's contract: not for planners and field staff.
         hide = () if can_read_contract_numbers(request.user) else ("contract_no",)
         text, count = feature_collection(
-            spec, bbox=params.bbox(query), on=params.date(query, "on"), page=page, hide=hide
+            spec, request.user, bbox=params.bbox(query), on=params.date(query, "on"), page=page, hide=hide
         )
         return HttpResponse(with_paging(text, count, page, request), content_type="application/geo+json")

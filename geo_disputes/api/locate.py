@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geo_disputes.services.areas.area_scope import confine_location
 from geo_disputes.services.areas.coords import DatumError, parse_datum
 from geo_disputes.services.areas.locate import Location, OutsideBanner, locate
 
@@ -23,7 +24,7 @@ class LocateView(APIView):
             raise ValidationError({"datum": str(exc)}) from None
         on = params.date(request.query_params, "on")
         try:
-            loc: Location = locate(lon, lat, datum, on=on)
+            loc: Location = confine_location(request.user, locate(lon, lat, datum, on=on), on)
         except OutsideBanner as exc:
             raise NotFound(str(exc)) from None
         return Response(location_dict(loc, request.user))

@@ -18,9 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_disputes.models import Parcel, Role
+from geo_disputes.services.areas.area_scope import area_filter, confine_location
 from geo_disputes.services.areas.coords import Datum
 from geo_disputes.services.areas.locate import OutsideBanner, locate
-from geo_disputes.services.cases.access import staff_profile
+from geo_disputes.services.cases.access import banner_codes_seen, staff_profile
 
 from . import params
 from .representations import location_dict, parcel_dict
@@ -29,12 +30,13 @@ from .representations import location_dict, parcel_dict
 class ParcelView(APIView):
     def get(self, request: Request, code: str) -> Response:
         on = params.date(request.query_params, "on")
-        parcel = Parcel.objects.in_force(on).filter(code=code).first()
+        # Another banner's parcel answers as one that does not exist (area_scope).
+        parcel = Parcel.objects.in_force(on).filter(area_filter(request.user, Parcel, on), code=code).first()
         if parcel is None:
             raise NotFound(f"no parcel {code!r} in force / 未找到地块 {code}")
         inside = parcel.geom.point_on_surface
         try:
-            loc = locate(inside.x, inside.y, Datum.WGS84, on=on)
+            loc = confine_location(request.user, locate(inside.x, inside.y, Datum.WGS84, on=on), on)
         except OutsideBanner:
             context = None  # a parcel imported outside the banner's outline: shown, but placed nowhere
         else:
@@ -58,9 +60,10 @@ HOLDER_MAX_RESULTS = 20
 
 
 def holder_search_scope(user) -> str | None:
-    """The parcel-code prefix within which `user` may look parcels up by holder ("" = the whole
-    banner), or None when the role may not: only those who see holders unmasked may search by them
-    (services.cases.access.parcel_holder: the banner admin, and township/village officers in their area)."""
+    """The parcel-code prefix within which `user` may look parcels up by holder ("" = every banner, for a
+    superuser; a banner admin's banner or city code), or None when the role may not: only those who see
+    holders unmasked may search by them (services.cases.access.parcel_holder: the banner admin, and
+    township/village officers in their area)."""
     if user is None or not user.is_authenticated:
         return None
     if user.is_superuser:
@@ -69,7 +72,7 @@ def holder_search_scope(user) -> str | None:
     if profile is None:
         return None
     if profile.role == Role.BANNER_ADMIN:
-        return ""
+        return banner_codes_seen(user)  # their banner's (a city's) parcels, never another banner's
     if profile.role in (Role.TOWNSHIP_OFFICER, Role.VILLAGE_OFFICER) and profile.scope_code:
         return profile.scope_code
     return None
@@ -90,15 +93,18 @@ class ParcelSearchView(APIView):
             raise ValidationError({"holder": f"2–50 characters / 请输入承包户姓名（至少 {HOLDER_MIN_CHARS} 个字）"})
         found = (
             Parcel.objects.in_force(params.date(query, "on"))
-            .filter(holder_name__contains=holder, code__startswith=prefix)
+            .filter(area_filter(request.user, Parcel), holder_name__contains=holder, code__startswith=prefix)
             .annotate(inside=PointOnSurface("geom"))
             .order_by("holder_name", "code")
         )
+        # The scope above is the parcels whose holders the user sees whole, so the count is of what is listed;
+        # a row that still comes back masked is dropped and taken off the count (never a holder-name oracle).
         count = found.count()
         results = []
         for parcel in found[:HOLDER_MAX_RESULTS]:
             shown = parcel_dict(parcel, request.user)
             if shown["holder"] != parcel.holder_name:
+                count -= 1
                 continue
             shown["village_code"] = parcel.code[:12]
             shown["point"] = {"lon": round(parcel.inside.x, 7), "lat": round(parcel.inside.y, 7)}

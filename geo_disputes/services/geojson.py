@@ -19,6 +19,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
 from django.db.models import QuerySet
 
+from geo_disputes.services.areas.area_scope import area_sql
 from geo_disputes.services.areas.layers import LAYERS as AREA_LAYERS
 from geo_disputes.services.areas.layers import Layer as AreaLayer
 from geo_disputes.services.ops.replica import read_cursor
@@ -89,6 +90,7 @@ class Page:
 
 def feature_collection(
     layer: Layer,
+    user,
     *,
     bbox: tuple[float, float, float, float] | None = None,
     on: dt.date | None = None,
@@ -99,6 +101,7 @@ def feature_collection(
 ) -> tuple[str, int]:
     """GeoJSON text of one page of `layer` within `bbox`, and the total count of matching features;
     the properties named in `hide` are left out (e.g. contract numbers, per access.can_read_contract_numbers).
+    Only the areas `user` may see (`area_scope`: their banner's) are counted and listed.
 
     The versions in force on `on` (today by default), or with `during` (start, end; either open) every version in
     force at some time in that interval; `equals` keeps features whose property (one of `layer.properties`, checked
@@ -122,6 +125,9 @@ def feature_collection(
             raise ValueError(f"{name!r} is not a property of {layer.name}")
         where.append(f"{name}::text = %(eq{n})s")
         params[f"eq{n}"] = value
+    scope, scope_params = area_sql(user, layer.area.model, layer.table, on)
+    where.append(scope)
+    params.update(scope_params)
     if bbox is not None:
         where.append(f"{layer.geometry} && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from geo_disputes.models import Banner
+from geo_disputes.services.areas.area_scope import area_filter
 from geo_disputes.services.cases.access import can_read_contract_numbers, visible_cases
 from geo_disputes.services.cases.case_queries import CaseFilter, case_collection, filter_cases
 from geo_disputes.services.geojson import LAYERS, Page, feature_collection
@@ -210,7 +211,7 @@ def conformance() -> dict:
 
 
 def collections(base: str, user) -> dict:
-    bbox = _banner_bbox()  # once for the seven collections
+    bbox = _banner_bbox(user)  # once for the seven collections
     return {
         "links": [
             _link(f"{base}/collections", "self", JSON, "数据集 / collections"),
@@ -230,7 +231,7 @@ def describe(base: str, c: Collection, user, bbox: list[float] | None = None) ->
         "itemType": "feature",
         "crs": [CRS84],
         "extent": {
-            "spatial": {"bbox": [bbox or _banner_bbox()], "crs": CRS84},
+            "spatial": {"bbox": [bbox or _banner_bbox(user)], "crs": CRS84},
             "temporal": {"interval": [temporal], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"},
         },
         "queryables": c.queryables(user),
@@ -268,7 +269,7 @@ def items(base: str, c: Collection, user, query) -> tuple[str, dict]:
         on = instant.date() if instant else None
         during = None if instant or (start is None and end is None) else (_day(start), _day(end))
         text, matched = feature_collection(
-            layer, bbox=bbox, on=on, page=page, hide=_hidden(user), during=during, equals=equals
+            layer, user, bbox=bbox, on=on, page=page, hide=_hidden(user), during=during, equals=equals
         )
         exact = True
     returned = max(0, min(limit, matched - offset)) if exact else limit
@@ -312,7 +313,7 @@ def item(base: str, c: Collection, user, feature_id: str, query) -> dict:
         _start, _end, instant = _datetime(query.get("datetime"))
         on = instant.date() if instant else None
         text, _count = feature_collection(
-            LAYERS[c.layer], on=on, page=Page(1, 1), hide=_hidden(user), equals={"code": feature_id}
+            LAYERS[c.layer], user, on=on, page=Page(1, 1), hide=_hidden(user), equals={"code": feature_id}
         )
     features = json.loads(text)["features"]
     if not features:
@@ -427,8 +428,9 @@ def _day(moment: dt.datetime | None) -> dt.date | None:
     return moment.astimezone(_TZ).date() if moment else None
 
 
-def _banner_bbox() -> list[float]:
-    box = Banner.objects.aggregate(box=Extent("geom"))["box"]  # every banner the deployment serves
+def _banner_bbox(user) -> list[float]:
+    """The extent of the user's banner(s) (a city's, every banner's for a superuser), never of other banners."""
+    box = Banner.objects.filter(area_filter(user, Banner)).aggregate(box=Extent("geom"))["box"]
     if box is None:
         return [-180.0, -90.0, 180.0, 90.0]
     x0, y0, x1, y1 = box

@@ -13,8 +13,9 @@ PostgreSQL from the same scoped, filtered queryset (`case_queries.filter_cases` 
 points as seen. Only cases inside the tile itself are counted (not its buffer), so the counts of adjacent tiles
 add up to the cases in view with none counted twice.
 
-Which may be cached (the view's headers): an area tile is the same for every reader of a role-view, so it carries
-an ETag and may be kept privately for five minutes; a case tile depends on the reader's scope and is never stored.
+Which may be cached (the view's headers): an area tile is the same for every reader of a role-view in one banner
+(`area_scope`: a reader sees their banner's areas only), so it carries an ETag keyed by that banner and may be kept
+privately for five minutes; a case tile depends on the reader's scope and is never stored.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass, replace
 from django.contrib.gis.geos import Polygon
 from django.db import connections
 
+from geo_disputes.services.areas.area_scope import area_sql, scope_key
 from geo_disputes.services.cases.access import can_read_contract_numbers, location_as_seen, visible_cases
 from geo_disputes.services.cases.case_queries import COARSE_MARGIN_DEG, CaseFilter, filter_cases
 from geo_disputes.services.geojson import LAYERS
@@ -64,10 +66,11 @@ class TileError(ValueError):
 class Tile:
     data: bytes
     cacheable: bool  # the same bytes for everyone with this role-view: ETag and a private max-age
+    scope: str = ""  # whose areas (area_scope.scope_key): an ETag of one banner's tile never validates another's
 
     @property
     def etag(self) -> str:
-        return '"' + hashlib.sha256(self.data).hexdigest()[:32] + '"'
+        return '"' + hashlib.sha256(self.scope.encode() + b"\0" + self.data).hexdigest()[:32] + '"'
 
 
 def check_address(layer: str, z: int, x: int, y: int) -> None:
@@ -85,32 +88,40 @@ def tile(user, layer: str, z: int, x: int, y: int, on: dt.date | None = None, fl
     `flt` narrows the case layers as /api/cases/ does (its box is replaced by the tile's)."""
     check_address(layer, z, x, y)
     if z < MIN_ZOOM.get(layer, 0):
-        return Tile(b"", cacheable=layer not in CASE_LAYERS)
+        return Tile(b"", cacheable=layer not in CASE_LAYERS, scope=_scope_tag(user))
     if layer == "cases":
         return Tile(_case_tile(user, z, x, y), cacheable=False)
     if layer == "case-cells":
         return Tile(_case_cells_tile(user, z, x, y, flt or CaseFilter()), cacheable=False)
-    return Tile(_area_tile(user, AREA_TILES[layer], layer, z, x, y, on or dt.date.today()), cacheable=True)
+    data = _area_tile(user, AREA_TILES[layer], layer, z, x, y, on or dt.date.today())
+    return Tile(data, cacheable=True, scope=_scope_tag(user))
 
 
 def _area_tile(user, key: str, name: str, z: int, x: int, y: int, on: dt.date) -> bytes:
     spec = LAYERS[key]
     hide = () if can_read_contract_numbers(user) else ("contract_no",)
     props = ", ".join(f"t.{p}" for p in spec.properties if p not in hide and p != "id")
+    scope, scope_params = area_sql(user, spec.area.model, "t", on)  # the user's banner(s) only
     sql = f"""
         WITH bounds AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc)
         SELECT ST_AsMVT(mvt, %(name)s, {EXTENT}, 'geom') FROM (
             SELECT {props},
                    ST_AsMVTGeom(ST_Transform(t.{spec.geometry}, 3857), bounds.merc, {EXTENT}, {BUFFER}, true) AS geom
             FROM {spec.table} t, bounds
-            WHERE t.{spec.geometry} && ST_Transform(bounds.merc, 4326)
+            WHERE t.{spec.geometry} && ST_Transform(bounds.merc, 4326) AND {scope}
               AND t.valid_from <= %(on)s AND (t.valid_to IS NULL OR t.valid_to >= %(on)s)
         ) mvt WHERE mvt.geom IS NOT NULL
     """  # noqa: S608 — names from the LAYERS registry, values are parameters
     with connections[read_alias()].cursor() as cur:
-        cur.execute(sql, {"z": z, "x": x, "y": y, "name": name, "on": on})
+        cur.execute(sql, {"z": z, "x": x, "y": y, "name": name, "on": on, **scope_params})
         row = cur.fetchone()
     return bytes(row[0]) if row and row[0] else b""
+
+
+def _scope_tag(user) -> str:
+    """The reader's area scope as a cache key part ("-" for none, "*" for every banner)."""
+    key = scope_key(user)
+    return "-" if key is None else (key or "*")
 
 
 def _case_tile(user, z: int, x: int, y: int) -> bytes:

@@ -81,7 +81,8 @@ def for_mining_area(mine: MiningArea, *, printed_by: str, on: dt.date) -> Hearin
 
 
 def may_print_mining_area(user) -> bool:
-    """The mine-wide map (every parcel in the zone) is the court's and the banner admin's."""
+    """The mine-wide map (every parcel in the zone) is the court's and the banner admin's — of their banner's
+    mines only: the print view looks the mine up among area_scope's (another banner's answers as unknown)."""
     if user is None or not user.is_authenticated:
         return False
     if user.is_superuser:

@@ -78,7 +78,7 @@ def locate(lon: float, lat: float, datum: Datum | str = Datum.WGS84, on: dt.date
         cur.execute(_LOCATE_SQL, {"lon": wlon, "lat": wlat, "on": on or dt.date.today()})
         found = json.loads(cur.fetchone()[0], parse_float=Decimal)
     if not found["banner"]:
-        raise OutsideBanner(f"({wlon:.6f}, {wlat:.6f}) 不在本旗范围内 / is outside the banner")
+        raise outside_banner(wlon, wlat)
     return Location(
         lon=wlon,
         lat=wlat,
@@ -94,6 +94,12 @@ def locate(lon: float, lat: float, datum: Datum | str = Datum.WGS84, on: dt.date
         ],
         parcels=[_PARCEL.instance(row) for row in found["parcels"]],
     )
+
+
+def outside_banner(lon: float, lat: float) -> OutsideBanner:
+    """The refusal of a point outside the banner — also of a point in another banner than the user's
+    (area_scope.confine_location), so both answer alike."""
+    return OutsideBanner(f"({lon:.6f}, {lat:.6f}) 不在本旗范围内 / is outside the banner")
 
 
 class _Layer:

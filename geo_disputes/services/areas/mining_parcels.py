@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from geo_disputes.models import MiningArea, Parcel
+from geo_disputes.services.areas.area_scope import area_sql
 from geo_disputes.services.geojson import Page
 from geo_disputes.services.ops.replica import read_cursor
 
@@ -19,12 +20,24 @@ PROPERTIES = ["code", "name", "land_use", "area_mu", "contract_no", "mining_rela
 
 
 def mining_parcels(
-    bbox: tuple[float, float, float, float] | None, on: dt.date | None, page: Page, *, contract_numbers: bool = False
+    bbox: tuple[float, float, float, float] | None,
+    on: dt.date | None,
+    page: Page,
+    *,
+    contract_numbers: bool = False,
+    user=None,
 ) -> tuple[str, int]:
     """GeoJSON text of one page of the parcels in force on `on` within `bbox` that intersect a mining
     area's influence zone (which contains the area itself), and the count of all such parcels.
-    Contract numbers only when `contract_numbers` (access.can_read_contract_numbers)."""
+    Contract numbers only when `contract_numbers` (access.can_read_contract_numbers). Only `user`'s parcels and
+    mines (area_scope: their banner's; None = every banner, for commands and tests without a reader)."""
     params: dict = {"on": on or dt.date.today(), "limit": page.size, "offset": (page.number - 1) * page.size}
+    parcel_scope, mine_scope = "TRUE", "TRUE"
+    if user is not None:
+        parcel_scope, found = area_sql(user, Parcel, "p", params["on"])
+        params.update(found)
+        mine_scope, found = area_sql(user, MiningArea, "ma", params["on"])
+        params.update(found)
     box = ""
     if bbox is not None:
         box = "AND p.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
@@ -33,12 +46,12 @@ def mining_parcels(
     props = ", ".join(f"'{name}', page.{name}" for name in shown)
     sql = f"""
         WITH areas AS (
-            SELECT code, geom, influence_zone FROM {MiningArea._meta.db_table}
-            WHERE valid_from <= %(on)s AND (valid_to IS NULL OR valid_to >= %(on)s)
+            SELECT ma.code, ma.geom, ma.influence_zone FROM {MiningArea._meta.db_table} ma
+            WHERE ma.valid_from <= %(on)s AND (ma.valid_to IS NULL OR ma.valid_to >= %(on)s) AND {mine_scope}
         ),
         matching AS (
             SELECT p.* FROM {Parcel._meta.db_table} p
-            WHERE p.valid_from <= %(on)s AND (p.valid_to IS NULL OR p.valid_to >= %(on)s) {box}
+            WHERE p.valid_from <= %(on)s AND (p.valid_to IS NULL OR p.valid_to >= %(on)s) {box} AND {parcel_scope}
               AND EXISTS (SELECT 1 FROM areas a WHERE ST_Intersects(a.influence_zone, p.geom))
         ),
         page AS (

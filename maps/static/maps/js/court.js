@@ -78,12 +78,16 @@
     var select = form.elements.mining_area;
     mines.onDrawn = function () {
       mineDrawn();
-      if (select.options.length > 1) return;
-      mines.drawn.forEach(function (layer, code) {
-        var option = GD.el("option", null, (layer.feature.properties || {}).name || code);
-        option.value = code;
-        select.appendChild(option);
-      });
+      if (page.minesListed) return;
+      page.minesListed = true;
+      // The page lists the user's banner's mines itself; from the layer only when it did not.
+      if (select.options.length <= 1) {
+        mines.drawn.forEach(function (layer, code) {
+          var option = GD.el("option", null, (layer.feature.properties || {}).name || code);
+          option.value = code;
+          select.appendChild(option);
+        });
+      }
       select.value = select.getAttribute("data-initial") || "";
       page.printLink(select.value);
     };
