@@ -65,7 +65,10 @@ def for_case(case: Case, *, printed_by: str, on: dt.date) -> HearingMap:
             page.mines.append(_mine(mine))
             page.subject += f" · {mine.name}"
     parcels = list(case.parcels.all()[:MAX_PARCELS]) or list(
-        Parcel.objects.in_force(on).filter(geom__dwithin=(case.location, 0.003))[:MAX_PARCELS]
+        # The case's own banner's parcels only: near a border the neighbour's are not ours to print.
+        Parcel.objects.in_force(on).filter(geom__dwithin=(case.location, 0.003), code__startswith=case.banner_code)[
+            :MAX_PARCELS
+        ]
     )
     page.parcels = [_parcel(p) for p in parcels]
     return page
