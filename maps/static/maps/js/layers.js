@@ -602,21 +602,30 @@
       .join(",");
   };
 
-  /* The half of a service's "中文 / English" message in the page's language (<html lang>), as the pages'
-     one_language filter (geo_disputes/templatetags/bilingual.py) does: segments split on "; ", each cut
-     once at its first " / " when Chinese stands before it and none after. */
+  /* The half of a service's "中文 / English" message in the page's language (<html lang>), by the rule of
+     the pages' one_language filter (geo_disputes/templatetags/bilingual.py): segments split on "; ", each
+     cut once at its first " / " when Chinese stands before it and none after; a segment of English words
+     (no Chinese, a lower-case word) after such a pair continues its English half. */
   GD.oneLanguage = function (message) {
     var english = /^en/i.test(document.documentElement.lang || "");
     var cjk = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
-    return String(message)
+    var pieces = [];
+    String(message)
       .split("; ")
-      .map(function (part) {
+      .forEach(function (part) {
         var at = part.indexOf(" / ");
-        if (at < 0) return part;
-        var zh = part.slice(0, at);
-        var en = part.slice(at + 3);
-        if (!cjk.test(zh) || cjk.test(en)) return part;
-        return english ? en : zh;
+        var last = pieces[pieces.length - 1];
+        if (at >= 0 && cjk.test(part.slice(0, at)) && !cjk.test(part.slice(at + 3))) {
+          pieces.push({ zh: part.slice(0, at), en: part.slice(at + 3) });
+        } else if (last && typeof last === "object" && !cjk.test(part) && /[a-z]{2,}/.test(part)) {
+          last.en += "; " + part;
+        } else {
+          pieces.push(part);
+        }
+      });
+    return pieces
+      .map(function (piece) {
+        return typeof piece === "object" ? (english ? piece.en : piece.zh) : piece;
       })
       .join("; ");
   };
