@@ -293,6 +293,13 @@ def test_the_home_page_error_pages_admin_and_gis_landing_name_the_users_banner(t
         assert response.status_code == status, url
         assert "示例旗矛盾纠纷地图" in page and "准格尔旗" not in page, url
     assert "<h1>示例旗矛盾纠纷地图</h1>" in client.get("/").content.decode()
+    # The 404 page's look-up box shows a number of the user's own series, not the home banner's.
+    year = timezone.localdate().year
+    missing = client.get("/no-such-page/").content.decode()
+    assert f'placeholder="SLQ-{year}-000001"' in missing and "ZGE-" not in missing
+    home = _page(_user(Role.BANNER_ADMIN, A)).get("/no-such-page/").content.decode()
+    assert f'placeholder="ZGE-{year}-000001"' in home
+    assert f'placeholder="ZGE-{year}-000001"' in Client().get("/no-such-page/").content.decode()  # not logged in
     assert _api(_user(Role.PLANNER, B)).get("/ogc/?f=json").json()["title"].startswith("示例旗")
     # The home banner's staff and a superuser keep the home banner's name.
     assert "<h1>准格尔旗矛盾纠纷地图</h1>" in _page(_user(Role.BANNER_ADMIN, A)).get("/").content.decode()

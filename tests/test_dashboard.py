@@ -162,6 +162,10 @@ def test_figures_link_to_their_cases_and_presets_set_the_period(client, django_u
     label, since, until = period_presets()[0]
     assert f"since={since:%Y-%m-%d}&amp;until={until:%Y-%m-%d}&amp;township=150622106" in presets[0][0]
     assert " / " not in re.search(r'<p class="def">(.*?)</p>', html, re.DOTALL).group(1)  # Chinese half only
+    # A definition whose English half holds "; " is cut whole: nothing English after the Chinese.
+    definitions = re.findall(r'<p class="def">(.*?)</p>', html, re.DOTALL)
+    assert "重复信访不计。" in html and "repeat petitions" not in html and "are not counted" not in html
+    assert not [d for d in definitions if re.search(r"[A-Za-z]{4,} [a-z]{3,}", d)], definitions
 
 
 def test_the_dashboard_reads_in_english_when_chosen(client, django_user_model):
@@ -173,6 +177,9 @@ def test_the_dashboard_reads_in_english_when_chosen(client, django_user_model):
     assert labels and not [label for label in labels if re.search(r"[\u4e00-\u9fff]", label)], labels
     notes = re.findall(r'<div class="note">([^<]*)</div>', html)
     assert not [note for note in notes if re.search(r"[\u4e00-\u9fff]", note)], notes
+    definitions = re.findall(r'<p class="def">(.*?)</p>', html, re.DOTALL)
+    assert definitions and not [d for d in definitions if re.search(r"[\u4e00-\u9fff]", d)], definitions
+    assert "a case group counts once; repeat petitions (repeat_of set) are not counted." in html
 
 
 def test_every_linked_figure_opens_the_list_of_exactly_the_cases_it_counts(cases):

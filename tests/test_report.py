@@ -223,6 +223,14 @@ def test_pages_and_downloads_over_http(meeting):
     )
     assert f"/report/monthly.csv?month={MONTH_PARAM}" in html
     personal_data_absent(html)
+    # The ranking's definitions in the page's language only.
+    assert "责任单位排名:按单位自身超期事项数" in html and "Units ranked by" not in html
+    assert "按期率:" in html and "Each statutory stage" not in html
+    client.cookies["django_language"] = "en"
+    english = client.get("/report/monthly/", {"month": MONTH_PARAM}).content.decode()
+    assert "Units ranked by their own late matters" in english and "责任单位排名:按单位" not in english
+    assert "Each statutory stage of a petition" in english and "按期率:信访事项" not in english
+    client.cookies["django_language"] = "zh-hans"
 
     download = client.get("/report/monthly.csv", {"month": MONTH_PARAM})
     assert download.status_code == 200

@@ -167,6 +167,34 @@ def test_a_bad_field_shows_its_error_on_that_field_and_writes_nothing(world, ove
     assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0 and Party.objects.count() == 0
 
 
+def test_a_form_without_a_location_says_so_in_chinese_at_the_top_with_a_link_to_the_field(world):
+    client = client_for("banner_admin")
+    response = client.post("/cases/new/", form_data(lon="", lat=""))
+    assert response.status_code == 400
+    body = text(response)
+    summary = body[body.index('id="error-summary"') :]
+    summary = summary[: summary.index("</div>")]
+    # Above the form's first field, focused on load (a phone user lands on it), linking to 经度's input.
+    assert body.index('id="error-summary"') < body.index('id="field-category"')
+    assert 'document.getElementById("error-summary").focus()' in body
+    assert 'href="#id_lon"' in summary and "经度" in summary and 'id="id_lon"' in body
+    assert "请填写位置" in summary and "a location is required" not in body
+    field = body[body.index('id="field-lon"') :]
+    assert "请填写位置" in field[: field.index("</div>")]
+
+    client.cookies["django_language"] = "en"
+    body = text(client.post("/cases/new/", form_data(lon="", lat="")))
+    summary = body[body.index('id="error-summary"') :]
+    summary = summary[: summary.index("</div>")]
+    assert "a location is required: lon/lat with datum, or parcel_code" in summary and "请填写位置" not in body
+    assert 'href="#id_lon"' in summary and "Not submitted" in summary
+    assert Case.objects.count() == 0
+
+
+def test_a_form_without_errors_has_no_error_summary(world):
+    assert 'id="error-summary"' not in text(client_for("banner_admin").get("/cases/new/"))
+
+
 def test_a_bad_petitioner_row_is_marked_on_that_row(world):
     response = client_for("banner_admin").post(
         "/cases/new/", form_data(petitioners=(("王建国", "", ""), ("李某", "", "123")))
@@ -174,6 +202,7 @@ def test_a_bad_petitioner_row_is_marked_on_that_row(world):
     assert response.status_code == 400
     rows = response.context["formset"].forms
     assert not rows[0].errors and list(rows[1].errors) == ["id_number"]
+    assert 'href="#id_petitioners-1-id_number">信访人第 2 行 · 身份证号</a>' in text(response)  # the summary's link
     assert Case.objects.count() == 0
 
 

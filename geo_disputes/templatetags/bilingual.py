@@ -8,6 +8,13 @@ the maps embed) looked up in the catalogue when shown.
 Routing reasons, event reasons, refusals and deadline names are written once by the services as
 "中文 / English" (the JSON API returns them whole, and old rows keep them) — on a page a Chinese user
 should read the Chinese half, an English user the English half. Segments are separated by "; ".
+
+The rule: a segment is cut once, at its first " / ", when Chinese stands before it and none after
+(an English half may itself hold " / ": "accept / reject / transfer"). A segment of English words (no
+Chinese, a lower-case word) that follows such a pair continues its English half — English sentences use
+"; " too ("…; repeat petitions are not counted.") — and is shown only with it; a code or number
+("ZGE-2026-000001") stays a segment of its own. Anything else is shown in both languages as it is.
+The JavaScript twins (maps/js/layers.js GD.oneLanguage, js/case_map.js) follow the same rule.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # An English gloss between Chinese words and a colon: "协同部门 partners: …" → "协同部门: …".
 _GLOSS = re.compile(r"(?<=[\u4e00-\u9fff）)]) [A-Za-z][A-Za-z .'-]*(?=[:：])")
 _OPEN, _CLOSE = "(（", ")）"
+_WORD = re.compile(r"[a-z]{2,}")
 
 
 @register.filter
@@ -45,13 +53,27 @@ def one_language(text, language: str | None = None) -> str:
     if text in (None, ""):
         return ""
     english = (language or get_language() or "").startswith("en")
-    return "; ".join(_segment(part, english) for part in str(text).split("; "))
+    return "; ".join(_segment(piece, english) for piece in split_bilingual(str(text)))
 
 
-def _segment(part: str, english: bool) -> str:
-    zh, sep, en = part.partition(" / ")
-    if not sep or not _CJK.search(zh) or _CJK.search(en):
-        return part if english else _GLOSS.sub("", part)
+def split_bilingual(text: str) -> list[str | tuple[str, str]]:
+    """`text`'s segments: (Chinese, English) for each bilingual one, the plain text for the others."""
+    pieces: list[str | tuple[str, str]] = []
+    for part in text.split("; "):
+        zh, sep, en = part.partition(" / ")
+        if sep and _CJK.search(zh) and not _CJK.search(en):
+            pieces.append((zh, en))
+        elif pieces and isinstance(pieces[-1], tuple) and not _CJK.search(part) and _WORD.search(part):
+            pieces[-1] = (pieces[-1][0], f"{pieces[-1][1]}; {part}")  # the English half goes on
+        else:
+            pieces.append(part)
+    return pieces
+
+
+def _segment(piece: str | tuple[str, str], english: bool) -> str:
+    if isinstance(piece, str):
+        return piece if english else _GLOSS.sub("", piece)
+    zh, en = piece
     if english:
         return en
     zh = _GLOSS.sub("", zh)

@@ -154,6 +154,9 @@ def test_the_planner_filters_go_into_every_request_and_a_refusal_is_shown(page, 
     page.wait_for_function("() => document.querySelector('#hotspot-status').classList.contains('error')")
     assert "未做冷热点分析" in page.locator("#hotspot-status").inner_text()
     assert "30" in page.locator("#hotspot-status").inner_text()  # the service's reason: too few incidents
+    # Only the Chinese half of the service's "中文 / English" reason, no field name.
+    refused = page.locator("#hotspot-status").inner_text()
+    assert "hot-spot analysis" not in refused and " / " not in refused and "detail" not in refused, refused
     for endpoint in ("/api/case-points/", "/api/hotspots/", "/api/clusters/", "/api/village-rates/"):
         asked = [url for url in page.traffic.requests if endpoint in url]
         assert asked and all("category=family" in url and "since=2026-01-01" in url for url in asked), endpoint

@@ -40,6 +40,10 @@ def test_the_planner_turns_on_emerging_hot_spots_and_reads_the_legend(page, live
     wait_planner(page, markers=len(cases.all))
     assert page.evaluate("() => !GeoDisputesMaps.current.map.hasLayer(GeoDisputesMaps.current.groups.emerging)")
     assert page.locator(".gd-emerging-legend").count() == 0
+    # Leaflet's own control titles in the page's language, not "Zoom in" / "Zoom out" / "Layers".
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "放大"
+    assert page.get_attribute(".leaflet-control-zoom-out", "title") == "缩小"
+    assert page.get_attribute(".leaflet-control-layers-toggle", "title") == "图层"
     assert not [url for url in page.traffic.requests if "/api/emerging-hotspots/" in url]
 
     show_layer(page, "emerging")
@@ -49,9 +53,28 @@ def test_the_planner_turns_on_emerging_hot_spots_and_reads_the_legend(page, live
         timeout=20_000,
     )
     legend = page.locator(".gd-emerging-legend")
+    # On the phone the category rows start folded: the title, the step and the status stay in view, inside
+    # the map, under its top controls, and the step select takes a tap (nothing lies over it).
+    rows = legend.locator(".rows")
+    assert not rows.is_visible()
+    assert_legends_inside_the_map(page)
+    step = legend.locator("select")
+    assert step.is_visible()
+    step.click(trial=True)  # Playwright's hit test: the select itself receives the tap
+    assert "个时间步" in legend.locator(".status").inner_text()
+    legend.get_by_role("button", name="新兴热点（时空趋势）").click()
+    assert rows.is_visible()
     text = legend.inner_text()
     for label in ("新兴热点（时空趋势）", "新热点", "增强热点", "减弱热点", "持续冷点", "无明显模式", "个时间步"):
         assert label in text, label
+    # Open, with the rate legend under it, it still stays inside the map and scrolls inside itself.
+    assert_legends_inside_the_map(page)
+    assert step.is_visible()
+    step.click(trial=True)
+    scrolls = (
+        "() => { const r = document.querySelector('.gd-emerging-legend'); return r.scrollHeight > r.clientHeight; }"
+    )
+    assert page.evaluate(scrolls)
     box = legend.bounding_box()
     width = page.viewport_size["width"]
     assert box["x"] >= 0 and box["x"] + box["width"] <= width, (box, width)
@@ -82,15 +105,65 @@ def test_the_planner_turns_on_emerging_hot_spots_and_reads_the_legend(page, live
     legend.locator("select").select_option("year")
     page.wait_for_function("() => document.querySelector('.gd-emerging-legend .status.problem')", timeout=20_000)
     status = legend.locator(".status").inner_text()
-    assert status.startswith("时间步不足，未做新兴热点分析"), status
+    # The Chinese half of the service's reason only: no English half, no field name ("step："); 年 → advise 月.
+    assert status.startswith("时间步不足，未做新兴热点分析：请改用更短的步长（如“月”）"), status
+    assert "新兴热点分析至少需要 10 个时间步" in status, status
+    assert "step" not in status and "emerging hot-spot" not in status and " / " not in status, status
     assert page.evaluate("() => GeoDisputesMaps.current.layers.emerging.count()") == 0
 
+    # The browser's own network log of a 4xx answer (not the page's script): handled, but logged by Chromium.
     refused = "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
     assert page.traffic.errors == [refused]
+    page.traffic.errors.clear()
+
+    # Refused with 月 already chosen (a short time range): no advice to switch to 月.
+    page.route("**/api/emerging-hotspots/**", refuse_steps)
+    legend.locator("select").select_option("month")
+    page.wait_for_function(
+        "() => document.querySelector('.gd-emerging-legend .status.problem')"
+        " && document.querySelector('.gd-emerging-legend select').value === 'month'"
+        " && !document.querySelector('.gd-emerging-legend .status').textContent.includes('年')",
+        timeout=20_000,
+    )
+    status = legend.locator(".status").inner_text()
+    assert status.startswith("时间步不足，未做新兴热点分析：请放宽时间范围。"), status
+    assert "月" not in status.split("。")[0] and "只有 7 个" in status, status
+    page.unroute("**/api/emerging-hotspots/**")
     page.traffic.errors.clear()
     page.evaluate("() => GeoDisputesMaps.current.map.removeLayer(GeoDisputesMaps.current.groups.emerging)")
     assert page.locator(".gd-emerging-legend").count() == 0
     assert_clean(page)
+
+
+STEP_REFUSAL = (
+    "新兴热点分析至少需要 10 个时间步,只有 7 个"
+    " / emerging hot-spot analysis needs at least 10 time steps (month), found 7"
+)
+
+
+def refuse_steps(route):
+    """The service's answer for too few time steps, as the API sends it (the field `step`, bilingual)."""
+    route.fulfill(status=422, content_type="application/json", json={"step": [STEP_REFUSAL]})
+
+
+def assert_legends_inside_the_map(page) -> None:
+    """Every shown legend lies inside the map's box and below its top controls (zoom, layers button)."""
+    boxes = page.evaluate(
+        """() => { const map = GeoDisputesMaps.current.map.getContainer();
+                   const box = (n) => { const r = n.getBoundingClientRect();
+                                        return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+                   return {map: box(map),
+                           tops: [...map.querySelectorAll('.leaflet-top .leaflet-control')].map(box),
+                           legends: [...map.querySelectorAll('.gd-legend')].filter(n => n.offsetParent).map(box)}; }"""
+    )
+    outer = boxes["map"]
+    assert boxes["legends"]
+    for legend in boxes["legends"]:
+        assert outer["top"] <= legend["top"] and legend["bottom"] <= outer["bottom"] + 0.5, (legend, outer)
+        assert outer["left"] <= legend["left"] and legend["right"] <= outer["right"] + 0.5, (legend, outer)
+        for control in boxes["tops"]:
+            beside = control["right"] <= legend["left"] or legend["right"] <= control["left"]
+            assert beside or control["bottom"] <= legend["top"], (control, legend)
 
 
 def test_the_emerging_layer_speaks_english_when_it_is_chosen(page, live_server, world):
@@ -105,7 +178,19 @@ def test_the_emerging_layer_speaks_english_when_it_is_chosen(page, live_server, 
         "() => GeoDisputesMaps.current.layers.emerging.count() > 0 && !GeoDisputesMaps.current.layers.emerging.pending",
         timeout=20_000,
     )
+    toggle = page.locator(".gd-emerging-legend button.toggle")
+    if toggle.get_attribute("aria-expanded") == "false":  # folded at first on a narrow screen
+        toggle.click()
     text = page.locator(".gd-emerging-legend").inner_text()
     for label in ("Time step", "Month", "New hot spot", "Intensifying cold spot", "No pattern detected", "cases"):
         assert label in text, label
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+    # A refusal in English only: the English half of the service's reason, no field name.
+    page.route("**/api/emerging-hotspots/**", refuse_steps)
+    page.locator(".gd-emerging-legend select").select_option("quarter")
+    page.wait_for_function("() => document.querySelector('.gd-emerging-legend .status.problem')", timeout=20_000)
+    status = page.locator(".gd-emerging-legend .status").inner_text()
+    assert "emerging hot-spot analysis needs at least 10 time steps (month), found 7" in status, status
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in status) and "step:" not in status, status
+    # Leaflet's own control titles in English too (and in Chinese on the Chinese page: the other test).
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "Zoom in"

@@ -181,3 +181,32 @@ def test_working_pages_fit_a_phone_and_submit_takes_a_tap(page_for, live_server,
     created = Case.objects.exclude(pk=case.pk).get()
     assert page.url.endswith(f"/cases/{created.reference}/")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_an_intake_without_a_location_is_told_at_the_top_of_the_phone_screen(page_for, live_server, officer_case):
+    admin, _case = officer_case
+    page = page_for(admin, PHONE)
+    page.goto(f"{live_server.url}/cases/new/", wait_until="load")
+    page.select_option("#id_category", "land_occupation")
+    page.fill("#id_description", "邻户占用草场,要求恢复。")
+    page.fill("#id_petitioners-0-name", "王建国")
+    submit = page.locator("button[type=submit].primary")
+    submit.scroll_into_view_if_needed()
+    with page.expect_navigation():
+        submit.click()
+    summary = page.locator("#error-summary")
+    # Focused on load, so the phone shows it (the form's 经度 is ~1500 px further down), in Chinese only.
+    assert page.evaluate("() => document.activeElement.id") == "error-summary"
+    box = summary.bounding_box()
+    assert 0 <= box["y"] and box["y"] + min(box["height"], 200) <= PHONE["height"], box
+    text = summary.inner_text()
+    assert "未能提交" in text and "经度" in text and "请填写位置" in text, text
+    assert "location is required" not in page.inner_text("main")
+    # Its link takes the user to the field, which shows the same message.
+    summary.get_by_role("link", name="经度").click()
+    page.wait_for_function("() => location.hash === '#id_lon'")
+    lon = page.locator("#id_lon").bounding_box()
+    assert 0 <= lon["y"] <= PHONE["height"], lon
+    assert "请填写位置" in page.inner_text("#field-lon")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert Case.objects.count() == 1

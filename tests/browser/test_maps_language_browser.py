@@ -64,6 +64,11 @@ def test_the_map_pages_speak_english_when_it_is_chosen(page, live_server, world)
     page.wait_for_function("() => GeoDisputesMaps.current.layers.clusters.count() > 0", timeout=15_000)
     panel = page.inner_text(".map-panel")
     assert "Planning analysis" in panel and "Parameters" in panel and "In view:" in panel
-    assert "Legend" in page.inner_text(".gd-legend summary") and "No household data" in page.inner_text(".map-area")
+    assert "Legend" in page.inner_text(".gd-legend:not(.gd-rate-legend) summary")
+    rates = page.locator(".gd-rate-legend")  # folds like the page legend (folded at first on a phone)
+    if not rates.evaluate("node => node.open"):
+        rates.locator("summary").click()
+    assert "Cases per 100 households" in rates.inner_text() and "No household data" in rates.inner_text()
+    assert page.get_attribute(".leaflet-control-layers-toggle", "title") == "Layers"
     open_map(page, live_server, "/maps/court/")
     assert "Mining court" in page.inner_text("main h1")

@@ -1,8 +1,9 @@
 """Every number of the dashboard, `/api/stats/` and the monthly joint-meeting report, in SQL.
 
 One module counts, so the three places can never disagree. Each indicator is defined in
-`DEFINITIONS` (Chinese / English; served with the API and shown beside each number on the
-dashboard) and computed from `visible_cases(user)`, narrowed to a period and an area:
+`DEFINITIONS` (each "中文 / English": one " / " between the halves, none inside either; served with
+the API and shown beside each number on the dashboard in the page's language) and computed from
+`visible_cases(user)`, narrowed to a period and an area:
 
 * **Period** — Asia/Shanghai calendar days `since`..`until` (both inclusive) on the date a case
   was *received*. Without dates it is the twelve months ending today (today − 1 year + 1 day ..
@@ -138,7 +139,7 @@ DEFINITIONS: dict[str, str] = {
         "复查/复核(旗内,收到请求之日起30日,第35–36条):在期限内作出决定。按期环节数 ÷(按期+超期环节数);"
         "今日已过期限仍未完成的环节计为超期,未到期的不计;人民调解、诉讼、仲裁等无此期限的程序不计。"
         " / Each statutory stage of a petition against its own deadline: acceptance (15 days from the holder's own"
-        " receipt, Art. 23) decided by an accept / reject / transfer / objection on or before accept_by;"
+        " receipt, Art. 23) decided by an acceptance, rejection, transfer or objection on or before accept_by;"
         " conclusion (60 days from acceptance + extension, Art. 34) by a handling opinion on or before"
         " conclude_by; a review inside the banner (30 days from the request, Arts. 35–36) by a review decision"
         " on or before review_decide_by. Stages on time ÷ (on time + late); a stage still open past its"

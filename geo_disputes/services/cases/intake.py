@@ -200,9 +200,16 @@ def _validate(req: IntakeRequest) -> None:
     if req.lat is not None and not -90 <= req.lat <= 90:
         raise IntakeError("lat", "out of range [-90, 90]")
     if (req.lon is None) != (req.lat is None):
-        raise IntakeError("lat" if req.lat is None else "lon", "give both lon and lat, or a parcel_code")
+        raise IntakeError(
+            "lat" if req.lat is None else "lon",
+            "经度和纬度须同时填写，或填写地块编码 / give both lon and lat, or a parcel_code",
+        )
     if req.lon is None and not req.parcel_code:
-        raise IntakeError("lon", "a location is required: lon/lat with datum, or parcel_code")
+        raise IntakeError(
+            "lon",
+            "请填写位置：在地图上点选、输入经纬度（及坐标系）或填写地块编码"
+            " / a location is required: lon/lat with datum, or parcel_code",
+        )
     if req.received_at is not None and req.received_at > timezone.now() + dt.timedelta(minutes=5):
         raise IntakeError("received_at", "cannot be in the future")
     if req.received_at is not None and not plausible_date(req.received_at):

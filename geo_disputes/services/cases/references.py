@@ -20,6 +20,7 @@ import zlib
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from geo_disputes.models import Banner, Case
 
@@ -44,6 +45,13 @@ def reference_prefix(banner_code: str = "") -> str:
         .first()
     )
     return chosen or banner_code
+
+
+def reference_example(banner_code: str = "") -> str:
+    """A reference in `banner_code`'s series for this year, as a form's placeholder ("ZGE-2026-000001"); a
+    city's 4-digit code or "" (a superuser) shows the home banner's."""
+    code = banner_code if len(banner_code or "") == 6 else ""
+    return format_reference(timezone.localdate().year, 1, code)
 
 
 def format_reference(year: int, number: int, banner_code: str = "") -> str:

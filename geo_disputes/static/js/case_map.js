@@ -14,13 +14,27 @@
     return s;
   };
 
-  /* The half of a service's "中文 / English" message in the page's language (as the pages' one_language filter). */
+  /* The half of a service's "中文 / English" message in the page's language, by the pages' one_language rule
+     (geo_disputes/templatetags/bilingual.py): segments split on "; ", each cut once at its first " / " when
+     Chinese stands before it and none after; a segment of English words (no Chinese, a lower-case word)
+     after such a pair continues its English half. */
   function oneLanguage(message, english) {
-    return message
-      .split("; ")
-      .map(function (part) {
-        var halves = part.split(" / ");
-        return halves.length === 2 ? halves[english ? 1 : 0] : part;
+    var cjk = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
+    var pieces = [];
+    message.split("; ").forEach(function (part) {
+      var at = part.indexOf(" / ");
+      var last = pieces[pieces.length - 1];
+      if (at >= 0 && cjk.test(part.slice(0, at)) && !cjk.test(part.slice(at + 3))) {
+        pieces.push({ zh: part.slice(0, at), en: part.slice(at + 3) });
+      } else if (last && typeof last === "object" && !cjk.test(part) && /[a-z]{2,}/.test(part)) {
+        last.en += "; " + part;
+      } else {
+        pieces.push(part);
+      }
+    });
+    return pieces
+      .map(function (piece) {
+        return typeof piece === "object" ? (english ? piece.en : piece.zh) : piece;
       })
       .join("; ");
   }

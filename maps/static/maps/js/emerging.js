@@ -89,7 +89,7 @@
     loader.onRefused = function (answer) {
       loader.clear();
       legend.counts({});
-      legend.say(refusal(answer), true);
+      legend.say(refusal(answer, state.step), true);
     };
 
     ctx.map.on("overlayadd", function (event) {
@@ -137,13 +137,18 @@
     return value === null || value === undefined ? "" : Number(value).toFixed(digits);
   }
 
-  /* The API's refusal in Chinese first: too few time steps (`step`), too few cases (`detail`), else as sent. */
-  function refusal(answer) {
+  /* The API's refusal in the page's language, without its field names: too few time steps (`step`; a
+     shorter step is advised only when there is one), too few cases (`detail`), else as sent. */
+  function refusal(answer, step) {
     var body = answer.body || {};
     if (answer.status === 422 && body.step) {
-      return gettext("时间步不足，未做新兴热点分析：请改用更短的步长（如“月”）或放宽时间范围。") + " " + GD.problem(answer);
+      var advice =
+        step === "month"
+          ? gettext("时间步不足，未做新兴热点分析：请放宽时间范围。")
+          : gettext("时间步不足，未做新兴热点分析：请改用更短的步长（如“月”）或放宽时间范围。");
+      return advice + " " + GD.problem(answer, true);
     }
-    if (answer.status === 422) return gettext("事项不足，未做新兴热点分析：") + GD.problem(answer);
+    if (answer.status === 422) return gettext("事项不足，未做新兴热点分析：") + GD.problem(answer, true);
     return gettext("参数有误：") + GD.problem(answer);
   }
 
@@ -153,11 +158,12 @@
     var control = L.control({ position: "bottomleft" });
     var box = el("div", "gd-legend gd-emerging-legend");
     box.setAttribute("data-testid", "emerging-legend");
-    // 17 rows: scroll inside the map rather than cover it (a 390 px phone keeps most of its map).
-    box.style.maxHeight = "45vh";
-    box.style.overflowY = "auto";
+    // The title, the step and the status always show; the 17 category rows fold away (folded at first on
+    // a phone) and scroll inside: GD.fitLegends keeps the box under the map's top controls.
     box.style.maxWidth = "calc(100vw - 60px)";
-    box.appendChild(el("div", "title", gettext("新兴热点（时空趋势）")));
+    var toggle = el("button", "title toggle", gettext("新兴热点（时空趋势）"));
+    toggle.type = "button";
+    box.appendChild(toggle);
     var label = el("label", null, gettext("时间步长 "));
     var select = el("select");
     select.name = "emerging-step";
@@ -185,11 +191,22 @@
       line.appendChild(countCells[row[0]]);
       list.appendChild(line);
     });
-    box.appendChild(list);
     var status = el("div", "status", "");
     status.setAttribute("role", "status");
     status.setAttribute("aria-live", "polite");
     box.appendChild(status);
+    list.id = "emerging-legend-rows";
+    box.appendChild(list);
+    toggle.setAttribute("aria-controls", list.id);
+    function fold(folded) {
+      list.hidden = folded;
+      toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+      toggle.title = folded ? gettext("展开图例") : gettext("收起图例");
+    }
+    fold(window.matchMedia("(max-width: 720px)").matches);
+    toggle.addEventListener("click", function () {
+      fold(!list.hidden);
+    });
     control.onAdd = function () {
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
@@ -198,6 +215,7 @@
     return {
       control: control,
       select: select,
+      fold: fold,
       counts: function (tally) {
         Object.keys(countCells).forEach(function (key) {
           countCells[key].textContent = tally[key] ? " " + tally[key] : "";

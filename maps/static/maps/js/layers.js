@@ -22,7 +22,9 @@
     var ctx = { map: map, config: config, groups: groups, layers: {}, userMoved: false };
     GD.current = ctx;
     L.control.scale({ imperial: false }).addTo(map); // metres only (folium's own control adds miles and feet)
+    localiseControls(map);
     GD.legend(map, config.legend);
+    GD.fitLegends(map);
     var note = zoomNote(map);
     // The first view: the link's #map=… (Back from a case page returns here), else the user's own area; set
     // before the layers exist, so tiled layers ask only for the tiles of this view.
@@ -92,6 +94,83 @@
     return true;
   }
   GD.rememberView = rememberView;
+
+  /* Leaflet's own controls speak English ("Zoom in", "Zoom out", "Layers"): folium made them before this
+     script runs (and the full-screen button sits inside the zoom control), so they are retitled in place
+     with the options Leaflet would have taken (zoomInTitle, zoomOutTitle). */
+  function localiseControls(map) {
+    var container = map.getContainer();
+    function retitle(selector, title) {
+      var node = container.querySelector(selector);
+      if (!node) return;
+      node.title = title;
+      node.setAttribute("aria-label", title);
+    }
+    if (map.zoomControl) {
+      map.zoomControl.options.zoomInTitle = gettext("放大");
+      map.zoomControl.options.zoomOutTitle = gettext("缩小");
+    }
+    retitle(".leaflet-control-zoom-in", gettext("放大"));
+    retitle(".leaflet-control-zoom-out", gettext("缩小"));
+    retitle(".leaflet-control-layers-toggle", gettext("图层"));
+  }
+
+  /* A legend never grows above the map's top edge nor over the controls at the top (zoom, layers
+     button): each .gd-legend in a bottom corner gets at most the height between its own foot and the
+     lowest top control above it, and scrolls inside beyond that. Kept so as the map, the corner's
+     other controls or the legend's own content change size. */
+  GD.fitLegends = function (map) {
+    var container = map.getContainer();
+    function fit() {
+      var mapBox = container.getBoundingClientRect();
+      var tops = Array.prototype.slice.call(container.querySelectorAll(".leaflet-top .leaflet-control"));
+      ["left", "right"].forEach(function (side) {
+        var corner = container.querySelector(".leaflet-bottom.leaflet-" + side);
+        if (!corner) return;
+        // Bottom-most first: a legend's foot moves when those below it change.
+        var legends = Array.prototype.slice.call(corner.querySelectorAll(".gd-legend")).reverse();
+        legends.forEach(function (box) {
+          var own = box.getBoundingClientRect();
+          var ceiling = mapBox.top;
+          tops.forEach(function (control) {
+            var r = control.getBoundingClientRect();
+            if (r.width && r.left < own.right && r.right > own.left) ceiling = Math.max(ceiling, r.bottom);
+          });
+          var room = Math.max(48, Math.floor(own.bottom - ceiling - 8));
+          box.style.maxHeight = room + "px";
+          box.style.overflowY = "auto";
+        });
+      });
+    }
+    var scheduled = false;
+    function later() {
+      if (scheduled) return;
+      scheduled = true;
+      window.requestAnimationFrame(function () {
+        scheduled = false;
+        fit();
+      });
+    }
+    map.on("resize layeradd layerremove overlayadd overlayremove", later);
+    window.addEventListener("resize", later);
+    if (window.ResizeObserver) {
+      var observer = new ResizeObserver(later);
+      container.querySelectorAll(".leaflet-bottom").forEach(function (corner) {
+        observer.observe(corner);
+      });
+    }
+    // Legends added or refilled later (the planner's) are measured again.
+    if (window.MutationObserver) {
+      new MutationObserver(later).observe(container.querySelector(".leaflet-control-container") || container, {
+        childList: true,
+        subtree: true,
+        attributes: true,
+        attributeFilter: ["open", "hidden", "class"],
+      });
+    }
+    later();
+    return fit;
+  };
 
   /* A legend control (inside the map, so it stays visible in full screen); folded on a phone,
      where open it would hide much of a small map. */
@@ -523,13 +602,43 @@
       .join(",");
   };
 
-  /* An API refusal as one line: `detail`, else each field with its message. */
-  GD.problem = function (answer) {
+  /* The half of a service's "中文 / English" message in the page's language (<html lang>), by the rule of
+     the pages' one_language filter (geo_disputes/templatetags/bilingual.py): segments split on "; ", each
+     cut once at its first " / " when Chinese stands before it and none after; a segment of English words
+     (no Chinese, a lower-case word) after such a pair continues its English half. */
+  GD.oneLanguage = function (message) {
+    var english = /^en/i.test(document.documentElement.lang || "");
+    var cjk = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
+    var pieces = [];
+    String(message)
+      .split("; ")
+      .forEach(function (part) {
+        var at = part.indexOf(" / ");
+        var last = pieces[pieces.length - 1];
+        if (at >= 0 && cjk.test(part.slice(0, at)) && !cjk.test(part.slice(at + 3))) {
+          pieces.push({ zh: part.slice(0, at), en: part.slice(at + 3) });
+        } else if (last && typeof last === "object" && !cjk.test(part) && /[a-z]{2,}/.test(part)) {
+          last.en += "; " + part;
+        } else {
+          pieces.push(part);
+        }
+      });
+    return pieces
+      .map(function (piece) {
+        return typeof piece === "object" ? (english ? piece.en : piece.zh) : piece;
+      })
+      .join("; ");
+  };
+
+  /* An API refusal as one line, in the page's language: `detail`, else each field with its message
+     (`bare`: the messages only, for a refusal the user did not cause by a field they can see). */
+  GD.problem = function (answer, bare) {
     var body = answer.body || {};
-    if (body.detail) return String(body.detail);
+    if (body.detail) return GD.oneLanguage(body.detail);
     var text = Object.keys(body)
       .map(function (key) {
-        return key + "：" + [].concat(body[key]).join(" ");
+        var said = [].concat(body[key]).map(GD.oneLanguage).join(" ");
+        return bare ? said : key + "：" + said;
       })
       .join("；");
     return text || gettext("请求失败（HTTP ") + answer.status + "）";

@@ -259,20 +259,27 @@
 
   function rateLegend(map) {
     var control = L.control({ position: "bottomleft" });
-    var box = el("div", "gd-legend gd-rate-legend");
+    // Folds like the page's other legends (folded at first on a phone, where open it hides much of the map).
+    var box = el("details", "gd-legend gd-rate-legend");
+    box.open = !window.matchMedia("(max-width: 720px)").matches;
+    box.hidden = true; // until there are classes to show
     control.onAdd = function () {
       L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
       return box;
     };
     control.addTo(map);
     control.update = function (breaks, choropleth) {
-      box.replaceChildren(el("div", "title", gettext("每百户事项数（分村，平滑）")));
+      box.replaceChildren(el("summary", "title", gettext("每百户事项数（分村，平滑）")));
+      var rows = el("div", "rows");
       var low = 0;
       breaks.forEach(function (high, i) {
-        box.appendChild(swatchRow(choropleth.colours[i], low.toFixed(2) + " – " + high.toFixed(2)));
+        rows.appendChild(swatchRow(choropleth.colours[i], low.toFixed(2) + " – " + high.toFixed(2)));
         low = high;
       });
-      box.appendChild(swatchRow(choropleth.noData, gettext("无户数数据")));
+      rows.appendChild(swatchRow(choropleth.noData, gettext("无户数数据")));
+      box.appendChild(rows);
+      box.hidden = false;
     };
     return control;
   }
@@ -342,7 +349,7 @@
     };
     loader.onRefused = function (answer) {
       loader.clear();
-      say(page.hotspotStatus, (answer.status === 422 ? gettext("未做冷热点分析：") : gettext("参数有误：")) + GD.problem(answer), true);
+      say(page.hotspotStatus, (answer.status === 422 ? gettext("未做冷热点分析：") : gettext("参数有误：")) + GD.problem(answer, answer.status === 422), true);
     };
   }
 
