@@ -632,6 +632,14 @@ def _login(request, extra_context=None):
 admin.site.login = _login
 
 
+def _may_edit_shared_rules(user) -> bool:
+    """Routing rules are one set for the whole deployment: a banner admin edits them only while every banner loaded is
+    theirs (one banner, or their city's). With a second banner, one banner's admin would re-route the other's cases:
+    then the city-wide admin (or a superuser) edits them; the banner admins read them."""
+    prefix = banner_codes_seen(user) or ""
+    return bool(prefix) and all(code.startswith(prefix) for code in Banner.objects.values_list("code", flat=True))
+
+
 def _open_to_banner_admin(model, model_admin) -> None:
     """Let the banner admin read `model` and do what BANNER_ADMIN_EDITS says, on top of the class's own rules."""
     own = {
@@ -649,6 +657,8 @@ def _open_to_banner_admin(model, model_admin) -> None:
         def check(request, obj=None):
             if not _banner_admin(request.user):
                 return own[name](request, obj) if name != "add" else own[name](request)
+            if model is RoutingRule and not _may_edit_shared_rules(request.user):
+                return False
             return name in may and not (model is User and obj is not None and obj.is_superuser)
 
         return check

@@ -464,3 +464,35 @@ def test_the_court_map_lists_and_prints_the_users_banners_mines_only(banner_area
     home = _page(_user(Role.MINING_COURT, A))
     assert f'value="{A_MINE}"' in home.get("/maps/court/").content.decode()
     assert home.get("/maps/court/print/", {"mining_area": A_MINE})["Content-Type"] == "application/pdf"
+
+
+def test_the_shared_routing_rules_are_the_citys_to_edit_once_a_second_banner_is_loaded(two_banners):
+    """One set of rules routes every banner's cases: 示例旗's admin editing them would re-route 准格尔旗's."""
+    from geo_disputes.models import RoutingRule, RoutingRuleChange
+
+    rule = RoutingRule.objects.order_by("order").first() or RoutingRule.objects.create(
+        order=1, name="村内小事", tier="village", procedure="mediation", explanation="测试"
+    )
+    form = {
+        "order": rule.order,
+        "name": rule.name + "(修订)",
+        "active": "on",
+        "categories": list(rule.categories),
+        "mining": rule.mining,
+        "tier": rule.tier,
+        "procedure": rule.procedure,
+        "partner_departments": list(rule.partner_departments),
+        "explanation": rule.explanation,
+    }
+    form = {k: v for k, v in form.items() if v not in (None, "")}
+    url = f"/admin/geo_disputes/routingrule/{rule.pk}/change/"
+    changes = RoutingRuleChange.objects.count()
+    for banner in (B, A):
+        client = _page(_user(Role.BANNER_ADMIN, banner))
+        assert client.get(url).status_code == 200  # read, not edit
+        assert client.post(url, form).status_code == 403, banner
+    assert RoutingRuleChange.objects.count() == changes
+    city = _page(_user(Role.BANNER_ADMIN, "1506"))
+    assert city.post(url, form).status_code == 302
+    rule.refresh_from_db()
+    assert rule.name.endswith("(修订)")
