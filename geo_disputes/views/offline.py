@@ -32,6 +32,7 @@ SHELL_STATIC = (
     "favicon.svg",
     "js/menu.js",
     "js/offline.js",
+    "js/bilingual.js",
     "js/case_map.js",
     "js/attachments.js",
     "maps/css/maps.css",

@@ -14,31 +14,6 @@
     return s;
   };
 
-  /* The half of a service's "中文 / English" message in the page's language, by the pages' one_language rule
-     (geo_disputes/templatetags/bilingual.py): segments split on "; ", each cut once at its first " / " when
-     Chinese stands before it and none after; a segment of English words (no Chinese, a lower-case word)
-     after such a pair continues its English half. */
-  function oneLanguage(message, english) {
-    var cjk = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
-    var pieces = [];
-    message.split("; ").forEach(function (part) {
-      var at = part.indexOf(" / ");
-      var last = pieces[pieces.length - 1];
-      if (at >= 0 && cjk.test(part.slice(0, at)) && !cjk.test(part.slice(at + 3))) {
-        pieces.push({ zh: part.slice(0, at), en: part.slice(at + 3) });
-      } else if (last && typeof last === "object" && !cjk.test(part) && /[a-z]{2,}/.test(part)) {
-        last.en += "; " + part;
-      } else {
-        pieces.push(part);
-      }
-    });
-    return pieces
-      .map(function (piece) {
-        return typeof piece === "object" ? (english ? piece.en : piece.zh) : piece;
-      })
-      .join("; ");
-  }
-
   var BANNER_VIEW = { center: [39.8, 110.8], zoom: 9 };
   var VILLAGE_STYLE = { color: "#555", weight: 1, fillColor: "#8b1a1a", fillOpacity: 0.04 };
   var HOME_VILLAGE_STYLE = { color: "#8b1a1a", weight: 2, fillColor: "#8b1a1a", fillOpacity: 0.08 };
@@ -159,7 +134,7 @@
       getJSON(withQuery(cfg.locate, { lon: x, lat: y, datum: datum.value })).then(function (res) {
         if (res.status !== 200 || !res.body) {
           var detail = res.body && (res.body.detail || res.body.lon || res.body.lat || res.body.datum);
-          where.textContent = "⚠ " + (detail ? oneLanguage(String(detail), cfg.english) : say("cannot"));
+          where.textContent = "⚠ " + (detail ? window.GDOneLanguage(String(detail), cfg.english) : say("cannot"));
           where.className = "where error";
           return;
         }

@@ -602,32 +602,9 @@
       .join(",");
   };
 
-  /* The half of a service's "中文 / English" message in the page's language (<html lang>), by the rule of
-     the pages' one_language filter (geo_disputes/templatetags/bilingual.py): segments split on "; ", each
-     cut once at its first " / " when Chinese stands before it and none after; a segment of English words
-     (no Chinese, a lower-case word) after such a pair continues its English half. */
+  /* The half of a service's "中文 / English" message in the page's language (js/bilingual.js, loaded first). */
   GD.oneLanguage = function (message) {
-    var english = /^en/i.test(document.documentElement.lang || "");
-    var cjk = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
-    var pieces = [];
-    String(message)
-      .split("; ")
-      .forEach(function (part) {
-        var at = part.indexOf(" / ");
-        var last = pieces[pieces.length - 1];
-        if (at >= 0 && cjk.test(part.slice(0, at)) && !cjk.test(part.slice(at + 3))) {
-          pieces.push({ zh: part.slice(0, at), en: part.slice(at + 3) });
-        } else if (last && typeof last === "object" && !cjk.test(part) && /[a-z]{2,}/.test(part)) {
-          last.en += "; " + part;
-        } else {
-          pieces.push(part);
-        }
-      });
-    return pieces
-      .map(function (piece) {
-        return typeof piece === "object" ? (english ? piece.en : piece.zh) : piece;
-      })
-      .join("; ");
+    return window.GDOneLanguage(message);
   };
 
   /* An API refusal as one line, in the page's language: `detail`, else each field with its message
