@@ -259,3 +259,20 @@ def metres_apart(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Distance in metres between two WGS84 points (via EPSG:4546)."""
     pa = Point(*a, srid=4326).transform(4546, clone=True)
     return pa.distance(Point(*b, srid=4326).transform(4546, clone=True))
+
+
+def routing_rule_form(rule, **changes) -> dict:
+    """The admin's change form of `rule` as posted, with `changes` (empty values left out, as a browser sends)."""
+    form = {
+        "order": rule.order,
+        "name": rule.name,
+        "active": "on",
+        "categories": list(rule.categories),
+        "mining": rule.mining,
+        "tier": rule.tier,
+        "procedure": rule.procedure,
+        "partner_departments": list(rule.partner_departments),
+        "explanation": rule.explanation,
+        **changes,
+    }
+    return {k: v for k, v in form.items() if v not in (None, "")}

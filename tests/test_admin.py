@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from geo_disputes.models import RoutingRule, RoutingRuleChange, StaffProfile, Unit
-from tests.factories import StaffFactory, seed_places
+from tests.factories import StaffFactory, routing_rule_form, seed_places
 
 
 @pytest.fixture
@@ -36,18 +36,7 @@ def test_the_banner_admin_opens_the_admin_in_chinese_with_staff_units_and_rules_
 def test_a_routing_rule_changed_by_the_banner_admin_is_recorded(banner_admin):
     client, user = banner_admin
     rule = RoutingRule.objects.order_by("order").first()
-    form = {
-        "order": rule.order,
-        "name": rule.name + "(修订)",
-        "active": "on",
-        "categories": list(rule.categories),
-        "mining": rule.mining,
-        "tier": rule.tier,
-        "procedure": rule.procedure,
-        "partner_departments": list(rule.partner_departments),
-        "explanation": rule.explanation,
-    }
-    form = {k: v for k, v in form.items() if v not in (None, "")}
+    form = routing_rule_form(rule, name=rule.name + "(修订)")
     response = client.post(f"/admin/geo_disputes/routingrule/{rule.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     rule.refresh_from_db()

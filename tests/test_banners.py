@@ -34,6 +34,7 @@ from .factories import (
     UserFactory,
     VillageFactory,
     box,
+    routing_rule_form,
 )
 
 pytestmark = pytest.mark.django_db
@@ -473,18 +474,7 @@ def test_the_shared_routing_rules_are_the_citys_to_edit_once_a_second_banner_is_
     rule = RoutingRule.objects.order_by("order").first() or RoutingRule.objects.create(
         order=1, name="村内小事", tier="village", procedure="mediation", explanation="测试"
     )
-    form = {
-        "order": rule.order,
-        "name": rule.name + "(修订)",
-        "active": "on",
-        "categories": list(rule.categories),
-        "mining": rule.mining,
-        "tier": rule.tier,
-        "procedure": rule.procedure,
-        "partner_departments": list(rule.partner_departments),
-        "explanation": rule.explanation,
-    }
-    form = {k: v for k, v in form.items() if v not in (None, "")}
+    form = routing_rule_form(rule, name=rule.name + "(修订)")
     url = f"/admin/geo_disputes/routingrule/{rule.pk}/change/"
     changes = RoutingRuleChange.objects.count()
     for banner in (B, A):
