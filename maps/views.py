@@ -11,9 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from geo_disputes.api.parcels import holder_search_scope
-from geo_disputes.models import MiningArea
 from geo_disputes.services.areas import hearing_map
-from geo_disputes.services.areas.area_scope import area_filter
+from geo_disputes.services.areas.area_scope import mines_of
 from geo_disputes.services.areas.home_view import banner_extent, scope_extent, townships_in_force
 from geo_disputes.services.cases.access import can_read_case_text, visible_cases
 
@@ -40,7 +39,7 @@ def court(request: HttpRequest) -> HttpResponse:
     """Mining-court staff: mines, their influence zones, the parcels they touch and mining-related cases."""
     form = CourtFilterForm(request.GET or None)
     # The user's banner's mines only (area_scope), listed here; the page opens on their banner (several banners).
-    mines = MiningArea.objects.in_force().filter(area_filter(request.user, MiningArea)).order_by("code")
+    mines = mines_of(request.user).order_by("code")
     select = form.fields["mining_area"].widget
     select.choices = [*select.choices[:1], *((code, name or code) for code, name in mines.values_list("code", "name"))]
     m = court_map(home=scope_extent(request.user))
@@ -65,8 +64,7 @@ def court_print(request: HttpRequest) -> HttpResponse:
     if not hearing_map.may_print_mining_area(request.user):
         raise PermissionDenied(_("只有矿区法庭和旗级管理员可以打印矿区庭审用图"))
     # Another banner's mine answers as an unknown one (area_scope).
-    mines = MiningArea.objects.in_force().filter(area_filter(request.user, MiningArea))
-    mine = get_object_or_404(mines, code=_code(request, "mining_area"))
+    mine = get_object_or_404(mines_of(request.user), code=_code(request, "mining_area"))
     page = hearing_map.for_mining_area(mine, printed_by=_printer(request), on=timezone.localdate())
     return _pdf(hearing_map.render_pdf(page, request.GET.get("paper", "A4")), f"hearing-map-{mine.code}.pdf")
 

@@ -74,7 +74,7 @@ class OgcView(APIView):
 
 class LandingView(OgcView):
     def get(self, request: Request) -> HttpResponse:
-        document = ogc.landing(base_url(request), banner_label(request.user) or "准格尔旗")
+        document = ogc.landing(base_url(request), banner_label(request.user))
         return self.answer(request, document, "landing", document)
 
 

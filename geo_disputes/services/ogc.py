@@ -140,10 +140,10 @@ def collection(collection_id: str) -> Collection:
 # -- documents ---------------------------------------------------------------------------------------------------
 
 
-def landing(base: str, banner: str = "准格尔旗") -> dict:
-    """The landing page; `banner` names the caller's banner (several banners per deployment)."""
+def landing(base: str, banner: str = "") -> dict:
+    """The landing page; `banner` names the caller's banner when not the home one (several banners per deployment)."""
     return {
-        "title": f"{banner}矛盾纠纷与信访事项 · OGC API – Features",
+        "title": f"{banner or '准格尔旗'}矛盾纠纷与信访事项 · OGC API – Features",
         "description": "Zhungeer Banner disputes and petitions: boundaries, parcels, mining areas and cases "
         "(scope and masking as in the JSON API).",
         "links": [

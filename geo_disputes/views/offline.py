@@ -23,7 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from geo_disputes.services.ops.menus import banner_label
+from geo_disputes.services.ops.menus import banner_name
 
 # The app shell: what the field page and the intake form load besides folium's own assets (those
 # are added by the page itself once the worker controls it: offline.js posts what the page loaded).
@@ -77,7 +77,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 def manifest(request: HttpRequest) -> JsonResponse:
     """GET /manifest.webmanifest — "add to home screen" opens the field page full screen."""
     body = {
-        "name": _("%(banner)s矛盾纠纷 · 外业采集") % {"banner": banner_label(request.user) or _("准格尔旗")},
+        "name": _("%(banner)s矛盾纠纷 · 外业采集") % {"banner": banner_name(request.user)},
         "short_name": _("外业采集"),
         "start_url": reverse("maps-field"),
         "scope": "/",

@@ -7,8 +7,8 @@ begin with their banner's 6 digits, so they are kept by code prefix (`access.ban
 have no banner code: they are kept when their outline intersects an outline of the user's banner(s) in force.
 With several banners, a user without a role sees no area at all; a deployment of one banner is as it was.
 
-The rule is given three ways over the same decision: `area_filter` (a Q for the ORM), `area_sql` (a fragment and
-its parameters for the hand-written PostGIS statements of the layers and tiles) and `area_visible` (one instance).
+The rule is given over the same decision as `area_filter` (a Q for the ORM), `area_sql` (a fragment and its
+parameters for the hand-written PostGIS statements of the layers and tiles) and `confine_location` (a point's places).
 `scope_key` names the decision, for anything cached per reader.
 """
 
@@ -46,7 +46,7 @@ def area_filter(user, model: type[Model], on: dt.date | None = None) -> Q:
     if prefix == "":
         return Q()
     if issubclass(model, MiningArea):
-        return Q(Exists(_banners(prefix, on).filter(geom__intersects=OuterRef("geom"))))
+        return _mines(prefix, on)
     return Q(code__startswith=prefix)
 
 
@@ -69,14 +69,9 @@ def area_sql(user, model: type[Model], alias: str, on: dt.date | None = None) ->
     return f"{alias}.code LIKE %(scope_prefix)s || '%%'", params
 
 
-def area_visible(user, area: Model, on: dt.date | None = None) -> bool:
-    """Whether `user` may see this one area (a parcel looked up by code, a mine to print, a point's places)."""
-    prefix = scope_key(user)
-    if prefix is None:
-        return False
-    if prefix == "" or not isinstance(area, MiningArea):
-        return area.code.startswith(prefix)
-    return type(area).objects.filter(pk=area.pk).filter(area_filter(user, MiningArea, on)).exists()
+def mines_of(user, on: dt.date | None = None):
+    """The mines in force that `user` may see (the court map's list, the mine print)."""
+    return MiningArea.objects.in_force(on).filter(area_filter(user, MiningArea, on))
 
 
 def banner_visible(user, banner_code: str) -> bool:
@@ -87,16 +82,21 @@ def banner_visible(user, banner_code: str) -> bool:
 
 def confine_location(user, loc: Location, on: dt.date | None = None) -> Location:
     """`loc` as `user` may know it: OutsideBanner (as for a point outside every banner) when the point lies in
-    another banner than theirs; else without the mines and parcels that are not theirs (a border's overlaps)."""
-    if not banner_visible(user, loc.banner_code):
+    another banner than theirs; else without the mines and parcels that are not theirs (a border's overlaps).
+    The scope is decided once (one small query), not once per parcel."""
+    prefix = scope_key(user)
+    if prefix is None or not loc.banner_code.startswith(prefix):
         raise outside_banner(loc.lon, loc.lat)
-    loc.parcels = [p for p in loc.parcels if area_visible(user, p, on)]
-    if loc.mining and scope_key(user):
-        mines = MiningArea.objects.filter(pk__in=[m.area.pk for m in loc.mining])
-        seen = set(mines.filter(area_filter(user, MiningArea, on)).values_list("pk", flat=True))
-        loc.mining = [m for m in loc.mining if m.area.pk in seen]
+    if prefix:
+        loc.parcels = [p for p in loc.parcels if p.code.startswith(prefix)]
+        if loc.mining:
+            mines = MiningArea.objects.filter(pk__in=[m.area.pk for m in loc.mining]).filter(_mines(prefix, on))
+            seen = set(mines.values_list("pk", flat=True))
+            loc.mining = [m for m in loc.mining if m.area.pk in seen]
     return loc
 
 
-def _banners(prefix: str, on: dt.date | None):
-    return Banner.objects.in_force(on).filter(code__startswith=prefix)
+def _mines(prefix: str, on: dt.date | None) -> Q:
+    """Mines (and zones) whose outline meets an outline in force of a banner under `prefix`."""
+    banners = Banner.objects.in_force(on).filter(code__startswith=prefix, geom__intersects=OuterRef("geom"))
+    return Q(Exists(banners))

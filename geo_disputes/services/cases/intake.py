@@ -25,9 +25,10 @@ from django.utils import timezone
 from geo_disputes.models import Case, CaseEvent, CaseGroup, CaseParcel, Parcel, Party, Unit
 from geo_disputes.models.bounds import NAME_MAX, TEXT_MAX, date_range_message, plausible_date
 from geo_disputes.models.cases import AboveBanner, Category, Channel, PetitionKind, Procedure, Status
+from geo_disputes.services.areas.area_scope import banner_visible
 from geo_disputes.services.areas.coords import Datum, DatumError, parse_datum
-from geo_disputes.services.areas.locate import OutsideBanner, locate
-from geo_disputes.services.cases.access import banner_codes_seen, visible_cases
+from geo_disputes.services.areas.locate import OutsideBanner, locate, outside_banner
+from geo_disputes.services.cases.access import visible_cases
 from geo_disputes.services.cases.clock import local_date
 from geo_disputes.services.cases.groups import visible_group
 from geo_disputes.services.cases.procedures import choose_procedure, holder_for
@@ -276,9 +277,8 @@ def _check_actors_banner(loc, actor) -> None:
     """A banner's staff register cases in their own banner(s) only (several banners per deployment): a point in
     another banner is answered exactly as a point outside every banner — the answer would otherwise hand them
     that banner's unit, grid worker and reference count. Commands acting for nobody (actor None) are not limited."""
-    prefix = banner_codes_seen(actor) if actor is not None else ""
-    if prefix and not loc.banner_code.startswith(prefix):
-        raise IntakeError("lon", f"({loc.lon:.6f}, {loc.lat:.6f}) 不在本旗范围内 / is outside the banner")
+    if actor is not None and not banner_visible(actor, loc.banner_code):
+        raise IntakeError("lon", str(outside_banner(loc.lon, loc.lat)))
 
 
 def _accused_unit(code: str) -> Unit | None:

@@ -142,10 +142,12 @@ def banner_label(user) -> str:
     return name or code
 
 
+def banner_name(user) -> str:
+    """The name of the user's banner (or 全市 <code>) in the page's language: banner_label, else the home banner's."""
+    return banner_label(user) or str(_("准格尔旗"))
+
+
 def site_name(user) -> str:
     """The site's name on every page's title and the home page's heading: the user's banner's (several banners per
     deployment), the home banner's otherwise — so another banner's staff never read 准格尔旗 on their own pages."""
-    label = banner_label(user)
-    if label:
-        return str(_("%(banner)s矛盾纠纷地图")) % {"banner": label}
-    return str(_("准格尔旗矛盾纠纷地图"))
+    return str(_("%(banner)s矛盾纠纷地图")) % {"banner": banner_name(user)}
