@@ -14,7 +14,7 @@ The rule: a segment is cut once, at its first " / ", when Chinese stands before 
 Chinese, a lower-case word) that follows such a pair continues its English half — English sentences use
 "; " too ("…; repeat petitions are not counted.") — and is shown only with it; a code or number
 ("ZGE-2026-000001") stays a segment of its own. Anything else is shown in both languages as it is.
-The JavaScript twins (maps/js/layers.js GD.oneLanguage, js/case_map.js) follow the same rule.
+The scripts follow the same rule from one copy, js/bilingual.js (window.GDOneLanguage).
 """
 
 from __future__ import annotations

@@ -203,7 +203,7 @@
       toggle.setAttribute("aria-expanded", folded ? "false" : "true");
       toggle.title = folded ? gettext("展开图例") : gettext("收起图例");
     }
-    fold(window.matchMedia("(max-width: 720px)").matches);
+    fold(GD.narrow());
     toggle.addEventListener("click", function () {
       fold(!list.hidden);
     });

@@ -96,8 +96,8 @@
   GD.rememberView = rememberView;
 
   /* Leaflet's own controls speak English ("Zoom in", "Zoom out", "Layers"): folium made them before this
-     script runs (and the full-screen button sits inside the zoom control), so they are retitled in place
-     with the options Leaflet would have taken (zoomInTitle, zoomOutTitle). */
+     script runs (and the full-screen button sits inside the zoom control), so their buttons are retitled in
+     place (setting zoomInTitle on the built control would change nothing). */
   function localiseControls(map) {
     var container = map.getContainer();
     function retitle(selector, title) {
@@ -105,10 +105,6 @@
       if (!node) return;
       node.title = title;
       node.setAttribute("aria-label", title);
-    }
-    if (map.zoomControl) {
-      map.zoomControl.options.zoomInTitle = gettext("放大");
-      map.zoomControl.options.zoomOutTitle = gettext("缩小");
     }
     retitle(".leaflet-control-zoom-in", gettext("放大"));
     retitle(".leaflet-control-zoom-out", gettext("缩小"));
@@ -172,13 +168,18 @@
     return fit;
   };
 
+  /* A phone-sized screen (the site's one breakpoint, as css and menu.js): legends start folded there. */
+  GD.narrow = function () {
+    return window.matchMedia("(max-width: 720px)").matches;
+  };
+
   /* A legend control (inside the map, so it stays visible in full screen); folded on a phone,
      where open it would hide much of a small map. */
   GD.legend = function (map, rows) {
     var control = L.control({ position: "bottomright" });
     control.onAdd = function () {
       var box = el("details", "gd-legend" + (rows.length > 8 ? " compact" : ""));
-      box.open = !window.matchMedia("(max-width: 720px)").matches;
+      box.open = !GD.narrow();
       box.appendChild(el("summary", "title", gettext("图例")));
       var list = el("div", "rows");
       box.appendChild(list);
@@ -602,7 +603,8 @@
       .join(",");
   };
 
-  /* The half of a service's "中文 / English" message in the page's language (js/bilingual.js, loaded first). */
+  /* The half of a service's "中文 / English" message in the page's language (js/bilingual.js, loaded first);
+     one argument only, so that `.map(GD.oneLanguage)` never passes an index as the language. */
   GD.oneLanguage = function (message) {
     return window.GDOneLanguage(message);
   };

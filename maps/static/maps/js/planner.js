@@ -261,7 +261,7 @@
     var control = L.control({ position: "bottomleft" });
     // Folds like the page's other legends (folded at first on a phone, where open it hides much of the map).
     var box = el("details", "gd-legend gd-rate-legend");
-    box.open = !window.matchMedia("(max-width: 720px)").matches;
+    box.open = !GD.narrow();
     box.hidden = true; // until there are classes to show
     control.onAdd = function () {
       L.DomEvent.disableClickPropagation(box);
